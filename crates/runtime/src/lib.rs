@@ -1,0 +1,28 @@
+//! berth's OCI runtime: turns an OCI bundle (rootfs + config.json) into a running,
+//! isolated process with namespaces, pivot_root, mounts, cgroups v1/v2, capabilities,
+//! seccomp and hooks, and manages it through the runc-compatible lifecycle.
+//!
+//! The library knows nothing of images or the daemon; `berth-runtime` (the binary) and
+//! `berth-shim` drive it.
+
+pub mod capabilities;
+pub mod cgroup;
+pub mod console;
+pub mod container;
+pub mod error;
+pub mod exec;
+pub mod hooks;
+mod init;
+pub mod mounts;
+mod namespaces;
+pub mod process;
+pub mod rootfs;
+pub mod seccomp;
+pub mod signal;
+pub mod spec;
+pub mod state;
+mod sync;
+
+pub use container::{CreateOptions, Runtime};
+pub use error::{Error, Result};
+pub use exec::ExecOptions;

@@ -1,0 +1,11 @@
+//! berth-runtime end to end: real containers on the real kernel, observed from inside
+//! (what the container's process prints) and outside (state, /proc, cgroupfs).
+
+mod bad_input;
+mod console;
+mod exec;
+mod hooks;
+mod isolation;
+mod lifecycle;
+mod resources;
+mod userns;
