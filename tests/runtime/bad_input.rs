@@ -78,7 +78,7 @@ fn ids_and_states() {
     refused(&rt, &create(dir, "has space"), "", "invalid container id");
     assert!(!rt.root.path().parent().unwrap().join("escape").exists());
 
-    rt.run(&create(dir, &b.id)).ok();
+    rt.create(&b);
     let r = rt.run(&create(dir, &b.id));
     assert_eq!(r.code, Some(1));
     assert!(r.stderr.contains("already exists"), "{}", r.stderr);

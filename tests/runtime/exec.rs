@@ -8,7 +8,7 @@ fn exec_joins_namespaces_and_cgroup_and_returns_its_status() {
     require_root!();
     let rt = Runtime::new();
     let b = rt.bundle(&["sleep", "1000"], |_| {});
-    rt.run(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), &b.id]).ok();
+    rt.run_detached(&b);
     let r = rt.run(&["exec", &b.id, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; hostname; cat /proc/self/cgroup | grep memory"]);
     r.ok();
     let lines: Vec<&str> = r.stdout.lines().collect();
@@ -33,9 +33,16 @@ fn exec_detached_writes_its_pid_and_a_paused_container_refuses_exec() {
     require_root!();
     let rt = Runtime::new();
     let b = rt.bundle(&["sleep", "1000"], |_| {});
-    rt.run(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), &b.id]).ok();
+    rt.run_detached(&b);
     let pid_file = rt.path("exec.pid");
-    rt.run(&["exec", "-d", "--pid-file", pid_file.to_str().unwrap(), &b.id, "sleep", "999"]).ok();
+    let status = rt
+        .cmd()
+        .args(["exec", "-d", "--pid-file", pid_file.to_str().unwrap(), &b.id, "sleep", "999"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     assert_eq!(std::fs::read(format!("/proc/{pid}/cmdline")).unwrap(), b"sleep\x00999\x00");
     rt.run(&["pause", &b.id]).ok();

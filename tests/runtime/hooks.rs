@@ -29,7 +29,7 @@ fn hooks_run_in_order_with_state_on_stdin() {
         });
     });
     let bundle = b.dir.to_str().unwrap();
-    rt.run(&["create", "--bundle", bundle, &b.id]).ok();
+    rt.create(&b);
     let pid = rt.pid(&b.id);
     rt.run(&["start", &b.id]).ok();
     super::lifecycle::wait_for(|| rt.state(&b.id)["status"] == "stopped");

@@ -32,7 +32,7 @@ fn mounts_masked_and_readonly_paths() {
     let rt = Runtime::new();
     let r = run_sh(
         &rt,
-        "cat /proc/mounts; echo ---; wc -c < /proc/kcore; ls /proc/acpi 2>&1 | wc -l; \
+        "cat /proc/mounts; echo ---; wc -c < /proc/timer_list; ls /proc/acpi 2>&1 | wc -l; \
          echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo sys-writable || echo sys-readonly; \
          touch /newfile 2>/dev/null && echo root-writable || echo root-readonly; \
          touch /dev/shm/ok && echo shm-writable",

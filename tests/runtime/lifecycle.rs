@@ -26,7 +26,7 @@ fn create_start_state_kill_delete() {
     let rt = Runtime::new();
     let b = rt.bundle(&["sleep", "1000"], |_| {});
     let bundle = b.dir.to_str().unwrap();
-    rt.run(&["create", "--bundle", bundle, &b.id]).ok();
+    rt.create(&b);
     let st = rt.state(&b.id);
     assert_eq!(st["status"], "created");
     assert_eq!(st["id"], b.id.as_str());
@@ -96,7 +96,7 @@ fn pause_freezes_and_resume_thaws() {
     require_root!();
     let rt = Runtime::new();
     let b = rt.bundle(&["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /dev/shm/count; done"], |_| {});
-    rt.run(&["run", "--detach", "--bundle", b.dir.to_str().unwrap(), &b.id]).ok();
+    rt.run_detached(&b);
     let pid = rt.pid(&b.id);
     let counter = format!("/proc/{pid}/root/dev/shm/count");
     let read = || std::fs::read_to_string(&counter).unwrap_or_default().trim().parse::<u64>().unwrap_or(0);
@@ -120,7 +120,7 @@ fn ps_lists_the_container_processes() {
     require_root!();
     let rt = Runtime::new();
     let b = rt.bundle(&["sh", "-c", "sleep 1000 & sleep 1001"], |_| {});
-    rt.run(&["run", "-d", "--bundle", b.dir.to_str().unwrap(), &b.id]).ok();
+    rt.run_detached(&b);
     wait_for(|| {
         let r = rt.run(&["ps", "--format", "json", &b.id]);
         serde_json::from_str::<Vec<i32>>(&r.stdout).map(|p| p.len() >= 2).unwrap_or(false)

@@ -13,15 +13,9 @@ fn root_in_the_container_is_mapped_to_an_unprivileged_host_uid() {
         s["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
         s["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
     });
-    let out = rt.path("out");
-    let f = std::fs::File::create(&out).unwrap();
-    rt.cmd()
-        .args(["run", "-d", "--bundle", b.dir.to_str().unwrap(), &b.id])
-        .stdout(f)
-        .status()
-        .unwrap();
-    super::lifecycle::wait_for(|| read(&out).lines().count() >= 3);
-    let text = read(&out);
+    rt.run_detached(&b);
+    super::lifecycle::wait_for(|| rt.output_of(&b).lines().count() >= 3);
+    let text = rt.output_of(&b);
     let words: Vec<&str> = text.split_whitespace().collect();
     assert_eq!(words, ["0", "200000", "65536", "0", "200000", "65536", "0"], "{text}");
     let pid = rt.pid(&b.id);

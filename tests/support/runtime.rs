@@ -83,6 +83,35 @@ impl Runtime {
         self.cmd().args(args).output().expect("spawn berth-runtime").into()
     }
 
+    /// `run --detach`: the container keeps running with its stdio on files (a pipe
+    /// would keep the caller waiting for the container's end).
+    pub fn run_detached(&self, b: &Bundle) {
+        self.with_output_file(b, &["run", "--detach"]);
+    }
+
+    /// `create`, the container's stdio on a file as with `run_detached`.
+    pub fn create(&self, b: &Bundle) {
+        self.with_output_file(b, &["create"]);
+    }
+
+    fn with_output_file(&self, b: &Bundle, args: &[&str]) {
+        let out = std::fs::File::create(self.path(&format!("{}.out", b.id))).expect("log file");
+        let status = self
+            .cmd()
+            .args(args)
+            .args(["--bundle", b.dir.to_str().unwrap(), &b.id])
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .status()
+            .expect("spawn berth-runtime");
+        assert!(status.success(), "{args:?} failed: {}", self.output_of(b));
+    }
+
+    /// What a detached container has printed so far.
+    pub fn output_of(&self, b: &Bundle) -> String {
+        std::fs::read_to_string(self.path(&format!("{}.out", b.id))).unwrap_or_default()
+    }
+
     /// `run` in the foreground: the container's output and exit status.
     pub fn run_bundle(&self, b: &Bundle) -> Ran {
         self.run(&["run", "--bundle", b.dir.to_str().unwrap(), &b.id])

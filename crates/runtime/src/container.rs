@@ -61,6 +61,7 @@ impl Drop for CreateGuard<'_> {
 impl Runtime {
     /// Sets the container up and leaves its init waiting for `start`. Returns init's pid.
     pub fn create(&self, id: &str, bundle_dir: &Path, opts: &CreateOptions) -> Result<i32> {
+        state::validate_id(id)?;
         let bundle = Bundle::load(bundle_dir)?;
         let spec = &bundle.spec;
         let linux = spec.linux().as_ref().expect("validated");
