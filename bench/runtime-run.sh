@@ -8,14 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BERTH_PEERS=1 bash scripts/install-deps.sh
-cargo build --release --locked -p berth-runtime -p berth-fixture >/dev/null
+cargo build --release --locked -p berth-runtime -p berth-fixture 2>&1 | tail -1
 
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 mounted_hugetlb=
 cleanup() {
-  for rt in berth runc crun; do
-    "$rt_bin_berth" --root "$work/berth" delete --force "bench-$rt" 2>/dev/null || true
-  done
+  "$rt_bin_berth" --root "$work/berth" delete --force bench-berth 2>/dev/null || true
   runc --root "$work/runc" delete --force bench-runc 2>/dev/null || true
   crun --root "$work/crun" delete --force bench-crun 2>/dev/null || true
   if [[ -n "$mounted_hugetlb" ]]; then umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb; fi
@@ -25,6 +23,8 @@ rt_bin_berth=$PWD/target/release/berth-runtime
 trap cleanup EXIT
 
 target/release/berth-fixture bundle "$work/bundle" -- true
+# crun 1.8 knows spec versions up to 1.0.x; the bundle uses nothing newer.
+sed -i 's/"ociVersion": *"[^"]*"/"ociVersion": "1.0.2"/' "$work/bundle/config.json"
 if grep -q hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null && ! mountpoint -q /sys/fs/cgroup/hugetlb; then
   mkdir -p /sys/fs/cgroup/hugetlb
   mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb

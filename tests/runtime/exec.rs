@@ -14,7 +14,7 @@ fn exec_joins_namespaces_and_cgroup_and_returns_its_status() {
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines[0], "sleep 1000 ");
     assert_eq!(lines[1], "berth");
-    assert!(lines[2].ends_with(&format!("memory:/")) || lines[2].ends_with(&b.id), "{}", lines[2]);
+    assert!(lines[2].ends_with("memory:/") || lines[2].ends_with(&b.id), "{}", lines[2]);
     // The exec'd process is in the container's cgroup as seen from the host.
     let procs = std::fs::read_to_string(format!("/sys/fs/cgroup/memory/{}/cgroup.procs", b.id)).unwrap();
     assert_eq!(procs.lines().count(), 1, "exec process left in the cgroup: {procs}");
