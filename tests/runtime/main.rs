@@ -7,5 +7,6 @@ mod exec;
 mod hooks;
 mod isolation;
 mod lifecycle;
+mod options;
 mod resources;
 mod userns;
