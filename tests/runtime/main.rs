@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod console;
+mod cve;
 mod exec;
 mod hooks;
 mod isolation;

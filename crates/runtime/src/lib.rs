@@ -17,6 +17,7 @@ pub mod mounts;
 mod namespaces;
 pub mod process;
 pub mod rootfs;
+pub mod sealed;
 pub mod seccomp;
 pub mod signal;
 pub mod spec;

@@ -154,7 +154,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = Runtime { store: Store::new(&cli.root), systemd_cgroup: cli.systemd_cgroup };
-    match dispatch(&cli, &runtime) {
+    let res = seal_if_ptrace_granted(&cli, &runtime).and_then(|()| dispatch(&cli, &runtime));
+    match res {
         Ok(code) => code,
         Err(e) => {
             log(&cli, "error", &e.to_string());
@@ -162,6 +163,26 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Containers granted CAP_SYS_PTRACE get the sealed-copy protection (see
+/// runtime::sealed); the others are protected by non-dumpable runtime processes alone,
+/// which costs nothing.
+fn seal_if_ptrace_granted(cli: &Cli, rt: &Runtime) -> Result<()> {
+    let bundle = match &cli.command {
+        Command::Create(a) | Command::Run { create: a, .. } => a.bundle.clone(),
+        Command::Exec { id, .. } => match rt.load(id) {
+            Ok((st, _)) => st.bundle,
+            Err(_) => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    let Ok(b) = Bundle::load(&bundle) else { return Ok(()) };
+    let caps = b.spec.process().as_ref().and_then(|p| p.capabilities().as_ref());
+    if runtime::capabilities::grants(caps, "CAP_SYS_PTRACE") {
+        runtime::sealed::reexec()?;
+    }
+    Ok(())
 }
 
 fn log(cli: &Cli, level: &str, msg: &str) {
