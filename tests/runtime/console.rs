@@ -59,3 +59,34 @@ fn terminal_master_is_sent_over_the_console_socket() {
     assert!(text.contains("/dev/pts/0"), "{text}");
     assert!(text.contains("30 100"), "{text}");
 }
+
+#[test]
+fn foreground_run_relays_its_own_terminal() {
+    require_root!();
+    let rt = Runtime::new();
+    let b = rt.bundle(&["sh"], |s| s["process"]["terminal"] = true.into());
+    // The user's terminal: a pty whose slave is the runtime's stdio.
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = rt
+        .cmd()
+        .args(["run", "--bundle", b.dir.to_str().unwrap(), &b.id])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    std::io::Write::write_all(&mut master, b"tty; echo relayed-$((6*7)); exit 5\n").unwrap();
+    let mut text = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&text).contains("relayed-42") {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(5));
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.contains("/dev/pts/0"), "{text}");
+}

@@ -13,8 +13,22 @@ use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, s
 
 use crate::error::{Error, Result};
 
-pub fn connect(path: &Path) -> Result<UnixStream> {
-    UnixStream::connect(path).map_err(Error::io(format!("connect console socket {}", path.display())))
+/// Where the pty master goes: a listener's socket path (`--console-socket`), or a
+/// socket the caller already holds the other end of (the runtime relaying a
+/// foreground terminal itself).
+pub enum Console {
+    Socket(std::path::PathBuf),
+    Connected(UnixStream),
+}
+
+impl Console {
+    pub fn connect(&self) -> Result<UnixStream> {
+        match self {
+            Console::Socket(path) => UnixStream::connect(path)
+                .map_err(Error::io(format!("connect console socket {}", path.display()))),
+            Console::Connected(s) => s.try_clone().map_err(Error::io("console socket")),
+        }
+    }
 }
 
 /// Opens a new pty in the current mount namespace, sets its size, makes the slave the

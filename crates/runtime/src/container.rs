@@ -27,7 +27,7 @@ pub struct Runtime {
 #[derive(Default)]
 pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
-    pub console_socket: Option<PathBuf>,
+    pub console: Option<console::Console>,
     pub no_pivot: bool,
     pub preserve_fds: i32,
 }
@@ -66,7 +66,7 @@ impl Runtime {
         let spec = &bundle.spec;
         let linux = spec.linux().as_ref().expect("validated");
         let process = spec.process().as_ref().expect("validated");
-        if process.terminal().unwrap_or(false) && opts.console_socket.is_none() {
+        if process.terminal().unwrap_or(false) && opts.console.is_none() {
             return Err(Error::InvalidSpec("process.terminal is true: --console-socket is required".into()));
         }
         if !linux.namespaces().iter().flatten().any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount) {
@@ -75,7 +75,7 @@ impl Runtime {
         // Everything that can be checked without side effects is checked first.
         let filter = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
         let plan = Plan::new(linux.namespaces().as_deref().unwrap_or_default())?;
-        let console = opts.console_socket.as_deref().map(console::connect).transpose()?;
+        let console = opts.console.as_ref().map(console::Console::connect).transpose()?;
         let cg_path = cgroups::parse_cgroups_path(
             linux.cgroups_path().as_deref().and_then(|p| p.to_str()),
             id,

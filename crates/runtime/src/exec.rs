@@ -19,7 +19,7 @@ use crate::{console, init, process, seccomp};
 
 pub struct ExecOptions {
     pub process: Process,
-    pub console_socket: Option<PathBuf>,
+    pub console: Option<console::Console>,
     pub pid_file: Option<PathBuf>,
     pub preserve_fds: i32,
 }
@@ -45,10 +45,10 @@ impl Runtime {
             .and_then(|l| l.seccomp().as_ref())
             .map(seccomp::compile)
             .transpose()?;
-        if opts.process.terminal().unwrap_or(false) && opts.console_socket.is_none() {
+        if opts.process.terminal().unwrap_or(false) && opts.console.is_none() {
             return Err(Error::InvalidSpec("terminal exec needs --console-socket".into()));
         }
-        let console = opts.console_socket.as_deref().map(console::connect).transpose()?;
+        let console = opts.console.as_ref().map(console::Console::connect).transpose()?;
         let plan = Plan::of_process(st.pid)?;
         let cg = self.cgroup_of(&st)?;
         let (parent, child) = sync::pair()?;

@@ -1,6 +1,9 @@
 //! berth-runtime: a runc-compatible command line over berth's runtime library.
 
+mod relay;
+
 use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,6 +13,7 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus};
 use runtime::spec::Bundle;
 use runtime::state::{Status, Store};
+use runtime::console::Console;
 use runtime::{CreateOptions, Error, ExecOptions, Runtime};
 
 #[derive(Parser)]
@@ -237,18 +241,24 @@ fn dispatch(cli: &Cli, rt: &Runtime) -> Result<ExitCode> {
                 }
                 None => exec_process(rt, id, command, *tty, cwd.as_deref(), env, user.as_deref(), additional_gids, *no_new_privs, cap)?,
             };
-            let opts = ExecOptions {
+            let terminal = process.terminal().unwrap_or(false);
+            let mut opts = ExecOptions {
                 process,
-                console_socket: console_socket.clone(),
+                console: console_socket.clone().map(Console::Socket),
                 pid_file: pid_file.clone(),
                 preserve_fds: *preserve_fds,
             };
+            let relay = needs_relay(!*detach, opts.console.is_none(), || Ok(terminal))?;
+            if let Some(r) = &relay {
+                opts.console = Some(Console::Connected(r.theirs.try_clone().map_err(Error::io("console socket"))?));
+            }
             let sigs = forwarded_signals(!*detach)?;
             let pid = rt.exec(id, &opts)?;
             if *detach {
                 return Ok(ExitCode::SUCCESS);
             }
-            return wait_forwarding(pid, sigs.expect("foreground"));
+            let master = relay.map(|r| runtime::console::recv_fd(r.ours.as_raw_fd())).transpose()?;
+            return wait_forwarding(pid, sigs.expect("foreground"), master);
         }
         Command::Ps { format, id, ps_args } => ps(rt, id, format, ps_args)?,
         Command::Pause { id } => rt.pause(id)?,
@@ -262,7 +272,7 @@ fn dispatch(cli: &Cli, rt: &Runtime) -> Result<ExitCode> {
 fn create_options(a: &CreateArgs) -> CreateOptions {
     CreateOptions {
         pid_file: a.pid_file.clone(),
-        console_socket: a.console_socket.clone(),
+        console: a.console_socket.clone().map(Console::Socket),
         no_pivot: a.no_pivot,
         preserve_fds: a.preserve_fds,
     }
@@ -272,7 +282,22 @@ fn run(rt: &Runtime, a: &CreateArgs, detach: bool) -> Result<ExitCode> {
     // Signals are blocked before the container exists, so none is lost in between;
     // the container's process gets an empty mask back before exec.
     let sigs = forwarded_signals(!detach)?;
-    let pid = rt.create(&a.id, &a.bundle, &create_options(a))?;
+    let mut opts = create_options(a);
+    let relay = needs_relay(!detach, opts.console.is_none(), || {
+        Bundle::load(&a.bundle).map(|b| b.spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false))
+    })?;
+    if let Some(r) = &relay {
+        opts.console = Some(Console::Connected(r.theirs.try_clone().map_err(Error::io("console socket"))?));
+    }
+    let pid = rt.create(&a.id, &a.bundle, &opts)?;
+    let master = relay.map(|r| runtime::console::recv_fd(r.ours.as_raw_fd())).transpose();
+    let master = match master {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = rt.delete(&a.id, true);
+            return Err(e);
+        }
+    };
     if let Err(e) = rt.start(&a.id) {
         let _ = rt.delete(&a.id, true);
         return Err(e);
@@ -280,7 +305,7 @@ fn run(rt: &Runtime, a: &CreateArgs, detach: bool) -> Result<ExitCode> {
     if detach {
         return Ok(ExitCode::SUCCESS);
     }
-    let code = wait_forwarding(pid, sigs.expect("foreground"));
+    let code = wait_forwarding(pid, sigs.expect("foreground"), master);
     // A foreground container is gone with its runtime, as with runc.
     rt.delete(&a.id, true)?;
     code
@@ -300,23 +325,54 @@ fn forwarded_signals(foreground: bool) -> Result<Option<SignalFd>> {
     SignalFd::new(&set).map(Some).map_err(Error::sys("signalfd"))
 }
 
-/// Waits for `pid` (our child), forwarding every signal we receive to it; exits with
-/// its status, or 128+n when a signal n killed it.
-fn wait_forwarding(pid: i32, sfd: SignalFd) -> Result<ExitCode> {
+/// A relay is needed for a foreground terminal that nobody else receives.
+fn needs_relay(foreground: bool, no_socket: bool, terminal: impl FnOnce() -> Result<bool>) -> Result<Option<relay::Relay>> {
+    if foreground && no_socket && terminal()? {
+        return relay::Relay::new().map(Some);
+    }
+    Ok(None)
+}
+
+/// Waits for `pid` (our child), forwarding every signal we receive to it (and relaying
+/// its terminal when we hold the master); exits with its status, or 128+n when a
+/// signal n killed it.
+fn wait_forwarding(pid: i32, sfd: SignalFd, master: Option<OwnedFd>) -> Result<ExitCode> {
     let target = nix::unistd::Pid::from_raw(pid);
+    let _raw = master.as_ref().map(|m| {
+        relay::copy_size(m);
+        relay::RawMode::enter()
+    });
+    let mut stdin_open = true;
+    let mut master_open = master.is_some();
     loop {
         loop {
-            match nix::sys::wait::waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(p, code)) if p == target => return Ok(ExitCode::from(code as u8)),
-                Ok(WaitStatus::Signaled(p, sig, _)) if p == target => return Ok(ExitCode::from(128 + sig as u8)),
+            let code = match nix::sys::wait::waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(p, code)) if p == target => ExitCode::from(code as u8),
+                Ok(WaitStatus::Signaled(p, sig, _)) if p == target => ExitCode::from(128 + sig as u8),
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(_) => continue,
+            };
+            if let Some(m) = &master {
+                relay::drain(m);
+            }
+            return Ok(code);
+        }
+        if let (Some(m), true) = (&master, master_open) {
+            master_open = relay::pump(m, sfd.as_fd(), &mut stdin_open);
+            // pump returns when anything is ready; only read signals that are pending.
+            let mut pfd = [nix::poll::PollFd::new(sfd.as_fd(), nix::poll::PollFlags::POLLIN)];
+            if nix::poll::poll(&mut pfd, nix::poll::PollTimeout::ZERO).unwrap_or(0) == 0 {
+                continue;
             }
         }
         match sfd.read_signal() {
             Ok(Some(info)) => {
                 let sig = info.ssi_signo as i32;
-                if sig != libc::SIGCHLD {
+                if sig == libc::SIGWINCH {
+                    if let Some(m) = &master {
+                        relay::copy_size(m);
+                    }
+                } else if sig != libc::SIGCHLD {
                     // SAFETY: kill with a pid and a signal number.
                     unsafe { libc::kill(pid, sig) };
                 }
