@@ -109,3 +109,37 @@ fn time_namespace_offsets() {
     let inside: f64 = r.stdout.split_whitespace().next().unwrap().parse().unwrap();
     assert!((inside - host - 86400.0 * 365.0).abs() < 60.0, "host {host} inside {inside}");
 }
+
+#[test]
+fn systemd_cgroup_paths_map_onto_cgroupfs() {
+    require_root!();
+    let rt = Runtime::new();
+    let slice = format!("{}.slice", berth_tests::unique("bts").replace('-', "_"));
+    let b = rt.bundle(&["sleep", "1000"], |s| {
+        s["linux"]["cgroupsPath"] = format!("{slice}:berth:scoped").into();
+    });
+    // The slice directories are the test's own; remove them last, whatever happens.
+    struct Slices(String);
+    impl Drop for Slices {
+        fn drop(&mut self) {
+            for c in ["memory", "pids", "cpu", "cpuacct", "cpuset", "freezer", "devices", "blkio"] {
+                let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{c}/{}", self.0));
+            }
+        }
+    }
+    let _slices = Slices(slice.clone());
+    let out = std::fs::File::create(rt.path("out")).unwrap();
+    let status = rt
+        .cmd()
+        .args(["--systemd-cgroup", "run", "-d", "--bundle", b.dir.to_str().unwrap(), &b.id])
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{}", read(rt.path("out")));
+    let pid = rt.pid(&b.id).to_string();
+    let procs = read(format!("/sys/fs/cgroup/memory/{slice}/berth-scoped.scope/cgroup.procs"));
+    assert!(procs.lines().any(|l| l == pid), "{procs}");
+    rt.run(&["delete", "--force", &b.id]).ok();
+    assert!(!std::path::Path::new(&format!("/sys/fs/cgroup/memory/{slice}/berth-scoped.scope")).exists());
+}

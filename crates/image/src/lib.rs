@@ -6,5 +6,6 @@
 //! Each module has its own error enum and `Result`.
 
 pub mod digest;
+pub mod reference;
 
 pub use digest::{Digest, chain_ids};
