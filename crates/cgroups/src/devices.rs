@@ -1,6 +1,7 @@
 //! Device access rules (`linux.resources.devices`): validation, the lines
 //! written to a cgroup v1 `devices.allow`/`devices.deny`, and the pure
-//! allow/deny decision a cgroup v2 eBPF device filter would make.
+//! allow/deny decision that the cgroup v2 eBPF device filter (compiled from
+//! the same state by `bpf::compile`) makes in the kernel.
 //!
 //! The decision emulates the cgroup v1 devices controller exactly
 //! (security/device_cgroup.c), as runc's eBPF generator does, so a rule list
@@ -82,7 +83,8 @@ impl Access {
         self.0 == 0
     }
 
-    fn contains(self, other: Access) -> bool {
+    /// Whether every permission in `other` is also in `self`.
+    pub(crate) fn contains(self, other: Access) -> bool {
         other.0 & !self.0 == 0
     }
 
@@ -193,12 +195,15 @@ impl fmt::Display for DeviceRule {
     }
 }
 
+/// An exception to the default verdict, as kept by the v1 kernel: its
+/// verdict is always the opposite of the default, and its type is never
+/// [`DeviceType::All`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Exception {
-    typ: DeviceType,
-    major: Option<u32>,
-    minor: Option<u32>,
-    access: Access,
+pub(crate) struct Exception {
+    pub(crate) typ: DeviceType,
+    pub(crate) major: Option<u32>,
+    pub(crate) minor: Option<u32>,
+    pub(crate) access: Access,
 }
 
 /// A validated rule list and the access decision it produces.
@@ -239,6 +244,17 @@ impl DeviceRules {
     /// The rules, in order.
     pub fn rules(&self) -> &[DeviceRule] {
         &self.rules
+    }
+
+    /// The verdict for accesses that no exception covers.
+    pub(crate) fn default_allow(&self) -> bool {
+        self.default_allow
+    }
+
+    /// The net effect of the rules as exceptions to [`Self::default_allow`],
+    /// in the order the kernel would list them.
+    pub(crate) fn exceptions(&self) -> &[Exception] {
+        &self.exceptions
     }
 
     /// Whether every access to every device is allowed (the kernel's state

@@ -126,6 +126,28 @@ pub enum Error {
         reason: String,
     },
 
+    /// A bpf(2) call for the eBPF device filter of a cgroup v2 failed:
+    /// loading the program (the verifier's log says why it was rejected),
+    /// attaching or detaching it, or listing the attached programs.
+    #[error(
+        "{command} failed for the device filter of cgroup {}: {source}{}",
+        path.display(),
+        log_tail(verifier_log.as_deref())
+    )]
+    Bpf {
+        /// The bpf(2) command (`BPF_PROG_LOAD`, `BPF_PROG_ATTACH`, ...).
+        command: &'static str,
+        /// The cgroup directory.
+        path: PathBuf,
+        /// The underlying error (`EPERM` without `CAP_SYS_ADMIN`, `EINVAL`
+        /// or `EACCES` from the verifier, ...).
+        #[source]
+        source: io::Error,
+        /// The whole verifier log of a failed `BPF_PROG_LOAD`, if the
+        /// kernel produced one.
+        verifier_log: Option<String>,
+    },
+
     /// A state change (freeze, thaw) did not complete in time.
     #[error("timed out after {timeout:?} waiting for {} to become {state}", path.display())]
     Timeout {
@@ -145,4 +167,61 @@ pub enum Error {
         /// What was missing.
         reason: String,
     },
+}
+
+/// The end of a verifier log for the error message (the reason for a
+/// rejection is at the end; the full log stays in the error's field).
+fn log_tail(log: Option<&str>) -> String {
+    const LINES: usize = 20;
+    let Some(log) = log else {
+        return String::new();
+    };
+    let lines: Vec<&str> = log.lines().collect();
+    let skipped = lines.len().saturating_sub(LINES);
+    let mut out = String::from("; verifier log");
+    if skipped > 0 {
+        out.push_str(&format!(" (last {LINES} of {} lines)", lines.len()));
+    }
+    out.push(':');
+    for line in &lines[skipped..] {
+        out.push_str("\n  ");
+        out.push_str(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bpf_errors_show_the_end_of_the_verifier_log() {
+        let log: Vec<String> = (1..=25).map(|i| format!("line {i}")).collect();
+        let err = Error::Bpf {
+            command: "BPF_PROG_LOAD",
+            path: PathBuf::from("/sys/fs/cgroup/c"),
+            source: io::Error::from_raw_os_error(libc::EACCES),
+            verifier_log: Some(log.join("\n")),
+        };
+        let text = err.to_string();
+        assert!(
+            text.starts_with(
+                "BPF_PROG_LOAD failed for the device filter of cgroup /sys/fs/cgroup/c: "
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("verifier log (last 20 of 25 lines):\n  line 6\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("line 25"), "{text}");
+        assert!(!text.contains("line 5\n"), "{text}");
+        let err = Error::Bpf {
+            command: "BPF_PROG_ATTACH",
+            path: PathBuf::from("/c"),
+            source: io::Error::from_raw_os_error(libc::EPERM),
+            verifier_log: None,
+        };
+        assert!(!err.to_string().contains("verifier"), "{err}");
+    }
 }

@@ -127,17 +127,40 @@ pub(crate) fn mkdir_all(path: &Path) -> Result<()> {
     fs::create_dir_all(path).map_err(|e| io_err("create cgroup directory", path, e))
 }
 
-/// Whether `path` lies on a real cgroup (v1 or v2) file system. `None` when
-/// the path does not exist.
-pub(crate) fn on_cgroupfs(path: &Path) -> Result<Option<bool>> {
+/// What kind of file system a path lies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FsKind {
+    /// A cgroup v1 hierarchy (`CGROUP_SUPER_MAGIC`).
+    Cgroup1,
+    /// The cgroup v2 hierarchy (`CGROUP2_SUPER_MAGIC`).
+    Cgroup2,
+    /// Anything else: a fake tree in a plain directory.
+    Other,
+}
+
+/// The file system `path` lies on, by its `statfs` magic. `None` when the
+/// path does not exist.
+pub(crate) fn fs_kind(path: &Path) -> Result<Option<FsKind>> {
     match statfs(path) {
         Ok(st) => {
             let t = st.filesystem_type();
-            Ok(Some(t == CGROUP_SUPER_MAGIC || t == CGROUP2_SUPER_MAGIC))
+            Ok(Some(if t == CGROUP_SUPER_MAGIC {
+                FsKind::Cgroup1
+            } else if t == CGROUP2_SUPER_MAGIC {
+                FsKind::Cgroup2
+            } else {
+                FsKind::Other
+            }))
         }
         Err(nix::errno::Errno::ENOENT) => Ok(None),
         Err(e) => Err(io_err("statfs", path, e.into())),
     }
+}
+
+/// Whether `path` lies on a real cgroup (v1 or v2) file system. `None` when
+/// the path does not exist.
+pub(crate) fn on_cgroupfs(path: &Path) -> Result<Option<bool>> {
+    Ok(fs_kind(path)?.map(|kind| kind != FsKind::Other))
 }
 
 /// Removes a cgroup directory and every child cgroup below it, deepest

@@ -50,14 +50,20 @@
 //!   leaf weights, which have no v2 interface.
 //! * A limit for a controller that is not mounted (v1) or not enabled (v2)
 //!   is an error; controllers that are not needed may be missing.
-//! * An absent or empty `devices` list leaves device access untouched. On v1
-//!   the rules are written to `devices.deny`/`devices.allow` after denying
-//!   everything.
-//! * **Devices on cgroup v2** are enforced by an eBPF program, which this
-//!   crate does not attach yet (TODO). [`DeviceRules`] implements the
-//!   allow/deny decision such a program has to make; [`Cgroup::apply`]
-//!   returns [`Error::Unsupported`] on a real cgroup2 mount when the rules
-//!   restrict anything (rules that allow everything are accepted).
+//! * An absent or empty `devices` list leaves device access untouched.
+//!   Otherwise the list is applied to a starting state of "deny
+//!   everything", with the v1 kernel's semantics (see [`DeviceRules`]). On
+//!   v1 the rules are written to `devices.deny`/`devices.allow` after
+//!   denying everything.
+//! * **Devices on cgroup v2** are enforced by an eBPF program
+//!   (`BPF_PROG_TYPE_CGROUP_DEVICE`) that berth generates from the rules,
+//!   with exactly the decisions [`DeviceRules::allows`] describes, loads
+//!   with bpf(2) and attaches to the cgroup directory (this needs
+//!   `CAP_SYS_ADMIN`). A live update attaches the new program before
+//!   detaching the old one, so the cgroup is never unrestricted in
+//!   between; rules that allow everything detach it.
+//!   [`Cgroup::device_filters`] lists what is attached. On a fake v2 tree
+//!   (not a cgroup2 mount, as in tests) the rules are only validated.
 //!
 //! # Paths
 //!
@@ -67,6 +73,7 @@
 //! (`a-b.slice` → `a.slice/a-b.slice/<prefix>-<name>.scope`) and created
 //! directly.
 
+mod bpf;
 mod devices;
 mod error;
 mod fs;
@@ -81,6 +88,7 @@ use std::path::Path;
 
 use oci_spec::runtime::LinuxResources;
 
+pub use bpf::DeviceFilter;
 pub use devices::{Access, DeviceRule, DeviceRules, DeviceType};
 pub use error::{Error, Result};
 pub use hierarchy::{Hierarchy, detect};
@@ -109,7 +117,8 @@ pub enum Controller {
     Cpuset,
     /// Memory limits.
     Memory,
-    /// Device access (v1 only; an eBPF program on v2).
+    /// Device access (v1 only; an eBPF program attached to the cgroup on
+    /// v2).
     Devices,
     /// Freezing (v1 only; `cgroup.freeze` on v2).
     Freezer,
@@ -286,5 +295,17 @@ impl Cgroup {
     /// Current usage statistics.
     pub fn stats(&self) -> Result<Stats> {
         dispatch!(self, cg => cg.stats())
+    }
+
+    /// The eBPF device programs attached directly to the cgroup (oldest
+    /// first; those of ancestors, which apply as well, are not listed).
+    /// After [`Cgroup::apply`] with restricting device rules there is one
+    /// for which [`DeviceFilter::is_berth`] holds. Always empty on v1 and on
+    /// a fake v2 tree.
+    pub fn device_filters(&self) -> Result<Vec<DeviceFilter>> {
+        match &self.inner {
+            Inner::V1(_) => Ok(Vec::new()),
+            Inner::V2(cg) => cg.device_filters(),
+        }
     }
 }

@@ -1,11 +1,14 @@
 //! cgroup v2 back end: a single directory in the unified hierarchy,
 //! controllers enabled top-down through `cgroup.subtree_control`, limits in
 //! the v2 interface files (with runc's conversions from the v1-flavoured
-//! OCI values), `cgroup.freeze`, and v2 statistics.
+//! OCI values), device rules as an eBPF program (see [`crate::bpf`]),
+//! `cgroup.freeze`, and v2 statistics.
 //!
 //! Interface files are written with `O_CREAT`, which cgroupfs ignores for
 //! existing files; this lets the same code run against a fake tree in a
-//! plain directory, which is how the v2 path is tested on v1 hosts.
+//! plain directory, which is how the v2 path is tested on v1 hosts. On such
+//! a tree device rules are compiled but not loaded: there is no cgroup to
+//! attach the program to.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,8 +16,9 @@ use std::time::Duration;
 
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory, LinuxResources};
 
+use crate::bpf::{self, DeviceFilter, Insn};
 use crate::devices::DeviceRules;
-use crate::fs::{self, write_create};
+use crate::fs::{self, FsKind, write_create};
 use crate::path::CgroupPath;
 use crate::resources::{
     blkio_requested, blkio_weight_to_io_weight, check_page_size, check_unified_key, cpu_max,
@@ -133,13 +137,15 @@ impl V2Cgroup {
             None => Vec::new(),
         };
         let hugetlb = hugetlb_values(dir, r.hugepage_limits().as_deref().unwrap_or_default())?;
-        let devices = match r.devices().as_deref().filter(|d| !d.is_empty()) {
-            Some(devices) => Some(
-                DeviceRules::from_oci(devices)
-                    .map_err(|e| invalid(dir, "device rules", e.to_string()))?,
-            ),
-            None => None,
-        };
+        // Some(None): rules that allow everything, no program needed.
+        let device_program: Option<Option<Vec<Insn>>> =
+            match r.devices().as_deref().filter(|d| !d.is_empty()) {
+                Some(devices) => Some(bpf::compile(
+                    &DeviceRules::from_oci(devices)
+                        .map_err(|e| invalid(dir, "device rules", e.to_string()))?,
+                )),
+                None => None,
+            };
         let subtree = self.parent_subtree_control();
         let enabled = read_controllers(&subtree)?;
         for (controller, resource) in requested_controllers(r) {
@@ -154,8 +160,8 @@ impl V2Cgroup {
                 });
             }
         }
-        if let Some(rules) = devices {
-            self.apply_devices(&rules)?;
+        if let Some(program) = device_program {
+            self.apply_devices(program.as_deref())?;
         }
 
         // Same order as runc.
@@ -204,22 +210,40 @@ impl V2Cgroup {
     }
 
     /// On v2 the devices controller is an eBPF program
-    /// (`BPF_PROG_TYPE_CGROUP_DEVICE`) attached to the cgroup.
-    ///
-    /// TODO: generate and attach that program from [`DeviceRules`]. Until
-    /// then, rules that restrict anything are refused on a real cgroup2
-    /// mount rather than silently not enforced; on a fake tree (tests) they
-    /// are only validated.
-    fn apply_devices(&self, rules: &DeviceRules) -> Result<()> {
-        if rules.allows_all() || fs::on_cgroupfs(&self.dir)? != Some(true) {
-            return Ok(());
+    /// (`BPF_PROG_TYPE_CGROUP_DEVICE`) attached to the cgroup directory:
+    /// `program` replaces the one berth attached before, and `None` (rules
+    /// that allow everything) removes it. On a fake tree the rules have been
+    /// validated and compiled, and that is all.
+    fn apply_devices(&self, program: Option<&[Insn]>) -> Result<()> {
+        match self.fs_kind()? {
+            FsKind::Cgroup2 => bpf::install(&self.dir, program),
+            FsKind::Other => Ok(()),
+            FsKind::Cgroup1 => Err(Error::Unsupported {
+                path: self.dir.clone(),
+                reason: "eBPF device filters need a cgroup v2 directory, but this one is on a \
+                         cgroup v1 file system"
+                    .to_string(),
+            }),
         }
-        Err(Error::Unsupported {
-            path: self.dir.clone(),
-            reason: "device access rules on cgroup v2 need an eBPF device filter, which berth \
-                     does not attach yet"
-                .to_string(),
-        })
+    }
+
+    /// The file system of the cgroup directory; of the hierarchy's root
+    /// while the directory does not exist yet (so that a missing cgroup on
+    /// a real mount fails clearly instead of looking like a fake tree).
+    fn fs_kind(&self) -> Result<FsKind> {
+        match fs::fs_kind(&self.dir)? {
+            Some(kind) => Ok(kind),
+            None => Ok(fs::fs_kind(&self.root)?.unwrap_or(FsKind::Other)),
+        }
+    }
+
+    /// The device programs attached directly to this cgroup; none on a fake
+    /// tree or when the cgroup does not exist.
+    pub(crate) fn device_filters(&self) -> Result<Vec<DeviceFilter>> {
+        match fs::fs_kind(&self.dir)? {
+            Some(FsKind::Cgroup2) => bpf::attached(&self.dir),
+            _ => Ok(Vec::new()),
+        }
     }
 
     fn apply_memory(&self, values: MemoryValues) -> Result<()> {

@@ -360,6 +360,7 @@ fn device_rules_are_validated_on_a_fake_tree() {
         .unwrap();
     // Not a real cgroup2 mount: nothing to attach, no error.
     cg.apply(&r).unwrap();
+    assert_eq!(cg.device_filters().unwrap(), []);
 }
 
 #[test]

@@ -25,6 +25,28 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// A real cgroup2 mount we may create cgroups in, other than a pure v2
+/// host's /sys/fs/cgroup: the (empty, controller-less) hierarchy a hybrid
+/// host mounts at `/sys/fs/cgroup/unified`. `None`, with a note on stderr,
+/// when there is none or we are not root.
+pub fn unified_cgroup2_mount(what: &str) -> Option<std::path::PathBuf> {
+    if !is_root() {
+        eprintln!("note: skipping {what}: not running as root");
+        return None;
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let found = mountinfo.lines().find_map(|line| {
+        let (pre, post) = line.split_once(" - ")?;
+        let mountpoint = pre.split(' ').nth(4)?;
+        (post.starts_with("cgroup2 ") && mountpoint == "/sys/fs/cgroup/unified")
+            .then(|| std::path::PathBuf::from(mountpoint))
+    });
+    if found.is_none() {
+        eprintln!("note: skipping {what}: no cgroup2 mount at /sys/fs/cgroup/unified");
+    }
+    found
+}
+
 /// Owns a cgroup this test created (and optionally a child process in it).
 /// On drop: thaw (a frozen task cannot die), kill and reap the child, then
 /// remove the cgroup in every hierarchy.
