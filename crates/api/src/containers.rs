@@ -1,0 +1,465 @@
+//! Container endpoints' bodies: the create body (`Config` + `HostConfig` +
+//! `NetworkingConfig`), list summaries (`ps`), inspect, wait, top, diff, update
+//! and prune replies. `HostConfig` lives in [`crate::hostconfig`], stats in
+//! [`crate::stats`].
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::EmptyObject;
+use crate::de::{is_false, map_null_values, null_default, str_slice};
+pub use crate::hostconfig::{
+    EndpointSettings, HostConfig, NetworkingConfig, PortBinding, PortMap, Resources, RestartPolicy,
+};
+
+/// A container's (and an image's) portable configuration: `Config` in Docker.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerConfig {
+    #[serde(deserialize_with = "null_default")]
+    pub hostname: String,
+    #[serde(deserialize_with = "null_default")]
+    pub domainname: String,
+    #[serde(deserialize_with = "null_default")]
+    pub user: String,
+    #[serde(deserialize_with = "null_default")]
+    pub attach_stdin: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub attach_stdout: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub attach_stderr: bool,
+    /// `"80/tcp"` → `{}`.
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "HashMap::is_empty")]
+    pub exposed_ports: HashMap<String, EmptyObject>,
+    #[serde(deserialize_with = "null_default")]
+    pub tty: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub open_stdin: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub stdin_once: bool,
+    /// `KEY=value` entries.
+    #[serde(deserialize_with = "null_default")]
+    pub env: Vec<String>,
+    /// `None` = the image's default; a bare string is read as one element.
+    #[serde(deserialize_with = "str_slice")]
+    pub cmd: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<HealthConfig>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_false")]
+    pub args_escaped: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub image: String,
+    /// Anonymous volume mount points → `{}`.
+    #[serde(deserialize_with = "null_default")]
+    pub volumes: HashMap<String, EmptyObject>,
+    #[serde(deserialize_with = "null_default")]
+    pub working_dir: String,
+    /// `None` = the image's default; `[""]` resets it.
+    #[serde(deserialize_with = "str_slice")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_false")]
+    pub network_disabled: bool,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    pub mac_address: String,
+    #[serde(deserialize_with = "null_default")]
+    pub on_build: Vec<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub labels: HashMap<String, String>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    pub stop_signal: String,
+    /// Seconds to wait after the stop signal before SIGKILL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+    #[serde(deserialize_with = "str_slice", skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
+}
+
+/// A container's healthcheck; durations in nanoseconds, 0 = inherit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct HealthConfig {
+    /// `[]` inherit, `["NONE"]`, `["CMD", args…]` or `["CMD-SHELL", cmd]`.
+    #[serde(deserialize_with = "null_default")]
+    pub test: Vec<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub interval: i64,
+    #[serde(deserialize_with = "null_default")]
+    pub timeout: i64,
+    #[serde(deserialize_with = "null_default")]
+    pub retries: i64,
+    #[serde(deserialize_with = "null_default")]
+    pub start_period: i64,
+    #[serde(deserialize_with = "null_default")]
+    pub start_interval: i64,
+}
+
+/// `POST /containers/create` body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerCreateBody {
+    #[serde(flatten)]
+    pub config: ContainerConfig,
+    #[serde(deserialize_with = "null_default")]
+    pub host_config: HostConfig,
+    #[serde(deserialize_with = "null_default")]
+    pub networking_config: NetworkingConfig,
+}
+
+/// `POST /containers/create` reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerCreateResponse {
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub warnings: Vec<String>,
+}
+
+/// A port in a `ps` summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Port {
+    #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub private_port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_port: Option<u16>,
+    /// `tcp`, `udp` or `sctp`.
+    #[serde(deserialize_with = "null_default")]
+    pub r#type: String,
+}
+
+/// A mount as reported by inspect and `ps`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct MountPoint {
+    #[serde(deserialize_with = "null_default")]
+    pub r#type: String,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(deserialize_with = "null_default")]
+    pub source: String,
+    #[serde(deserialize_with = "null_default")]
+    pub destination: String,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
+    pub driver: String,
+    #[serde(deserialize_with = "null_default")]
+    pub mode: String,
+    #[serde(rename = "RW", deserialize_with = "null_default")]
+    pub rw: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub propagation: String,
+}
+
+/// `HostConfig` as shown in a `ps` summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct SummaryHostConfig {
+    #[serde(deserialize_with = "null_default")]
+    pub network_mode: String,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: HashMap<String, String>,
+}
+
+/// `NetworkSettings` as shown in a `ps` summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct SummaryNetworkSettings {
+    #[serde(deserialize_with = "map_null_values")]
+    pub networks: HashMap<String, EndpointSettings>,
+}
+
+/// One `GET /containers/json` entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerSummary {
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    /// Names with a leading `/`.
+    #[serde(deserialize_with = "null_default")]
+    pub names: Vec<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub image: String,
+    #[serde(rename = "ImageID", deserialize_with = "null_default")]
+    pub image_id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub command: String,
+    /// Unix seconds.
+    #[serde(deserialize_with = "null_default")]
+    pub created: i64,
+    #[serde(deserialize_with = "null_default")]
+    pub ports: Vec<Port>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_rw: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_root_fs: Option<i64>,
+    #[serde(deserialize_with = "null_default")]
+    pub labels: HashMap<String, String>,
+    /// `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`.
+    #[serde(deserialize_with = "null_default")]
+    pub state: String,
+    /// Human text: `Up 2 minutes`, `Exited (0) 3 seconds ago`.
+    #[serde(deserialize_with = "null_default")]
+    pub status: String,
+    #[serde(deserialize_with = "null_default")]
+    pub host_config: SummaryHostConfig,
+    #[serde(deserialize_with = "null_default")]
+    pub network_settings: SummaryNetworkSettings,
+    #[serde(deserialize_with = "null_default")]
+    pub mounts: Vec<MountPoint>,
+}
+
+/// One healthcheck probe result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct HealthcheckResult {
+    #[serde(deserialize_with = "null_default")]
+    pub start: String,
+    #[serde(deserialize_with = "null_default")]
+    pub end: String,
+    #[serde(deserialize_with = "null_default")]
+    pub exit_code: i64,
+    #[serde(deserialize_with = "null_default")]
+    pub output: String,
+}
+
+/// `State.Health`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Health {
+    /// `none`, `starting`, `healthy` or `unhealthy`.
+    #[serde(deserialize_with = "null_default")]
+    pub status: String,
+    #[serde(deserialize_with = "null_default")]
+    pub failing_streak: i64,
+    #[serde(deserialize_with = "null_default")]
+    pub log: Vec<HealthcheckResult>,
+}
+
+/// `State` of an inspected container; times are RFC 3339 strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerState {
+    #[serde(deserialize_with = "null_default")]
+    pub status: String,
+    #[serde(deserialize_with = "null_default")]
+    pub running: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub paused: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub restarting: bool,
+    #[serde(rename = "OOMKilled", deserialize_with = "null_default")]
+    pub oom_killed: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub dead: bool,
+    #[serde(deserialize_with = "null_default")]
+    pub pid: i64,
+    #[serde(deserialize_with = "null_default")]
+    pub exit_code: i64,
+    #[serde(deserialize_with = "null_default")]
+    pub error: String,
+    #[serde(deserialize_with = "null_default")]
+    pub started_at: String,
+    #[serde(deserialize_with = "null_default")]
+    pub finished_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+}
+
+/// Storage driver data of a container or image.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct GraphDriverData {
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    #[serde(deserialize_with = "null_default")]
+    pub data: HashMap<String, String>,
+}
+
+/// An extra address in the legacy top-level network fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Address {
+    #[serde(deserialize_with = "null_default")]
+    pub addr: String,
+    #[serde(deserialize_with = "null_default")]
+    pub prefix_len: i64,
+}
+
+/// `NetworkSettings` of an inspected container (the top-level address fields
+/// mirror the default bridge endpoint, as Docker still emits them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct NetworkSettings {
+    #[serde(deserialize_with = "null_default")]
+    pub bridge: String,
+    #[serde(rename = "SandboxID", deserialize_with = "null_default")]
+    pub sandbox_id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub sandbox_key: String,
+    #[serde(deserialize_with = "null_default")]
+    pub ports: PortMap,
+    #[serde(deserialize_with = "null_default")]
+    pub hairpin_mode: bool,
+    #[serde(rename = "LinkLocalIPv6Address", deserialize_with = "null_default")]
+    pub link_local_ipv6_address: String,
+    #[serde(rename = "LinkLocalIPv6PrefixLen", deserialize_with = "null_default")]
+    pub link_local_ipv6_prefix_len: i64,
+    #[serde(rename = "SecondaryIPAddresses")]
+    pub secondary_ip_addresses: Option<Vec<Address>>,
+    #[serde(rename = "SecondaryIPv6Addresses")]
+    pub secondary_ipv6_addresses: Option<Vec<Address>>,
+    #[serde(rename = "EndpointID", deserialize_with = "null_default")]
+    pub endpoint_id: String,
+    #[serde(deserialize_with = "null_default")]
+    pub gateway: String,
+    #[serde(rename = "GlobalIPv6Address", deserialize_with = "null_default")]
+    pub global_ipv6_address: String,
+    #[serde(rename = "GlobalIPv6PrefixLen", deserialize_with = "null_default")]
+    pub global_ipv6_prefix_len: i64,
+    #[serde(rename = "IPAddress", deserialize_with = "null_default")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen", deserialize_with = "null_default")]
+    pub ip_prefix_len: i64,
+    #[serde(rename = "IPv6Gateway", deserialize_with = "null_default")]
+    pub ipv6_gateway: String,
+    #[serde(deserialize_with = "null_default")]
+    pub mac_address: String,
+    #[serde(deserialize_with = "map_null_values")]
+    pub networks: HashMap<String, EndpointSettings>,
+}
+
+/// `GET /containers/{id}/json` reply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerInspect {
+    #[serde(deserialize_with = "null_default")]
+    pub id: String,
+    /// RFC 3339.
+    #[serde(deserialize_with = "null_default")]
+    pub created: String,
+    #[serde(deserialize_with = "null_default")]
+    pub path: String,
+    #[serde(deserialize_with = "null_default")]
+    pub args: Vec<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub state: ContainerState,
+    /// The image ID (`sha256:…`).
+    #[serde(deserialize_with = "null_default")]
+    pub image: String,
+    #[serde(deserialize_with = "null_default")]
+    pub resolv_conf_path: String,
+    #[serde(deserialize_with = "null_default")]
+    pub hostname_path: String,
+    #[serde(deserialize_with = "null_default")]
+    pub hosts_path: String,
+    #[serde(deserialize_with = "null_default")]
+    pub log_path: String,
+    /// With a leading `/`.
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    #[serde(deserialize_with = "null_default")]
+    pub restart_count: i64,
+    #[serde(deserialize_with = "null_default")]
+    pub driver: String,
+    #[serde(deserialize_with = "null_default")]
+    pub platform: String,
+    #[serde(deserialize_with = "null_default")]
+    pub mount_label: String,
+    #[serde(deserialize_with = "null_default")]
+    pub process_label: String,
+    #[serde(deserialize_with = "null_default")]
+    pub app_armor_profile: String,
+    #[serde(rename = "ExecIDs")]
+    pub exec_ids: Option<Vec<String>>,
+    #[serde(deserialize_with = "null_default")]
+    pub host_config: HostConfig,
+    #[serde(deserialize_with = "null_default")]
+    pub graph_driver: GraphDriverData,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_rw: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_root_fs: Option<i64>,
+    #[serde(deserialize_with = "null_default")]
+    pub mounts: Vec<MountPoint>,
+    #[serde(deserialize_with = "null_default")]
+    pub config: ContainerConfig,
+    #[serde(deserialize_with = "null_default")]
+    pub network_settings: NetworkSettings,
+}
+
+/// `Error` of a wait reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct WaitExitError {
+    #[serde(deserialize_with = "null_default")]
+    pub message: String,
+}
+
+/// `POST /containers/{id}/wait` reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerWaitResponse {
+    #[serde(deserialize_with = "null_default")]
+    pub status_code: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<WaitExitError>,
+}
+
+/// `GET /containers/{id}/top` reply: `ps` columns and rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerTopResponse {
+    #[serde(deserialize_with = "null_default")]
+    pub titles: Vec<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub processes: Vec<Vec<String>>,
+}
+
+/// One `GET /containers/{id}/changes` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerChange {
+    #[serde(deserialize_with = "null_default")]
+    pub path: String,
+    /// [`ContainerChange::MODIFIED`], [`ADDED`](ContainerChange::ADDED) or
+    /// [`DELETED`](ContainerChange::DELETED).
+    #[serde(deserialize_with = "null_default")]
+    pub kind: u8,
+}
+
+impl ContainerChange {
+    pub const MODIFIED: u8 = 0;
+    pub const ADDED: u8 = 1;
+    pub const DELETED: u8 = 2;
+}
+
+/// `POST /containers/{id}/update` body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerUpdateBody {
+    #[serde(flatten)]
+    pub resources: Resources,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
+}
+
+/// `POST /containers/{id}/update` reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerUpdateResponse {
+    #[serde(deserialize_with = "null_default")]
+    pub warnings: Vec<String>,
+}
+
+/// `POST /containers/prune` reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ContainerPruneResponse {
+    #[serde(deserialize_with = "null_default")]
+    pub containers_deleted: Vec<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub space_reclaimed: u64,
+}
