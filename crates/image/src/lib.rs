@@ -5,7 +5,17 @@
 //!
 //! Each module has its own error enum and `Result`.
 
+pub mod content;
 pub mod digest;
+pub mod gc;
+pub mod layer;
+pub mod manifest;
+pub mod metadata;
 pub mod reference;
+pub mod snapshot;
 
+pub use content::ContentStore;
 pub use digest::{Digest, chain_ids};
+pub use metadata::ImageStore;
+pub use reference::Reference;
+pub use snapshot::Snapshotter;

@@ -47,7 +47,10 @@ pub enum Error {
     #[error(
         "invalid reference format: {reference:?}: repository path component {component:?} must be lowercase letters and digits, optionally joined by '.', '_', '__' or dashes"
     )]
-    Path { reference: String, component: String },
+    Path {
+        reference: String,
+        component: String,
+    },
     #[error(
         "invalid reference format: {reference:?}: repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters (it has {len})"
     )]
@@ -288,7 +291,11 @@ fn split_docker_domain(name: &str) -> (String, String) {
         }
         Some(_) => (DEFAULT_DOMAIN, name),
     };
-    let domain = if domain == LEGACY_DEFAULT_DOMAIN { DEFAULT_DOMAIN } else { domain };
+    let domain = if domain == LEGACY_DEFAULT_DOMAIN {
+        DEFAULT_DOMAIN
+    } else {
+        domain
+    };
     let remainder = if domain == DEFAULT_DOMAIN && !remainder.contains('/') {
         format!("{OFFICIAL_PREFIX}{remainder}")
     } else {
@@ -392,9 +399,12 @@ fn parse_digest(reference: &str, d: &str) -> Result<Digest> {
         return Err(err("must be algorithm:hex, e.g. sha256:<64 hex digits>"));
     }
     if alg != "sha256" && alg != "sha512" {
-        return Err(err("uses an unsupported algorithm (sha256 and sha512 are supported)"));
+        return Err(err(
+            "uses an unsupported algorithm (sha256 and sha512 are supported)",
+        ));
     }
-    d.parse().map_err(|_| err("has the wrong length or uppercase hex for its algorithm"))
+    d.parse()
+        .map_err(|_| err("has the wrong length or uppercase hex for its algorithm"))
 }
 
 impl FromStr for Reference {
@@ -437,46 +447,147 @@ mod tests {
 
     const HEX: &str = "7cc4b5aefd1d0cadf8d97d4350462ba51c694ebca145b08d7d41b41acc8db5aa";
 
+    /// Checks one valid reference: its full and familiar forms, and that the full
+    /// form parses back to the same reference.
+    fn check(input: &str, full: &str, familiar: &str) -> Reference {
+        let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+        assert_eq!(r.full(), full, "{input}");
+        assert_eq!(r.to_string(), full, "{input}");
+        assert_eq!(r.familiar(), familiar, "{input}");
+        assert_eq!(Reference::parse(full).unwrap(), r, "{input}");
+        r
+    }
+
     #[test]
     fn valid_references_normalise_like_docker() {
-        let d = format!("sha256:{HEX}");
-        let t128 = "t".repeat(128);
-        // (input, full, familiar, repository, tag, has digest)
-        let cases: Vec<(String, String, String, &str, Option<&str>, bool)> = vec![
-            ("busybox".into(), "docker.io/library/busybox:latest".into(), "busybox:latest".into(), "docker.io/library/busybox", Some("latest"), false),
-            ("busybox:1.36".into(), "docker.io/library/busybox:1.36".into(), "busybox:1.36".into(), "docker.io/library/busybox", Some("1.36"), false),
-            ("user/repo".into(), "docker.io/user/repo:latest".into(), "user/repo:latest".into(), "docker.io/user/repo", Some("latest"), false),
-            ("docker.io/busybox".into(), "docker.io/library/busybox:latest".into(), "busybox:latest".into(), "docker.io/library/busybox", Some("latest"), false),
-            ("index.docker.io/user/repo:t".into(), "docker.io/user/repo:t".into(), "user/repo:t".into(), "docker.io/user/repo", Some("t"), false),
-            ("docker.io/library/a/b".into(), "docker.io/library/a/b:latest".into(), "library/a/b:latest".into(), "docker.io/library/a/b", Some("latest"), false),
-            ("host:5000/org/name:tag".into(), "host:5000/org/name:tag".into(), "host:5000/org/name:tag".into(), "host:5000/org/name", Some("tag"), false),
-            ("localhost/x".into(), "localhost/x:latest".into(), "localhost/x:latest".into(), "localhost/x", Some("latest"), false),
-            ("localhost:5000/x:y".into(), "localhost:5000/x:y".into(), "localhost:5000/x:y".into(), "localhost:5000/x", Some("y"), false),
-            ("example.com/a/b/c".into(), "example.com/a/b/c:latest".into(), "example.com/a/b/c:latest".into(), "example.com/a/b/c", Some("latest"), false),
-            ("127.0.0.1:5000/x".into(), "127.0.0.1:5000/x:latest".into(), "127.0.0.1:5000/x:latest".into(), "127.0.0.1:5000/x", Some("latest"), false),
-            ("[::1]:5000/x".into(), "[::1]:5000/x:latest".into(), "[::1]:5000/x:latest".into(), "[::1]:5000/x", Some("latest"), false),
-            ("[fe80::1]/x".into(), "[fe80::1]/x:latest".into(), "[fe80::1]/x:latest".into(), "[fe80::1]/x", Some("latest"), false),
-            ("Registry.Example/x".into(), "Registry.Example/x:latest".into(), "Registry.Example/x:latest".into(), "Registry.Example/x", Some("latest"), false),
-            ("Upper/x".into(), "Upper/x:latest".into(), "Upper/x:latest".into(), "Upper/x", Some("latest"), false),
-            ("localhost:5000".into(), "docker.io/library/localhost:5000".into(), "localhost:5000".into(), "docker.io/library/localhost", Some("5000"), false),
-            ("x/a.b-c__d---e/f_g".into(), "docker.io/x/a.b-c__d---e/f_g:latest".into(), "x/a.b-c__d---e/f_g:latest".into(), "docker.io/x/a.b-c__d---e/f_g", Some("latest"), false),
-            ("x:Tag_1.0-rc".into(), "docker.io/library/x:Tag_1.0-rc".into(), "x:Tag_1.0-rc".into(), "docker.io/library/x", Some("Tag_1.0-rc"), false),
-            (format!("busybox@{d}"), format!("docker.io/library/busybox@{d}"), format!("busybox@{d}"), "docker.io/library/busybox", None, true),
-            (format!("busybox:1.36@{d}"), format!("docker.io/library/busybox:1.36@{d}"), format!("busybox:1.36@{d}"), "docker.io/library/busybox", Some("1.36"), true),
-            (format!("h.io/x@sha512:{}", "a".repeat(128)), format!("h.io/x@sha512:{}", "a".repeat(128)), format!("h.io/x@sha512:{}", "a".repeat(128)), "h.io/x", None, true),
-            (format!("x:{t128}"), format!("docker.io/library/x:{t128}"), format!("x:{t128}"), "docker.io/library/x", Some(t128.as_str()), false),
-        ];
-        for (input, full, familiar, repo, tag, digest) in cases {
-            let r = Reference::parse(&input).unwrap_or_else(|e| panic!("{input}: {e}"));
-            assert_eq!(r.full(), full, "{input}");
-            assert_eq!(r.to_string(), full, "{input}");
-            assert_eq!(r.familiar(), familiar, "{input}");
-            assert_eq!(r.repository(), repo, "{input}");
-            assert_eq!(r.tag(), tag, "{input}");
-            assert_eq!(r.digest().is_some(), digest, "{input}");
-            // The full form parses back to itself.
-            assert_eq!(Reference::parse(&full).unwrap(), r, "{input}");
+        for (input, full, familiar) in [
+            (
+                "busybox",
+                "docker.io/library/busybox:latest",
+                "busybox:latest",
+            ),
+            (
+                "busybox:1.36",
+                "docker.io/library/busybox:1.36",
+                "busybox:1.36",
+            ),
+            (
+                "user/repo",
+                "docker.io/user/repo:latest",
+                "user/repo:latest",
+            ),
+            (
+                "docker.io/busybox",
+                "docker.io/library/busybox:latest",
+                "busybox:latest",
+            ),
+            (
+                "index.docker.io/user/repo:t",
+                "docker.io/user/repo:t",
+                "user/repo:t",
+            ),
+            (
+                "docker.io/library/a/b",
+                "docker.io/library/a/b:latest",
+                "library/a/b:latest",
+            ),
+            (
+                "host:5000/org/name:tag",
+                "host:5000/org/name:tag",
+                "host:5000/org/name:tag",
+            ),
+            ("localhost/x", "localhost/x:latest", "localhost/x:latest"),
+            (
+                "localhost:5000/x:y",
+                "localhost:5000/x:y",
+                "localhost:5000/x:y",
+            ),
+            (
+                "example.com/a/b/c",
+                "example.com/a/b/c:latest",
+                "example.com/a/b/c:latest",
+            ),
+            (
+                "127.0.0.1:5000/x",
+                "127.0.0.1:5000/x:latest",
+                "127.0.0.1:5000/x:latest",
+            ),
+            ("[::1]:5000/x", "[::1]:5000/x:latest", "[::1]:5000/x:latest"),
+            ("[fe80::1]/x", "[fe80::1]/x:latest", "[fe80::1]/x:latest"),
+            (
+                "Registry.Example/x",
+                "Registry.Example/x:latest",
+                "Registry.Example/x:latest",
+            ),
+            // An uppercase first component is a registry host, not a namespace.
+            ("Upper/x", "Upper/x:latest", "Upper/x:latest"),
+            // Without a '/', "localhost:5000" is the name "localhost" with tag "5000".
+            (
+                "localhost:5000",
+                "docker.io/library/localhost:5000",
+                "localhost:5000",
+            ),
+            (
+                "x/a.b-c__d---e/f_g",
+                "docker.io/x/a.b-c__d---e/f_g:latest",
+                "x/a.b-c__d---e/f_g:latest",
+            ),
+            (
+                "x:Tag_1.0-rc",
+                "docker.io/library/x:Tag_1.0-rc",
+                "x:Tag_1.0-rc",
+            ),
+        ] {
+            let r = check(input, full, familiar);
+            assert!(r.tag().is_some() && r.digest().is_none(), "{input}");
+            assert_eq!(
+                r.repository(),
+                full.rsplit_once(':')
+                    .map_or(full, |(n, t)| if t.contains('/') { full } else { n })
+            );
         }
+
+        let r = check(
+            "busybox",
+            "docker.io/library/busybox:latest",
+            "busybox:latest",
+        );
+        assert_eq!(
+            (r.domain(), r.path(), r.tag()),
+            ("docker.io", "library/busybox", Some("latest"))
+        );
+        assert_eq!(r.repository(), "docker.io/library/busybox");
+        assert_eq!(r.familiar_repository(), "busybox");
+
+        let d = format!("sha256:{HEX}");
+        let r = check(
+            &format!("busybox@{d}"),
+            &format!("docker.io/library/busybox@{d}"),
+            &format!("busybox@{d}"),
+        );
+        assert_eq!(
+            (r.tag(), r.digest().map(|d| d.to_string())),
+            (None, Some(d.clone()))
+        );
+        let r = check(
+            &format!("busybox:1.36@{d}"),
+            &format!("docker.io/library/busybox:1.36@{d}"),
+            &format!("busybox:1.36@{d}"),
+        );
+        assert_eq!((r.tag(), r.digest().is_some()), (Some("1.36"), true));
+        let d512 = format!("sha512:{}", "a".repeat(128));
+        check(
+            &format!("h.io/x@{d512}"),
+            &format!("h.io/x@{d512}"),
+            &format!("h.io/x@{d512}"),
+        );
+        let t128 = "t".repeat(128);
+        let r = check(
+            &format!("x:{t128}"),
+            &format!("docker.io/library/x:{t128}"),
+            &format!("x:{t128}"),
+        );
+        assert_eq!(r.tag(), Some(t128.as_str()));
     }
 
     #[test]
@@ -485,8 +596,14 @@ mod tests {
         let cases: Vec<(String, &str)> = vec![
             (String::new(), "empty"),
             (HEX.into(), "64-byte hexadecimal"),
-            ("Busybox".into(), "repository name (library/Busybox) must be lowercase"),
-            ("user/Repo:tag".into(), "repository name (user/Repo) must be lowercase"),
+            (
+                "Busybox".into(),
+                "repository name (library/Busybox) must be lowercase",
+            ),
+            (
+                "user/Repo:tag".into(),
+                "repository name (user/Repo) must be lowercase",
+            ),
             ("localhost/Foo".into(), "must be lowercase"),
             (":tag".into(), "repository name is missing"),
             ("busybox:".into(), "tag \"\""),
@@ -495,7 +612,10 @@ mod tests {
             (format!("busybox:{}", "t".repeat(129)), "tag"),
             ("busybox:a:b".into(), "tag \"a:b\""),
             ("busybox@sha256:abc".into(), "must be algorithm:hex"),
-            (format!("busybox@sha256:{}", HEX.to_uppercase()), "uppercase hex"),
+            (
+                format!("busybox@sha256:{}", HEX.to_uppercase()),
+                "uppercase hex",
+            ),
             (format!("busybox@sha256:{}", &HEX[..40]), "wrong length"),
             (format!("busybox@md5:{HEX}"), "unsupported algorithm"),
             (format!("busybox@sha256:{HEX}@x"), "more than one '@'"),
@@ -552,7 +672,15 @@ mod tests {
         for yes in ["a", "abc123", HEX, &format!("sha256:{HEX}"), "sha256:ab"] {
             assert!(is_id_prefix(yes), "{yes}");
         }
-        for no in ["", "sha256:", "xyz", "ABC", &format!("{HEX}0"), "busybox", "sha512:ab"] {
+        for no in [
+            "",
+            "sha256:",
+            "xyz",
+            "ABC",
+            &format!("{HEX}0"),
+            "busybox",
+            "sha512:ab",
+        ] {
             assert!(!is_id_prefix(no), "{no}");
         }
     }
