@@ -141,7 +141,7 @@ impl Runtime {
         }
         let pid = match parent.recv("creating namespaces")? {
             Msg::InitPid(pid) => pid,
-            Msg::Failed(e) => return Err(Error::Init(e)),
+            Msg::Failed(e) => return Err(Error::Container(e)),
             other => return Err(Error::Init(format!("unexpected {other:?}"))),
         };
         let _ = nix::sys::wait::waitpid(intermediate, None);
@@ -199,7 +199,7 @@ impl Runtime {
         }
         let _ = std::fs::remove_file(dir.join(state::EXEC_FIFO));
         if !msg.is_empty() {
-            return Err(Error::Init(String::from_utf8_lossy(&msg).into_owned()));
+            return Err(Error::Container(String::from_utf8_lossy(&msg).into_owned()));
         }
         let spec = Bundle::load(&st.bundle).map(|b| b.spec).ok();
         if let Some(h) = spec.as_ref().and_then(|s| s.hooks().as_ref()) {

@@ -36,6 +36,9 @@ pub enum Error {
     CorruptState { id: String, reason: String },
     #[error("container init: {0}")]
     Init(String),
+    /// An error a container's process reported back; it already says what failed.
+    #[error("{0}")]
+    Container(String),
     #[error("unknown signal {0:?}")]
     UnknownSignal(String),
 }

@@ -84,7 +84,7 @@ impl Runtime {
         let _ = nix::sys::wait::waitpid(intermediate, None);
         let pid = match got? {
             Msg::InitPid(pid) => pid,
-            Msg::Failed(e) => return Err(Error::Init(e)),
+            Msg::Failed(e) => return Err(Error::Container(e)),
             other => return Err(Error::Init(format!("unexpected {other:?}"))),
         };
         let joined = cg.add_process(pid).map_err(Error::from);
@@ -99,7 +99,7 @@ impl Runtime {
             Err(Error::Init(_)) => {}
             Ok(Msg::Failed(e)) => {
                 let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-                return Err(Error::Init(e));
+                return Err(Error::Container(e));
             }
             Ok(other) => return Err(Error::Init(format!("unexpected {other:?}"))),
             Err(e) => return Err(e),

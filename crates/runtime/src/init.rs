@@ -146,7 +146,7 @@ fn prepare(setup: &Setup, ch: &Channel) -> Result<(std::path::PathBuf, serde_jso
     ch.send(&Msg::RootfsMounted)?;
     let state = match ch.recv("waiting for prestart hooks")? {
         Msg::HooksDone(state) => serde_json::from_str::<serde_json::Value>(&state).unwrap_or_default(),
-        Msg::Failed(e) => return Err(Error::Init(e)),
+        Msg::Failed(e) => return Err(Error::Container(e)),
         other => return Err(Error::Init(format!("unexpected {other:?}"))),
     };
     hooks::run_all(spec.hooks().as_ref().and_then(|h| h.create_container().as_ref()), &state)?;

@@ -18,7 +18,7 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 /// What exec failure looks like to a caller; the daemon maps these to 127 and 126.
 pub fn not_found(name: &str) -> Error {
-    Error::Init(format!("exec: {name:?}: executable file not found in $PATH"))
+    Error::Container(format!("exec: {name:?}: executable file not found in $PATH"))
 }
 
 /// Resolves args[0] against the process's own PATH, inside the container's root.
@@ -28,7 +28,7 @@ pub fn find_executable(process: &Process) -> Result<PathBuf> {
     let check = |p: &Path| -> Result<Option<PathBuf>> {
         match std::fs::metadata(p) {
             Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(Some(p.to_path_buf())),
-            Ok(_) => Err(Error::Init(format!("exec: {:?}: permission denied", p.display().to_string()))),
+            Ok(_) => Err(Error::Container(format!("exec: {:?}: permission denied", p.display().to_string()))),
             Err(_) => Ok(None),
         }
     };
@@ -38,7 +38,7 @@ pub fn find_executable(process: &Process) -> Result<PathBuf> {
         } else {
             process.cwd().join(name)
         };
-        return check(&p)?.ok_or_else(|| Error::Init(format!("exec: {name:?}: no such file or directory")));
+        return check(&p)?.ok_or_else(|| Error::Container(format!("exec: {name:?}: no such file or directory")));
     }
     let path = process
         .env()
@@ -169,5 +169,5 @@ fn exec(process: &Process, executable: &Path, preserve_fds: i32) -> Result<Infal
     let env: Vec<CString> = process.env().iter().flatten().map(|e| to_c(e)).collect::<Result<_>>()?;
     let path = CString::new(executable.as_os_str().as_bytes()).map_err(|_| Error::InvalidSpec("NUL in path".into()))?;
     let e = nix::unistd::execve(&path, &args, &env).unwrap_err();
-    Err(Error::Init(format!("exec {}: {e}", executable.display())))
+    Err(Error::Container(format!("exec {}: {e}", executable.display())))
 }

@@ -71,7 +71,7 @@ impl Channel {
     pub fn expect(&self, want: Msg, awaiting: &str) -> Result<()> {
         match self.recv(awaiting)? {
             m if m == want => Ok(()),
-            Msg::Failed(reason) => Err(Error::Init(reason)),
+            Msg::Failed(reason) => Err(Error::Container(reason)),
             other => Err(Error::Init(format!("unexpected {other:?} while {awaiting}"))),
         }
     }
