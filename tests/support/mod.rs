@@ -2,6 +2,7 @@
 //! guards that remove everything a test made (containers, cgroups, dirs) even when
 //! the test fails.
 
+pub mod daemon;
 pub mod runtime;
 
 use std::path::PathBuf;

@@ -1,0 +1,336 @@
+//! berthd's configuration: dockerd's flag names and the same keys in a daemon.json,
+//! merged and checked at start. As with dockerd, a setting given both as a flag and
+//! in the file, or a key the daemon does not know, is an error rather than a guess.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_DATA_ROOT: &str = "/var/lib/berth";
+pub const DEFAULT_EXEC_ROOT: &str = "/run/berth";
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
+pub const DEFAULT_RUNTIME: &str = "berth";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unable to read configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration file {path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("the following directives don't match any configuration option: {0}")]
+    UnknownKeys(String),
+    #[error("the following directives are specified both as a flag and in the configuration file: {0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What the command line says; `None` means "not given" so the file may set it.
+#[derive(Debug, Default, clap::Parser)]
+#[command(name = "berthd", version, about = "berth's daemon: the Docker Engine API on a unix socket")]
+pub struct Flags {
+    /// Root directory of persistent state (images, containers, volumes)
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// Root directory of runtime state (sockets, shims)
+    #[arg(long)]
+    pub exec_root: Option<PathBuf>,
+    /// Socket to listen on (unix:///path)
+    #[arg(short = 'H', long = "host")]
+    pub hosts: Vec<String>,
+    /// Path of the daemon's pid file
+    #[arg(short = 'p', long)]
+    pub pidfile: Option<PathBuf>,
+    /// Daemon configuration file
+    #[arg(long)]
+    pub config_file: Option<PathBuf>,
+    /// debug, info, warn, error or fatal
+    #[arg(short = 'l', long)]
+    pub log_level: Option<String>,
+    /// Runtime containers use unless they ask for another
+    #[arg(long)]
+    pub default_runtime: Option<String>,
+    /// Register a runtime: NAME=PATH
+    #[arg(long)]
+    pub add_runtime: Vec<String>,
+    /// Keep containers running while the daemon is down
+    #[arg(long)]
+    pub live_restore: Option<bool>,
+    /// Default ulimits for containers: NAME=SOFT[:HARD]
+    #[arg(long)]
+    pub default_ulimit: Vec<String>,
+    /// Default log driver options: KEY=VALUE (json-file: max-size, max-file)
+    #[arg(long)]
+    pub log_opt: Vec<String>,
+}
+
+/// daemon.json, with dockerd's key names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+struct File {
+    data_root: Option<PathBuf>,
+    exec_root: Option<PathBuf>,
+    hosts: Option<Vec<String>>,
+    pidfile: Option<PathBuf>,
+    log_level: Option<String>,
+    default_runtime: Option<String>,
+    runtimes: Option<BTreeMap<String, Runtime>>,
+    live_restore: Option<bool>,
+    default_ulimits: Option<BTreeMap<String, Ulimit>>,
+    log_opts: Option<BTreeMap<String, String>>,
+    log_driver: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Runtime {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// The merged, checked configuration the daemon runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_root: PathBuf,
+    pub exec_root: PathBuf,
+    /// Paths of the unix sockets to listen on.
+    pub sockets: Vec<PathBuf>,
+    pub pidfile: PathBuf,
+    pub log_level: String,
+    pub default_runtime: String,
+    pub runtimes: BTreeMap<String, Runtime>,
+    pub live_restore: bool,
+    pub default_ulimits: BTreeMap<String, Ulimit>,
+    pub log_opts: BTreeMap<String, String>,
+}
+
+impl Config {
+    pub fn load(flags: Flags) -> Result<Config, ConfigError> {
+        let (file, explicit) = match &flags.config_file {
+            Some(p) => (p.clone(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        let file = match std::fs::read(&file) {
+            Ok(bytes) => parse_file(&file, &bytes)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => File::default(),
+            Err(source) => return Err(ConfigError::Read { path: file, source }),
+        };
+        merge(flags, file)
+    }
+}
+
+fn parse_file(path: &Path, bytes: &[u8]) -> Result<File, ConfigError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let msg = e.to_string();
+        match msg.strip_prefix("unknown field `").and_then(|r| r.split_once('`')) {
+            Some((key, _)) => ConfigError::UnknownKeys(key.to_string()),
+            None => ConfigError::Parse { path: path.to_path_buf(), reason: msg },
+        }
+    })
+}
+
+fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
+    let mut conflicts = Vec::new();
+    let mut pick = |name: &str, flag: bool, in_file: bool| {
+        if flag && in_file {
+            conflicts.push(name.to_string());
+        }
+    };
+    pick("data-root", flags.data_root.is_some(), file.data_root.is_some());
+    pick("exec-root", flags.exec_root.is_some(), file.exec_root.is_some());
+    pick("hosts", !flags.hosts.is_empty(), file.hosts.is_some());
+    pick("pidfile", flags.pidfile.is_some(), file.pidfile.is_some());
+    pick("log-level", flags.log_level.is_some(), file.log_level.is_some());
+    pick("default-runtime", flags.default_runtime.is_some(), file.default_runtime.is_some());
+    pick("live-restore", flags.live_restore.is_some(), file.live_restore.is_some());
+    pick("default-ulimits", !flags.default_ulimit.is_empty(), file.default_ulimits.is_some());
+    pick("log-opts", !flags.log_opt.is_empty(), file.log_opts.is_some());
+    if !conflicts.is_empty() {
+        return Err(ConfigError::Conflict(conflicts.join(", ")));
+    }
+    if let Some(d) = &file.log_driver
+        && d != "json-file"
+    {
+        return Err(ConfigError::Invalid(format!("log driver {d:?} is not supported: berth writes json-file logs")));
+    }
+
+    let data_root = absolute("data-root", flags.data_root.or(file.data_root).unwrap_or(DEFAULT_DATA_ROOT.into()))?;
+    let exec_root = absolute("exec-root", flags.exec_root.or(file.exec_root).unwrap_or(DEFAULT_EXEC_ROOT.into()))?;
+    let hosts = if flags.hosts.is_empty() { file.hosts.unwrap_or_default() } else { flags.hosts };
+    let sockets = if hosts.is_empty() {
+        vec![exec_root.join("berth.sock")]
+    } else {
+        hosts.iter().map(|h| socket_path(h)).collect::<Result<_, _>>()?
+    };
+    let pidfile = flags.pidfile.or(file.pidfile).unwrap_or_else(|| exec_root.join("berthd.pid"));
+    let log_level = flags.log_level.or(file.log_level).unwrap_or_else(|| "info".into());
+    if !["debug", "info", "warn", "error", "fatal"].contains(&log_level.as_str()) {
+        return Err(ConfigError::Invalid(format!("unable to parse logging level: {log_level}")));
+    }
+
+    let mut runtimes = builtin_runtimes();
+    for (name, rt) in file.runtimes.unwrap_or_default() {
+        runtimes.insert(name, rt);
+    }
+    for spec in &flags.add_runtime {
+        let (name, path) = spec
+            .split_once('=')
+            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+            .ok_or_else(|| ConfigError::Invalid(format!("invalid --add-runtime {spec:?}: want NAME=PATH")))?;
+        runtimes.insert(name.to_string(), Runtime { path: path.to_string(), runtime_args: Vec::new() });
+    }
+    let default_runtime = flags.default_runtime.or(file.default_runtime).unwrap_or_else(|| DEFAULT_RUNTIME.into());
+    if !runtimes.contains_key(&default_runtime) {
+        return Err(ConfigError::Invalid(format!("default runtime {default_runtime:?} is not a configured runtime")));
+    }
+
+    let mut default_ulimits = file.default_ulimits.unwrap_or_default();
+    for spec in &flags.default_ulimit {
+        let u = parse_ulimit(spec)?;
+        default_ulimits.insert(u.name.clone(), u);
+    }
+    let mut log_opts = file.log_opts.unwrap_or_default();
+    for spec in &flags.log_opt {
+        let (k, v) = spec
+            .split_once('=')
+            .ok_or_else(|| ConfigError::Invalid(format!("invalid --log-opt {spec:?}: want KEY=VALUE")))?;
+        log_opts.insert(k.to_string(), v.to_string());
+    }
+    for key in log_opts.keys() {
+        if !["max-size", "max-file", "compress", "labels", "env", "tag"].contains(&key.as_str()) {
+            return Err(ConfigError::Invalid(format!("unknown log opt '{key}' for json-file log driver")));
+        }
+    }
+    Ok(Config {
+        data_root,
+        exec_root,
+        sockets,
+        pidfile,
+        log_level,
+        default_runtime,
+        runtimes,
+        live_restore: flags.live_restore.or(file.live_restore).unwrap_or(false),
+        default_ulimits,
+        log_opts,
+    })
+}
+
+fn absolute(what: &str, p: PathBuf) -> Result<PathBuf, ConfigError> {
+    if p.is_absolute() {
+        Ok(p)
+    } else {
+        Err(ConfigError::Invalid(format!("{what} must be an absolute path, got {}", p.display())))
+    }
+}
+
+fn socket_path(host: &str) -> Result<PathBuf, ConfigError> {
+    match host.strip_prefix("unix://") {
+        Some(p) if p.starts_with('/') => Ok(PathBuf::from(p)),
+        _ => Err(ConfigError::Invalid(format!(
+            "invalid host {host:?}: berthd listens on unix sockets only (unix:///path)"
+        ))),
+    }
+}
+
+/// `nofile=1024:2048`, `nproc=512` (hard = soft).
+pub fn parse_ulimit(spec: &str) -> Result<Ulimit, ConfigError> {
+    let bad = || ConfigError::Invalid(format!("invalid ulimit {spec:?}: want NAME=SOFT[:HARD]"));
+    let (name, values) = spec.split_once('=').ok_or_else(bad)?;
+    let (soft, hard) = values.split_once(':').unwrap_or((values, values));
+    let soft: i64 = soft.parse().map_err(|_| bad())?;
+    let hard: i64 = hard.parse().map_err(|_| bad())?;
+    if soft > hard {
+        return Err(ConfigError::Invalid(format!("ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}")));
+    }
+    Ok(Ulimit { name: name.to_string(), soft, hard })
+}
+
+/// berth's own runtime (next to berthd, else on PATH), and runc/crun when installed.
+fn builtin_runtimes() -> BTreeMap<String, Runtime> {
+    let mut out = BTreeMap::new();
+    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("berth-runtime")));
+    let berth = match beside {
+        Some(p) if p.exists() => p.display().to_string(),
+        _ => "berth-runtime".to_string(),
+    };
+    out.insert("berth".to_string(), Runtime { path: berth, runtime_args: Vec::new() });
+    for name in ["runc", "crun"] {
+        if let Some(p) = which(name) {
+            out.insert(name.to_string(), Runtime { path: p.display().to_string(), runtime_args: Vec::new() });
+        }
+    }
+    out
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(args: &[&str]) -> Flags {
+        use clap::Parser;
+        Flags::parse_from(std::iter::once("berthd").chain(args.iter().copied()))
+    }
+
+    fn file(json: &str) -> Result<File, ConfigError> {
+        parse_file(Path::new("daemon.json"), json.as_bytes())
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let c = merge(flags(&["--data-root", "/d", "--exec-root", "/e"]), File::default()).unwrap();
+        assert_eq!(c.sockets, vec![PathBuf::from("/e/berth.sock")]);
+        assert_eq!(c.pidfile, PathBuf::from("/e/berthd.pid"));
+        assert_eq!(c.default_runtime, "berth");
+        let c = merge(flags(&["-H", "unix:///tmp/x.sock", "--log-opt", "max-size=10m", "--default-ulimit", "nofile=100:200"]), File::default()).unwrap();
+        assert_eq!(c.sockets, vec![PathBuf::from("/tmp/x.sock")]);
+        assert_eq!(c.log_opts["max-size"], "10m");
+        assert_eq!(c.default_ulimits["nofile"], Ulimit { name: "nofile".into(), soft: 100, hard: 200 });
+    }
+
+    #[test]
+    fn file_keys_conflicts_and_unknowns() {
+        let f = file(r#"{"data-root": "/d", "live-restore": true, "runtimes": {"mine": {"path": "/bin/mine"}}, "default-runtime": "mine"}"#).unwrap();
+        let c = merge(flags(&[]), f).unwrap();
+        assert!(c.live_restore);
+        assert_eq!(c.default_runtime, "mine");
+        let f = file(r#"{"data-root": "/d"}"#).unwrap();
+        let e = merge(flags(&["--data-root", "/x"]), f).unwrap_err().to_string();
+        assert!(e.contains("both as a flag and in the configuration file: data-root"), "{e}");
+        let e = file(r#"{"no-such-key": 1}"#).unwrap_err().to_string();
+        assert!(e.contains("don't match any configuration option: no-such-key"), "{e}");
+        assert!(file(r#"{"live-restore": "yes"}"#).is_err());
+    }
+
+    #[test]
+    fn bad_values_are_refused_clearly() {
+        for args in [
+            vec!["-H", "tcp://0.0.0.0:2375"],
+            vec!["--log-level", "chatty"],
+            vec!["--default-runtime", "nope"],
+            vec!["--data-root", "relative"],
+            vec!["--default-ulimit", "nofile=10:5"],
+            vec!["--add-runtime", "noequals"],
+            vec!["--log-opt", "colour=red"],
+        ] {
+            assert!(merge(flags(&args), File::default()).is_err(), "{args:?}");
+        }
+    }
+}

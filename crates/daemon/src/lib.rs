@@ -1,0 +1,13 @@
+//! berthd: serves the Docker Engine API on a unix socket. This crate owns the HTTP
+//! surface (routing, API versions, Docker's error shape), the daemon's configuration,
+//! and the managers behind the routes.
+
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod routes;
+pub mod server;
+pub mod system;
+
+pub use config::Config;
+pub use server::Daemon;

@@ -1,0 +1,13 @@
+//! The Engine API's routes, one module per resource.
+
+pub mod system;
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::server::Daemon;
+
+pub fn router(daemon: Arc<Daemon>) -> Router {
+    Router::new().merge(system::routes()).with_state(daemon)
+}

@@ -1,0 +1,148 @@
+//! The daemon process: its directories and pid file, the unix sockets it listens on
+//! (mode 0660, group `berth` when that group exists), API-version prefixes, and a
+//! clean shutdown on SIGTERM/SIGINT that leaves no socket or pid file behind.
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::events::Events;
+use crate::system::Counts;
+
+/// The state every route shares.
+pub struct Daemon {
+    pub config: Config,
+    pub events: Events,
+}
+
+impl Daemon {
+    pub fn counts(&self) -> Counts {
+        Counts::default()
+    }
+}
+
+/// The full HTTP surface: versioned (`/v1.44/...`) and unversioned paths, Docker's
+/// JSON errors for unknown paths.
+pub fn app(daemon: Arc<Daemon>) -> Router {
+    let inner = crate::routes::router(daemon)
+        .fallback(|| async { ApiError::not_found("page not found") });
+    // Strip the version prefix before the inner router matches the path.
+    Router::new().fallback_service(inner).layer(middleware::from_fn(strip_version))
+}
+
+async fn strip_version(mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let (version, rest) = match api::version::split_version_prefix(&path) {
+        Ok(v) => v,
+        Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
+    };
+    if version.is_some() {
+        let rest = match req.uri().query() {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest.to_string(),
+        };
+        match rest.parse() {
+            Ok(uri) => *req.uri_mut() = uri,
+            Err(_) => return ApiError::bad_request(format!("invalid path {path:?}")).into_response(),
+        }
+    }
+    next.run(req).await
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    for dir in [&config.data_root, &config.exec_root] {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o711)
+            .create(dir)
+            .with_context(|| format!("create {}", dir.display()))?;
+    }
+    let pidfile = PidFile::create(&config.pidfile)?;
+    let daemon = Arc::new(Daemon { config: config.clone(), events: Events::default() });
+    let mut servers = tokio::task::JoinSet::new();
+    let mut sockets = Vec::new();
+    for path in &config.sockets {
+        let listener = bind(path)?;
+        sockets.push(SocketFile(path.clone()));
+        let app = app(daemon.clone());
+        servers.spawn(async move { axum::serve(listener, app).await });
+    }
+    eprintln!("berthd: API listening on {}", config.sockets.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        r = servers.join_next() => {
+            if let Some(Ok(Err(e))) = r {
+                bail!("API server failed: {e}");
+            }
+        }
+    }
+    drop(sockets);
+    drop(pidfile);
+    Ok(())
+}
+
+/// Binds a unix socket, replacing a stale socket file (nobody answering on it) but
+/// never stealing one a live daemon serves.
+fn bind(path: &Path) -> anyhow::Result<tokio::net::UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!("{} is in use by another daemon", path.display());
+        }
+        std::fs::remove_file(path).with_context(|| format!("remove stale socket {}", path.display()))?;
+    }
+    let listener = tokio::net::UnixListener::bind(path).with_context(|| format!("listen on {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    if let Ok(Some(group)) = nix::unistd::Group::from_name("berth") {
+        nix::unistd::chown(path, None, Some(group.gid)).with_context(|| format!("chown {}", path.display()))?;
+    }
+    Ok(listener)
+}
+
+struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The pid file, refused when another live berthd holds it; removed on drop.
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn create(path: &Path) -> anyhow::Result<PidFile> {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(pid) = text.trim().parse::<i32>()
+            && pid != std::process::id() as i32
+            && Path::new(&format!("/proc/{pid}")).exists()
+        {
+            bail!("pid file found, ensure berthd is not running or delete {}", path.display());
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, std::process::id().to_string())?;
+        std::fs::rename(&tmp, path).with_context(|| format!("write {}", path.display()))?;
+        Ok(PidFile(path.to_path_buf()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,5 @@
+//! berthd end to end: its own daemon per test, driven by the Engine API client and by
+//! the real docker CLI.
+
+mod config;
+mod system;
