@@ -101,6 +101,18 @@ fn capabilities_are_exactly_the_spec_sets() {
 }
 
 #[test]
+fn no_signal_is_ignored_or_blocked() {
+    require_root!();
+    let rt = Runtime::new();
+    // The runtime's own dispositions (Rust ignores SIGPIPE) must not leak into the
+    // container's process.
+    let b = rt.bundle(&["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"], |_| {});
+    let r = rt.run_bundle(&b);
+    r.ok();
+    assert_eq!(r.stdout, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+#[test]
 fn seccomp_blocks_with_the_configured_errno() {
     require_root!();
     let rt = Runtime::new();

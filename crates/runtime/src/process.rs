@@ -158,6 +158,26 @@ fn exec(process: &Process, executable: &Path, preserve_fds: i32) -> Result<Infal
     unsafe {
         libc::syscall(libc::SYS_close_range, 3 + preserve_fds.max(0) as u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
     }
+    // Ignored signals stay ignored across exec, and Rust starts with SIGPIPE ignored:
+    // give the container every disposition at its default, as a fresh process has.
+    // The raw syscall also reaches the real-time signals glibc keeps for itself.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let default = KernelSigaction { handler: 0 /* SIG_DFL */, flags: 0, restorer: 0, mask: 0 };
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: rt_sigaction with a valid kernel sigaction of SIG_DFL and no old-action
+            // pointer; 8 is the size of the kernel's sigset.
+            unsafe {
+                libc::syscall(libc::SYS_rt_sigaction, sig, &default as *const KernelSigaction, 0usize, 8usize);
+            }
+        }
+    }
     nix::sys::signal::sigprocmask(
         nix::sys::signal::SigmaskHow::SIG_SETMASK,
         Some(&nix::sys::signal::SigSet::empty()),

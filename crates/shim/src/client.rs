@@ -1,0 +1,94 @@
+//! Blocking clients of a shim's sockets, for the daemon and tools: a control connection
+//! that sends requests and parses replies, and opening an attach stream.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+use crate::protocol::{ATTACH_SOCKET, AttachRequest, CONTROL_SOCKET, ControlRequest, parse_reply};
+
+/// A connection to `S/control.sock`.
+pub struct Control {
+    reader: BufReader<UnixStream>,
+}
+
+impl Control {
+    pub fn connect(state_dir: &Path) -> Result<Control> {
+        let path = state_dir.join(CONTROL_SOCKET);
+        let stream = UnixStream::connect(&path).map_err(Error::io(format!("connect {}", path.display())))?;
+        Ok(Control { reader: BufReader::new(stream) })
+    }
+
+    /// Sends `req` and waits for its reply (for `wait`, until the container exits).
+    pub fn request<T: DeserializeOwned>(&mut self, req: &ControlRequest) -> Result<T> {
+        self.reader
+            .get_mut()
+            .write_all(req.to_line().as_bytes())
+            .map_err(Error::io("send control request"))?;
+        let mut line = String::new();
+        if self.reader.read_line(&mut line).map_err(Error::io("read control reply"))? == 0 {
+            return Err(Error::Protocol("the shim closed the control connection".into()));
+        }
+        parse_reply(line.trim_end())
+    }
+}
+
+/// Connects to `S/attach.sock` and sends `req`; the stream then carries the output
+/// (frames, or raw bytes with a tty) and takes stdin.
+pub fn attach(state_dir: &Path, req: &AttachRequest) -> Result<UnixStream> {
+    let path = state_dir.join(ATTACH_SOCKET);
+    let mut stream = UnixStream::connect(&path).map_err(Error::io(format!("connect {}", path.display())))?;
+    stream.write_all(req.to_line().as_bytes()).map_err(Error::io("send attach request"))?;
+    Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+
+    use super::*;
+    use crate::protocol::{AttachRequest, ExitStatus, StateReply, Status};
+
+    #[test]
+    fn control_requests_and_replies_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = UnixListener::bind(dir.path().join(CONTROL_SOCKET)).unwrap();
+        let server = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut w = s;
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            assert_eq!(line, "{\"op\":\"state\"}\n");
+            w.write_all(b"{\"pid\":42,\"status\":\"exited\",\"exit_code\":3}\n").unwrap();
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            assert_eq!(line, "{\"op\":\"shutdown\"}\n");
+            w.write_all(b"{\"error\":\"still running\"}\n").unwrap();
+        });
+        let mut c = Control::connect(dir.path()).unwrap();
+        let s: StateReply = c.request(&ControlRequest::State).unwrap();
+        assert_eq!(s, StateReply { pid: 42, status: Status::Exited, exit_code: Some(3) });
+        match c.request::<ExitStatus>(&ControlRequest::Shutdown) {
+            Err(Error::Refused(m)) => assert_eq!(m, "still running"),
+            other => panic!("{other:?}"),
+        }
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn attach_sends_the_request_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = UnixListener::bind(dir.path().join(ATTACH_SOCKET)).unwrap();
+        let req = AttachRequest { stdin: true, stdout: true, stderr: false, logs: false };
+        let _client = attach(dir.path(), &req).unwrap();
+        let (s, _) = listener.accept().unwrap();
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).unwrap();
+        assert_eq!(line, "{\"stdin\":true,\"stdout\":true,\"stderr\":false,\"logs\":false}\n");
+    }
+}

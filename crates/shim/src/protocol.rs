@@ -1,0 +1,160 @@
+//! The messages of the shim's sockets and files (see the crate documentation for the
+//! conversation): attach requests, control requests and their replies, the exit record,
+//! and the names of the files in the state directory.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The shim's pid, written atomically before the container is created.
+pub const PID_FILE: &str = "shim.pid";
+/// Attach connections (unix stream socket, mode 0600).
+pub const ATTACH_SOCKET: &str = "attach.sock";
+/// Control connections (unix stream socket, mode 0600).
+pub const CONTROL_SOCKET: &str = "control.sock";
+/// The exit record ([`ExitStatus`]), written atomically after the container exited.
+pub const EXIT_FILE: &str = "exit.json";
+/// The shim's own diagnostics.
+pub const SHIM_LOG: &str = "shim.log";
+/// Output queued for one attach client beyond which the client is dropped.
+pub const ATTACH_BUFFER_LIMIT: usize = 1024 * 1024;
+/// How long a shim stays after the container exited without being told `shutdown`.
+pub const DEFAULT_LINGER_SECS: u64 = 600;
+/// How long `--wait-attach` waits for the first attach client before starting anyway.
+pub const WAIT_ATTACH_TIMEOUT_SECS: u64 = 60;
+/// Longest request line the shim accepts on either socket.
+pub const MAX_REQUEST_LINE: usize = 64 * 1024;
+
+/// The first (and only) line an attach client sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachRequest {
+    #[serde(default)]
+    pub stdin: bool,
+    #[serde(default)]
+    pub stdout: bool,
+    #[serde(default)]
+    pub stderr: bool,
+    /// Replaying the log is the daemon's job: must be false.
+    #[serde(default)]
+    pub logs: bool,
+}
+
+impl AttachRequest {
+    /// The request as sent on the wire, newline included.
+    pub fn to_line(&self) -> String {
+        let mut s = serde_json::to_string(self).expect("plain struct serializes");
+        s.push('\n');
+        s
+    }
+}
+
+/// A request on the control socket, tagged by `op`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum ControlRequest {
+    /// Set the terminal's size (columns × rows); only for a container with a tty.
+    Resize { width: u16, height: u16 },
+    /// The container's pid and status.
+    State,
+    /// Reply when the container has exited.
+    Wait,
+    /// Clean up and exit; only once the container has exited.
+    Shutdown,
+}
+
+impl ControlRequest {
+    pub fn to_line(&self) -> String {
+        let mut s = serde_json::to_string(self).expect("plain enum serializes");
+        s.push('\n');
+        s
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Created, waiting for the first attach client (`--wait-attach`).
+    Created,
+    Running,
+    /// Exited, output drained, `exit.json` written.
+    Exited,
+}
+
+/// Reply to `state`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateReply {
+    pub pid: i32,
+    pub status: Status,
+    /// Set once `status` is `exited`.
+    pub exit_code: Option<i32>,
+}
+
+/// How the container's init ended: the reply to `wait` and the content of `exit.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitStatus {
+    /// The exit status, or 128 + the signal that killed it.
+    pub exit_code: i32,
+    /// The signal that killed it, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    /// The kernel's OOM killer killed a process of the container's cgroup.
+    pub oom_killed: bool,
+    /// When the shim reaped it: RFC 3339, UTC, nanoseconds (as Docker's FinishedAt).
+    pub finished_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OkReply {
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    pub error: String,
+}
+
+/// Parses a reply line: `{"error": …}` becomes [`Error::Refused`], anything else `T`.
+pub fn parse_reply<T: DeserializeOwned>(line: &str) -> Result<T> {
+    let v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| Error::Protocol(format!("reply {line:?}: {e}")))?;
+    if let Some(msg) = v.get("error").and_then(|e| e.as_str()) {
+        return Err(Error::Refused(msg.to_string()));
+    }
+    serde_json::from_value(v).map_err(|e| Error::Protocol(format!("reply {line:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_requests_on_the_wire() {
+        assert_eq!(ControlRequest::State.to_line(), "{\"op\":\"state\"}\n");
+        let r: ControlRequest = serde_json::from_str(r#"{"op":"resize","width":100,"height":30}"#).unwrap();
+        assert_eq!(r, ControlRequest::Resize { width: 100, height: 30 });
+        assert!(serde_json::from_str::<ControlRequest>(r#"{"op":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn attach_request_defaults_to_false() {
+        let r: AttachRequest = serde_json::from_str(r#"{"stdout":true}"#).unwrap();
+        assert_eq!(r, AttachRequest { stdout: true, ..Default::default() });
+    }
+
+    #[test]
+    fn exit_status_omits_a_missing_signal() {
+        let e = ExitStatus { exit_code: 3, signal: None, oom_killed: false, finished_at: "t".into() };
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"exit_code":3,"oom_killed":false,"finished_at":"t"}"#);
+    }
+
+    #[test]
+    fn replies() {
+        let s: StateReply = parse_reply(r#"{"pid":7,"status":"running","exit_code":null}"#).unwrap();
+        assert_eq!(s.status, Status::Running);
+        match parse_reply::<OkReply>(r#"{"error":"nope"}"#) {
+            Err(Error::Refused(m)) => assert_eq!(m, "nope"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
