@@ -1,0 +1,130 @@
+//! The command-line grammar (clap derive): berth's global options and
+//! commands, named and shaped like docker's (`-H`, `-D`, `-l` before the
+//! command; `version`, `info`, `events`, `system info|events`).
+
+use clap::{Args, Parser, Subcommand};
+
+/// The whole command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    about = "A self-sufficient runtime for containers",
+    disable_version_flag = true,
+    subcommand_value_name = "COMMAND",
+    after_help = "Run 'berth COMMAND --help' for more information on a command."
+)]
+pub struct Opts {
+    /// Daemon socket to connect to (default: $BERTH_HOST, $DOCKER_HOST, unix:///run/berth/berth.sock)
+    #[arg(short = 'H', long = "host", value_name = "HOST")]
+    pub host: Option<String>,
+    /// Enable debug mode
+    #[arg(short = 'D', long = "debug")]
+    pub debug: bool,
+    /// Set the logging level ("debug", "info", "warn", "error", "fatal")
+    #[arg(short = 'l', long = "log-level", value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Print version information and quit
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the berth version information
+    Version(VersionArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
+    /// Manage berth
+    System(SystemArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(subcommand_value_name = "COMMAND")]
+pub struct SystemArgs {
+    #[command(subcommand)]
+    pub command: Option<SystemCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Format output using a custom template: 'json' or a Go template
+    #[arg(short = 'f', long = "format", value_name = "string", allow_hyphen_values = true)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Format output using a custom template: 'json' or a Go template
+    #[arg(short = 'f', long = "format", value_name = "string", allow_hyphen_values = true)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long = "filter", value_name = "filter", value_parser = parse_filter)]
+    pub filter: Vec<(String, String)>,
+    /// Format output using a custom template: 'json' or a Go template
+    #[arg(long = "format", value_name = "string", allow_hyphen_values = true)]
+    pub format: Option<String>,
+    /// Show all events created since timestamp
+    #[arg(long = "since", value_name = "string", allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// Stream events until this timestamp
+    #[arg(long = "until", value_name = "string", allow_hyphen_values = true)]
+    pub until: Option<String>,
+}
+
+/// `key=value` of `--filter`, with docker's message for anything else.
+pub fn parse_filter(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_lowercase(), v.to_string())),
+        _ => Err("bad format of filter (expected name=value)".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_docker_shaped_command_lines() {
+        let o = Opts::try_parse_from(["berth", "-H", "unix:///x.sock", "-D", "version", "-f", "{{.Server.Os}}"])
+            .expect("parses");
+        assert_eq!(o.host.as_deref(), Some("unix:///x.sock"));
+        assert!(o.debug);
+        assert!(
+            matches!(o.command, Some(Command::Version(VersionArgs { format: Some(ref f) })) if f == "{{.Server.Os}}")
+        );
+        let o = Opts::try_parse_from([
+            "berth",
+            "events",
+            "--since",
+            "0",
+            "-f",
+            "type=container",
+            "--filter",
+            "event=start",
+        ])
+        .expect("parses");
+        let Some(Command::Events(e)) = o.command else { panic!("events") };
+        assert_eq!(e.filter, vec![("type".into(), "container".into()), ("event".into(), "start".into())]);
+        assert_eq!(e.since.as_deref(), Some("0"));
+        let o = Opts::try_parse_from(["berth", "system", "info"]).expect("parses");
+        assert!(matches!(o.command, Some(Command::System(SystemArgs { command: Some(SystemCommand::Info(_)) }))));
+        assert!(Opts::try_parse_from(["berth", "events", "-f", "bad"]).is_err());
+        assert!(Opts::try_parse_from(["berth", "version", "-H", "x"]).is_err());
+    }
+}

@@ -1,0 +1,240 @@
+//! Command-line mistakes reported the way docker reports them (its cobra/pflag
+//! wording), from clap's errors:
+//!
+//! ```text
+//! unknown flag: --x
+//!
+//! Usage:  berth version [OPTIONS]
+//!
+//! Run 'berth version --help' for more information
+//! ```
+//!
+//! Flag errors exit 125; an unknown command or unexpected arguments exit 1;
+//! help exits 0 on stdout.
+
+use std::ffi::OsString;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+/// What to print, where, and the exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError {
+    pub text: String,
+    pub code: u8,
+    /// Help goes to stdout; errors to stderr.
+    pub stdout: bool,
+}
+
+/// The command names the user typed (`["berth", "system", "info"]`),
+/// skipping flags and their values, and the clap command they lead to.
+fn command_path(root: &clap::Command, args: &[OsString]) -> (Vec<String>, clap::Command) {
+    let mut cmd = root.clone();
+    let mut path = vec![root.get_name().to_string()];
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        i += 1;
+        if a == "--" {
+            break;
+        }
+        if let Some(flag) = a.strip_prefix('-') {
+            let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
+            let attached = a.contains('=') || (!a.starts_with("--") && flag.len() > 1);
+            let found = if let Some(long) = a.strip_prefix("--") {
+                cmd.get_arguments().find(|x| x.get_long() == Some(long.split('=').next().unwrap_or(long)))
+            } else {
+                flag.chars().next().and_then(|c| cmd.get_arguments().find(|x| x.get_short() == Some(c)))
+            };
+            match found {
+                Some(arg) if takes_value(arg) && !attached => i += 1,
+                Some(_) => {}
+                // The error is about this flag, at this level.
+                None if a != "-h" && a != "--help" => break,
+                None => {}
+            }
+            continue;
+        }
+        match cmd.find_subcommand(a.as_ref()).cloned() {
+            Some(sub) => {
+                path.push(sub.get_name().to_string());
+                cmd = sub;
+            }
+            None => break,
+        }
+    }
+    (path, cmd)
+}
+
+fn usage_line(path: &str, cmd: &clap::Command, is_root: bool) -> String {
+    if is_root {
+        format!("{path} [OPTIONS] COMMAND [ARG...]")
+    } else if cmd.has_subcommands() {
+        format!("{path} COMMAND")
+    } else {
+        format!("{path} [OPTIONS]")
+    }
+}
+
+fn context_str(err: &clap::Error, kind: ContextKind) -> Option<String> {
+    match err.get(kind)? {
+        ContextValue::String(s) => Some(s.clone()),
+        ContextValue::Strings(v) => v.first().cloned(),
+        ContextValue::StyledStr(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+/// `-f, --filter` for the flag clap names as `--filter <filter>`.
+fn flag_names(cmd: &clap::Command, clap_name: &str) -> String {
+    let long = clap_name.trim_start_matches('-').split([' ', '=']).next().unwrap_or("");
+    match cmd.get_arguments().find(|a| a.get_long() == Some(long)) {
+        Some(a) => match a.get_short() {
+            Some(s) => format!("-{s}, --{long}"),
+            None => format!("--{long}"),
+        },
+        None => clap_name.to_string(),
+    }
+}
+
+/// Converts a clap parse failure of `args` into docker's output.
+pub fn from_clap(err: &clap::Error, root: &clap::Command, args: &[OsString]) -> UsageError {
+    let (path, cmd) = command_path(root, args);
+    let path_str = path.join(" ");
+    let is_root = path.len() == 1;
+    let usage = usage_line(&path_str, &cmd, is_root);
+    let flag_error = |msg: String| UsageError {
+        text: format!("{msg}\n\nUsage:  {usage}\n\nRun '{path_str} --help' for more information\n"),
+        code: 125,
+        stdout: false,
+    };
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::DisplayVersion => {
+            UsageError { text: err.render().to_string(), code: 0, stdout: true }
+        }
+        ErrorKind::InvalidSubcommand => {
+            let name = context_str(err, ContextKind::InvalidSubcommand).unwrap_or_default();
+            let usage = if is_root { String::new() } else { format!("Usage:  {path_str}\n\n") };
+            UsageError {
+                text: format!(
+                    "{root}: unknown command: {path_str} {name}\n\n{usage}Run '{path_str} --help' for more information\n",
+                    root = path[0]
+                ),
+                code: 1,
+                stdout: false,
+            }
+        }
+        ErrorKind::UnknownArgument => {
+            let arg = context_str(err, ContextKind::InvalidArg).unwrap_or_default();
+            if let Some(long) = arg.strip_prefix("--") {
+                flag_error(format!("unknown flag: --{}", long.split('=').next().unwrap_or(long)))
+            } else if let Some(short) = arg.strip_prefix('-').and_then(|s| s.chars().next()) {
+                flag_error(format!("unknown shorthand flag: '{short}' in {arg}"))
+            } else {
+                UsageError {
+                    text: format!(
+                        "{root}: '{path_str}' accepts no arguments\n\nUsage:  {usage}\n\nRun '{path_str} --help' for more information\n",
+                        root = path[0]
+                    ),
+                    code: 1,
+                    stdout: false,
+                }
+            }
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let arg = context_str(err, ContextKind::InvalidArg).unwrap_or_default();
+            let value = context_str(err, ContextKind::InvalidValue).unwrap_or_default();
+            if value.is_empty() && err.kind() == ErrorKind::InvalidValue {
+                // A flag given without its value: name it as it was typed.
+                let typed = args.iter().rev().map(|a| a.to_string_lossy().into_owned()).find(|a| a.starts_with('-'));
+                let msg = match typed {
+                    Some(t) if !t.starts_with("--") && t.len() > 1 => {
+                        format!("flag needs an argument: '{}' in {t}", t.chars().last().unwrap_or('-'))
+                    }
+                    Some(t) => format!("flag needs an argument: {t}"),
+                    None => format!("flag needs an argument: {arg}"),
+                };
+                return flag_error(msg);
+            }
+            let reason =
+                std::error::Error::source(err).map(|s| s.to_string()).unwrap_or_else(|| "invalid value".into());
+            flag_error(format!("invalid argument \"{value}\" for \"{}\" flag: {reason}", flag_names(&cmd, &arg)))
+        }
+        _ => {
+            let rendered = err.render().to_string();
+            let first = rendered.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
+            flag_error(first)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Opts;
+    use clap::{CommandFactory, Parser};
+
+    fn usage(args: &[&str]) -> UsageError {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let err = Opts::try_parse_from(&args).expect_err("should not parse");
+        from_clap(&err, &Opts::command(), &args)
+    }
+
+    #[test]
+    fn unknown_flags_like_docker() {
+        let u = usage(&["berth", "version", "--x"]);
+        assert_eq!(
+            u.text,
+            "unknown flag: --x\n\nUsage:  berth version [OPTIONS]\n\nRun 'berth version --help' for more information\n"
+        );
+        assert_eq!((u.code, u.stdout), (125, false));
+        let u = usage(&["berth", "version", "-x"]);
+        assert!(
+            u.text.starts_with("unknown shorthand flag: 'x' in -x\n\nUsage:  berth version [OPTIONS]"),
+            "{}",
+            u.text
+        );
+        let u = usage(&["berth", "--bogus", "version"]);
+        assert!(
+            u.text
+                .starts_with("unknown flag: --bogus\n\nUsage:  berth [OPTIONS] COMMAND [ARG...]\n\nRun 'berth --help'"),
+            "{}",
+            u.text
+        );
+        let u = usage(&["berth", "-H", "unix:///x", "system", "info", "--nope=1"]);
+        assert!(u.text.starts_with("unknown flag: --nope\n\nUsage:  berth system info [OPTIONS]"), "{}", u.text);
+    }
+
+    #[test]
+    fn values_commands_and_arguments() {
+        let u = usage(&["berth", "version", "-f"]);
+        assert!(u.text.starts_with("flag needs an argument: 'f' in -f\n"), "{}", u.text);
+        assert_eq!(u.code, 125);
+        let u = usage(&["berth", "version", "--format"]);
+        assert!(u.text.starts_with("flag needs an argument: --format\n"), "{}", u.text);
+        let u = usage(&["berth", "events", "--filter", "bad"]);
+        assert!(
+            u.text.starts_with(
+                "invalid argument \"bad\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\n\nUsage:  berth events [OPTIONS]"
+            ),
+            "{}",
+            u.text
+        );
+        let u = usage(&["berth", "bogus"]);
+        assert_eq!(u.text, "berth: unknown command: berth bogus\n\nRun 'berth --help' for more information\n");
+        assert_eq!(u.code, 1);
+        let u = usage(&["berth", "system", "bogus"]);
+        assert_eq!(
+            u.text,
+            "berth: unknown command: berth system bogus\n\nUsage:  berth system\n\nRun 'berth system --help' for more information\n"
+        );
+        let u = usage(&["berth", "version", "extra"]);
+        assert_eq!(
+            u.text,
+            "berth: 'berth version' accepts no arguments\n\nUsage:  berth version [OPTIONS]\n\nRun 'berth version --help' for more information\n"
+        );
+        assert_eq!(u.code, 1);
+        let u = usage(&["berth", "version", "--help"]);
+        assert_eq!((u.code, u.stdout), (0, true));
+        assert!(u.text.contains("--format"));
+    }
+}

@@ -1,0 +1,7 @@
+//! The `berth` command line end to end: a private berthd per test, `berth` run
+//! as a user runs it, and its output compared with the real docker CLI's
+//! against the same daemon where docker is installed.
+
+mod support;
+mod system;
+mod usage;
