@@ -4,13 +4,23 @@
 //! resolved by the kernel *inside* the target (`openat2(RESOLVE_IN_ROOT)`), and the
 //! final component is created with `*at()` syscalls on that parent fd, never
 //! following a symlink there. Decompression, hashing (the diff_id) and extraction
-//! happen in one streaming pass.
+//! happen in one streaming pass, split over threads: one decompresses and hashes,
+//! one parses the tar and makes every namespace change (create, replace, remove), and
+//! a small pool writes the data and metadata of the files it created (`writer.rs`).
+//!
+//! Fewer syscalls for the common case: a resolved parent directory is cached (by its
+//! cleaned path) and reused by the entries that follow; the cache is dropped whenever
+//! an entry removes or replaces anything, the only way an already resolved path could
+//! come to mean another directory (apply never renames). New names are created first
+//! with `O_EXCL`-style calls, and only when something is in the way is it inspected
+//! and cleared.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::rc::Rc;
 
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
@@ -18,8 +28,10 @@ use nix::sys::stat::{Mode, SFlag, UtimensatFlags, makedev};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{Gid, Uid};
 
-use super::stream::{Decoder, Hashing};
+use super::stream::{Decoder, pipelined};
+use super::writer::{self, Job, Writers};
 use super::sys::{self, XattrTarget};
+use super::entries::{current_umask, id, is_refused_xattr, numeric, parse_pax_time};
 use super::whiteout::{self, Whiteout};
 use super::{Compression, Error, Result};
 use crate::digest::Digest;
@@ -101,20 +113,24 @@ pub fn apply<R: Read>(
     let root = sys::open_path(target_dir, OFlag::O_PATH | OFlag::O_DIRECTORY)
         .map_err(Error::io(format!("open {}", target_dir.display())))?;
     let (decoder, compressed) = Decoder::new(reader, compression).map_err(Error::Stream)?;
-    let mut stream = Hashing::new(decoder);
-    let mut applier = Applier::new(root, opts);
-    {
-        let mut archive = tar::Archive::new(&mut stream);
-        for entry in archive.entries().map_err(Error::Stream)? {
-            applier.entry(entry.map_err(Error::Stream)?)?;
-        }
-    }
-    // The archive ends with two zero blocks, usually followed by padding up to the
-    // 10 KiB record size: all of it is part of the stream the diff_id covers.
-    io::copy(&mut stream, &mut io::sink()).map_err(Error::Stream)?;
-    applier.finish()?;
-    let (diff_id, tar_size) = stream.finish();
-    let mut stats = applier.stats;
+    let (applied, hashed) = pipelined(decoder, |input| -> Result<ApplyStats> {
+        std::thread::scope(|scope| {
+            let mut applier = Applier::new(root, opts, Some(Writers::start(scope, writer_threads())));
+            {
+                let mut archive = tar::Archive::new(&mut *input);
+                for entry in archive.entries().map_err(Error::Stream)? {
+                    applier.entry(entry.map_err(Error::Stream)?)?;
+                }
+            }
+            // The archive ends with two zero blocks, usually followed by padding up to
+            // the 10 KiB record size: all of it is part of the stream the diff_id covers.
+            io::copy(input, &mut io::sink()).map_err(Error::Stream)?;
+            applier.finish()?;
+            Ok(applier.stats)
+        })
+    });
+    let mut stats = applied?;
+    let (diff_id, tar_size) = hashed.map_err(Error::Stream)?;
     stats.diff_id = diff_id;
     stats.tar_size = tar_size;
     stats.compressed_size = compressed.get();
@@ -168,7 +184,7 @@ impl<'a> Inode<'a> {
     }
 }
 
-pub(super) struct Applier<'o> {
+pub(super) struct Applier<'o, 'w> {
     /// O_PATH fd of the target directory: the root every path resolves in.
     pub(super) root: OwnedFd,
     pub(super) opts: &'o ApplyOptions,
@@ -180,11 +196,36 @@ pub(super) struct Applier<'o> {
     pub(super) whited_out: HashSet<Vec<u8>>,
     /// Directory mtimes, applied at the end: creating children changes them.
     dir_times: Vec<(Vec<u8>, TimeSpec)>,
+    /// Resolved parent directories by cleaned path (see the module docs), with
+    /// whether each is setgid (new files there take its group).
+    parents: HashMap<Vec<u8>, (Rc<OwnedFd>, bool)>,
+    /// Whether the directory [`parent`](Self::parent) returned last is setgid.
+    parent_sgid: bool,
+    /// The process umask, if known: files whose mode it leaves alone are created
+    /// with their final mode (no chmod).
+    umask: Option<u32>,
+    /// Our effective uid and gid: a new file's owner unless its directory is setgid.
+    ids: (u32, u32),
+    /// The file data copy buffer, reused by every entry.
+    buf: Vec<u8>,
+    /// Where small files' data and metadata are written (inline without).
+    writers: Option<Writers<'w>>,
     pub(super) stats: ApplyStats,
 }
 
-impl<'o> Applier<'o> {
-    fn new(root: OwnedFd, opts: &'o ApplyOptions) -> Self {
+/// Writer threads per apply: one on a two-core machine (where the decompressing
+/// thread and the parser keep the other core busy), two on bigger ones.
+fn writer_threads() -> usize {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 2 { 2 } else { 1 }
+}
+
+/// Parent directories kept open at once by one apply.
+const MAX_CACHED_PARENTS: usize = 32;
+/// File data is copied through a buffer this large.
+const FILE_BUF: usize = 256 * 1024;
+
+impl<'o, 'w> Applier<'o, 'w> {
+    fn new(root: OwnedFd, opts: &'o ApplyOptions, writers: Option<Writers<'w>>) -> Self {
         let empty = Digest::sha256_of(b"");
         Applier {
             root,
@@ -192,6 +233,12 @@ impl<'o> Applier<'o> {
             written: HashSet::new(),
             whited_out: HashSet::new(),
             dir_times: Vec::new(),
+            parents: HashMap::new(),
+            parent_sgid: true,
+            umask: current_umask(),
+            ids: (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw()),
+            buf: vec![0u8; FILE_BUF],
+            writers,
             stats: ApplyStats {
                 diff_id: empty,
                 tar_size: 0,
@@ -232,8 +279,11 @@ impl<'o> Applier<'o> {
         let meta = self.meta(&mut entry, &shown)?;
         let dir = self.parent(parent, true, &shown)?.ok_or_else(|| refused(&shown, "parent vanished"))?;
         let dir = dir.as_fd();
-        for i in 1..=comps.len() {
-            self.written.insert(join(&comps[..i]));
+        // Only the copying snapshotter's whiteouts read what this layer wrote.
+        if self.opts.whiteouts == WhiteoutMode::Delete {
+            for i in 1..=comps.len() {
+                self.written.insert(join(&comps[..i]));
+            }
         }
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
@@ -265,6 +315,9 @@ impl<'o> Applier<'o> {
             return Err(refused(shown, "it would replace the target directory itself (only a directory entry may name the root)"));
         }
         let meta = self.meta(entry, shown)?;
+        if meta.mode & libc::S_ISGID != 0 {
+            self.forget_parents();
+        }
         let fd = sys::open_in_root(self.root.as_fd(), b"", OFlag::O_RDONLY | OFlag::O_DIRECTORY)
             .map_err(entry_err(shown, "open the root"))?;
         self.set_meta(Inode::Fd(fd.as_fd()), &meta, shown, false)?;
@@ -300,9 +353,34 @@ impl<'o> Applier<'o> {
         Ok(Meta { mode, uid, gid, mtime, xattrs })
     }
 
+    /// Forgets every cached parent: something was removed or replaced, so a cached
+    /// path might no longer lead to the directory its fd holds.
+    pub(super) fn forget_parents(&mut self) {
+        self.parents.clear();
+    }
+
     /// Resolves (and with `create`, makes) the directory `comps` inside the root.
     /// `None`: it does not exist and `create` is false.
-    pub(super) fn parent(&mut self, comps: &[&[u8]], create: bool, shown: &str) -> Result<Option<OwnedFd>> {
+    pub(super) fn parent(&mut self, comps: &[&[u8]], create: bool, shown: &str) -> Result<Option<Rc<OwnedFd>>> {
+        let key = join(comps);
+        if let Some((fd, sgid)) = self.parents.get(&key) {
+            self.parent_sgid = *sgid;
+            return Ok(Some(fd.clone()));
+        }
+        let found = self.resolve_parent(comps, create, shown)?.map(Rc::new);
+        if let Some(fd) = &found {
+            if self.parents.len() >= MAX_CACHED_PARENTS {
+                self.parents.clear();
+            }
+            // Unknown counts as setgid: it only costs a chown that was not needed.
+            let sgid = sys::fstat(fd.as_fd()).map_or(true, |st| st.st_mode & libc::S_ISGID != 0);
+            self.parent_sgid = sgid;
+            self.parents.insert(key, (fd.clone(), sgid));
+        }
+        Ok(found)
+    }
+
+    fn resolve_parent(&mut self, comps: &[&[u8]], create: bool, shown: &str) -> Result<Option<OwnedFd>> {
         let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
         match sys::open_in_root(self.root.as_fd(), &join(comps), flags) {
             Ok(fd) => return Ok(Some(fd)),
@@ -337,7 +415,9 @@ impl<'o> Applier<'o> {
             }
             let meta = self.default_dir_meta();
             self.created_dir(cur.as_fd(), comps[i], &prefix, &meta, shown)?;
-            self.written.insert(prefix.clone());
+            if self.opts.whiteouts == WhiteoutMode::Delete {
+                self.written.insert(prefix.clone());
+            }
             cur = sys::open_in_root(self.root.as_fd(), &prefix, flags)
                 .map_err(entry_err(shown, format!("resolve {:?}", lossy(&prefix))))?;
         }
@@ -358,14 +438,41 @@ impl<'o> Applier<'o> {
             None => Ok(false),
             Some(st) if sys::is_dir(&st) && for_dir => Ok(true),
             Some(st) if sys::is_dir(&st) => {
+                self.forget_parents();
                 sys::remove_all_at(dir, name).map_err(entry_err(shown, "remove the directory it replaces"))?;
                 Ok(false)
             }
             Some(_) => {
+                self.forget_parents();
                 nix::unistd::unlinkat(dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir)
                     .map_err(|e| entry_err(shown, "remove the entry it replaces")(e.into()))?;
                 Ok(false)
             }
+        }
+    }
+
+    /// Runs `create` for a new entry at `name`; if something is already there
+    /// (EEXIST), clears it with [`make_room`](Self::make_room) and tries once more.
+    /// Returns true when `create` was skipped because a directory is kept (`for_dir`).
+    fn create_fresh<T>(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        for_dir: bool,
+        shown: &str,
+        mut create: impl FnMut() -> std::result::Result<T, Errno>,
+    ) -> Result<(Option<T>, std::result::Result<(), Errno>)> {
+        match create() {
+            Ok(v) => return Ok((Some(v), Ok(()))),
+            Err(Errno::EEXIST) => {}
+            Err(e) => return Ok((None, Err(e))),
+        }
+        if self.make_room(dir, name, for_dir, shown)? {
+            return Ok((None, Ok(())));
+        }
+        match create() {
+            Ok(v) => Ok((Some(v), Ok(()))),
+            Err(e) => Ok((None, Err(e))),
         }
     }
 
@@ -377,34 +484,62 @@ impl<'o> Applier<'o> {
         meta: &Meta,
         shown: &str,
     ) -> Result<()> {
-        self.make_room(dir, name, false, shown)?;
-        // O_EXCL|O_NOFOLLOW: the name was just cleared; if anything (a symlink above
-        // all) appeared there since, fail rather than write through it.
+        // O_EXCL|O_NOFOLLOW: never write through anything (a symlink above all) at
+        // the name; what is there is cleared first and the create retried.
+        let size = entry.size();
+        let plain = entry.header().entry_type() != tar::EntryType::GNUSparse;
+        // Small plain files go to the writer threads. Those also skip what is a no-op:
+        // the chmod when the file can be created with its mode (no special bits, none
+        // the umask would drop), the chown when it is created with its owner.
+        let queued = self.writers.is_some() && plain && size <= writer::MAX_JOB_BYTES && meta.xattrs.is_empty();
+        let direct_mode = queued && meta.mode & 0o7000 == 0 && self.umask.is_some_and(|u| meta.mode & u == 0);
+        let create_mode = if direct_mode { meta.mode } else { 0o600 };
         let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW;
-        let fd = sys::open_at(dir, name, flags, 0o600).map_err(entry_err(shown, "create file"))?;
+        let (fd, r) = self.create_fresh(dir, name, false, shown, || {
+            nix::fcntl::openat(dir, name, flags | OFlag::O_CLOEXEC, Mode::from_bits_truncate(create_mode))
+        })?;
+        let fd = fd.ok_or_else(|| entry_err(shown, "create file")(r.err().unwrap_or(Errno::EEXIST).into()))?;
         let mut file = File::from(fd);
-        let mut buf = vec![0u8; 128 * 1024];
-        loop {
-            let n = match entry.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::Stream(e)),
-            };
-            file.write_all(&buf[..n]).map_err(entry_err(shown, "write file data"))?;
-            self.stats.file_bytes += n as u64;
+        if let Some(w) = self.writers.as_mut().filter(|_| queued) {
+            let mut data = Vec::with_capacity(size as usize);
+            entry.read_to_end(&mut data).map_err(Error::Stream)?;
+            self.stats.file_bytes += data.len() as u64;
+            self.stats.files += 1;
+            let owned = (meta.uid, meta.gid) == self.ids && !self.parent_sgid;
+            return w.submit(Job {
+                seq: self.stats.entries,
+                file,
+                data,
+                chown: (!owned).then_some((meta.uid, meta.gid)),
+                chmod: (!direct_mode).then_some(meta.mode),
+                mtime: meta.mtime,
+                shown: shown.to_string(),
+            });
         }
+        let mut buf = std::mem::take(&mut self.buf);
+        let copied = (|| {
+            loop {
+                let n = match entry.read(&mut buf) {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(Error::Stream(e)),
+                };
+                file.write_all(&buf[..n]).map_err(entry_err(shown, "write file data"))?;
+                self.stats.file_bytes += n as u64;
+            }
+        })();
+        self.buf = buf;
+        copied?;
         self.set_meta(Inode::Fd(file.as_fd()), meta, shown, true)?;
         self.stats.files += 1;
         Ok(())
     }
 
     fn directory(&mut self, dir: BorrowedFd<'_>, name: &[u8], key: &[u8], meta: &Meta, shown: &str) -> Result<()> {
-        let kept = self.make_room(dir, name, true, shown)?;
-        if !kept {
-            nix::sys::stat::mkdirat(dir, name, Mode::from_bits_truncate(0o700))
-                .map_err(|e| entry_err(shown, "mkdir")(e.into()))?;
-        }
+        let (_, r) =
+            self.create_fresh(dir, name, true, shown, || nix::sys::stat::mkdirat(dir, name, Mode::from_bits_truncate(0o700)))?;
+        r.map_err(|e| entry_err(shown, "mkdir")(e.into()))?;
         self.created_dir(dir, name, key, meta, shown)?;
         self.dir_times.push((key.to_vec(), meta.mtime));
         self.stats.dirs += 1;
@@ -415,9 +550,19 @@ impl<'o> Applier<'o> {
     /// directory at a path this layer whited out is made opaque (it replaces the
     /// lower one instead of merging with it).
     fn created_dir(&mut self, dir: BorrowedFd<'_>, name: &[u8], key: &[u8], meta: &Meta, shown: &str) -> Result<()> {
+        if meta.mode & libc::S_ISGID != 0 {
+            // Cached parents remember their setgid bit.
+            self.forget_parents();
+        }
+        let opaque = self.opts.whiteouts == WhiteoutMode::Overlay && self.whited_out.contains(key);
+        if !opaque && meta.xattrs.is_empty() {
+            // The common case: owner and mode by name, no open (and never through a
+            // symlink: the calls do not follow one at `name`).
+            return self.set_meta(Inode::At { dir, name, symlink: false }, meta, shown, false);
+        }
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW;
         let fd = sys::open_at(dir, name, flags, 0).map_err(entry_err(shown, "open directory"))?;
-        if self.opts.whiteouts == WhiteoutMode::Overlay && self.whited_out.contains(key) {
+        if opaque {
             sys::set_xattr(XattrTarget::Fd(fd.as_fd()), whiteout::OVERLAY_OPAQUE, b"y")
                 .map_err(entry_err(shown, "set trusted.overlay.opaque"))?;
         }
@@ -431,10 +576,10 @@ impl<'o> Applier<'o> {
         if target.contains(&0) {
             return Err(refused(shown, "symlink target contains a NUL byte"));
         }
-        self.make_room(dir, name, false, shown)?;
         // The target is stored as text; it is only ever resolved later, inside the
         // container's root, so it needs no check here.
-        nix::unistd::symlinkat(target, dir, name).map_err(|e| entry_err(shown, "symlink")(e.into()))?;
+        let (_, r) = self.create_fresh(dir, name, false, shown, || nix::unistd::symlinkat(target, dir, name))?;
+        r.map_err(|e| entry_err(shown, "symlink")(e.into()))?;
         self.set_meta(Inode::At { dir, name, symlink: true }, meta, shown, true)?;
         self.stats.symlinks += 1;
         Ok(())
@@ -458,10 +603,11 @@ impl<'o> Applier<'o> {
             Some(st) if sys::is_dir(&st) => return Err(refused(shown, "hard link to a directory")),
             Some(_) => {}
         }
-        self.make_room(dir, name, false, shown)?;
         // No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself.
-        nix::unistd::linkat(tdir.as_fd(), *tname, dir, name, AtFlags::empty())
-            .map_err(|e| entry_err(shown, format!("link to {:?}", lossy(target)))(e.into()))?;
+        let (_, r) = self.create_fresh(dir, name, false, shown, || {
+            nix::unistd::linkat(tdir.as_fd(), *tname, dir, name, AtFlags::empty())
+        })?;
+        r.map_err(|e| entry_err(shown, format!("link to {:?}", lossy(target)))(e.into()))?;
         // The inode's owner and mode belong to the target's own entry: a link entry
         // never changes them.
         self.stats.hardlinks += 1;
@@ -494,10 +640,11 @@ impl<'o> Applier<'o> {
         if sflag != SFlag::S_IFIFO && !self.opts.allow_devices {
             return Err(refused(shown, "device nodes are not allowed here (ApplyOptions::allow_devices is false)"));
         }
-        self.make_room(dir, name, false, shown)?;
         let dev = makedev(major, minor);
-        nix::sys::stat::mknodat(dir, name, sflag, Mode::from_bits_truncate(0o600), dev)
-            .map_err(|e| entry_err(shown, "mknod")(e.into()))?;
+        let (_, r) = self.create_fresh(dir, name, false, shown, || {
+            nix::sys::stat::mknodat(dir, name, sflag, Mode::from_bits_truncate(0o600), dev)
+        })?;
+        r.map_err(|e| entry_err(shown, "mknod")(e.into()))?;
         self.set_meta(Inode::At { dir, name, symlink: false }, meta, shown, true)?;
         self.stats.nodes += 1;
         Ok(())
@@ -567,6 +714,9 @@ impl<'o> Applier<'o> {
     /// replaced or removed by a later entry is skipped (O_NOFOLLOW: never through a
     /// symlink that took its place).
     fn finish(&mut self) -> Result<()> {
+        if let Some(w) = self.writers.as_mut() {
+            w.finish()?;
+        }
         for (key, t) in std::mem::take(&mut self.dir_times) {
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW;
             let Ok(fd) = sys::open_in_root(self.root.as_fd(), &key, flags) else { continue };
@@ -575,48 +725,6 @@ impl<'o> Applier<'o> {
         }
         Ok(())
     }
-}
-
-/// A header number; a field left entirely blank (NULs or spaces, as some writers do
-/// for ids and times they do not know) reads as 0, like GNU tar and Go read it.
-fn numeric(parsed: io::Result<u64>, raw: &[u8]) -> io::Result<u64> {
-    match parsed {
-        Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
-        other => other,
-    }
-}
-
-/// uid/gid plus the remap offset, if it fits a Linux id (u32, minus the -1 sentinel).
-fn id(raw: u64, offset: u32) -> Option<u32> {
-    let v = raw.checked_add(offset as u64)?;
-    u32::try_from(v).ok().filter(|&v| v != u32::MAX)
-}
-
-/// A PAX time: decimal seconds with an optional fraction (`1700000000.5`).
-fn parse_pax_time(v: &[u8]) -> Option<TimeSpec> {
-    let s = std::str::from_utf8(v).ok()?;
-    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
-    let negative = secs.starts_with('-');
-    let secs: i64 = secs.parse().ok()?;
-    if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
-    let mut nsec: i64 = digits.parse().ok()?;
-    let mut secs = secs;
-    if negative && nsec > 0 {
-        secs -= 1;
-        nsec = 1_000_000_000 - nsec;
-    }
-    Some(TimeSpec::new(secs, nsec))
-}
-
-/// Errors meaning "this filesystem (or security module) will not take this xattr".
-fn is_refused_xattr(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::ENOTSUP | libc::EPERM | libc::EACCES | libc::EINVAL | libc::E2BIG | libc::ERANGE | libc::ENOSPC)
-    )
 }
 
 pub(super) fn lossy(b: &[u8]) -> String {
@@ -643,13 +751,5 @@ mod tests {
         assert!(clean(b"./").unwrap().is_empty());
         assert!(clean(b"a/../b").is_err());
         assert!(clean(b"..").is_err());
-    }
-
-    #[test]
-    fn pax_times() {
-        assert_eq!(parse_pax_time(b"12"), Some(TimeSpec::new(12, 0)));
-        assert_eq!(parse_pax_time(b"12.5"), Some(TimeSpec::new(12, 500_000_000)));
-        assert_eq!(parse_pax_time(b"-1.25"), Some(TimeSpec::new(-2, 750_000_000)));
-        assert_eq!(parse_pax_time(b"x"), None);
     }
 }

@@ -14,9 +14,11 @@
 
 pub mod apply;
 pub mod diff;
+mod entries;
 mod stream;
 pub(crate) mod sys;
 mod whiteout;
+mod writer;
 
 #[cfg(test)]
 pub(crate) mod testutil;

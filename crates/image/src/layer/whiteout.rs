@@ -66,7 +66,7 @@ pub(crate) fn is_opaque(xattrs: &[(Vec<u8>, Vec<u8>)]) -> bool {
 }
 
 /// Applying whiteout entries (`impl` of the applier, kept beside the encodings).
-impl Applier<'_> {
+impl Applier<'_, '_> {
     /// `parent/.wh.<name>`.
     pub(super) fn whiteout(&mut self, parent: &[&[u8]], name: &[u8], shown: &str) -> Result<()> {
         if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') {
@@ -106,6 +106,7 @@ impl Applier<'_> {
                 // Nothing to delete under a parent that does not exist.
                 let Some(dir) = self.parent(parent, false, shown)? else { return Ok(()) };
                 if !self.written.contains(&key) {
+                    self.forget_parents();
                     sys::remove_all_at(dir.as_fd(), name).map_err(entry_err(shown, "delete whited-out path"))?;
                 } else if let Some(sub) = self.open_subdir(dir.as_fd(), name, shown)? {
                     self.empty_lower(sub.as_fd(), &key, shown)?;
@@ -155,6 +156,7 @@ impl Applier<'_> {
         for child in sys::read_names(dir).map_err(entry_err(shown, "list directory"))? {
             let ckey = if key.is_empty() { child.clone() } else { [key, b"/", &child].concat() };
             if !self.written.contains(&ckey) {
+                self.forget_parents();
                 sys::remove_all_at(dir, &child).map_err(entry_err(shown, "remove lower entry"))?;
             } else if let Some(sub) = self.open_subdir(dir, &child, shown)? {
                 self.empty_lower(sub.as_fd(), &ckey, shown)?;

@@ -321,8 +321,9 @@ impl Snapshotter {
     /// Moves a finished temp dir into place as snapshot `key`, under the lock. Loses
     /// (returns false, the temp dir is discarded) if `key` appeared meanwhile.
     fn install(&self, temp: unpack::TempSnapshot, key: &str, kind: Kind, parent: Option<String>) -> Result<bool> {
-        let size = match kind {
-            Kind::Committed => Some(copy::usage(&temp.fs()).map_err(Error::io("measure snapshot"))?.size),
+        let size = match (kind, temp.size) {
+            (Kind::Committed, Some(size)) => Some(size),
+            (Kind::Committed, None) => Some(copy::usage(&temp.fs()).map_err(Error::io("measure snapshot"))?.size),
             _ => None,
         };
         let lost = self.locked(|idx, dir| {

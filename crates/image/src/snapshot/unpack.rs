@@ -2,8 +2,9 @@
 //! whose chain id is already committed are skipped (and shared), the others are
 //! extracted into temp directories and installed bottom-up under the index lock.
 //! With overlay every layer is its own directory, independent of the layers below,
-//! so missing layers are extracted in parallel; the copying driver needs the tree
-//! below each layer and goes one by one.
+//! so missing layers are extracted in parallel, the largest first (by the blob size
+//! the caller may give), so that the longest extraction is not the last to start;
+//! the copying driver needs the tree below each layer and goes one by one.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -29,6 +30,8 @@ type Opener<'a> = Box<dyn FnOnce() -> io::Result<Box<dyn Read + 'a>> + Send + 'a
 pub struct Layer<'a> {
     pub diff_id: Digest,
     pub compression: Compression,
+    /// The blob's size, if known: only orders the parallel extraction.
+    pub size_hint: u64,
     open: Opener<'a>,
 }
 
@@ -38,7 +41,19 @@ impl<'a> Layer<'a> {
         R: Read + 'a,
         F: FnOnce() -> io::Result<R> + Send + 'a,
     {
-        Layer { diff_id, compression, open: Box::new(move || open().map(|r| Box::new(r) as Box<dyn Read + 'a>)) }
+        Layer {
+            diff_id,
+            compression,
+            size_hint: 0,
+            open: Box::new(move || open().map(|r| Box::new(r) as Box<dyn Read + 'a>)),
+        }
+    }
+
+    /// The same layer with its blob size, so a parallel unpack starts it in order
+    /// of size (largest first).
+    pub fn with_size_hint(mut self, bytes: u64) -> Layer<'a> {
+        self.size_hint = bytes;
+        self
     }
 }
 
@@ -66,6 +81,9 @@ pub(super) struct TempSnapshot {
     path: PathBuf,
     _lock: Flock<File>,
     installed: bool,
+    /// Bytes used by `fs/`, when measured already (on the unpacking worker, so
+    /// installing under the index lock does not walk the tree).
+    pub(super) size: Option<u64>,
 }
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -89,7 +107,7 @@ impl TempSnapshot {
             }
         };
         let fs_err = err("create fs in");
-        let temp = TempSnapshot { path: path.clone(), _lock: lock, installed: false };
+        let temp = TempSnapshot { path: path.clone(), _lock: lock, installed: false, size: None };
         fs::create_dir(temp.fs()).map_err(fs_err)?;
         Ok(temp)
     }
@@ -162,8 +180,10 @@ impl Snapshotter {
         Ok(out)
     }
 
-    fn unpack_parallel(&self, jobs: Vec<(usize, Layer<'_>)>, chain: &[ChainId], out: &mut Unpacked) -> Result<()> {
+    fn unpack_parallel(&self, mut jobs: Vec<(usize, Layer<'_>)>, chain: &[ChainId], out: &mut Unpacked) -> Result<()> {
         let order: Vec<usize> = jobs.iter().map(|(i, _)| *i).collect();
+        // Longest first: the total time is bounded by the last job to finish.
+        jobs.sort_by_key(|(i, l)| (std::cmp::Reverse(l.size_hint), *i));
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len()).max(1);
         let queue = Mutex::new(jobs.into_iter());
         let failed = AtomicBool::new(false);
@@ -231,6 +251,8 @@ impl Snapshotter {
         if stats.diff_id != diff_id {
             return Err(Error::DiffIdMismatch { index: i, expected: diff_id, actual: stats.diff_id });
         }
+        let mut temp = temp;
+        temp.size = Some(copy::usage(&temp.fs()).map_err(Error::io("measure snapshot"))?.size);
         Ok((temp, stats))
     }
 }
