@@ -52,7 +52,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "docker")]
         format: Fmt,
     },
-    /// Import a root filesystem tarball (plain, gzip or zstd; `-` reads stdin).
+    /// Import a root filesystem tarball (plain, gzip or zstd; `-` reads stdin; an
+    /// http:// URL is fetched).
     Import {
         file: PathBuf,
         #[arg(short, long)]
@@ -103,8 +104,11 @@ fn main() -> ExitCode {
 }
 
 fn input(file: &Path) -> Result<Box<dyn Read>> {
+    let name = file.to_string_lossy();
     Ok(if file == Path::new("-") {
         Box::new(io::stdin().lock())
+    } else if name.starts_with("http://") || name.starts_with("https://") {
+        archive::fetch(&name)?
     } else {
         Box::new(File::open(file).map_err(|e| format!("open {}: {e}", file.display()))?)
     })

@@ -18,6 +18,7 @@ mod load;
 mod paths;
 mod save;
 mod tarball;
+mod url;
 
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ pub use import::import;
 pub use load::{Loaded, load};
 pub use save::{Format, save};
 pub use tarball::detect_compression;
+pub use url::fetch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -70,6 +72,8 @@ pub enum Error {
         #[source]
         source: manifest::Error,
     },
+    #[error("import from {url}: {reason}")]
+    Fetch { url: String, reason: String },
     #[error("{0} is not a valid change command")]
     InvalidChange(String),
     #[error("invalid change {change:?}: {reason}")]

@@ -107,3 +107,30 @@ fn export_of_a_mounted_container_snapshot_has_the_busybox_files() {
     archive::export(&target, &mut again).unwrap();
     assert!(out == again);
 }
+
+#[test]
+fn import_from_a_url_on_loopback() {
+    use std::io::{Read, Write};
+    let t = TestStore::new();
+    let bb = busybox();
+    let layer = bb.layer().to_vec();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut req = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => req.extend_from_slice(&buf[..n]),
+            }
+        }
+        conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: application/gzip\r\n\r\n").unwrap();
+        conn.write_all(&layer).unwrap();
+    });
+    let body = archive::fetch(&format!("http://{addr}/rootfs.tar.gz")).unwrap();
+    let img = archive::import(&t.store, body, Compression::Gzip, &[], "from a URL", None).unwrap();
+    server.join().unwrap();
+    assert_eq!(t.store.config(&img).unwrap().parsed().rootfs.diff_ids, vec![digest(bb.diff_id())]);
+}
