@@ -2,4 +2,5 @@
 //! the real docker CLI.
 
 mod config;
+mod images;
 mod system;

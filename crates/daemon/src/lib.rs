@@ -2,6 +2,7 @@
 //! surface (routing, API versions, Docker's error shape), the daemon's configuration,
 //! and the managers behind the routes.
 
+pub mod body;
 pub mod config;
 pub mod error;
 pub mod events;

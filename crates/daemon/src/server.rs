@@ -21,11 +21,12 @@ use crate::system::Counts;
 pub struct Daemon {
     pub config: Config,
     pub events: Events,
+    pub images: image::store::Store,
 }
 
 impl Daemon {
     pub fn counts(&self) -> Counts {
-        Counts::default()
+        Counts { images: self.images.images().all().len() as i64, ..Counts::default() }
     }
 }
 
@@ -66,7 +67,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("create {}", dir.display()))?;
     }
     let pidfile = PidFile::create(&config.pidfile)?;
-    let daemon = Arc::new(Daemon { config: config.clone(), events: Events::default() });
+    let images = image::store::Store::open(&config.data_root)
+        .with_context(|| format!("open the image store in {}", config.data_root.display()))?;
+    let daemon = Arc::new(Daemon { config: config.clone(), events: Events::default(), images });
     let mut servers = tokio::task::JoinSet::new();
     let mut sockets = Vec::new();
     for path in &config.sockets {

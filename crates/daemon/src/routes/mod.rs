@@ -1,5 +1,6 @@
 //! The Engine API's routes, one module per resource.
 
+pub mod images;
 pub mod system;
 
 use std::sync::Arc;
@@ -9,5 +10,5 @@ use axum::Router;
 use crate::server::Daemon;
 
 pub fn router(daemon: Arc<Daemon>) -> Router {
-    Router::new().merge(system::routes()).with_state(daemon)
+    Router::new().merge(system::routes()).merge(images::routes()).with_state(daemon)
 }

@@ -114,7 +114,7 @@ async fn events(State(d): State<S>, Query(q): Query<EventsQuery>) -> ApiResult<R
             }
         }
     });
-    let stream = futures_stream(rx);
+    let stream = crate::body::ChunkStream(rx);
     Ok(([(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response())
 }
 
@@ -141,18 +141,4 @@ fn matches(e: &EventMessage, f: &Filters) -> bool {
         && (f.get("container").is_empty() || e.r#type == "container")
         && (f.get("image").is_empty() || id_or_name("image"))
         && labels
-}
-
-/// An mpsc receiver as the `Stream` a streaming body wants.
-fn futures_stream(
-    rx: tokio::sync::mpsc::Receiver<Result<String, std::io::Error>>,
-) -> impl futures_core::Stream<Item = Result<String, std::io::Error>> {
-    struct RxStream(tokio::sync::mpsc::Receiver<Result<String, std::io::Error>>);
-    impl futures_core::Stream for RxStream {
-        type Item = Result<String, std::io::Error>;
-        fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
-            self.0.poll_recv(cx)
-        }
-    }
-    RxStream(rx)
 }

@@ -1,0 +1,205 @@
+//! Images through the API, backed by the image store: list, inspect, history, tag,
+//! remove, prune, load (`POST /images/load`) and save (`GET /images/get`). Names may
+//! contain `/`, so `/images/{name}/…` is matched by hand under one wildcard route.
+//! The store is synchronous: each call runs on the blocking pool.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use image::metadata;
+use serde::Deserialize;
+
+use crate::body::{BodyReader, BodyWriter};
+use crate::error::{ApiError, ApiResult};
+use crate::server::Daemon;
+
+type S = Arc<Daemon>;
+
+pub fn routes() -> Router<S> {
+    Router::new()
+        .route("/images/json", get(list))
+        .route("/images/load", post(load))
+        .route("/images/get", get(save))
+        .route("/images/prune", post(prune))
+        .route("/images/{*rest}", any(by_name))
+}
+
+fn store_err(e: metadata::Error) -> ApiError {
+    match e {
+        metadata::Error::NotFound(_) => ApiError::not_found(e.to_string()),
+        metadata::Error::Conflict(_) => ApiError::conflict(e.to_string()),
+        metadata::Error::Ambiguous { .. }
+        | metadata::Error::Reference(_)
+        | metadata::Error::TagWithDigest(_)
+        | metadata::Error::InvalidFilter(_) => ApiError::bad_request(e.to_string()),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("image store task: {e}")))?
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    filters: Option<String>,
+}
+
+async fn list(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+    blocking(move || {
+        let filters = match q.filters.as_deref().filter(|f| !f.is_empty()) {
+            Some(f) => metadata::Filters::from_docker_json(f).map_err(store_err)?,
+            None => metadata::Filters::default(),
+        };
+        let store = &d.images;
+        let sizes = store.image_sizes().map_err(|e| ApiError::internal(e.to_string()))?;
+        let rows: Vec<serde_json::Value> = store
+            .images()
+            .list(&filters)
+            .map_err(store_err)?
+            .into_iter()
+            .map(|img| {
+                let size = sizes.get(&img.id).map(|s| s.size).unwrap_or(img.size);
+                let created = img.created_time().map(|t| t.timestamp()).unwrap_or(0);
+                serde_json::json!({
+                    "Id": img.id.to_string(),
+                    "ParentId": "",
+                    "RepoTags": img.familiar_tags(),
+                    "RepoDigests": img.familiar_digests(),
+                    "Created": created,
+                    "Size": size,
+                    "SharedSize": -1,
+                    "Labels": img.labels,
+                    "Containers": -1,
+                })
+            })
+            .collect();
+        Ok(axum::Json(rows).into_response())
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+struct NameQuery {
+    force: Option<String>,
+    repo: Option<String>,
+    tag: Option<String>,
+}
+
+fn truthy(v: &Option<String>) -> bool {
+    matches!(v.as_deref(), Some("1" | "true" | "True" | "yes"))
+}
+
+/// `/images/{name}/json`, `/history`, `/tag`, and `DELETE /images/{name}`.
+async fn by_name(State(d): State<S>, method: Method, Path(rest): Path<String>, Query(q): Query<NameQuery>) -> ApiResult<Response> {
+    let (name, action) = match rest.rsplit_once('/') {
+        Some((n, a @ ("json" | "history" | "tag" | "push" | "get"))) => (n.to_string(), a.to_string()),
+        _ => (rest.clone(), String::new()),
+    };
+    blocking(move || {
+        let images = d.images.images();
+        match (method, action.as_str()) {
+            (Method::GET, "json") => Ok(axum::Json(images.inspect(&name).map_err(store_err)?).into_response()),
+            (Method::GET, "history") => Ok(axum::Json(images.history(&name).map_err(store_err)?).into_response()),
+            (Method::POST, "tag") => {
+                let repo = q.repo.clone().filter(|r| !r.is_empty()).ok_or_else(|| ApiError::bad_request("repository name must have at least one component"))?;
+                let target = match q.tag.as_deref().filter(|t| !t.is_empty()) {
+                    Some(t) => format!("{repo}:{t}"),
+                    None => repo,
+                };
+                let reference = image::Reference::parse(&target).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let img = images.resolve(&name).map_err(store_err)?;
+                images.tag(&reference, &img.id).map_err(store_err)?;
+                d.events.publish("image", "tag", &img.id.to_string(), [("name".to_string(), reference.familiar())].into());
+                Ok(StatusCode::CREATED.into_response())
+            }
+            (Method::DELETE, "") => {
+                let deleted = images.delete(&name, truthy(&q.force), &|_| None).map_err(store_err)?;
+                for item in &deleted {
+                    let (action, id) = match item {
+                        metadata::Deleted::Untagged(r) => ("untag", r),
+                        metadata::Deleted::Deleted(id) => ("delete", id),
+                    };
+                    d.events.publish("image", action, id, Default::default());
+                }
+                Ok(axum::Json(deleted).into_response())
+            }
+            _ => Err(ApiError::not_found("page not found")),
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+struct LoadQuery {
+    quiet: Option<String>,
+}
+
+/// `docker load`: the body is a docker-save or OCI archive; the answer is Docker's
+/// JSON message stream ("Loaded image: …").
+async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> ApiResult<Response> {
+    // quiet only silences progress bars (none are sent): the result lines always go.
+    let _ = q.quiet;
+    let reader = BodyReader::spawn(body);
+    let loaded = blocking(move || {
+        let loaded = image::archive::load(&d.images, reader).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        for l in &loaded {
+            d.events.publish("image", "load", &l.id.to_string(), Default::default());
+        }
+        Ok(loaded)
+    })
+    .await?;
+    let mut out = String::new();
+    for l in loaded {
+        if l.tags.is_empty() {
+            out.push_str(&serde_json::json!({"stream": format!("Loaded image ID: {}\n", l.id)}).to_string());
+        }
+        for t in &l.tags {
+            out.push_str(&serde_json::json!({"stream": format!("Loaded image: {}\n", t.familiar())}).to_string());
+        }
+        out.push('\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+}
+
+/// `docker save`: a docker-save tarball of the named images.
+async fn save(State(d): State<S>, axum::extract::RawQuery(raw): axum::extract::RawQuery) -> ApiResult<Response> {
+    let query = api::query::Query::parse(raw.as_deref().unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let names: Vec<String> = query.get_all("names").map(String::from).collect();
+    if names.is_empty() {
+        return Err(ApiError::bad_request("no image names given"));
+    }
+    // Unknown names fail before any byte is sent, with a proper status.
+    let check = d.clone();
+    let checked = names.clone();
+    blocking(move || {
+        for n in &checked {
+            check.images.images().resolve(n).map_err(store_err)?;
+        }
+        Ok(())
+    })
+    .await?;
+    let (writer, body) = BodyWriter::new();
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut writer = writer;
+        if let Err(e) = image::archive::save(&d.images, &refs, image::archive::Format::Docker, &mut writer) {
+            writer.fail(std::io::Error::other(e.to_string()));
+        }
+    });
+    Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
+}
+
+async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+    let all = q.filters.as_deref().is_some_and(|f| f.contains("\"dangling\"") && f.contains("false"));
+    blocking(move || {
+        let report = d.images.images().prune(all, &|_| None).map_err(store_err)?;
+        Ok(axum::Json(report).into_response())
+    })
+    .await
+}
