@@ -35,6 +35,11 @@ fn load_list_inspect_tag_remove_and_save_with_the_docker_cli() {
     assert_eq!(tags, ["busybox:latest", "mine/bb:1"]);
     // Removing one of two tags only untags.
     assert_eq!(ok(d.docker(&["rmi", "mine/bb:1"]).unwrap()).trim(), "Untagged: mine/bb:1");
+    let junk = d.dir.path().join("junk.tar");
+    std::fs::write(&junk, vec![7u8; 3 << 20]).unwrap();
+    let out = d.docker(&["load", "-i", junk.to_str().unwrap()]).unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Error response from daemon"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = d.docker(&["rmi", "nosuch:image"]).unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("No such image"), "{}", String::from_utf8_lossy(&out.stderr));
@@ -48,4 +53,27 @@ fn load_list_inspect_tag_remove_and_save_with_the_docker_cli() {
     assert_eq!(ok(d.docker(&["load", "-i", saved.to_str().unwrap()]).unwrap()).trim(), "Loaded image: busybox:latest");
     let again = ok(d.docker(&["image", "inspect", "busybox", "--format", "{{.Id}}"]).unwrap());
     assert_eq!(again.trim(), image.config_digest());
+}
+
+#[test]
+fn import_a_rootfs_and_refuse_pulls_clearly() {
+    let d = Daemon::start();
+    let rootfs = d.dir.path().join("rootfs.tar");
+    std::fs::write(&rootfs, fixture::Image::busybox().unwrap().layer_tar()).unwrap();
+    let Some(out) = d.docker(&["import", "--change", "CMD [\"sh\"]", "--change", "ENV A=b", "-m", "hello", rootfs.to_str().unwrap(), "imported:1"]) else {
+        eprintln!("skipped: no docker CLI");
+        return;
+    };
+    let id = ok(out);
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    let cfg = ok(d.docker(&["image", "inspect", "imported:1", "--format", "{{.Id}} {{json .Config.Cmd}} {{json .Config.Env}}"]).unwrap());
+    assert_eq!(cfg.trim(), format!("{} [\"sh\"] [\"A=b\"]", id.trim()));
+    let comment = ok(d.docker(&["history", "--format", "{{.Comment}}", "imported:1"]).unwrap());
+    assert_eq!(comment.trim(), "hello");
+    let out = d.docker(&["import", "--change", "BOGUS x", rootfs.to_str().unwrap()]).unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a valid change command"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = d.docker(&["pull", "busybox"]).unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pulling from a registry is not supported"), "{}", String::from_utf8_lossy(&out.stderr));
 }

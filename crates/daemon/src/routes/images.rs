@@ -26,6 +26,7 @@ pub fn routes() -> Router<S> {
         .route("/images/load", post(load))
         .route("/images/get", get(save))
         .route("/images/prune", post(prune))
+        .route("/images/create", post(create))
         .route("/images/{*rest}", any(by_name))
 }
 
@@ -147,7 +148,15 @@ async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> Api
     let _ = q.quiet;
     let reader = BodyReader::spawn(body);
     let loaded = blocking(move || {
-        let loaded = image::archive::load(&d.images, reader).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let mut reader = reader;
+        let loaded = match image::archive::load(&d.images, &mut reader) {
+            Ok(l) => l,
+            Err(e) => {
+                // Drain the rest so the client reads this answer, not a broken pipe.
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
+                return Err(ApiError::bad_request(e.to_string()));
+            }
+        };
         for l in &loaded {
             d.events.publish("image", "load", &l.id.to_string(), Default::default());
         }
@@ -202,4 +211,55 @@ async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Resp
         Ok(axum::Json(report).into_response())
     })
     .await
+}
+
+/// `POST /images/create`: `fromSrc` imports a root-filesystem tarball (the request body
+/// for `-`, else an http:// URL) as a one-layer image; `fromImage` (pull) arrives with
+/// the registry client and is refused clearly until then.
+async fn create(State(d): State<S>, axum::extract::RawQuery(raw): axum::extract::RawQuery, body: Body) -> ApiResult<Response> {
+    let query = api::query::Query::parse(raw.as_deref().unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(from) = query.get("fromImage").filter(|f| !f.is_empty()) {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            format!("cannot pull {from}: pulling from a registry is not supported by this berthd yet; use docker load or docker import"),
+        ));
+    }
+    let Some(src) = query.get("fromSrc").filter(|f| !f.is_empty()).map(String::from) else {
+        return Err(ApiError::bad_request("either fromImage or fromSrc is required"));
+    };
+    let repo = query.get("repo").unwrap_or("").to_string();
+    let tag = query.get("tag").unwrap_or("").to_string();
+    let message = query.get("message").unwrap_or("").to_string();
+    let changes: Vec<String> = query.get_all("changes").map(String::from).collect();
+    let reference = match (repo.is_empty(), tag.is_empty()) {
+        (true, _) => None,
+        (false, true) => Some(image::Reference::parse(&repo)),
+        (false, false) => Some(image::Reference::parse(&format!("{repo}:{tag}"))),
+    }
+    .transpose()
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let reader: Box<dyn std::io::Read + Send> = if src == "-" { Box::new(BodyReader::spawn(body)) } else { Box::new(std::io::empty()) };
+    let img = blocking(move || {
+        let input: Box<dyn std::io::Read + Send> = if src == "-" {
+            reader
+        } else {
+            image::archive::fetch(&src).map_err(|e| ApiError::bad_request(e.to_string()))?
+        };
+        let mut input = std::io::BufReader::with_capacity(1 << 20, input);
+        let compression = image::archive::detect_compression(std::io::BufRead::fill_buf(&mut input).map_err(|e| ApiError::bad_request(format!("read the tarball: {e}")))?);
+        let img = match image::archive::import(&d.images, &mut input, compression, &changes, &message, reference.as_ref()) {
+            Ok(img) => img,
+            Err(e) => {
+                // Read what the client still sends, so it gets this answer rather than
+                // a broken pipe.
+                let _ = std::io::copy(&mut input, &mut std::io::sink());
+                return Err(ApiError::bad_request(e.to_string()));
+            }
+        };
+        d.events.publish("image", "import", &img.id.to_string(), Default::default());
+        Ok(img)
+    })
+    .await?;
+    let line = serde_json::json!({"status": img.id.to_string()}).to_string() + "\n";
+    Ok(([(header::CONTENT_TYPE, "application/json")], line).into_response())
 }
