@@ -53,6 +53,11 @@ fn load_list_inspect_tag_remove_and_save_with_the_docker_cli() {
     assert_eq!(ok(d.docker(&["load", "-i", saved.to_str().unwrap()]).unwrap()).trim(), "Loaded image: busybox:latest");
     let again = ok(d.docker(&["image", "inspect", "busybox", "--format", "{{.Id}}"]).unwrap());
     assert_eq!(again.trim(), image.config_digest());
+    // A plain prune keeps tagged images; `prune -a` removes every unused one.
+    ok(d.docker(&["image", "prune", "-f"]).unwrap());
+    assert!(!ok(d.docker(&["images", "-q"]).unwrap()).trim().is_empty());
+    ok(d.docker(&["image", "prune", "-a", "-f"]).unwrap());
+    assert!(ok(d.docker(&["images", "-q"]).unwrap()).trim().is_empty());
 }
 
 #[test]

@@ -63,7 +63,35 @@ pub struct Counts {
     pub images: i64,
 }
 
-pub fn info(config: &Config, counts: Counts, listeners: usize) -> SystemInfo {
+/// The storage driver's name as Docker reports it, and the backing filesystem.
+pub struct Storage {
+    pub driver: &'static str,
+    pub backing_fs: String,
+}
+
+pub fn storage(data_root: &std::path::Path, overlay: bool) -> Storage {
+    let backing_fs = match nix::sys::statfs::statfs(data_root).map(|s| s.filesystem_type().0) {
+        Ok(0xEF53) => "extfs",
+        Ok(0x5846_5342) => "xfs",
+        Ok(0x9123_683E) => "btrfs",
+        Ok(0x0102_1994) => "tmpfs",
+        Ok(0x794C_7630) => "overlayfs",
+        Ok(_) => "unknown",
+        Err(_) => "unknown",
+    }
+    .to_string();
+    Storage { driver: if overlay { "overlay2" } else { "vfs" }, backing_fs }
+}
+
+/// Threads of this process (what Docker reports as NGoroutines is its concurrency).
+fn threads() -> i64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(1)
+}
+
+pub fn info(config: &Config, counts: Counts, listeners: usize, storage: Storage) -> SystemInfo {
     let cgroup_version = match cgroups::detect().map(|h| h.version()) {
         Ok(cgroups::CgroupVersion::V2) => "2",
         _ => "1",
@@ -100,8 +128,8 @@ pub fn info(config: &Config, counts: Counts, listeners: usize) -> SystemInfo {
         containers_paused: counts.paused,
         containers_stopped: counts.stopped,
         images: counts.images,
-        driver: "overlay2".into(),
-        driver_status: vec![["Backing Filesystem".into(), "extfs".into()], ["Supports d_type".into(), "true".into()]],
+        driver: storage.driver.into(),
+        driver_status: vec![["Backing Filesystem".into(), storage.backing_fs], ["Supports d_type".into(), "true".into()]],
         docker_root_dir: config.data_root.display().to_string(),
         memory_limit: true,
         swap_limit: true,
@@ -114,7 +142,7 @@ pub fn info(config: &Config, counts: Counts, listeners: usize) -> SystemInfo {
         ipv4_forwarding,
         debug: config.log_level == "debug",
         n_fd,
-        n_goroutines: std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(1),
+        n_goroutines: threads(),
         system_time: api::time::format_rfc3339_nano(chrono::Utc::now()),
         logging_driver: "json-file".into(),
         cgroup_driver: "cgroupfs".into(),

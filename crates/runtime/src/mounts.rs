@@ -8,8 +8,6 @@ use nix::mount::MsFlags;
 pub struct Options {
     /// Flags for the mount call itself.
     pub flags: MsFlags,
-    /// Flags the mount call ignores for binds; applied by a remount afterwards.
-    pub clear: MsFlags,
     /// MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (± MS_REC), one call each.
     pub propagation: Vec<MsFlags>,
     /// Recursive attributes (`rro`, `rnosuid`, ...) for mount_setattr(AT_RECURSIVE).
@@ -22,21 +20,14 @@ impl Options {
     pub fn parse(options: &[String]) -> Options {
         let mut o = Options {
             flags: MsFlags::empty(),
-            clear: MsFlags::empty(),
             propagation: Vec::new(),
             recursive_attr: 0,
             data: String::new(),
         };
         let mut data = Vec::new();
         for opt in options {
-            let set = |o: &mut Options, f: MsFlags| {
-                o.flags.insert(f);
-                o.clear.remove(f);
-            };
-            let clear = |o: &mut Options, f: MsFlags| {
-                o.flags.remove(f);
-                o.clear.insert(f);
-            };
+            let set = |o: &mut Options, f: MsFlags| o.flags.insert(f);
+            let clear = |o: &mut Options, f: MsFlags| o.flags.remove(f);
             match opt.as_str() {
                 "defaults" | "mand" | "nomand" => {}
                 "ro" => set(&mut o, MsFlags::MS_RDONLY),

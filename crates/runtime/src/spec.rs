@@ -117,7 +117,8 @@ pub fn validate(spec: &Spec) -> Result<()> {
     }
     if let Some(sysctl) = linux.sysctl() {
         for key in sysctl.keys() {
-            if key.is_empty() || key.contains('/') && key.contains("..") || key.contains('\0') {
+            // Keys become paths under /proc/sys ('.' and '/' both separate): no climbing out.
+            if key.is_empty() || key.contains('\0') || key.contains("..") {
                 return Err(Error::InvalidSpec(format!("invalid sysctl key {key:?}")));
             }
         }
@@ -214,6 +215,16 @@ mod tests {
         assert!(contained("m", Path::new("/../etc")).is_err());
         assert!(contained("m", Path::new("/a/../../etc")).is_err());
         assert!(contained("m", Path::new("../x")).is_err());
+    }
+
+    #[test]
+    fn sysctl_keys_cannot_climb_out_of_proc_sys() {
+        for (key, ok) in [("net.ipv4.ip_forward", true), ("net/ipv4/ip_forward", true), ("a/../../etc", false), ("", false)] {
+            let mut v = default_spec(false);
+            v["linux"]["sysctl"] = serde_json::json!({ key: "1" });
+            let spec: Spec = serde_json::from_value(v).unwrap();
+            assert_eq!(validate(&spec).is_ok(), ok, "{key:?}");
+        }
     }
 
     #[test]

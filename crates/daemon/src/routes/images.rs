@@ -205,7 +205,12 @@ async fn save(State(d): State<S>, axum::extract::RawQuery(raw): axum::extract::R
 }
 
 async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
-    let all = q.filters.as_deref().is_some_and(|f| f.contains("\"dangling\"") && f.contains("false"));
+    let filters = match q.filters.as_deref().filter(|f| !f.is_empty()) {
+        Some(f) => api::filters::Filters::parse(f).map_err(|e| ApiError::bad_request(e.to_string()))?,
+        None => api::filters::Filters::default(),
+    };
+    // `docker image prune -a` sends dangling=false: every unused image, not only untagged ones.
+    let all = filters.get_bool("dangling").map_err(|e| ApiError::bad_request(e.to_string()))? == Some(false);
     blocking(move || {
         let report = d.images.images().prune(all, &|_| None).map_err(store_err)?;
         Ok(axum::Json(report).into_response())

@@ -49,7 +49,9 @@ async fn version() -> impl IntoResponse {
 }
 
 async fn info(State(d): State<S>) -> impl IntoResponse {
-    axum::Json(crate::system::info(&d.config, d.counts(), d.events.listeners()))
+    let overlay = d.images.snapshots().driver() == image::snapshot::Driver::Overlay;
+    let storage = crate::system::storage(&d.config.data_root, overlay);
+    axum::Json(crate::system::info(&d.config, d.counts(), d.events.listeners(), storage))
 }
 
 #[derive(serde::Deserialize)]
