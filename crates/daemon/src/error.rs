@@ -35,6 +35,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // 304 carries no body (Docker's "already started/stopped").
+        if self.status == StatusCode::NOT_MODIFIED {
+            return self.status.into_response();
+        }
         let body = serde_json::json!({ "message": self.message }).to_string();
         (self.status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
     }

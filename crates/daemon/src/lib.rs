@@ -4,6 +4,7 @@
 
 pub mod body;
 pub mod config;
+pub mod containers;
 pub mod error;
 pub mod events;
 pub mod routes;

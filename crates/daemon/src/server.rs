@@ -22,11 +22,20 @@ pub struct Daemon {
     pub config: Config,
     pub events: Events,
     pub images: image::store::Store,
+    pub containers: crate::containers::Containers,
 }
 
 impl Daemon {
     pub fn counts(&self) -> Counts {
-        Counts { images: self.images.images().all().len() as i64, ..Counts::default() }
+        let mut counts = Counts { images: self.images.images().all().len() as i64, ..Counts::default() };
+        for c in self.containers.all() {
+            match c.status() {
+                crate::containers::record::Status::Running | crate::containers::record::Status::Restarting => counts.running += 1,
+                crate::containers::record::Status::Paused => counts.paused += 1,
+                _ => counts.stopped += 1,
+            }
+        }
+        counts
     }
 }
 
@@ -69,7 +78,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let pidfile = PidFile::create(&config.pidfile)?;
     let images = image::store::Store::open(&config.data_root)
         .with_context(|| format!("open the image store in {}", config.data_root.display()))?;
-    let daemon = Arc::new(Daemon { config: config.clone(), events: Events::default(), images });
+    let (containers, broken) = crate::containers::Containers::open(&config.data_root, &config.exec_root)
+        .with_context(|| format!("open the containers in {}", config.data_root.display()))?;
+    let daemon = Arc::new(Daemon { config: config.clone(), events: Events::default(), images, containers });
+    crate::containers::monitor::restore(&daemon, broken).await;
     let mut servers = tokio::task::JoinSet::new();
     let mut sockets = Vec::new();
     for path in &config.sockets {

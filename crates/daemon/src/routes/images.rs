@@ -120,7 +120,7 @@ async fn by_name(State(d): State<S>, method: Method, Path(rest): Path<String>, Q
                 Ok(StatusCode::CREATED.into_response())
             }
             (Method::DELETE, "") => {
-                let deleted = images.delete(&name, truthy(&q.force), &|_| None).map_err(store_err)?;
+                let deleted = images.delete(&name, truthy(&q.force), &|id| d.containers.using_image(&id.to_string())).map_err(store_err)?;
                 for item in &deleted {
                     let (action, id) = match item {
                         metadata::Deleted::Untagged(r) => ("untag", r),

@@ -1,5 +1,6 @@
 //! The Engine API's routes, one module per resource.
 
+pub mod containers;
 pub mod images;
 pub mod system;
 
@@ -10,5 +11,5 @@ use axum::Router;
 use crate::server::Daemon;
 
 pub fn router(daemon: Arc<Daemon>) -> Router {
-    Router::new().merge(system::routes()).merge(images::routes()).with_state(daemon)
+    Router::new().merge(system::routes()).merge(containers::routes()).merge(images::routes()).with_state(daemon)
 }

@@ -1,0 +1,200 @@
+//! Attach: joins a client's hijacked connection to the container's shim. Output from
+//! the shim (frames, or raw bytes with a tty) goes to the client as it is; the
+//! client's input goes to the container's stdin, watched for the detach keys; the
+//! client's half-close ends the input. Attaching to a container that is not running
+//! yet waits for its start, and the shim holds that start until the client is
+//! connected, so an attached `run` loses no output.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+use super::Container;
+use super::record::Status;
+use crate::server::Daemon;
+
+/// Docker's default: ctrl-p, ctrl-q.
+pub const DEFAULT_DETACH_KEYS: &[u8] = &[0x10, 0x11];
+
+/// Parses Docker's `detachKeys` syntax: `ctrl-p,ctrl-q`, `a,ctrl-@`.
+pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, String> {
+    let bad = || format!("Invalid detach keys ({s}) provided");
+    let mut out = Vec::new();
+    for key in s.split(',') {
+        match key.strip_prefix("ctrl-") {
+            Some(c) if c.len() == 1 => {
+                let b = c.as_bytes()[0].to_ascii_lowercase();
+                out.push(match b {
+                    b'a'..=b'z' => b - b'a' + 1,
+                    b'@' => 0,
+                    b'[' => 27,
+                    b'\\' => 28,
+                    b']' => 29,
+                    b'^' => 30,
+                    b'_' => 31,
+                    _ => return Err(bad()),
+                });
+            }
+            Some(_) => return Err(bad()),
+            None if key.len() == 1 => out.push(key.as_bytes()[0]),
+            None => return Err(bad()),
+        }
+    }
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+/// Finds the detach sequence in a stream of input chunks, across chunk boundaries.
+pub struct DetachScanner {
+    keys: Vec<u8>,
+    matched: usize,
+}
+
+impl DetachScanner {
+    pub fn new(keys: Vec<u8>) -> DetachScanner {
+        DetachScanner { keys, matched: 0 }
+    }
+
+    /// The bytes of `chunk` to pass on, and whether the sequence completed (the rest
+    /// of the chunk is then dropped). Bytes of a partial match are held back until
+    /// the match fails, when they are passed on after all.
+    pub fn scan(&mut self, chunk: &[u8]) -> (Vec<u8>, bool) {
+        let mut out = Vec::with_capacity(chunk.len());
+        for &b in chunk {
+            if b == self.keys[self.matched] {
+                self.matched += 1;
+                if self.matched == self.keys.len() {
+                    return (out, true);
+                }
+            } else {
+                out.extend_from_slice(&self.keys[..self.matched]);
+                self.matched = 0;
+                if b == self.keys[0] {
+                    self.matched = 1;
+                    if self.keys.len() == 1 {
+                        return (out, true);
+                    }
+                } else {
+                    out.push(b);
+                }
+            }
+        }
+        (out, false)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub detach_keys: Vec<u8>,
+}
+
+/// Connects to the shim of `c`, waiting for a start when it is not running. `None`
+/// when the container is gone or its start failed.
+pub async fn connect_shim(d: &Arc<Daemon>, c: &Arc<Container>) -> Option<UnixStream> {
+    let sock = d.containers.paths.shim(&c.id).join(shim::ATTACH_SOCKET);
+    if c.status().is_live() {
+        return UnixStream::connect(&sock).await.ok();
+    }
+    c.attach_waiting.fetch_add(1, Ordering::SeqCst);
+    let mut rx = c.subscribe();
+    let seen = *rx.borrow();
+    let stream = async {
+        // The shim binds its socket right after a start begins.
+        rx.wait_for(|ch| ch.starting > seen.starting || ch.removed).await.ok()?;
+        loop {
+            if let Ok(s) = UnixStream::connect(&sock).await {
+                return Some(s);
+            }
+            let now = *rx.borrow();
+            if now.removed || now.failed_starts > seen.failed_starts || c.status() == Status::Exited && now.started > seen.started {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    .await;
+    c.attach_waiting.fetch_sub(1, Ordering::SeqCst);
+    stream
+}
+
+/// Runs one attach session over `client` until the container's output ends, the
+/// client goes away or it types the detach keys.
+pub async fn pump<C>(client: C, mut shim: UnixStream, o: Options)
+where
+    C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let req = shim::AttachRequest { stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, logs: false };
+    if shim.write_all(req.to_line().as_bytes()).await.is_err() {
+        return;
+    }
+    let (mut client_r, mut client_w) = tokio::io::split(client);
+    let (mut shim_r, mut shim_w) = shim.into_split();
+    let output = async {
+        let _ = tokio::io::copy(&mut shim_r, &mut client_w).await;
+        let _ = client_w.shutdown().await;
+    };
+    let input = async {
+        let mut scanner = DetachScanner::new(o.detach_keys.clone());
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match client_r.read(&mut buf).await {
+                Ok(0) | Err(_) => {
+                    // End of the client's input: the container's stdin ends too
+                    // (the shim closes it when the container was run with StdinOnce).
+                    if o.stdin {
+                        let _ = shim_w.shutdown().await;
+                    }
+                    // Keep streaming output to a half-closed client.
+                    std::future::pending::<()>().await;
+                }
+                Ok(n) if o.stdin => {
+                    let (pass, detached) = scanner.scan(&buf[..n]);
+                    if !pass.is_empty() && shim_w.write_all(&pass).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                    if detached {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::select! {
+        _ = output => {}
+        _ = input => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys_parse_as_docker() {
+        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), vec![0x10, 0x11]);
+        assert_eq!(parse_detach_keys("a,ctrl-@,ctrl-[").unwrap(), vec![b'a', 0, 27]);
+        assert_eq!(parse_detach_keys("ctrl-").unwrap_err(), "Invalid detach keys (ctrl-) provided");
+        assert!(parse_detach_keys("abc").is_err());
+        assert!(parse_detach_keys("ctrl-1").is_err());
+    }
+
+    #[test]
+    fn the_scanner_finds_the_sequence_across_chunks_and_passes_false_starts() {
+        let mut s = DetachScanner::new(vec![0x10, 0x11]);
+        assert_eq!(s.scan(b"ab\x10"), (b"ab".to_vec(), false));
+        assert_eq!(s.scan(b"c"), (b"\x10c".to_vec(), false));
+        assert_eq!(s.scan(b"x\x10"), (b"x".to_vec(), false));
+        assert_eq!(s.scan(b"\x11rest"), (Vec::new(), true));
+        let mut s = DetachScanner::new(vec![0x10, 0x11]);
+        assert_eq!(s.scan(b"\x10\x10\x11"), (b"\x10".to_vec(), true));
+    }
+}

@@ -1,0 +1,343 @@
+//! `POST /containers/create`: checks the request as Docker does, resolves the image,
+//! merges the configs, prepares the writable snapshot and the container's own files,
+//! and records the container (state `created`). Any failure leaves nothing behind.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use api::containers::{ContainerCreateBody, HostConfig};
+use chrono::Utc;
+
+use super::merge;
+use super::names;
+use super::record::{Record, State};
+use crate::error::{ApiError, ApiResult};
+use crate::server::Daemon;
+
+/// Network modes that work before the network manager exists.
+fn check_network(hc: &mut HostConfig) -> ApiResult<()> {
+    match hc.network_mode.as_str() {
+        "" | "default" => {
+            hc.network_mode = "none".into();
+            Ok(())
+        }
+        "none" | "host" => Ok(()),
+        other => Err(ApiError::not_found(format!(
+            "network {other} not found (berth has the none and host networks until its network manager lands)"
+        ))),
+    }
+}
+
+fn check_restart_policy(hc: &HostConfig) -> ApiResult<()> {
+    let p = &hc.restart_policy;
+    match p.name.as_str() {
+        "" | "no" | "always" | "unless-stopped" if p.maximum_retry_count != 0 => Err(ApiError::bad_request(format!(
+            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+        ))),
+        "" | "no" | "always" | "unless-stopped" => Ok(()),
+        "on-failure" if p.maximum_retry_count < 0 => Err(ApiError::bad_request(
+            "invalid restart policy: maximum retry count must be a positive integer",
+        )),
+        "on-failure" => Ok(()),
+        other => Err(ApiError::bad_request(format!("invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"))),
+    }?;
+    if hc.auto_remove && !matches!(p.name.as_str(), "" | "no") {
+        return Err(ApiError::bad_request("can't create 'AutoRemove' container with restart policy"));
+    }
+    Ok(())
+}
+
+/// Docker's checks of the resource values it can judge without the kernel.
+fn check_resources(hc: &HostConfig) -> ApiResult<()> {
+    let r = &hc.resources;
+    if r.memory > 0 && r.memory < 6 * 1024 * 1024 {
+        return Err(ApiError::bad_request("Minimum memory limit allowed is 6MB"));
+    }
+    if r.memory > 0 && r.memory_swap > 0 && r.memory_swap < r.memory {
+        return Err(ApiError::bad_request(
+            "Minimum memoryswap limit should be larger than memory limit, see usage",
+        ));
+    }
+    if r.memory_swap > 0 && r.memory == 0 {
+        return Err(ApiError::bad_request("You should always set the Memory limit when using Memoryswap limit, see usage"));
+    }
+    if r.memory_reservation > 0 && r.memory > 0 && r.memory < r.memory_reservation {
+        return Err(ApiError::bad_request(
+            "Minimum memory limit can not be less than memory reservation limit, see usage",
+        ));
+    }
+    if r.nano_cpus > 0 && (r.cpu_period > 0 || r.cpu_quota > 0) {
+        return Err(ApiError::bad_request(
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+        ));
+    }
+    if let Some(s) = r.memory_swappiness
+        && s != -1
+        && !(0..=100).contains(&s)
+    {
+        return Err(ApiError::bad_request(format!(
+            "Invalid value: {s}, valid memory swappiness range is 0-100"
+        )));
+    }
+    if hc.oom_score_adj < -1000 || hc.oom_score_adj > 1000 {
+        return Err(ApiError::bad_request(format!(
+            "Invalid value {}, range for oom score adj is [-1000, 1000]",
+            hc.oom_score_adj
+        )));
+    }
+    Ok(())
+}
+
+fn check_log_config(hc: &HostConfig) -> ApiResult<()> {
+    match hc.log_config.r#type.as_str() {
+        "" | "json-file" | "none" => {}
+        other => return Err(ApiError::bad_request(format!("logging driver {other:?} is not supported; use json-file or none"))),
+    }
+    for (k, v) in &hc.log_config.config {
+        match k.as_str() {
+            "max-size" => {
+                parse_size(v).ok_or_else(|| ApiError::bad_request(format!("invalid max-size {v:?}")))?;
+            }
+            "max-file" => {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ApiError::bad_request(format!("invalid max-file {v:?}: must be a positive number")))?;
+            }
+            "labels" | "env" | "env-regex" | "tag" | "compress" | "mode" | "max-buffer-size" => {}
+            other => return Err(ApiError::bad_request(format!("unknown log opt '{other}' for json-file log driver"))),
+        }
+    }
+    Ok(())
+}
+
+/// `10m`, `1g`, `512k`, `100` (bytes), as Docker's log options read them.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s.as_str(), ""),
+    };
+    let n: f64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim_end_matches('b').trim_end_matches('i') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return None,
+    };
+    let v = (n * mult as f64) as u64;
+    (v > 0).then_some(v)
+}
+
+/// The host's resolv.conf for a container: kept as is on the host network; elsewhere
+/// loopback nameservers (unreachable from another network namespace) are dropped.
+fn resolv_conf(host_net: bool, dns: &[String], search: &[String], options: &[String]) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if dns.is_empty() && search.is_empty() && options.is_empty() {
+        if host_net {
+            return host;
+        }
+        return host
+            .lines()
+            .filter(|l| {
+                let mut w = l.split_whitespace();
+                !(w.next() == Some("nameserver") && w.next().is_some_and(|a| a.starts_with("127.") || a == "::1"))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+    }
+    let mut out = String::new();
+    for d in dns {
+        out.push_str(&format!("nameserver {d}\n"));
+    }
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    out
+}
+
+fn hosts_file(host_net: bool, hostname: &str, extra: &[String]) -> ApiResult<String> {
+    let mut out = if host_net {
+        std::fs::read_to_string("/etc/hosts").unwrap_or_default()
+    } else {
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string()
+    };
+    let _ = hostname;
+    for e in extra {
+        let (host, ip) = e
+            .split_once(':')
+            .ok_or_else(|| ApiError::bad_request(format!("invalid extra host {e:?}: use host:ip")))?;
+        if ip.parse::<std::net::IpAddr>().is_err() && ip != "host-gateway" {
+            return Err(ApiError::bad_request(format!("invalid IP address in add-host: {ip:?}")));
+        }
+        out.push_str(&format!("{ip}\t{host}\n"));
+    }
+    Ok(out)
+}
+
+/// Writes the container's own files; the directory is new and private to it.
+fn write_files(dir: &Path, r: &Record) -> ApiResult<()> {
+    let hc = &r.host_config;
+    let host_net = hc.network_mode == "host";
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |e: std::io::Error| ApiError::internal(format!("write {what}: {e}"))
+    };
+    let hostname = if host_net { nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_default() } else { r.config.hostname.clone() };
+    std::fs::write(dir.join("hostname"), format!("{hostname}\n")).map_err(io("hostname"))?;
+    std::fs::write(dir.join("hosts"), hosts_file(host_net, &hostname, &hc.extra_hosts)?).map_err(io("hosts"))?;
+    std::fs::write(dir.join("resolv.conf"), resolv_conf(host_net, &hc.dns, &hc.dns_search, &hc.dns_options))
+        .map_err(io("resolv.conf"))?;
+    std::fs::create_dir_all(dir.join("rootfs")).map_err(io("rootfs"))?;
+    Ok(())
+}
+
+/// Creates a container; returns its id and Docker's warnings.
+pub async fn create(d: &Arc<Daemon>, name: Option<&str>, body: ContainerCreateBody) -> ApiResult<(String, Vec<String>)> {
+    let mut body = body;
+    let name = match name.filter(|n| !n.is_empty()) {
+        Some(n) => Some(names::validate(n).map_err(ApiError::bad_request)?),
+        None => None,
+    };
+    if body.config.image.is_empty() {
+        return Err(ApiError::bad_request("No image specified"));
+    }
+    let hc = &mut body.host_config;
+    check_network(hc)?;
+    check_restart_policy(hc)?;
+    check_resources(hc)?;
+    check_log_config(hc)?;
+    super::spec::capabilities(hc).map_err(ApiError::bad_request)?;
+    super::spec::user_mounts(hc).map_err(ApiError::bad_request)?;
+    let mut warnings = Vec::new();
+    if hc.resources.kernel_memory > 0 {
+        warnings.push("Specifying a kernel memory limit is deprecated and will be removed in a future release.".to_string());
+    }
+    let d2 = d.clone();
+    tokio::task::spawn_blocking(move || create_blocking(&d2, name, body).map(|id| (id, warnings)))
+        .await
+        .map_err(|e| ApiError::internal(format!("create task: {e}")))?
+}
+
+fn create_blocking(d: &Arc<Daemon>, name: Option<String>, body: ContainerCreateBody) -> ApiResult<String> {
+    let img = d.images.images().resolve(&body.config.image).map_err(|e| match e {
+        image::metadata::Error::NotFound(_) | image::metadata::Error::Reference(_) => {
+            ApiError::not_found(format!("No such image: {}", familiar(&body.config.image)))
+        }
+        other => ApiError::internal(other.to_string()),
+    })?;
+    let image_config = d.images.config(&img).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut config = merge::merge(&body.config, image_config.parsed().config.as_ref());
+    let (path, args) = merge::command(&config).map_err(ApiError::bad_request)?;
+    let id = names::new_id();
+    if config.hostname.is_empty() {
+        config.hostname = id[..12].to_string();
+    }
+    let containers = &d.containers;
+    let name = match name {
+        Some(n) => {
+            containers.reserve_name(&n, &id)?;
+            n
+        }
+        None => {
+            let mut retry = 0;
+            loop {
+                let n = names::generate(retry);
+                if containers.reserve_name(&n, &id).is_ok() {
+                    break n;
+                }
+                retry += 1;
+            }
+        }
+    };
+    let record = Record {
+        id: id.clone(),
+        name: name.clone(),
+        created: Utc::now(),
+        image_id: img.id.to_string(),
+        image_name: body.config.image.clone(),
+        path,
+        args,
+        config,
+        host_config: body.host_config,
+        state: State::default(),
+    };
+    let dir = containers.paths.dir(&id);
+    let made = (|| -> ApiResult<()> {
+        std::fs::create_dir(&dir).map_err(|e| ApiError::internal(format!("create {}: {e}", dir.display())))?;
+        d.images
+            .container_snapshot(&id, &img)
+            .map_err(|e| ApiError::internal(format!("prepare the container's filesystem: {e}")))?;
+        write_files(&dir, &record)?;
+        record.save(&dir).map_err(|e| ApiError::internal(format!("save container {id}: {e}")))
+    })();
+    if let Err(e) = made {
+        let _ = d.images.snapshots().remove(&id);
+        let _ = std::fs::remove_dir_all(&dir);
+        containers.release_name(&name, &id);
+        return Err(e);
+    }
+    let c = containers.insert(record);
+    d.events.publish("container", "create", &id, super::view::event_attributes(&c.record()));
+    Ok(id)
+}
+
+/// `busybox` → `busybox:latest`, as Docker's "No such image" message names it.
+fn familiar(name: &str) -> String {
+    match image::reference::Reference::parse(name) {
+        Ok(r) => r.familiar(),
+        Err(_) => name.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_sizes_parse_like_docker() {
+        assert_eq!(parse_size("10m"), Some(10 << 20));
+        assert_eq!(parse_size("1k"), Some(1024));
+        assert_eq!(parse_size("100"), Some(100));
+        assert_eq!(parse_size("1.5g"), Some(3 << 29));
+        assert_eq!(parse_size("0"), None);
+        assert_eq!(parse_size("ten"), None);
+    }
+
+    #[test]
+    fn restart_policies_are_checked() {
+        let mut hc = HostConfig::default();
+        hc.restart_policy.name = "on-failure".into();
+        hc.restart_policy.maximum_retry_count = 3;
+        assert!(check_restart_policy(&hc).is_ok());
+        hc.restart_policy.name = "always".into();
+        assert!(check_restart_policy(&hc).is_err());
+        hc.restart_policy = Default::default();
+        hc.restart_policy.name = "sometimes".into();
+        assert!(check_restart_policy(&hc).unwrap_err().message.contains("unknown policy 'sometimes'"));
+        hc.restart_policy.name = "always".into();
+        hc.auto_remove = true;
+        assert!(check_restart_policy(&hc).is_err());
+    }
+
+    #[test]
+    fn memory_checks_use_dockers_messages() {
+        let mut hc = HostConfig::default();
+        hc.resources.memory = 1 << 20;
+        assert_eq!(check_resources(&hc).unwrap_err().message, "Minimum memory limit allowed is 6MB");
+        hc.resources.memory = 64 << 20;
+        hc.resources.memory_swap = 32 << 20;
+        assert!(check_resources(&hc).unwrap_err().message.starts_with("Minimum memoryswap limit"));
+    }
+
+    #[test]
+    fn resolv_conf_drops_loopback_nameservers_off_the_host_network() {
+        let custom = resolv_conf(false, &["10.0.0.1".into()], &["example.org".into()], &[]);
+        assert_eq!(custom, "nameserver 10.0.0.1\nsearch example.org\n");
+    }
+}

@@ -1,0 +1,296 @@
+//! The container manager: every container berthd knows, by id and by name, each with
+//! its record (the config and state of [`record`]), a lock that serialises operations
+//! on it, and a channel that tells waiters when it starts, exits or is removed.
+//!
+//! - [`create`](create::create) merges the config over the image's, prepares the
+//!   writable snapshot and the container's files, and records it;
+//! - [`ops`]: start (mount, bundle, shim), stop, kill, pause, restart, rename, remove;
+//! - [`monitor`]: one task per running container waits on its shim for the exit, then
+//!   cleans up and applies `--rm` and the restart policy; and live restore at start;
+//! - [`view`]: inspect, `ps` and their filters; [`logs`]; [`attach`].
+//!
+//! On disk: `<data-root>/containers/<id>/` holds `container.json`, the json-file log,
+//! `hostname`, `hosts`, `resolv.conf` and `rootfs/` (the mount point);
+//! `<exec-root>/containers/<id>/` holds `bundle/config.json` and `shim/` (the shim's
+//! sockets and exit record); `<exec-root>/runtime` is the runtime's state root.
+
+pub mod attach;
+pub mod create;
+pub mod logs;
+pub mod merge;
+pub mod monitor;
+pub mod names;
+pub mod ops;
+pub mod record;
+pub mod spec;
+pub mod user;
+pub mod view;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::watch;
+
+use crate::error::{ApiError, ApiResult};
+use record::{Record, Status};
+
+/// Where a container's files live.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// `<data-root>/containers`.
+    pub data: PathBuf,
+    /// `<exec-root>/containers`.
+    pub exec: PathBuf,
+    /// The runtime's state root, `<exec-root>/runtime`.
+    pub runtime_root: PathBuf,
+}
+
+impl Paths {
+    pub fn new(data_root: &Path, exec_root: &Path) -> Paths {
+        Paths {
+            data: data_root.join("containers"),
+            exec: exec_root.join("containers"),
+            runtime_root: exec_root.join("runtime"),
+        }
+    }
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.data.join(id)
+    }
+    pub fn rootfs(&self, id: &str) -> PathBuf {
+        self.data.join(id).join("rootfs")
+    }
+    pub fn log(&self, id: &str) -> PathBuf {
+        self.data.join(id).join(format!("{id}-json.log"))
+    }
+    pub fn bundle(&self, id: &str) -> PathBuf {
+        self.exec.join(id).join("bundle")
+    }
+    pub fn shim(&self, id: &str) -> PathBuf {
+        self.exec.join(id).join("shim")
+    }
+    pub fn runtime(&self) -> runtime::Runtime {
+        runtime::Runtime { store: runtime::state::Store::new(&self.runtime_root), systemd_cgroup: false }
+    }
+}
+
+/// What waiters watch: counters that only grow, so no change is missed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// A start began: the shim's attach socket is about to appear.
+    pub starting: u64,
+    /// Starts that completed (the container runs).
+    pub started: u64,
+    /// Exits handled (state recorded, resources released).
+    pub exits: u64,
+    /// A start attempt failed.
+    pub failed_starts: u64,
+    pub removed: bool,
+}
+
+pub struct Container {
+    pub id: String,
+    record: Mutex<Record>,
+    /// Serialises operations on this container (held across awaits).
+    pub op: tokio::sync::Mutex<()>,
+    changes: watch::Sender<Changes>,
+    /// Attach clients waiting for the container to start; the shim then holds the
+    /// start until the first of them is connected, so none of the output is lost.
+    pub attach_waiting: AtomicUsize,
+    /// The restart policy's current back-off.
+    pub backoff: Mutex<std::time::Duration>,
+}
+
+impl Container {
+    fn new(record: Record) -> Container {
+        Container {
+            id: record.id.clone(),
+            record: Mutex::new(record),
+            op: tokio::sync::Mutex::new(()),
+            changes: watch::Sender::new(Changes::default()),
+            attach_waiting: AtomicUsize::new(0),
+            backoff: Mutex::new(std::time::Duration::ZERO),
+        }
+    }
+
+    /// A copy of the record.
+    pub fn record(&self) -> Record {
+        self.record.lock().expect("record lock").clone()
+    }
+
+    pub fn status(&self) -> Status {
+        self.record.lock().expect("record lock").state.status
+    }
+
+    pub fn name(&self) -> String {
+        self.record.lock().expect("record lock").name.clone()
+    }
+
+    /// Changes the record in memory and on disk (atomically); returns the new record.
+    pub fn update(&self, paths: &Paths, f: impl FnOnce(&mut Record)) -> ApiResult<Record> {
+        let mut r = self.record.lock().expect("record lock");
+        let mut next = r.clone();
+        f(&mut next);
+        next.save(&paths.dir(&self.id))
+            .map_err(|e| ApiError::internal(format!("save the state of container {}: {e}", self.id)))?;
+        *r = next.clone();
+        Ok(next)
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Changes> {
+        self.changes.subscribe()
+    }
+
+    pub fn notify(&self, f: impl FnOnce(&mut Changes)) {
+        self.changes.send_modify(f);
+    }
+}
+
+#[derive(Default)]
+struct Index {
+    by_id: HashMap<String, Arc<Container>>,
+    /// Name (without `/`) → id. A name is reserved here before its container exists.
+    names: HashMap<String, String>,
+}
+
+pub struct Containers {
+    pub paths: Paths,
+    index: RwLock<Index>,
+    /// The `berth-shim` executable.
+    pub shim: PathBuf,
+}
+
+impl Containers {
+    /// Loads every container record under the data root. Directories without a
+    /// readable record are the leftovers of a create that crashed: returned for repair.
+    pub fn open(data_root: &Path, exec_root: &Path) -> std::io::Result<(Containers, Vec<String>)> {
+        let paths = Paths::new(data_root, exec_root);
+        std::fs::create_dir_all(&paths.data)?;
+        std::fs::create_dir_all(&paths.exec)?;
+        let mut index = Index::default();
+        let mut broken = Vec::new();
+        for entry in std::fs::read_dir(&paths.data)? {
+            let entry = entry?;
+            let Some(id) = entry.file_name().to_str().map(String::from) else { continue };
+            if id.starts_with('.') {
+                continue;
+            }
+            match Record::load(&entry.path()) {
+                Ok(r) if r.id == id => {
+                    index.names.insert(r.name.clone(), id.clone());
+                    index.by_id.insert(id, Arc::new(Container::new(r)));
+                }
+                _ => broken.push(id),
+            }
+        }
+        Ok((Containers { paths, index: RwLock::new(index), shim: shim_path() }, broken))
+    }
+
+    pub fn all(&self) -> Vec<Arc<Container>> {
+        self.index.read().expect("index lock").by_id.values().cloned().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.read().expect("index lock").by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Finds a container by full id, name (with or without `/`) or unique id prefix,
+    /// in Docker's order.
+    pub fn get(&self, name_or_id: &str) -> ApiResult<Arc<Container>> {
+        let idx = self.index.read().expect("index lock");
+        let not_found = || ApiError::not_found(format!("No such container: {name_or_id}"));
+        if name_or_id.is_empty() {
+            return Err(not_found());
+        }
+        if let Some(c) = idx.by_id.get(name_or_id) {
+            return Ok(c.clone());
+        }
+        let bare = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
+        if let Some(c) = idx.names.get(bare).and_then(|id| idx.by_id.get(id)) {
+            return Ok(c.clone());
+        }
+        let mut found = idx.by_id.iter().filter(|(id, _)| id.starts_with(name_or_id));
+        match (found.next(), found.next()) {
+            (Some((_, c)), None) => Ok(c.clone()),
+            (Some(_), Some(_)) => Err(ApiError::bad_request(format!(
+                "multiple IDs found with provided prefix: {name_or_id}"
+            ))),
+            _ => Err(not_found()),
+        }
+    }
+
+    /// Reserves `name` for `id`; Docker's conflict message when taken.
+    pub fn reserve_name(&self, name: &str, id: &str) -> ApiResult<()> {
+        let mut idx = self.index.write().expect("index lock");
+        if let Some(owner) = idx.names.get(name) {
+            return Err(ApiError::conflict(format!(
+                "Conflict. The container name \"/{name}\" is already in use by container \"{owner}\". You have to remove (or rename) that container to be able to reuse that name."
+            )));
+        }
+        idx.names.insert(name.to_string(), id.to_string());
+        Ok(())
+    }
+
+    pub fn release_name(&self, name: &str, id: &str) {
+        let mut idx = self.index.write().expect("index lock");
+        if idx.names.get(name).is_some_and(|owner| owner == id) {
+            idx.names.remove(name);
+        }
+    }
+
+    pub fn name_taken(&self, name: &str) -> bool {
+        self.index.read().expect("index lock").names.contains_key(name)
+    }
+
+    fn insert(&self, record: Record) -> Arc<Container> {
+        let c = Arc::new(Container::new(record));
+        self.index.write().expect("index lock").by_id.insert(c.id.clone(), c.clone());
+        c
+    }
+
+    fn forget(&self, c: &Container) {
+        let mut idx = self.index.write().expect("index lock");
+        idx.by_id.remove(&c.id);
+        idx.names.retain(|_, id| *id != c.id);
+    }
+
+    /// Moves `old` to `new` in the name index (already validated and reserved).
+    fn rename_index(&self, old: &str, id: &str) {
+        self.release_name(old, id);
+    }
+
+    /// The containers using image `image_id`, for `rmi`.
+    pub fn using_image(&self, image_id: &str) -> Option<image::metadata::UsedBy> {
+        let idx = self.index.read().expect("index lock");
+        let mut users: Vec<(String, bool)> = idx
+            .by_id
+            .values()
+            .filter_map(|c| {
+                let r = c.record.lock().expect("record lock");
+                (r.image_id == image_id).then(|| (r.id.clone(), r.state.status.is_live()))
+            })
+            .collect();
+        // A running user is reported first: it is what makes even `-f` refuse.
+        users.sort_by_key(|(_, running)| !running);
+        users.into_iter().next().map(|(container, running)| image::metadata::UsedBy { container, running })
+    }
+}
+
+/// `berth-shim` beside the daemon's executable (how berth installs and how cargo
+/// builds it), else from `PATH`.
+fn shim_path() -> PathBuf {
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        let p = dir.join("berth-shim");
+        if p.exists() {
+            return p;
+        }
+    }
+    PathBuf::from("berth-shim")
+}

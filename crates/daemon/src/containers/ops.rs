@@ -1,0 +1,534 @@
+//! Operations on one container, each under the container's operation lock so that
+//! two never interleave: start (mount the snapshot, write the bundle, launch the
+//! shim), stop, kill, pause, unpause, restart, rename and remove, with Docker's state
+//! rules and messages.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use chrono::Utc;
+use nix::sys::signal::Signal;
+
+use super::record::{Record, Status};
+use super::{Container, Paths, monitor, spec, user};
+use crate::error::{ApiError, ApiResult};
+use crate::server::Daemon;
+
+/// Docker answers 304 to starting a started or stopping a stopped container.
+fn not_modified() -> ApiError {
+    ApiError::new(StatusCode::NOT_MODIFIED, "")
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("container task: {e}")))
+}
+
+/// `KILL`, `SIGKILL`, `sigkill`, `9` → the signal; Docker's message otherwise.
+pub fn parse_signal(s: &str) -> ApiResult<Signal> {
+    let bad = || ApiError::bad_request(format!("Invalid signal: {s}"));
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| bad());
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    name.parse::<Signal>().map_err(|_| bad())
+}
+
+/// The signal `stop` sends first: the container's StopSignal or SIGTERM.
+fn stop_signal(r: &Record) -> Signal {
+    parse_signal(&r.config.stop_signal).unwrap_or(Signal::SIGTERM)
+}
+
+/// Whether `path` is a mount point (listed in our mountinfo).
+pub fn is_mounted(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let want = path.to_string_lossy();
+    info.lines().any(|l| l.split(' ').nth(4).is_some_and(|m| unescape_mountinfo(m) == want))
+}
+
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            let v = u32::from(b[i + 1] - b'0') * 64 + u32::from(b[i + 2] - b'0') * 8 + u32::from(b[i + 3] - b'0');
+            out.push(v as u8);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Unmounts everything stacked on `path`.
+pub fn unmount_all(path: &Path) {
+    for _ in 0..16 {
+        if !is_mounted(path) {
+            return;
+        }
+        if nix::mount::umount2(path, nix::mount::MntFlags::UMOUNT_NOFOLLOW).is_err() {
+            let _ = nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH | nix::mount::MntFlags::UMOUNT_NOFOLLOW);
+        }
+    }
+}
+
+/// Why a start failed: the message and the exit code Docker records for it.
+struct StartError {
+    message: String,
+    exit_code: i64,
+    status: StatusCode,
+}
+
+impl StartError {
+    fn internal(message: impl Into<String>) -> StartError {
+        StartError { message: message.into(), exit_code: 128, status: StatusCode::INTERNAL_SERVER_ERROR }
+    }
+
+    /// The runtime's own words, in the shape Docker users (and their scripts) know.
+    fn runtime(id: &str, stderr: &str) -> StartError {
+        let line = stderr.trim().trim_start_matches("berth-shim: ");
+        let line = line.strip_prefix(&format!("create container {id}: ")).unwrap_or(line);
+        let line = line.strip_prefix(&format!("start container {id}: ")).unwrap_or(line);
+        let message = format!("failed to create task for container: OCI runtime create failed: {line}: unknown");
+        let (exit_code, status) = if line.contains("executable file not found") || line.contains("no such file or directory") {
+            (127, StatusCode::BAD_REQUEST)
+        } else if line.contains("permission denied") {
+            (126, StatusCode::BAD_REQUEST)
+        } else {
+            (128, StatusCode::INTERNAL_SERVER_ERROR)
+        };
+        StartError { message, exit_code, status }
+    }
+}
+
+/// Everything of a start that blocks: rootfs, user, spec, bundle, shim. Returns the
+/// init's pid.
+fn launch(d: &Daemon, c: &Container, wait_attach: bool) -> Result<i32, StartError> {
+    let r = c.record();
+    let paths = &d.containers.paths;
+    let id = &r.id;
+    let rootfs = paths.rootfs(id);
+    if !is_mounted(&rootfs) {
+        let mounts = d.images.snapshots().mounts(id).map_err(|e| StartError::internal(format!("container filesystem: {e}")))?;
+        std::fs::create_dir_all(&rootfs).map_err(|e| StartError::internal(format!("create {}: {e}", rootfs.display())))?;
+        image::snapshot::mount_all(&mounts, &rootfs)
+            .map_err(|e| StartError::internal(format!("mount the container's filesystem: {e}")))?;
+    }
+    let result = launch_mounted(d, paths, &r, &rootfs, wait_attach);
+    if result.is_err() {
+        unmount_all(&rootfs);
+    }
+    result
+}
+
+fn launch_mounted(d: &Daemon, paths: &Paths, r: &Record, rootfs: &Path, wait_attach: bool) -> Result<i32, StartError> {
+    let id = &r.id;
+    let user = user::resolve(rootfs, &r.config.user, &r.host_config.group_add).map_err(|e| StartError {
+        message: e,
+        exit_code: 128,
+        status: StatusCode::BAD_REQUEST,
+    })?;
+    let dir = paths.dir(id);
+    let input = spec::Input {
+        record: r,
+        rootfs,
+        user: &user,
+        etc: spec::EtcFiles { hostname: &dir.join("hostname"), hosts: &dir.join("hosts"), resolv_conf: &dir.join("resolv.conf") },
+        cgroup_parent: if r.host_config.resources.cgroup_parent.is_empty() { "/berth" } else { &r.host_config.resources.cgroup_parent },
+        cgroup_v2: cgroups::detect().is_ok_and(|h| h.version() == cgroups::CgroupVersion::V2),
+    };
+    let spec = spec::build(&input).map_err(|e| StartError { message: e, exit_code: 128, status: StatusCode::BAD_REQUEST })?;
+    let bundle = paths.bundle(id);
+    let shim_dir = paths.shim(id);
+    let io = |what: String| move |e: std::io::Error| StartError::internal(format!("{what}: {e}"));
+    std::fs::create_dir_all(&bundle).map_err(io(format!("create {}", bundle.display())))?;
+    let bytes = serde_json::to_vec(&spec).map_err(|e| StartError::internal(e.to_string()))?;
+    super::record::write_atomic(&bundle.join("config.json"), &bytes).map_err(io("write the bundle".into()))?;
+    // A previous run's shim files (its exit record above all) must not be mistaken for this run's.
+    let _ = std::fs::remove_dir_all(&shim_dir);
+    let rt = paths.runtime();
+    if rt.store.dir(id).exists() {
+        let _ = rt.delete(id, true);
+    }
+    let mut cmd = Command::new(&d.containers.shim);
+    cmd.arg("start")
+        .arg("--id")
+        .arg(id)
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg("--runtime-root")
+        .arg(&paths.runtime_root)
+        .arg("--state-dir")
+        .arg(&shim_dir);
+    let log = &r.host_config.log_config;
+    if log.r#type == "none" {
+        cmd.arg("--log-path").arg("/dev/null");
+    } else {
+        cmd.arg("--log-path").arg(paths.log(id));
+        let opt = |k: &str| log.config.get(k).or_else(|| d.config.log_opts.get(k));
+        if let Some(size) = opt("max-size").and_then(|s| super::create::parse_size(s)) {
+            cmd.arg("--log-max-size").arg(size.to_string());
+            if let Some(n) = opt("max-file") {
+                cmd.arg("--log-max-file").arg(n);
+            }
+        }
+    }
+    if r.config.tty {
+        cmd.arg("--tty");
+        if let Some([h, w]) = r.host_config.console_size
+            && h > 0
+            && w > 0
+        {
+            cmd.arg("--console-width").arg(w.min(u16::MAX as u32).to_string());
+            cmd.arg("--console-height").arg(h.min(u16::MAX as u32).to_string());
+        }
+    }
+    if r.config.open_stdin {
+        cmd.arg("--stdin");
+        if r.config.stdin_once {
+            cmd.arg("--stdin-once");
+        }
+    }
+    if wait_attach {
+        cmd.arg("--wait-attach");
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| StartError::internal(format!("run {}: {e}", d.containers.shim.display())))?;
+    if !out.status.success() {
+        return Err(StartError::runtime(id, &String::from_utf8_lossy(&out.stderr)));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse::<i32>()
+        .map_err(|_| StartError::internal(format!("the shim reported no pid: {:?}", String::from_utf8_lossy(&out.stdout))))
+}
+
+pub async fn start(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
+    let _op = c.op.lock().await;
+    start_locked(d, c).await
+}
+
+pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
+    match c.status() {
+        Status::Running => return Err(not_modified()),
+        Status::Paused => return Err(ApiError::conflict("cannot start a paused container, try unpause instead")),
+        Status::Removing | Status::Dead => {
+            return Err(ApiError::conflict(format!("container {} is marked for removal and cannot be started", c.id)));
+        }
+        _ => {}
+    }
+    let wait_attach = c.attach_waiting.load(std::sync::atomic::Ordering::SeqCst) > 0;
+    c.notify(|ch| ch.starting += 1);
+    let (d2, c2) = (d.clone(), c.clone());
+    let launched = blocking(move || launch(&d2, &c2, wait_attach)).await?;
+    let paths = &d.containers.paths;
+    match launched {
+        Ok(pid) => {
+            let r = c.update(paths, |r| {
+                r.state.status = Status::Running;
+                r.state.pid = pid;
+                r.state.exit_code = 0;
+                r.state.error.clear();
+                r.state.oom_killed = false;
+                r.state.started_at = Some(Utc::now());
+                r.state.manually_stopped = false;
+            })?;
+            d.events.publish("container", "start", &c.id, super::view::event_attributes(&r));
+            c.notify(|ch| ch.started += 1);
+            monitor::watch(d.clone(), c.clone());
+            Ok(())
+        }
+        Err(e) => {
+            let _ = c.update(paths, |r| {
+                r.state.error = e.message.clone();
+                r.state.exit_code = e.exit_code;
+            });
+            c.notify(|ch| ch.failed_starts += 1);
+            // Docker removes an AutoRemove container whose start failed (`run --rm`
+            // clients wait for that removal).
+            if c.record().host_config.auto_remove {
+                let (d, c) = (d.clone(), c.clone());
+                tokio::spawn(async move {
+                    let _ = remove(&d, &c, true).await;
+                });
+            }
+            Err(ApiError::new(e.status, e.message))
+        }
+    }
+}
+
+/// Waits until the container's exit has been handled (counter past `exits0`), at most
+/// `limit` (forever when `None`). Returns whether it was.
+pub async fn wait_exited(c: &Container, exits0: u64, limit: Option<Duration>) -> bool {
+    let mut rx = c.subscribe();
+    let done = rx.wait_for(|ch| ch.exits > exits0 || ch.removed);
+    match limit {
+        Some(l) => matches!(tokio::time::timeout(l, done).await, Ok(Ok(_))),
+        None => done.await.is_ok(),
+    }
+}
+
+fn kill_init(paths: &Paths, id: &str, sig: Signal, all: bool) -> ApiResult<()> {
+    let rt = paths.runtime();
+    rt.kill(id, sig, all).map_err(|e| ApiError::internal(format!("kill container {id}: {e}")))?;
+    // A frozen process gets the signal only once thawed.
+    if let Ok((st, runtime::state::Status::Paused)) = rt.load(id)
+        && let Ok(cg) = rt.cgroup_of(&st)
+    {
+        let _ = cg.thaw();
+    }
+    Ok(())
+}
+
+pub async fn stop(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>, timeout: Option<i64>) -> ApiResult<()> {
+    let _op = c.op.lock().await;
+    stop_locked(d, c, signal, timeout).await
+}
+
+pub(crate) async fn stop_locked(
+    d: &Arc<Daemon>,
+    c: &Arc<Container>,
+    signal: Option<&str>,
+    timeout: Option<i64>,
+) -> ApiResult<()> {
+    let paths = &d.containers.paths;
+    let r = c.record();
+    match r.state.status {
+        Status::Restarting => {
+            // Cancels the pending restart: the restart task finds it no longer restarting.
+            c.update(paths, |r| {
+                r.state.status = Status::Exited;
+                r.state.manually_stopped = true;
+            })?;
+            return Ok(());
+        }
+        Status::Running | Status::Paused => {}
+        _ => return Err(not_modified()),
+    }
+    let sig = match signal.filter(|s| !s.is_empty()) {
+        Some(s) => parse_signal(s)?,
+        None => stop_signal(&r),
+    };
+    let timeout = timeout.or(r.config.stop_timeout).unwrap_or(10);
+    c.update(paths, |r| r.state.manually_stopped = true)?;
+    let exits0 = c.subscribe().borrow().exits;
+    let mut attrs = super::view::event_attributes(&r);
+    attrs.insert("signal".into(), (sig as i32).to_string());
+    d.events.publish("container", "kill", &c.id, attrs);
+    let (p, id) = (paths.clone(), c.id.clone());
+    let sent = blocking(move || kill_init(&p, &id, sig, false)).await?;
+    let limit = (timeout >= 0).then(|| Duration::from_secs(timeout as u64));
+    if sent.is_err() || !wait_exited(c, exits0, limit).await {
+        let (p, id) = (paths.clone(), c.id.clone());
+        let _ = blocking(move || kill_init(&p, &id, Signal::SIGKILL, true)).await?;
+        if !wait_exited(c, exits0, Some(Duration::from_secs(30))).await {
+            return Err(ApiError::internal(format!("container {} did not exit after SIGKILL", c.id)));
+        }
+    }
+    d.events.publish("container", "stop", &c.id, super::view::event_attributes(&c.record()));
+    Ok(())
+}
+
+pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> ApiResult<()> {
+    let _op = c.op.lock().await;
+    let paths = &d.containers.paths;
+    let r = c.record();
+    let sig = match signal.filter(|s| !s.is_empty()) {
+        Some(s) => parse_signal(s)?,
+        None => Signal::SIGKILL,
+    };
+    match r.state.status {
+        Status::Running => {}
+        Status::Paused => {
+            return Err(ApiError::conflict(format!(
+                "Cannot kill container: {}: Container {} is paused. Unpause the container before stopping or killing",
+                r.name, r.id
+            )));
+        }
+        _ => {
+            return Err(ApiError::conflict(format!(
+                "Cannot kill container: {}: container {} is not running",
+                r.name, r.id
+            )));
+        }
+    }
+    if sig == Signal::SIGKILL || sig == stop_signal(&r) {
+        c.update(paths, |r| r.state.manually_stopped = true)?;
+    }
+    let mut attrs = super::view::event_attributes(&r);
+    attrs.insert("signal".into(), (sig as i32).to_string());
+    d.events.publish("container", "kill", &c.id, attrs);
+    let exits0 = c.subscribe().borrow().exits;
+    let (p, id) = (paths.clone(), c.id.clone());
+    blocking(move || kill_init(&p, &id, sig, false)).await??;
+    if sig == Signal::SIGKILL {
+        // Docker's kill returns once a SIGKILLed container is gone.
+        wait_exited(c, exits0, Some(Duration::from_secs(10))).await;
+    }
+    Ok(())
+}
+
+pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
+    let _op = c.op.lock().await;
+    match c.status() {
+        Status::Running => {}
+        Status::Paused => return Err(ApiError::conflict(format!("Container {} is already paused", c.id))),
+        _ => return Err(ApiError::conflict(format!("Container {} is not running", c.id))),
+    }
+    let (rt, id) = (d.containers.paths.runtime(), c.id.clone());
+    blocking(move || rt.pause(&id)).await?.map_err(|e| ApiError::internal(format!("pause: {e}")))?;
+    let r = c.update(&d.containers.paths, |r| r.state.status = Status::Paused)?;
+    d.events.publish("container", "pause", &c.id, super::view::event_attributes(&r));
+    Ok(())
+}
+
+pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
+    let _op = c.op.lock().await;
+    if c.status() != Status::Paused {
+        return Err(ApiError::conflict(format!("Container {} is not paused", c.id)));
+    }
+    let (rt, id) = (d.containers.paths.runtime(), c.id.clone());
+    blocking(move || rt.resume(&id)).await?.map_err(|e| ApiError::internal(format!("unpause: {e}")))?;
+    let r = c.update(&d.containers.paths, |r| r.state.status = Status::Running)?;
+    d.events.publish("container", "unpause", &c.id, super::view::event_attributes(&r));
+    Ok(())
+}
+
+pub async fn restart(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>, timeout: Option<i64>) -> ApiResult<()> {
+    let _op = c.op.lock().await;
+    if c.status().is_live() || c.status() == Status::Restarting {
+        match stop_locked(d, c, signal, timeout).await {
+            Err(e) if e.status == StatusCode::NOT_MODIFIED => {}
+            r => r?,
+        }
+    }
+    start_locked(d, c).await?;
+    d.events.publish("container", "restart", &c.id, super::view::event_attributes(&c.record()));
+    Ok(())
+}
+
+pub async fn rename(d: &Arc<Daemon>, c: &Arc<Container>, new_name: &str) -> ApiResult<()> {
+    let _op = c.op.lock().await;
+    let new_name = super::names::validate(new_name).map_err(ApiError::bad_request)?;
+    let old = c.name();
+    if new_name == old {
+        return Err(ApiError::bad_request("Renaming a container with the same name as its current name"));
+    }
+    d.containers.reserve_name(&new_name, &c.id)?;
+    let r = match c.update(&d.containers.paths, |r| r.name = new_name.clone()) {
+        Ok(r) => r,
+        Err(e) => {
+            d.containers.release_name(&new_name, &c.id);
+            return Err(e);
+        }
+    };
+    d.containers.rename_index(&old, &c.id);
+    let mut attrs = super::view::event_attributes(&r);
+    attrs.insert("oldName".into(), format!("/{old}"));
+    d.events.publish("container", "rename", &c.id, attrs);
+    Ok(())
+}
+
+pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResult<()> {
+    let _op = c.op.lock().await;
+    let r = c.record();
+    match r.state.status {
+        Status::Running if !force => {
+            return Err(ApiError::conflict(format!(
+                "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
+                r.name
+            )));
+        }
+        Status::Paused if !force => {
+            return Err(ApiError::conflict(format!(
+                "cannot remove container \"/{}\": container is paused and must be unpaused first",
+                r.name
+            )));
+        }
+        Status::Removing => {
+            return Err(ApiError::conflict(format!("removal of container {} is already in progress", r.id)));
+        }
+        _ => {}
+    }
+    let live = r.state.status.is_live();
+    let exits0 = c.subscribe().borrow().exits;
+    c.update(&d.containers.paths, |r| r.state.status = Status::Removing)?;
+    if live {
+        let (p, id) = (d.containers.paths.clone(), c.id.clone());
+        let _ = blocking(move || kill_init(&p, &id, Signal::SIGKILL, true)).await?;
+        wait_exited(c, exits0, Some(Duration::from_secs(30))).await;
+    }
+    let (d2, id) = (d.clone(), c.id.clone());
+    blocking(move || release(&d2, &id)).await??;
+    d.containers.forget(c);
+    d.events.publish("container", "destroy", &c.id, super::view::event_attributes(&r));
+    c.notify(|ch| ch.removed = true);
+    Ok(())
+}
+
+/// Frees everything a container holds, the record last (so a crash in between leaves
+/// a record in state `removing`, which the next start finishes).
+pub(crate) fn release(d: &Daemon, id: &str) -> ApiResult<()> {
+    let paths = &d.containers.paths;
+    monitor::stop_shim(&paths.shim(id));
+    let rt = paths.runtime();
+    if rt.store.dir(id).exists() {
+        let _ = rt.delete(id, true);
+    }
+    unmount_all(&paths.rootfs(id));
+    match d.images.snapshots().remove(id) {
+        Ok(()) | Err(image::snapshot::Error::NotFound(_)) => {}
+        Err(e) => return Err(ApiError::internal(format!("remove the container's filesystem: {e}"))),
+    }
+    let _ = std::fs::remove_dir_all(paths.exec.join(id));
+    let dir = paths.dir(id);
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(ApiError::internal(format!("remove {}: {e}", dir.display())))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_in_every_docker_spelling() {
+        for s in ["KILL", "SIGKILL", "sigkill", "9"] {
+            assert_eq!(parse_signal(s).unwrap(), Signal::SIGKILL, "{s}");
+        }
+        assert_eq!(parse_signal("hup").unwrap(), Signal::SIGHUP);
+        assert_eq!(parse_signal("NOPE").unwrap_err().message, "Invalid signal: NOPE");
+        assert!(parse_signal("99").is_err());
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");
+        assert_eq!(unescape_mountinfo("/plain"), "/plain");
+    }
+
+    #[test]
+    fn runtime_errors_keep_dockers_shape_and_exit_codes() {
+        let id = "abc";
+        let e = StartError::runtime(id, "berth-shim: create container abc: exec: \"nope\": executable file not found in $PATH\n");
+        assert_eq!(e.exit_code, 127);
+        assert_eq!(
+            e.message,
+            "failed to create task for container: OCI runtime create failed: exec: \"nope\": executable file not found in $PATH: unknown"
+        );
+        assert_eq!(StartError::runtime(id, "open /x: permission denied").exit_code, 126);
+    }
+}

@@ -1,0 +1,165 @@
+//! What berthd remembers of one container, on disk as `containers/<id>/container.json`
+//! (written atomically: temp file, fsync, rename, fsync of the directory), and the
+//! container's state machine as Docker has it.
+
+use std::path::{Path, PathBuf};
+
+use api::containers::{ContainerConfig, HostConfig};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The file of a container's record inside its directory.
+pub const RECORD_FILE: &str = "container.json";
+
+/// Docker's container states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Restarting => "restarting",
+            Status::Removing => "removing",
+            Status::Exited => "exited",
+            Status::Dead => "dead",
+        }
+    }
+
+    /// A process of the container exists (it may be frozen).
+    pub fn is_live(self) -> bool {
+        matches!(self, Status::Running | Status::Paused)
+    }
+}
+
+/// The mutable half of a record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub status: Status,
+    /// The init's host pid while live, else 0.
+    pub pid: i32,
+    pub exit_code: i64,
+    /// Why the last start failed, if it did.
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub oom_killed: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Stopped by a user: `unless-stopped` does not bring it back.
+    #[serde(default)]
+    pub manually_stopped: bool,
+    #[serde(default)]
+    pub restart_count: i64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            status: Status::Created,
+            pid: 0,
+            exit_code: 0,
+            error: String::new(),
+            oom_killed: false,
+            started_at: None,
+            finished_at: None,
+            manually_stopped: false,
+            restart_count: 0,
+        }
+    }
+}
+
+/// One container: its configuration as created and its state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    /// Without the leading `/`.
+    pub name: String,
+    pub created: DateTime<Utc>,
+    /// The image's id (`sha256:…`).
+    pub image_id: String,
+    /// The image as the user named it (`Config.Image`).
+    pub image_name: String,
+    /// The process: `Path` and `Args` of inspect.
+    pub path: String,
+    pub args: Vec<String>,
+    /// The merged configuration (image defaults under the user's values).
+    pub config: ContainerConfig,
+    pub host_config: HostConfig,
+    pub state: State,
+}
+
+impl Record {
+    /// Reads `dir/container.json`.
+    pub fn load(dir: &Path) -> std::io::Result<Record> {
+        let bytes = std::fs::read(dir.join(RECORD_FILE))?;
+        serde_json::from_slice(&bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+
+    /// Writes `dir/container.json` atomically.
+    pub fn save(&self, dir: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        write_atomic(&dir.join(RECORD_FILE), &bytes)
+    }
+
+    /// The command line as `ps` shows it.
+    pub fn command(&self) -> String {
+        std::iter::once(self.path.as_str()).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Writes `path` so that a reader (or a crash) sees the old content or the new, never
+/// a mix: temp file, fsync, rename, fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp: PathBuf = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Record {
+            id: "a".repeat(64),
+            name: "web".into(),
+            created: Utc::now(),
+            image_id: "sha256:00".into(),
+            image_name: "busybox".into(),
+            path: "sh".into(),
+            args: vec!["-c".into(), "true".into()],
+            config: ContainerConfig::default(),
+            host_config: HostConfig::default(),
+            state: State { status: Status::Exited, exit_code: 3, ..State::default() },
+        };
+        r.save(dir.path()).unwrap();
+        assert_eq!(Record::load(dir.path()).unwrap(), r);
+        assert_eq!(r.command(), "sh -c true");
+        // Only the record is left: the temp file was renamed.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

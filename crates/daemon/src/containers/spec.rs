@@ -1,0 +1,425 @@
+//! The OCI runtime spec (`config.json`) of a container, from its merged `Config` and
+//! `HostConfig`: Docker's defaults for mounts, devices, capabilities, masked and
+//! read-only paths and namespaces, and the options that change them.
+
+use std::path::Path;
+
+use api::containers::HostConfig;
+use serde_json::{Value, json};
+
+use super::record::Record;
+use super::user::User;
+
+/// Docker's default capability set.
+pub const DEFAULT_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+const MASKED_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/// Files berthd writes for each container and binds over the image's.
+pub struct EtcFiles<'a> {
+    pub hostname: &'a Path,
+    pub hosts: &'a Path,
+    pub resolv_conf: &'a Path,
+}
+
+pub struct Input<'a> {
+    pub record: &'a Record,
+    pub rootfs: &'a Path,
+    pub user: &'a User,
+    pub etc: EtcFiles<'a>,
+    /// The cgroup the container's own cgroup is made under (`/berth`).
+    pub cgroup_parent: &'a str,
+    pub cgroup_v2: bool,
+}
+
+/// Every capability the kernel knows, for `--privileged` and `--cap-add ALL`.
+fn all_caps() -> Vec<String> {
+    caps::all().into_iter().map(|c| c.to_string()).collect()
+}
+
+/// `CHOWN`, `cap_chown` or `CAP_CHOWN` → `CAP_CHOWN`; `ALL` stays.
+pub fn normalize_cap(name: &str) -> Result<String, String> {
+    let upper = name.to_ascii_uppercase();
+    if upper == "ALL" {
+        return Ok(upper);
+    }
+    let full = if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") };
+    if full.parse::<caps::Capability>().is_err() {
+        return Err(format!("invalid capability: {name}"));
+    }
+    Ok(full)
+}
+
+/// The capability set after `cap_add` and `cap_drop` (Docker's TweakCapabilities).
+pub fn capabilities(hc: &HostConfig) -> Result<Vec<String>, String> {
+    if hc.privileged {
+        return Ok(all_caps());
+    }
+    let add: Vec<String> = hc.cap_add.iter().map(|c| normalize_cap(c)).collect::<Result<_, _>>()?;
+    let drop: Vec<String> = hc.cap_drop.iter().map(|c| normalize_cap(c)).collect::<Result<_, _>>()?;
+    let mut set: Vec<String> = if add.iter().any(|c| c == "ALL") {
+        all_caps()
+    } else {
+        DEFAULT_CAPS.iter().map(|s| s.to_string()).collect()
+    };
+    if drop.iter().any(|c| c == "ALL") {
+        set.clear();
+    } else {
+        set.retain(|c| !drop.contains(c));
+    }
+    for c in add.into_iter().filter(|c| c != "ALL") {
+        if !set.contains(&c) {
+            set.push(c);
+        }
+    }
+    Ok(set)
+}
+
+/// The environment of the process: Docker's PATH when the image sets none, HOSTNAME,
+/// TERM with a tty, HOME from passwd, then the container's own.
+pub fn environment(record: &Record, user: &User) -> Vec<String> {
+    let c = &record.config;
+    let has = |k: &str| c.env.iter().any(|e| e.split_once('=').map_or(e.as_str(), |(a, _)| a) == k);
+    let mut env = Vec::new();
+    if !has("PATH") {
+        env.push(super::merge::DEFAULT_PATH.to_string());
+    }
+    env.push(format!("HOSTNAME={}", c.hostname));
+    if c.tty && !has("TERM") {
+        env.push("TERM=xterm".to_string());
+    }
+    if !has("HOME") {
+        env.push(format!("HOME={}", user.home.as_deref().filter(|h| !h.is_empty()).unwrap_or("/")));
+    }
+    super::merge::merge_env(&env, &c.env)
+}
+
+fn ulimit_type(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "core" => "RLIMIT_CORE",
+        "cpu" => "RLIMIT_CPU",
+        "data" => "RLIMIT_DATA",
+        "fsize" => "RLIMIT_FSIZE",
+        "locks" => "RLIMIT_LOCKS",
+        "memlock" => "RLIMIT_MEMLOCK",
+        "msgqueue" => "RLIMIT_MSGQUEUE",
+        "nice" => "RLIMIT_NICE",
+        "nofile" => "RLIMIT_NOFILE",
+        "nproc" => "RLIMIT_NPROC",
+        "rss" => "RLIMIT_RSS",
+        "rtprio" => "RLIMIT_RTPRIO",
+        "rttime" => "RLIMIT_RTTIME",
+        "sigpending" => "RLIMIT_SIGPENDING",
+        "stack" => "RLIMIT_STACK",
+        "as" => "RLIMIT_AS",
+        _ => return None,
+    })
+}
+
+/// The cgroup limits of `HostConfig` in the spec's `linux.resources` shape.
+fn resources(hc: &HostConfig) -> Value {
+    let r = &hc.resources;
+    let mut out = json!({});
+    let mut memory = serde_json::Map::new();
+    if r.memory > 0 {
+        memory.insert("limit".into(), json!(r.memory));
+    }
+    if r.memory_reservation > 0 {
+        memory.insert("reservation".into(), json!(r.memory_reservation));
+    }
+    if r.memory_swap != 0 {
+        memory.insert("swap".into(), json!(r.memory_swap));
+    }
+    if let Some(s) = r.memory_swappiness.filter(|s| *s >= 0) {
+        memory.insert("swappiness".into(), json!(s));
+    }
+    if r.oom_kill_disable == Some(true) {
+        memory.insert("disableOOMKiller".into(), json!(true));
+    }
+    if !memory.is_empty() {
+        out["memory"] = Value::Object(memory);
+    }
+    let mut cpu = serde_json::Map::new();
+    if r.cpu_shares > 0 {
+        cpu.insert("shares".into(), json!(r.cpu_shares));
+    }
+    if r.nano_cpus > 0 {
+        let period: i64 = 100_000;
+        cpu.insert("period".into(), json!(period));
+        cpu.insert("quota".into(), json!(r.nano_cpus * period / 1_000_000_000));
+    } else {
+        if r.cpu_period > 0 {
+            cpu.insert("period".into(), json!(r.cpu_period));
+        }
+        if r.cpu_quota > 0 {
+            cpu.insert("quota".into(), json!(r.cpu_quota));
+        }
+    }
+    if !r.cpuset_cpus.is_empty() {
+        cpu.insert("cpus".into(), json!(r.cpuset_cpus));
+    }
+    if !r.cpuset_mems.is_empty() {
+        cpu.insert("mems".into(), json!(r.cpuset_mems));
+    }
+    if !cpu.is_empty() {
+        out["cpu"] = Value::Object(cpu);
+    }
+    if let Some(limit) = r.pids_limit.filter(|l| *l > 0) {
+        out["pids"] = json!({ "limit": limit });
+    }
+    if r.blkio_weight > 0 {
+        out["blockIO"] = json!({ "weight": r.blkio_weight });
+    }
+    // Docker's device cgroup: everything denied, then the standard character devices.
+    let mut devices = vec![json!({"allow": false, "access": "rwm"})];
+    if hc.privileged {
+        devices = vec![json!({"allow": true, "access": "rwm"})];
+    } else {
+        for (t, major, minor, access) in [
+            ("c", None, None, "m"),
+            ("b", None, None, "m"),
+            ("c", Some(1), Some(3), "rwm"),
+            ("c", Some(1), Some(8), "rwm"),
+            ("c", Some(1), Some(7), "rwm"),
+            ("c", Some(5), Some(0), "rwm"),
+            ("c", Some(1), Some(5), "rwm"),
+            ("c", Some(1), Some(9), "rwm"),
+            ("c", Some(136), None, "rwm"),
+            ("c", Some(5), Some(2), "rwm"),
+            ("c", Some(10), Some(200), "rwm"),
+        ] {
+            let mut d = json!({"allow": true, "type": t, "access": access});
+            if let Some(m) = major {
+                d["major"] = json!(m);
+            }
+            if let Some(m) = minor {
+                d["minor"] = json!(m);
+            }
+            devices.push(d);
+        }
+    }
+    out["devices"] = Value::Array(devices);
+    out
+}
+
+fn bind(src: &Path, dst: &str, ro: bool) -> Value {
+    let mut options = vec!["rbind", "rprivate"];
+    if ro {
+        options.push("ro");
+    }
+    json!({"destination": dst, "type": "bind", "source": src, "options": options})
+}
+
+/// The user's binds (`/host:/ctr[:ro|rw]`) and tmpfs mounts. Named volumes arrive with
+/// the volume manager; until then they are refused clearly.
+pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    for b in &hc.binds {
+        let parts: Vec<&str> = b.split(':').collect();
+        let (src, dst, opts) = match parts.as_slice() {
+            [s, d] => (*s, *d, ""),
+            [s, d, o] => (*s, *d, *o),
+            _ => return Err(format!("invalid volume specification: '{b}'")),
+        };
+        if !src.starts_with('/') {
+            return Err(format!("invalid volume specification: '{b}': named volumes are not supported yet"));
+        }
+        if !dst.starts_with('/') {
+            return Err(format!("invalid volume specification: '{b}': invalid mount config: destination must be an absolute path"));
+        }
+        if !Path::new(src).exists() {
+            return Err(format!("invalid mount config for type \"bind\": bind source path does not exist: {src}"));
+        }
+        let mut ro = false;
+        for o in opts.split(',').filter(|o| !o.is_empty()) {
+            match o {
+                "ro" => ro = true,
+                "rw" | "z" | "Z" | "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "nocopy" => {}
+                _ => return Err(format!("invalid mode: {o}")),
+            }
+        }
+        out.push(bind(Path::new(src), dst, ro));
+    }
+    let mut tmpfs: Vec<_> = hc.tmpfs.iter().collect();
+    tmpfs.sort();
+    for (dst, opts) in tmpfs {
+        if !dst.starts_with('/') {
+            return Err(format!("invalid mount config: tmpfs destination must be an absolute path: {dst}"));
+        }
+        let mut options = vec!["nosuid".to_string(), "nodev".to_string(), "noexec".to_string()];
+        options.extend(opts.split(',').filter(|o| !o.is_empty()).map(String::from));
+        out.push(json!({"destination": dst, "type": "tmpfs", "source": "tmpfs", "options": options}));
+    }
+    Ok(out)
+}
+
+/// The whole spec.
+pub fn build(input: &Input) -> Result<Value, String> {
+    let r = input.record;
+    let c = &r.config;
+    let hc = &r.host_config;
+    let caps = capabilities(hc)?;
+    let mut args = vec![r.path.clone()];
+    args.extend(r.args.iter().cloned());
+    let cwd = if c.working_dir.is_empty() { "/".to_string() } else { c.working_dir.clone() };
+    let mut rlimits = Vec::new();
+    for u in &hc.resources.ulimits {
+        let t = ulimit_type(&u.name).ok_or_else(|| format!("invalid ulimit type: {}", u.name))?;
+        rlimits.push(json!({"type": t, "soft": u.soft, "hard": u.hard}));
+    }
+    let no_new_privileges = hc.security_opt.iter().any(|o| {
+        matches!(o.as_str(), "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true")
+    });
+    let mut process = json!({
+        "terminal": c.tty,
+        "user": {"uid": input.user.uid, "gid": input.user.gid},
+        "args": args,
+        "env": environment(r, input.user),
+        "cwd": cwd,
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "noNewPrivileges": no_new_privileges,
+    });
+    if !input.user.additional_gids.is_empty() {
+        process["user"]["additionalGids"] = json!(input.user.additional_gids);
+    }
+    if !rlimits.is_empty() {
+        process["rlimits"] = Value::Array(rlimits);
+    }
+    if hc.oom_score_adj != 0 {
+        process["oomScoreAdj"] = json!(hc.oom_score_adj);
+    }
+    if c.tty
+        && let Some([h, w]) = hc.console_size
+        && h > 0
+        && w > 0
+    {
+        process["consoleSize"] = json!({"height": h, "width": w});
+    }
+    let shm_size = if hc.shm_size > 0 { hc.shm_size } else { 64 << 20 };
+    let sys_ro = if hc.privileged { vec!["nosuid", "noexec", "nodev"] } else { vec!["nosuid", "noexec", "nodev", "ro"] };
+    let mut mounts = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_ro}),
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={shm_size}")]}),
+    ];
+    let user_mounts = user_mounts(hc)?;
+    let covered = |dst: &str| user_mounts.iter().any(|m| m["destination"] == dst);
+    for (path, dst) in [(input.etc.resolv_conf, "/etc/resolv.conf"), (input.etc.hostname, "/etc/hostname"), (input.etc.hosts, "/etc/hosts")] {
+        if !covered(dst) {
+            mounts.push(bind(path, dst, hc.readonly_rootfs));
+        }
+    }
+    mounts.extend(user_mounts);
+    let host_net = hc.network_mode == "host";
+    let mut namespaces = vec![json!({"type": "mount"}), json!({"type": "ipc"}), json!({"type": "uts"})];
+    if hc.pid_mode != "host" {
+        namespaces.push(json!({"type": "pid"}));
+    }
+    if !host_net {
+        namespaces.push(json!({"type": "network"}));
+    }
+    // Docker's default cgroupns: private on a v2 host, the host's on v1.
+    let private_cgroupns = match hc.cgroupns_mode.as_str() {
+        "private" => true,
+        "host" => false,
+        _ => input.cgroup_v2,
+    };
+    if private_cgroupns {
+        namespaces.push(json!({"type": "cgroup"}));
+    }
+    let mut linux = json!({
+        "namespaces": namespaces,
+        "cgroupsPath": format!("{}/{}", input.cgroup_parent.trim_end_matches('/'), r.id),
+        "resources": resources(hc),
+    });
+    if !hc.privileged {
+        linux["maskedPaths"] = json!(MASKED_PATHS);
+        linux["readonlyPaths"] = json!(READONLY_PATHS);
+    }
+    if !hc.sysctls.is_empty() {
+        linux["sysctl"] = json!(hc.sysctls);
+    }
+    let mut spec = json!({
+        "ociVersion": "1.2.0",
+        "process": process,
+        "root": {"path": input.rootfs, "readonly": hc.readonly_rootfs},
+        "mounts": mounts,
+        "linux": linux,
+        "annotations": {"org.berth.container.name": r.name},
+    });
+    if !host_net {
+        spec["hostname"] = json!(c.hostname);
+        if !c.domainname.is_empty() {
+            spec["domainname"] = json!(c.domainname);
+        }
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_tweaks_follow_docker() {
+        let mut hc = HostConfig::default();
+        assert_eq!(capabilities(&hc).unwrap().len(), DEFAULT_CAPS.len());
+        hc.cap_drop = vec!["net_raw".into(), "CAP_CHOWN".into()];
+        hc.cap_add = vec!["SYS_ADMIN".into()];
+        let c = capabilities(&hc).unwrap();
+        assert!(!c.contains(&"CAP_NET_RAW".to_string()) && !c.contains(&"CAP_CHOWN".to_string()));
+        assert!(c.contains(&"CAP_SYS_ADMIN".to_string()));
+        hc.cap_drop = vec!["ALL".into()];
+        hc.cap_add = vec!["kill".into()];
+        assert_eq!(capabilities(&hc).unwrap(), vec!["CAP_KILL"]);
+        hc.cap_add = vec!["NOT_A_CAP".into()];
+        assert_eq!(capabilities(&hc).unwrap_err(), "invalid capability: NOT_A_CAP");
+    }
+
+    #[test]
+    fn binds_are_checked() {
+        let mut hc = HostConfig { binds: vec!["/tmp:/data:ro".into()], ..Default::default() };
+        let m = user_mounts(&hc).unwrap();
+        assert_eq!(m[0]["options"], json!(["rbind", "rprivate", "ro"]));
+        hc.binds = vec!["data:/data".into()];
+        assert!(user_mounts(&hc).unwrap_err().contains("named volumes"));
+        hc.binds = vec!["/nonexistent-berth:/data".into()];
+        assert!(user_mounts(&hc).unwrap_err().contains("bind source path does not exist"));
+        hc.binds = vec!["/tmp:data".into()];
+        assert!(user_mounts(&hc).is_err());
+    }
+}

@@ -1,0 +1,306 @@
+//! How containers are shown: inspect (Docker's JSON shape), `ps` summaries with their
+//! human status ("Up 2 minutes", "Exited (0) 3 seconds ago"), list filters, and the
+//! attributes of container events.
+
+use std::collections::HashMap;
+
+use api::containers::{
+    ContainerInspect, ContainerState, ContainerSummary, EndpointSettings, GraphDriverData, MountPoint,
+    NetworkSettings, SummaryHostConfig, SummaryNetworkSettings,
+};
+use api::filters::Filters;
+use chrono::{DateTime, Utc};
+
+use super::Paths;
+use super::record::{Record, Status};
+use crate::error::{ApiError, ApiResult};
+
+/// Go's zero time, as Docker prints a time never set.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+fn time(t: Option<DateTime<Utc>>) -> String {
+    t.map(api::time::format_rfc3339_nano).unwrap_or_else(|| ZERO_TIME.to_string())
+}
+
+/// `image`, `name` and the labels: what Docker attaches to every container event.
+pub fn event_attributes(r: &Record) -> HashMap<String, String> {
+    let mut a: HashMap<String, String> = r.config.labels.clone();
+    a.insert("image".into(), r.image_name.clone());
+    a.insert("name".into(), r.name.clone());
+    a
+}
+
+/// Docker's `units.HumanDuration`.
+pub fn human_duration(d: chrono::Duration) -> String {
+    let secs = d.num_seconds();
+    let minutes = d.num_minutes();
+    let hours = (d.num_seconds() as f64 / 3600.0).round() as i64;
+    if secs < 1 {
+        "Less than a second".into()
+    } else if secs == 1 {
+        "1 second".into()
+    } else if secs < 60 {
+        format!("{secs} seconds")
+    } else if minutes == 1 {
+        "About a minute".into()
+    } else if minutes < 60 {
+        format!("{minutes} minutes")
+    } else if hours == 1 {
+        "About an hour".into()
+    } else if hours < 48 {
+        format!("{hours} hours")
+    } else if hours < 24 * 7 * 2 {
+        format!("{} days", hours / 24)
+    } else if hours < 24 * 30 * 2 {
+        format!("{} weeks", hours / 24 / 7)
+    } else if hours < 24 * 365 * 2 {
+        format!("{} months", hours / 24 / 30)
+    } else {
+        format!("{} years", hours / 24 / 365)
+    }
+}
+
+/// The `Status` column of `ps`.
+pub fn human_status(r: &Record, now: DateTime<Utc>) -> String {
+    let since = |t: Option<DateTime<Utc>>| human_duration(now - t.unwrap_or(now));
+    match r.state.status {
+        Status::Running => format!("Up {}", since(r.state.started_at)),
+        Status::Paused => format!("Up {} (Paused)", since(r.state.started_at)),
+        Status::Restarting => format!("Restarting ({}) {} ago", r.state.exit_code, since(r.state.finished_at)),
+        Status::Removing => "Removal In Progress".into(),
+        Status::Dead => "Dead".into(),
+        Status::Created => "Created".into(),
+        Status::Exited if r.state.finished_at.is_none() => "Created".into(),
+        Status::Exited => format!("Exited ({}) {} ago", r.state.exit_code, since(r.state.finished_at)),
+    }
+}
+
+fn networks(r: &Record) -> HashMap<String, EndpointSettings> {
+    let mode = r.host_config.network_mode.clone();
+    let mut m = HashMap::new();
+    m.insert(mode.clone(), EndpointSettings { network_id: mode, ..Default::default() });
+    m
+}
+
+fn mounts(r: &Record) -> Vec<MountPoint> {
+    let mut out: Vec<MountPoint> = r
+        .host_config
+        .binds
+        .iter()
+        .filter_map(|b| {
+            let parts: Vec<&str> = b.split(':').collect();
+            let (src, dst) = (parts.first()?, parts.get(1)?);
+            let mode = parts.get(2).copied().unwrap_or("");
+            Some(MountPoint {
+                r#type: "bind".into(),
+                source: src.to_string(),
+                destination: dst.to_string(),
+                mode: mode.to_string(),
+                rw: !mode.split(',').any(|o| o == "ro"),
+                propagation: "rprivate".into(),
+                ..Default::default()
+            })
+        })
+        .collect();
+    let mut tmpfs: Vec<_> = r.host_config.tmpfs.keys().collect();
+    tmpfs.sort();
+    out.extend(tmpfs.into_iter().map(|dst| MountPoint {
+        r#type: "tmpfs".into(),
+        destination: dst.clone(),
+        rw: true,
+        ..Default::default()
+    }));
+    out
+}
+
+/// `GET /containers/{id}/json`.
+pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> ContainerInspect {
+    let dir = paths.dir(&r.id);
+    let st = &r.state;
+    let state = ContainerState {
+        status: if st.status == Status::Exited && st.finished_at.is_none() { "created".into() } else { st.status.as_str().into() },
+        running: st.status.is_live(),
+        paused: st.status == Status::Paused,
+        restarting: st.status == Status::Restarting,
+        oom_killed: st.oom_killed,
+        dead: st.status == Status::Dead,
+        pid: st.pid as i64,
+        exit_code: st.exit_code,
+        error: st.error.clone(),
+        started_at: time(st.started_at),
+        finished_at: time(st.finished_at),
+        health: None,
+    };
+    let mut config = r.config.clone();
+    config.image = r.image_name.clone();
+    let mut graph = HashMap::new();
+    graph.insert("MergedDir".to_string(), paths.rootfs(&r.id).display().to_string());
+    let log_path = if r.host_config.log_config.r#type == "none" { String::new() } else { paths.log(&r.id).display().to_string() };
+    let mode = r.host_config.network_mode.clone();
+    ContainerInspect {
+        id: r.id.clone(),
+        created: api::time::format_rfc3339_nano(r.created),
+        path: r.path.clone(),
+        args: r.args.clone(),
+        state,
+        image: r.image_id.clone(),
+        resolv_conf_path: dir.join("resolv.conf").display().to_string(),
+        hostname_path: dir.join("hostname").display().to_string(),
+        hosts_path: dir.join("hosts").display().to_string(),
+        log_path,
+        name: format!("/{}", r.name),
+        restart_count: st.restart_count,
+        driver: "overlay2".into(),
+        platform: "linux".into(),
+        mount_label: String::new(),
+        process_label: String::new(),
+        app_armor_profile: String::new(),
+        exec_ids: None,
+        host_config: r.host_config.clone(),
+        graph_driver: GraphDriverData { name: "overlay2".into(), data: graph },
+        size_rw: size.map(|s| s.0),
+        size_root_fs: size.map(|s| s.1),
+        mounts: mounts(r),
+        config,
+        network_settings: NetworkSettings {
+            sandbox_key: if mode == "none" || mode == "host" { String::new() } else { String::new() },
+            networks: networks(r),
+            ..Default::default()
+        },
+    }
+}
+
+/// One `GET /containers/json` entry.
+pub fn summary(r: &Record, now: DateTime<Utc>, size: Option<(i64, i64)>) -> ContainerSummary {
+    ContainerSummary {
+        id: r.id.clone(),
+        names: vec![format!("/{}", r.name)],
+        image: r.image_name.clone(),
+        image_id: r.image_id.clone(),
+        command: r.command(),
+        created: r.created.timestamp(),
+        ports: Vec::new(),
+        size_rw: size.map(|s| s.0),
+        size_root_fs: size.map(|s| s.1),
+        labels: r.config.labels.clone(),
+        state: if r.state.status == Status::Exited && r.state.finished_at.is_none() { "created".into() } else { r.state.status.as_str().into() },
+        status: human_status(r, now),
+        host_config: SummaryHostConfig { network_mode: r.host_config.network_mode.clone(), annotations: HashMap::new() },
+        network_settings: SummaryNetworkSettings { networks: networks(r) },
+        mounts: mounts(r),
+    }
+}
+
+/// The `filters` of `GET /containers/json` and `POST /containers/prune`, resolved.
+pub struct ListFilter {
+    f: Filters,
+    /// `before`/`since` containers' creation times.
+    before: Option<DateTime<Utc>>,
+    since: Option<DateTime<Utc>>,
+    /// Image ids the `ancestor` values name.
+    ancestors: Vec<String>,
+}
+
+const STATUSES: &[&str] = &["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+
+impl ListFilter {
+    pub fn new(
+        f: Filters,
+        created_of: impl Fn(&str) -> ApiResult<DateTime<Utc>>,
+        image_id_of: impl Fn(&str) -> Option<String>,
+    ) -> ApiResult<ListFilter> {
+        f.validate(&[
+            "id", "name", "label", "status", "ancestor", "exited", "before", "since", "health", "network", "volume",
+            "is-task", "publish", "expose", "until",
+        ])
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        for s in f.get("status") {
+            if !STATUSES.contains(&s.as_str()) {
+                return Err(ApiError::bad_request(format!("invalid filter 'status={s}'")));
+            }
+        }
+        for e in f.get("exited") {
+            if e.parse::<i64>().is_err() {
+                return Err(ApiError::bad_request(format!("invalid filter 'exited={e}'")));
+            }
+        }
+        let before = f.get("before").first().map(|b| created_of(b)).transpose()?;
+        let since = f.get("since").first().map(|s| created_of(s)).transpose()?;
+        let ancestors = f.get("ancestor").iter().filter_map(|a| image_id_of(a)).collect();
+        Ok(ListFilter { f, before, since, ancestors })
+    }
+
+    pub fn matches(&self, r: &Record) -> bool {
+        let f = &self.f;
+        let any = |key: &str, pred: &dyn Fn(&str) -> bool| {
+            let vals = f.get(key);
+            vals.is_empty() || vals.iter().any(|v| pred(v))
+        };
+        let status = if r.state.status == Status::Exited && r.state.finished_at.is_none() { "created" } else { r.state.status.as_str() };
+        any("id", &|v| r.id.starts_with(v))
+            && any("name", &|v| name_matches(v, &r.name))
+            && f.match_labels("label", &r.config.labels)
+            && any("status", &|v| v == status)
+            && any("exited", &|v| r.state.status == Status::Exited && v.parse::<i64>().ok() == Some(r.state.exit_code))
+            && (f.get("ancestor").is_empty()
+                || self.ancestors.iter().any(|id| *id == r.image_id)
+                || f.get("ancestor").iter().any(|a| *a == r.image_name))
+            && self.before.is_none_or(|b| r.created < b)
+            && self.since.is_none_or(|s| r.created > s)
+            && any("until", &|v| {
+                api::time::parse_query_timestamp(v, Utc::now()).map(|t| r.created < t).unwrap_or(false)
+            })
+    }
+
+    /// Whether `status`/`exited` ask for containers that are not running.
+    pub fn wants_stopped(&self) -> bool {
+        self.f.get("status").iter().any(|s| s != "running") || self.f.has("exited")
+    }
+}
+
+/// Docker matches `name` filters as regular expressions on the name; berth takes the
+/// common forms: a substring, `^prefix`, `suffix$`, `^exact$`.
+fn name_matches(pattern: &str, name: &str) -> bool {
+    let p = pattern.strip_prefix('/').unwrap_or(pattern);
+    let (anchored_start, p) = match p.strip_prefix('^') {
+        Some(rest) => (true, rest.strip_prefix('/').unwrap_or(rest)),
+        None => (false, p),
+    };
+    let (anchored_end, p) = match p.strip_suffix('$') {
+        Some(rest) => (true, rest),
+        None => (false, p),
+    };
+    match (anchored_start, anchored_end) {
+        (true, true) => name == p,
+        (true, false) => name.starts_with(p),
+        (false, true) => name.ends_with(p),
+        (false, false) => name.contains(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_dockers() {
+        let d = chrono::Duration::seconds;
+        assert_eq!(human_duration(d(0)), "Less than a second");
+        assert_eq!(human_duration(d(1)), "1 second");
+        assert_eq!(human_duration(d(42)), "42 seconds");
+        assert_eq!(human_duration(d(61)), "About a minute");
+        assert_eq!(human_duration(d(600)), "10 minutes");
+        assert_eq!(human_duration(d(3600)), "About an hour");
+        assert_eq!(human_duration(d(5 * 3600)), "5 hours");
+        assert_eq!(human_duration(d(3 * 86400)), "3 days");
+        assert_eq!(human_duration(d(20 * 86400)), "2 weeks");
+    }
+
+    #[test]
+    fn name_filters() {
+        assert!(name_matches("web", "my-web-1"));
+        assert!(name_matches("^web", "web-1") && !name_matches("^web", "my-web"));
+        assert!(name_matches("/web", "web"));
+        assert!(name_matches("^/web$", "web") && !name_matches("^web$", "web1"));
+    }
+}

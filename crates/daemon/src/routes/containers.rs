@@ -1,0 +1,456 @@
+//! The container endpoints: create, list, inspect, the lifecycle actions, wait,
+//! attach (hijacked with `101 Upgrade: tcp`), resize, logs, export and prune. The
+//! work is in [`crate::containers`]; this module reads requests and shapes replies.
+
+use std::sync::Arc;
+
+use api::containers::{ContainerCreateBody, ContainerCreateResponse, ContainerPruneResponse, ContainerWaitResponse, WaitExitError};
+use api::query::Query;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use chrono::Utc;
+use hyper_util::rt::TokioIo;
+
+use crate::body::{BodyWriter, ChunkStream};
+use crate::containers::record::Status;
+use crate::containers::{Container, attach, create, logs, ops, view};
+use crate::error::{ApiError, ApiResult};
+use crate::server::Daemon;
+
+type S = Arc<Daemon>;
+
+pub fn routes() -> Router<S> {
+    Router::new()
+        .route("/containers/create", post(create_container))
+        .route("/containers/json", get(list))
+        .route("/containers/prune", post(prune))
+        .route("/containers/{id}/json", get(inspect))
+        .route("/containers/{id}/start", post(start))
+        .route("/containers/{id}/stop", post(stop))
+        .route("/containers/{id}/kill", post(kill))
+        .route("/containers/{id}/restart", post(restart))
+        .route("/containers/{id}/pause", post(pause))
+        .route("/containers/{id}/unpause", post(unpause))
+        .route("/containers/{id}/rename", post(rename))
+        .route("/containers/{id}/wait", post(wait))
+        .route("/containers/{id}/attach", post(attach_container))
+        .route("/containers/{id}/resize", post(resize))
+        .route("/containers/{id}/logs", get(logs_of))
+        .route("/containers/{id}/export", get(export))
+        .route("/containers/{id}", delete(remove))
+}
+
+fn query(req_query: Option<&str>) -> ApiResult<Query> {
+    Query::parse(req_query.unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+fn int(q: &Query, key: &str) -> ApiResult<Option<i64>> {
+    q.get_i64(key).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn create_container(State(d): State<S>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let bytes = axum::body::to_bytes(req.into_body(), 16 << 20)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("read the request body: {e}")))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("config cannot be empty in order to create a container"));
+    }
+    let body: ContainerCreateBody =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    if let Some(p) = q.get("platform").filter(|p| !p.is_empty())
+        && !p.starts_with("linux")
+    {
+        return Err(ApiError::bad_request(format!("unsupported platform {p:?}: berth runs linux containers")));
+    }
+    let (id, warnings) = create::create(&d, q.get("name"), body).await?;
+    Ok((StatusCode::CREATED, axum::Json(ContainerCreateResponse { id, warnings })).into_response())
+}
+
+/// `SizeRw` and `SizeRootFs` of a container, for `size=1`.
+fn sizes(d: &Daemon, image_id: &str, id: &str) -> (i64, i64) {
+    let rw = d.images.snapshots().usage(id).map(|u| u.size as i64).unwrap_or(0);
+    let image = image_id
+        .parse::<image::Digest>()
+        .ok()
+        .and_then(|dg| d.images.images().get(&dg))
+        .map(|i| i.size as i64)
+        .unwrap_or(0);
+    (rw, rw + image)
+}
+
+fn list_filter(d: &Daemon, q: &Query) -> ApiResult<view::ListFilter> {
+    let filters = q.filters().map_err(|e| ApiError::bad_request(e.to_string()))?;
+    view::ListFilter::new(
+        filters,
+        |name| d.containers.get(name).map(|c| c.record().created),
+        |image| d.images.images().resolve(image).ok().map(|i| i.id.to_string()),
+    )
+}
+
+async fn list(State(d): State<S>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let filter = list_filter(&d, &q)?;
+    let limit = int(&q, "limit")?.filter(|l| *l > 0);
+    let all = q.get_bool("all") || limit.is_some() || filter.wants_stopped();
+    let with_size = q.get_bool("size");
+    let d2 = d.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        let now = Utc::now();
+        let mut records: Vec<_> = d2
+            .containers
+            .all()
+            .into_iter()
+            .map(|c| c.record())
+            .filter(|r| all || r.state.status.is_live() || r.state.status == Status::Restarting)
+            .filter(|r| filter.matches(r))
+            .collect();
+        records.sort_by(|a, b| b.created.cmp(&a.created));
+        if let Some(l) = limit {
+            records.truncate(l as usize);
+        }
+        records
+            .iter()
+            .map(|r| view::summary(r, now, with_size.then(|| sizes(&d2, &r.image_id, &r.id))))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(axum::Json(rows).into_response())
+}
+
+async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let c = d.containers.get(&id)?;
+    let r = c.record();
+    let size = q.get_bool("size").then(|| sizes(&d, &r.image_id, &r.id));
+    Ok(axum::Json(view::inspect(&r, &d.containers.paths, size)).into_response())
+}
+
+async fn start(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+    let c = d.containers.get(&id)?;
+    ops::start(&d, &c).await?;
+    Ok(no_content())
+}
+
+async fn stop(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let c = d.containers.get(&id)?;
+    ops::stop(&d, &c, q.get("signal"), int(&q, "t")?).await?;
+    Ok(no_content())
+}
+
+async fn kill(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let c = d.containers.get(&id)?;
+    ops::kill(&d, &c, q.get("signal")).await?;
+    Ok(no_content())
+}
+
+async fn restart(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let c = d.containers.get(&id)?;
+    ops::restart(&d, &c, q.get("signal"), int(&q, "t")?).await?;
+    Ok(no_content())
+}
+
+async fn pause(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+    let c = d.containers.get(&id)?;
+    ops::pause(&d, &c).await?;
+    Ok(no_content())
+}
+
+async fn unpause(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+    let c = d.containers.get(&id)?;
+    ops::unpause(&d, &c).await?;
+    Ok(no_content())
+}
+
+async fn rename(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let c = d.containers.get(&id)?;
+    let name = q.get("name").unwrap_or("");
+    ops::rename(&d, &c, name).await?;
+    Ok(no_content())
+}
+
+async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    if q.get_bool("link") {
+        return Err(ApiError::bad_request("legacy links are not supported by berth"));
+    }
+    let c = d.containers.get(&id)?;
+    ops::remove(&d, &c, q.get_bool("force")).await?;
+    Ok(no_content())
+}
+
+/// The wait body once the condition holds.
+fn wait_reply(c: &Container) -> Bytes {
+    let r = c.record();
+    let error = (!r.state.error.is_empty()).then(|| WaitExitError { message: r.state.error.clone() });
+    let body = ContainerWaitResponse { status_code: r.state.exit_code, error };
+    let mut bytes = serde_json::to_vec(&body).expect("plain struct");
+    bytes.push(b'\n');
+    Bytes::from(bytes)
+}
+
+/// `POST /containers/{id}/wait`: the headers go out at once (clients rely on it to
+/// know the wait is registered before they start the container); the body when the
+/// condition holds.
+async fn wait(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let condition = q.get("condition").filter(|c| !c.is_empty()).unwrap_or("not-running").to_string();
+    if !matches!(condition.as_str(), "not-running" | "next-exit" | "removed") {
+        return Err(ApiError::bad_request(format!("invalid condition: {condition:?}")));
+    }
+    let c = d.containers.get(&id)?;
+    // Subscribed before the state is read, so an exit in between is not missed.
+    let mut rx = c.subscribe();
+    let seen = *rx.borrow();
+    let status = c.status();
+    let (tx, body_rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    tokio::spawn(async move {
+        let ready = match condition.as_str() {
+            "not-running" if !status.is_live() && status != Status::Restarting => true,
+            "removed" => rx.wait_for(|ch| ch.removed).await.is_ok(),
+            _ => rx.wait_for(|ch| ch.exits > seen.exits || ch.removed).await.is_ok(),
+        };
+        if ready {
+            let _ = tx.send(Ok(wait_reply(&c))).await;
+        }
+    });
+    let mut resp = Response::new(Body::from_stream(ChunkStream(body_rx)));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(resp)
+}
+
+async fn attach_container(State(d): State<S>, Path(id): Path<String>, mut req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let c = d.containers.get(&id)?;
+    let r = c.record();
+    let detach_keys = match q.get("detachKeys").filter(|k| !k.is_empty()) {
+        Some(k) => attach::parse_detach_keys(k).map_err(ApiError::bad_request)?,
+        None => attach::DEFAULT_DETACH_KEYS.to_vec(),
+    };
+    let o = attach::Options {
+        stdin: q.get_bool("stdin") && r.config.open_stdin,
+        stdout: q.get_bool("stdout"),
+        stderr: q.get_bool("stderr"),
+        detach_keys,
+    };
+    let replay = q.get_bool("logs");
+    let stream = q.get_bool("stream");
+    if !stream && !replay {
+        return Err(ApiError::bad_request("Bad parameters: you must choose at least one stream"));
+    }
+    let tty = r.config.tty;
+    let content_type = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("tcp"));
+    let log_opts = logs::Options { stdout: o.stdout, stderr: o.stderr, raw: tty, ..Default::default() };
+    let log_path = d.containers.paths.log(&c.id);
+    d.events.publish("container", "attach", &c.id, view::event_attributes(&r));
+    if !upgrade {
+        // An old client without the upgrade: output only, as a streamed body.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+        tokio::spawn(async move {
+            if replay {
+                let (ltx, mut lrx) = tokio::sync::mpsc::channel(16);
+                tokio::spawn(logs::stream(log_path, log_opts, ltx, || false));
+                while let Some(b) = lrx.recv().await {
+                    let _ = tx.send(Ok(b)).await;
+                }
+            }
+            if stream && let Some(mut shim) = attach::connect_shim(&d, &c).await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let req = shim::AttachRequest { stdin: false, stdout: o.stdout, stderr: o.stderr, logs: false };
+                if shim.write_all(req.to_line().as_bytes()).await.is_ok() {
+                    let mut buf = vec![0u8; 32 * 1024];
+                    while let Ok(n) = shim.read(&mut buf).await {
+                        if n == 0 || tx.send(Ok(Bytes::copy_from_slice(&buf[..n]))).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let mut resp = Response::new(Body::from_stream(ChunkStream(rx)));
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        return Ok(resp);
+    }
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else { return };
+        let mut io = TokioIo::new(upgraded);
+        if replay {
+            use tokio::io::AsyncWriteExt;
+            let (ltx, mut lrx) = tokio::sync::mpsc::channel(16);
+            tokio::spawn(logs::stream(log_path, log_opts, ltx, || false));
+            while let Some(b) = lrx.recv().await {
+                if io.write_all(&b).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if !stream {
+            return;
+        }
+        if let Some(shim) = attach::connect_shim(&d, &c).await {
+            attach::pump(io, shim, o).await;
+        }
+    });
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
+    Ok(resp)
+}
+
+async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let c = d.containers.get(&id)?;
+    let (h, w) = (int(&q, "h")?.unwrap_or(0), int(&q, "w")?.unwrap_or(0));
+    if !(0..=u16::MAX as i64).contains(&h) || !(0..=u16::MAX as i64).contains(&w) {
+        return Err(ApiError::bad_request("invalid terminal size"));
+    }
+    if !c.status().is_live() {
+        return Err(ApiError::conflict(format!("Container {} is not running", c.id)));
+    }
+    if !c.record().config.tty {
+        // Docker ignores a resize of a container without a terminal.
+        return Ok(StatusCode::OK.into_response());
+    }
+    let shim_dir = d.containers.paths.shim(&c.id);
+    tokio::task::spawn_blocking(move || {
+        shim::client::Control::connect(&shim_dir)
+            .and_then(|mut s| s.request::<shim::OkReply>(&shim::ControlRequest::Resize { width: w as u16, height: h as u16 }))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| ApiError::internal(format!("resize: {e}")))?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let c = d.containers.get(&id)?;
+    let r = c.record();
+    if r.host_config.log_config.r#type == "none" {
+        return Err(ApiError::bad_request(
+            "configured logging driver does not support reading",
+        ));
+    }
+    let (stdout, stderr) = (q.get_bool("stdout"), q.get_bool("stderr"));
+    if !stdout && !stderr {
+        return Err(ApiError::bad_request("Bad parameters: you must choose at least one stream"));
+    }
+    let now = Utc::now();
+    let time = |key: &str| -> ApiResult<Option<chrono::DateTime<Utc>>> {
+        match q.get(key).filter(|v| !v.is_empty() && *v != "0") {
+            Some(v) => api::time::parse_query_timestamp(v, now)
+                .map(Some)
+                .map_err(|e| ApiError::bad_request(format!("invalid value for \"{key}\": {e}"))),
+            None => Ok(None),
+        }
+    };
+    let tail = match q.get("tail").filter(|t| !t.is_empty() && *t != "all") {
+        Some(t) => Some(t.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid tail {t:?}")))?.max(0) as usize),
+        None => None,
+    };
+    let o = logs::Options {
+        stdout,
+        stderr,
+        follow: q.get_bool("follow"),
+        timestamps: q.get_bool("timestamps"),
+        since: time("since")?,
+        until: time("until")?,
+        tail,
+        raw: r.config.tty,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let c2 = c.clone();
+    tokio::spawn(logs::stream(d.containers.paths.log(&c.id), o, tx, move || c2.status().is_live() || c2.status() == Status::Restarting));
+    let (btx, brx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    tokio::spawn(async move {
+        while let Some(b) = rx.recv().await {
+            if btx.send(Ok(b)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let content_type = if r.config.tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    let mut resp = Response::new(Body::from_stream(ChunkStream(brx)));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Ok(resp)
+}
+
+/// `GET /containers/{id}/export`: the container's filesystem as a tar stream, mounted
+/// for the export when the container is not running.
+async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+    let c = d.containers.get(&id)?;
+    let (writer, body) = BodyWriter::new();
+    let d2 = d.clone();
+    let r = c.record();
+    let mounted = ops::is_mounted(&d.containers.paths.rootfs(&c.id));
+    // Mount first (synchronously) so a failure is an error reply, not a cut stream.
+    let dir = if mounted {
+        d.containers.paths.rootfs(&c.id)
+    } else {
+        let dir = d.containers.paths.dir(&c.id).join(format!("export-{}", crate::containers::names::new_id()));
+        let mounts = d.images.snapshots().mounts(&c.id).map_err(|e| ApiError::internal(e.to_string()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(e.to_string()))?;
+        if let Err(e) = image::snapshot::mount_all(&mounts, &dir) {
+            let _ = std::fs::remove_dir(&dir);
+            return Err(ApiError::internal(format!("mount the container's filesystem: {e}")));
+        }
+        dir
+    };
+    tokio::task::spawn_blocking(move || {
+        let res = image::archive::export(&dir, writer);
+        if !mounted {
+            ops::unmount_all(&dir);
+            let _ = std::fs::remove_dir(&dir);
+        }
+        if let Err(e) = res {
+            eprintln!("berthd: export of {}: {e}", r.id);
+        }
+        drop(d2);
+    });
+    d.events.publish("container", "export", &c.id, view::event_attributes(&c.record()));
+    let mut resp = Response::new(body);
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar"));
+    Ok(resp)
+}
+
+async fn prune(State(d): State<S>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let filter = list_filter(&d, &q)?;
+    let mut deleted = Vec::new();
+    let mut reclaimed: u64 = 0;
+    for c in d.containers.all() {
+        let r = c.record();
+        if !matches!(r.state.status, Status::Exited | Status::Dead | Status::Created) || !filter.matches(&r) {
+            continue;
+        }
+        let size = d.images.snapshots().usage(&c.id).map(|u| u.size).unwrap_or(0);
+        if ops::remove(&d, &c, false).await.is_ok() {
+            deleted.push(c.id.clone());
+            reclaimed += size;
+        }
+    }
+    d.events.publish("container", "prune", "", [("reclaimed".to_string(), reclaimed.to_string())].into());
+    Ok(axum::Json(ContainerPruneResponse { containers_deleted: deleted, space_reclaimed: reclaimed }).into_response())
+}
