@@ -2,5 +2,6 @@
 //! the real docker CLI.
 
 mod config;
+mod containers;
 mod images;
 mod system;

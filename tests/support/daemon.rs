@@ -37,6 +37,8 @@ impl Daemon {
             format!("unix://{}", self.socket.display()),
             "--config-file".into(),
             p("daemon.json"),
+            "--cgroup-parent".into(),
+            self.cgroup_parent(),
         ]
     }
 
@@ -63,6 +65,12 @@ impl Daemon {
             assert!(Instant::now() < deadline, "berthd did not listen: {}", self.log());
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// This daemon's own parent cgroup, removed when the guard drops.
+    pub fn cgroup_parent(&self) -> String {
+        let name = self.dir.path().file_name().unwrap().to_string_lossy().into_owned();
+        format!("/{name}")
     }
 
     pub fn log(&self) -> String {
@@ -107,9 +115,97 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// `kill -9` of berthd (containers and shims live on), then a new berthd on the
+    /// same roots and socket.
+    pub fn kill9_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.spawn(&[]);
+    }
+
+    /// Stops berthd gracefully and starts it again on the same roots.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn(&[]);
+    }
+
+    /// Loads the busybox fixture as `busybox:latest` through the API.
+    pub fn load_busybox(&self) {
+        let archive = self.dir.path().join("busybox-fixture.tar");
+        fixture::write_docker_archive(&archive, "busybox:latest").expect("write the busybox archive");
+        let bytes = std::fs::read(&archive).unwrap();
+        let client = api::Client::new(&self.host()).unwrap();
+        block_on(async {
+            let r = client.post("/images/load", &[("quiet", "1")], Some(api::client::Body::raw("application/x-tar", bytes))).await.unwrap();
+            assert!(r.status.is_success(), "load: {}", r.text());
+        });
+    }
+
+    /// Removes every container (force) through the API, then whatever a crashed run
+    /// could have left: shims, runtime state (and so cgroups), mounts under our roots.
+    fn clean_up(&mut self) {
+        if self.child.is_some()
+            && let Ok(client) = api::Client::new(&self.host())
+        {
+            block_on(async {
+                if let Ok(list) = client.get_json::<Vec<serde_json::Value>>("/containers/json", &[("all", "1")]).await {
+                    for c in list {
+                        if let Some(id) = c["Id"].as_str() {
+                            let _ = client.delete(&format!("/containers/{id}"), &[("force", "1")], None).await;
+                        }
+                    }
+                }
+            });
+        }
+        self.stop();
+        let exec = self.dir.path().join("exec");
+        for entry in std::fs::read_dir(exec.join("s")).into_iter().flatten().flatten() {
+            let pid_file = entry.path().join("shim.pid");
+            if let Ok(pid) = std::fs::read_to_string(&pid_file).unwrap_or_default().trim().parse::<i32>()
+                && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(crate::bin("berth-shim").to_string_lossy().as_bytes()))
+            {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        for entry in std::fs::read_dir(exec.join("runtime")).into_iter().flatten().flatten() {
+            let _ = Command::new(crate::bin("berth-runtime"))
+                .arg("--root")
+                .arg(exec.join("runtime"))
+                .args(["delete", "--force"])
+                .arg(entry.file_name())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let root = self.dir.path().to_string_lossy().into_owned();
+        let mut mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4).map(String::from))
+            .filter(|m| m.starts_with(&root))
+            .collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in mounts {
+            let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        }
+        // The parent cgroup, in every hierarchy (empty once its containers are gone).
+        let parent = self.cgroup_parent();
+        for entry in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            let dir = entry.path().join(parent.trim_start_matches('/'));
+            if dir.is_dir() {
+                let _ = std::fs::remove_dir(&dir);
+            }
+        }
+        let _ = std::fs::remove_dir(std::path::Path::new("/sys/fs/cgroup").join(parent.trim_start_matches('/')));
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
-        self.stop();
+        self.clean_up();
     }
 }
 

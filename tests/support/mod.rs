@@ -3,6 +3,7 @@
 //! the test fails.
 
 pub mod daemon;
+pub mod pty;
 pub mod runtime;
 
 use std::path::PathBuf;

@@ -10,7 +10,10 @@ pub struct ChunkStream<T>(pub tokio::sync::mpsc::Receiver<Result<T, std::io::Err
 
 impl<T> futures_core::Stream for ChunkStream<T> {
     type Item = Result<T, std::io::Error>;
-    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
         self.0.poll_recv(cx)
     }
 }
@@ -38,7 +41,10 @@ impl BodyReader {
                 }
             }
         });
-        BodyReader { rx, chunk: Bytes::new() }
+        BodyReader {
+            rx,
+            chunk: Bytes::new(),
+        }
     }
 }
 

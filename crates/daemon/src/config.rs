@@ -15,12 +15,17 @@ pub const DEFAULT_RUNTIME: &str = "berth";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("unable to read configuration file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid configuration file {path}: {reason}")]
     Parse { path: PathBuf, reason: String },
     #[error("the following directives don't match any configuration option: {0}")]
     UnknownKeys(String),
-    #[error("the following directives are specified both as a flag and in the configuration file: {0}")]
+    #[error(
+        "the following directives are specified both as a flag and in the configuration file: {0}"
+    )]
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
@@ -28,7 +33,11 @@ pub enum ConfigError {
 
 /// What the command line says; `None` means "not given" so the file may set it.
 #[derive(Debug, Default, clap::Parser)]
-#[command(name = "berthd", version, about = "berth's daemon: the Docker Engine API on a unix socket")]
+#[command(
+    name = "berthd",
+    version,
+    about = "berth's daemon: the Docker Engine API on a unix socket"
+)]
 pub struct Flags {
     /// Root directory of persistent state (images, containers, volumes)
     #[arg(long)]
@@ -63,6 +72,9 @@ pub struct Flags {
     /// Default log driver options: KEY=VALUE (json-file: max-size, max-file)
     #[arg(long)]
     pub log_opt: Vec<String>,
+    /// Parent cgroup of the containers' cgroups (default /berth)
+    #[arg(long)]
+    pub cgroup_parent: Option<String>,
 }
 
 /// daemon.json, with dockerd's key names.
@@ -80,6 +92,7 @@ struct File {
     default_ulimits: Option<BTreeMap<String, Ulimit>>,
     log_opts: Option<BTreeMap<String, String>>,
     log_driver: Option<String>,
+    cgroup_parent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +125,8 @@ pub struct Config {
     pub live_restore: bool,
     pub default_ulimits: BTreeMap<String, Ulimit>,
     pub log_opts: BTreeMap<String, String>,
+    /// Where container cgroups are made, as a cgroupsPath prefix (`/berth`).
+    pub cgroup_parent: String,
 }
 
 impl Config {
@@ -132,9 +147,15 @@ impl Config {
 fn parse_file(path: &Path, bytes: &[u8]) -> Result<File, ConfigError> {
     serde_json::from_slice(bytes).map_err(|e| {
         let msg = e.to_string();
-        match msg.strip_prefix("unknown field `").and_then(|r| r.split_once('`')) {
+        match msg
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split_once('`'))
+        {
             Some((key, _)) => ConfigError::UnknownKeys(key.to_string()),
-            None => ConfigError::Parse { path: path.to_path_buf(), reason: msg },
+            None => ConfigError::Parse {
+                path: path.to_path_buf(),
+                reason: msg,
+            },
         }
     })
 }
@@ -146,36 +167,98 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
             conflicts.push(name.to_string());
         }
     };
-    pick("data-root", flags.data_root.is_some(), file.data_root.is_some());
-    pick("exec-root", flags.exec_root.is_some(), file.exec_root.is_some());
+    pick(
+        "data-root",
+        flags.data_root.is_some(),
+        file.data_root.is_some(),
+    );
+    pick(
+        "exec-root",
+        flags.exec_root.is_some(),
+        file.exec_root.is_some(),
+    );
     pick("hosts", !flags.hosts.is_empty(), file.hosts.is_some());
     pick("pidfile", flags.pidfile.is_some(), file.pidfile.is_some());
-    pick("log-level", flags.log_level.is_some(), file.log_level.is_some());
-    pick("default-runtime", flags.default_runtime.is_some(), file.default_runtime.is_some());
-    pick("live-restore", flags.live_restore.is_some(), file.live_restore.is_some());
-    pick("default-ulimits", !flags.default_ulimit.is_empty(), file.default_ulimits.is_some());
-    pick("log-opts", !flags.log_opt.is_empty(), file.log_opts.is_some());
+    pick(
+        "log-level",
+        flags.log_level.is_some(),
+        file.log_level.is_some(),
+    );
+    pick(
+        "default-runtime",
+        flags.default_runtime.is_some(),
+        file.default_runtime.is_some(),
+    );
+    pick(
+        "live-restore",
+        flags.live_restore.is_some(),
+        file.live_restore.is_some(),
+    );
+    pick(
+        "default-ulimits",
+        !flags.default_ulimit.is_empty(),
+        file.default_ulimits.is_some(),
+    );
+    pick(
+        "log-opts",
+        !flags.log_opt.is_empty(),
+        file.log_opts.is_some(),
+    );
+    pick(
+        "cgroup-parent",
+        flags.cgroup_parent.is_some(),
+        file.cgroup_parent.is_some(),
+    );
     if !conflicts.is_empty() {
         return Err(ConfigError::Conflict(conflicts.join(", ")));
     }
     if let Some(d) = &file.log_driver
         && d != "json-file"
     {
-        return Err(ConfigError::Invalid(format!("log driver {d:?} is not supported: berth writes json-file logs")));
+        return Err(ConfigError::Invalid(format!(
+            "log driver {d:?} is not supported: berth writes json-file logs"
+        )));
     }
 
-    let data_root = absolute("data-root", flags.data_root.or(file.data_root).unwrap_or(DEFAULT_DATA_ROOT.into()))?;
-    let exec_root = absolute("exec-root", flags.exec_root.or(file.exec_root).unwrap_or(DEFAULT_EXEC_ROOT.into()))?;
-    let hosts = if flags.hosts.is_empty() { file.hosts.unwrap_or_default() } else { flags.hosts };
+    let data_root = absolute(
+        "data-root",
+        flags
+            .data_root
+            .or(file.data_root)
+            .unwrap_or(DEFAULT_DATA_ROOT.into()),
+    )?;
+    let exec_root = absolute(
+        "exec-root",
+        flags
+            .exec_root
+            .or(file.exec_root)
+            .unwrap_or(DEFAULT_EXEC_ROOT.into()),
+    )?;
+    let hosts = if flags.hosts.is_empty() {
+        file.hosts.unwrap_or_default()
+    } else {
+        flags.hosts
+    };
     let sockets = if hosts.is_empty() {
         vec![exec_root.join("berth.sock")]
     } else {
-        hosts.iter().map(|h| socket_path(h)).collect::<Result<_, _>>()?
+        hosts
+            .iter()
+            .map(|h| socket_path(h))
+            .collect::<Result<_, _>>()?
     };
-    let pidfile = flags.pidfile.or(file.pidfile).unwrap_or_else(|| exec_root.join("berthd.pid"));
-    let log_level = flags.log_level.or(file.log_level).unwrap_or_else(|| "info".into());
+    let pidfile = flags
+        .pidfile
+        .or(file.pidfile)
+        .unwrap_or_else(|| exec_root.join("berthd.pid"));
+    let log_level = flags
+        .log_level
+        .or(file.log_level)
+        .unwrap_or_else(|| "info".into());
     if !["debug", "info", "warn", "error", "fatal"].contains(&log_level.as_str()) {
-        return Err(ConfigError::Invalid(format!("unable to parse logging level: {log_level}")));
+        return Err(ConfigError::Invalid(format!(
+            "unable to parse logging level: {log_level}"
+        )));
     }
 
     let mut runtimes = builtin_runtimes();
@@ -186,12 +269,25 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
         let (name, path) = spec
             .split_once('=')
             .filter(|(n, p)| !n.is_empty() && !p.is_empty())
-            .ok_or_else(|| ConfigError::Invalid(format!("invalid --add-runtime {spec:?}: want NAME=PATH")))?;
-        runtimes.insert(name.to_string(), Runtime { path: path.to_string(), runtime_args: Vec::new() });
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!("invalid --add-runtime {spec:?}: want NAME=PATH"))
+            })?;
+        runtimes.insert(
+            name.to_string(),
+            Runtime {
+                path: path.to_string(),
+                runtime_args: Vec::new(),
+            },
+        );
     }
-    let default_runtime = flags.default_runtime.or(file.default_runtime).unwrap_or_else(|| DEFAULT_RUNTIME.into());
+    let default_runtime = flags
+        .default_runtime
+        .or(file.default_runtime)
+        .unwrap_or_else(|| DEFAULT_RUNTIME.into());
     if !runtimes.contains_key(&default_runtime) {
-        return Err(ConfigError::Invalid(format!("default runtime {default_runtime:?} is not a configured runtime")));
+        return Err(ConfigError::Invalid(format!(
+            "default runtime {default_runtime:?} is not a configured runtime"
+        )));
     }
 
     let mut default_ulimits = file.default_ulimits.unwrap_or_default();
@@ -201,17 +297,29 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
     }
     let mut log_opts = file.log_opts.unwrap_or_default();
     for spec in &flags.log_opt {
-        let (k, v) = spec
-            .split_once('=')
-            .ok_or_else(|| ConfigError::Invalid(format!("invalid --log-opt {spec:?}: want KEY=VALUE")))?;
+        let (k, v) = spec.split_once('=').ok_or_else(|| {
+            ConfigError::Invalid(format!("invalid --log-opt {spec:?}: want KEY=VALUE"))
+        })?;
         log_opts.insert(k.to_string(), v.to_string());
     }
     for key in log_opts.keys() {
         if !["max-size", "max-file", "compress", "labels", "env", "tag"].contains(&key.as_str()) {
-            return Err(ConfigError::Invalid(format!("unknown log opt '{key}' for json-file log driver")));
+            return Err(ConfigError::Invalid(format!(
+                "unknown log opt '{key}' for json-file log driver"
+            )));
         }
     }
+    let cgroup_parent = flags
+        .cgroup_parent
+        .or(file.cgroup_parent)
+        .unwrap_or_else(|| "/berth".into());
+    if !cgroup_parent.starts_with('/') || cgroup_parent.split('/').any(|c| c == "..") {
+        return Err(ConfigError::Invalid(format!(
+            "invalid cgroup-parent {cgroup_parent:?}: want an absolute cgroup path like /berth"
+        )));
+    }
     Ok(Config {
+        cgroup_parent,
         data_root,
         exec_root,
         sockets,
@@ -229,7 +337,10 @@ fn absolute(what: &str, p: PathBuf) -> Result<PathBuf, ConfigError> {
     if p.is_absolute() {
         Ok(p)
     } else {
-        Err(ConfigError::Invalid(format!("{what} must be an absolute path, got {}", p.display())))
+        Err(ConfigError::Invalid(format!(
+            "{what} must be an absolute path, got {}",
+            p.display()
+        )))
     }
 }
 
@@ -250,23 +361,43 @@ pub fn parse_ulimit(spec: &str) -> Result<Ulimit, ConfigError> {
     let soft: i64 = soft.parse().map_err(|_| bad())?;
     let hard: i64 = hard.parse().map_err(|_| bad())?;
     if soft > hard {
-        return Err(ConfigError::Invalid(format!("ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}")));
+        return Err(ConfigError::Invalid(format!(
+            "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+        )));
     }
-    Ok(Ulimit { name: name.to_string(), soft, hard })
+    Ok(Ulimit {
+        name: name.to_string(),
+        soft,
+        hard,
+    })
 }
 
 /// berth's own runtime (next to berthd, else on PATH), and runc/crun when installed.
 fn builtin_runtimes() -> BTreeMap<String, Runtime> {
     let mut out = BTreeMap::new();
-    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("berth-runtime")));
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("berth-runtime")));
     let berth = match beside {
         Some(p) if p.exists() => p.display().to_string(),
         _ => "berth-runtime".to_string(),
     };
-    out.insert("berth".to_string(), Runtime { path: berth, runtime_args: Vec::new() });
+    out.insert(
+        "berth".to_string(),
+        Runtime {
+            path: berth,
+            runtime_args: Vec::new(),
+        },
+    );
     for name in ["runc", "crun"] {
         if let Some(p) = which(name) {
-            out.insert(name.to_string(), Runtime { path: p.display().to_string(), runtime_args: Vec::new() });
+            out.insert(
+                name.to_string(),
+                Runtime {
+                    path: p.display().to_string(),
+                    runtime_args: Vec::new(),
+                },
+            );
         }
     }
     out
@@ -295,14 +426,36 @@ mod tests {
 
     #[test]
     fn defaults_and_flags() {
-        let c = merge(flags(&["--data-root", "/d", "--exec-root", "/e"]), File::default()).unwrap();
+        let c = merge(
+            flags(&["--data-root", "/d", "--exec-root", "/e"]),
+            File::default(),
+        )
+        .unwrap();
         assert_eq!(c.sockets, vec![PathBuf::from("/e/berth.sock")]);
         assert_eq!(c.pidfile, PathBuf::from("/e/berthd.pid"));
         assert_eq!(c.default_runtime, "berth");
-        let c = merge(flags(&["-H", "unix:///tmp/x.sock", "--log-opt", "max-size=10m", "--default-ulimit", "nofile=100:200"]), File::default()).unwrap();
+        let c = merge(
+            flags(&[
+                "-H",
+                "unix:///tmp/x.sock",
+                "--log-opt",
+                "max-size=10m",
+                "--default-ulimit",
+                "nofile=100:200",
+            ]),
+            File::default(),
+        )
+        .unwrap();
         assert_eq!(c.sockets, vec![PathBuf::from("/tmp/x.sock")]);
         assert_eq!(c.log_opts["max-size"], "10m");
-        assert_eq!(c.default_ulimits["nofile"], Ulimit { name: "nofile".into(), soft: 100, hard: 200 });
+        assert_eq!(
+            c.default_ulimits["nofile"],
+            Ulimit {
+                name: "nofile".into(),
+                soft: 100,
+                hard: 200
+            }
+        );
     }
 
     #[test]
@@ -312,10 +465,18 @@ mod tests {
         assert!(c.live_restore);
         assert_eq!(c.default_runtime, "mine");
         let f = file(r#"{"data-root": "/d"}"#).unwrap();
-        let e = merge(flags(&["--data-root", "/x"]), f).unwrap_err().to_string();
-        assert!(e.contains("both as a flag and in the configuration file: data-root"), "{e}");
+        let e = merge(flags(&["--data-root", "/x"]), f)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("both as a flag and in the configuration file: data-root"),
+            "{e}"
+        );
         let e = file(r#"{"no-such-key": 1}"#).unwrap_err().to_string();
-        assert!(e.contains("don't match any configuration option: no-such-key"), "{e}");
+        assert!(
+            e.contains("don't match any configuration option: no-such-key"),
+            "{e}"
+        );
         assert!(file(r#"{"live-restore": "yes"}"#).is_err());
     }
 

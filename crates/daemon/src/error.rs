@@ -13,7 +13,10 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into() }
+        ApiError {
+            status,
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -40,7 +43,12 @@ impl IntoResponse for ApiError {
             return self.status.into_response();
         }
         let body = serde_json::json!({ "message": self.message }).to_string();
-        (self.status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+        (
+            self.status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
     }
 }
 

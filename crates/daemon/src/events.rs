@@ -17,7 +17,10 @@ pub struct Events {
 
 impl Default for Events {
     fn default() -> Self {
-        Events { history: Mutex::new(VecDeque::with_capacity(HISTORY)), live: broadcast::channel(HISTORY).0 }
+        Events {
+            history: Mutex::new(VecDeque::with_capacity(HISTORY)),
+            live: broadcast::channel(HISTORY).0,
+        }
     }
 }
 

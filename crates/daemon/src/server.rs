@@ -27,10 +27,14 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn counts(&self) -> Counts {
-        let mut counts = Counts { images: self.images.images().all().len() as i64, ..Counts::default() };
+        let mut counts = Counts {
+            images: self.images.images().all().len() as i64,
+            ..Counts::default()
+        };
         for c in self.containers.all() {
             match c.status() {
-                crate::containers::record::Status::Running | crate::containers::record::Status::Restarting => counts.running += 1,
+                crate::containers::record::Status::Running
+                | crate::containers::record::Status::Restarting => counts.running += 1,
                 crate::containers::record::Status::Paused => counts.paused += 1,
                 _ => counts.stopped += 1,
             }
@@ -42,10 +46,12 @@ impl Daemon {
 /// The full HTTP surface: versioned (`/v1.44/...`) and unversioned paths, Docker's
 /// JSON errors for unknown paths.
 pub fn app(daemon: Arc<Daemon>) -> Router {
-    let inner = crate::routes::router(daemon)
-        .fallback(|| async { ApiError::not_found("page not found") });
+    let inner =
+        crate::routes::router(daemon).fallback(|| async { ApiError::not_found("page not found") });
     // Strip the version prefix before the inner router matches the path.
-    Router::new().fallback_service(inner).layer(middleware::from_fn(strip_version))
+    Router::new()
+        .fallback_service(inner)
+        .layer(middleware::from_fn(strip_version))
 }
 
 async fn strip_version(mut req: Request, next: Next) -> Response {
@@ -61,7 +67,9 @@ async fn strip_version(mut req: Request, next: Next) -> Response {
         };
         match rest.parse() {
             Ok(uri) => *req.uri_mut() = uri,
-            Err(_) => return ApiError::bad_request(format!("invalid path {path:?}")).into_response(),
+            Err(_) => {
+                return ApiError::bad_request(format!("invalid path {path:?}")).into_response();
+            }
         }
     }
     next.run(req).await
@@ -78,9 +86,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let pidfile = PidFile::create(&config.pidfile)?;
     let images = image::store::Store::open(&config.data_root)
         .with_context(|| format!("open the image store in {}", config.data_root.display()))?;
-    let (containers, broken) = crate::containers::Containers::open(&config.data_root, &config.exec_root)
-        .with_context(|| format!("open the containers in {}", config.data_root.display()))?;
-    let daemon = Arc::new(Daemon { config: config.clone(), events: Events::default(), images, containers });
+    let (containers, broken) =
+        crate::containers::Containers::open(&config.data_root, &config.exec_root)
+            .with_context(|| format!("open the containers in {}", config.data_root.display()))?;
+    let daemon = Arc::new(Daemon {
+        config: config.clone(),
+        events: Events::default(),
+        images,
+        containers,
+    });
     crate::containers::monitor::restore(&daemon, broken).await;
     let mut servers = tokio::task::JoinSet::new();
     let mut sockets = Vec::new();
@@ -90,7 +104,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let app = app(daemon.clone());
         servers.spawn(async move { axum::serve(listener, app).await });
     }
-    eprintln!("berthd: API listening on {}", config.sockets.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    eprintln!(
+        "berthd: API listening on {}",
+        config
+            .sockets
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = term.recv() => {}
@@ -116,12 +138,15 @@ fn bind(path: &Path) -> anyhow::Result<tokio::net::UnixListener> {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             bail!("{} is in use by another daemon", path.display());
         }
-        std::fs::remove_file(path).with_context(|| format!("remove stale socket {}", path.display()))?;
+        std::fs::remove_file(path)
+            .with_context(|| format!("remove stale socket {}", path.display()))?;
     }
-    let listener = tokio::net::UnixListener::bind(path).with_context(|| format!("listen on {}", path.display()))?;
+    let listener = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("listen on {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
     if let Ok(Some(group)) = nix::unistd::Group::from_name("berth") {
-        nix::unistd::chown(path, None, Some(group.gid)).with_context(|| format!("chown {}", path.display()))?;
+        nix::unistd::chown(path, None, Some(group.gid))
+            .with_context(|| format!("chown {}", path.display()))?;
     }
     Ok(listener)
 }
@@ -144,7 +169,10 @@ impl PidFile {
             && pid != std::process::id() as i32
             && Path::new(&format!("/proc/{pid}")).exists()
         {
-            bail!("pid file found, ensure berthd is not running or delete {}", path.display());
+            bail!(
+                "pid file found, ensure berthd is not running or delete {}",
+                path.display()
+            );
         }
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use api::system::{ComponentVersion, PlatformInfo, RuntimeInfo, SwarmInfo, SystemInfo, SystemVersion};
+use api::system::{
+    ComponentVersion, PlatformInfo, RuntimeInfo, SwarmInfo, SystemInfo, SystemVersion,
+};
 use api::version::{API_VERSION, MIN_API_VERSION};
 
 use crate::config::Config;
@@ -39,8 +41,14 @@ pub fn version() -> SystemVersion {
     details.insert("Arch".to_string(), go_arch().to_string());
     details.insert("KernelVersion".to_string(), kernel_version());
     SystemVersion {
-        platform: PlatformInfo { name: format!("berth {VERSION}") },
-        components: vec![ComponentVersion { name: "Engine".into(), version: VERSION.into(), details: Some(details) }],
+        platform: PlatformInfo {
+            name: format!("berth {VERSION}"),
+        },
+        components: vec![ComponentVersion {
+            name: "Engine".into(),
+            version: VERSION.into(),
+            details: Some(details),
+        }],
         version: VERSION.into(),
         api_version: API_VERSION.to_string(),
         min_api_version: MIN_API_VERSION.to_string(),
@@ -80,14 +88,21 @@ pub fn storage(data_root: &std::path::Path, overlay: bool) -> Storage {
         Err(_) => "unknown",
     }
     .to_string();
-    Storage { driver: if overlay { "overlay2" } else { "vfs" }, backing_fs }
+    Storage {
+        driver: if overlay { "overlay2" } else { "vfs" },
+        backing_fs,
+    }
 }
 
 /// Threads of this process (what Docker reports as NGoroutines is its concurrency).
 fn threads() -> i64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
         .unwrap_or(1)
 }
 
@@ -111,13 +126,23 @@ pub fn info(config: &Config, counts: Counts, listeners: usize, storage: Storage)
             .map(|v| v.trim_matches('"').to_string())
             .unwrap_or_default()
     };
-    let n_fd = std::fs::read_dir("/proc/self/fd").map(|d| d.count() as i64).unwrap_or(0);
-    let ipv4_forwarding = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").is_ok_and(|v| v.trim() == "1");
+    let n_fd = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count() as i64)
+        .unwrap_or(0);
+    let ipv4_forwarding =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").is_ok_and(|v| v.trim() == "1");
     let runtimes = config
         .runtimes
         .iter()
         .map(|(name, rt)| {
-            (name.clone(), RuntimeInfo { path: rt.path.clone(), runtime_args: rt.runtime_args.clone(), status: HashMap::new() })
+            (
+                name.clone(),
+                RuntimeInfo {
+                    path: rt.path.clone(),
+                    runtime_args: rt.runtime_args.clone(),
+                    status: HashMap::new(),
+                },
+            )
         })
         .collect();
     let hostname = uname().nodename().to_string_lossy().into_owned();
@@ -129,7 +154,10 @@ pub fn info(config: &Config, counts: Counts, listeners: usize, storage: Storage)
         containers_stopped: counts.stopped,
         images: counts.images,
         driver: storage.driver.into(),
-        driver_status: vec![["Backing Filesystem".into(), storage.backing_fs], ["Supports d_type".into(), "true".into()]],
+        driver_status: vec![
+            ["Backing Filesystem".into(), storage.backing_fs],
+            ["Supports d_type".into(), "true".into()],
+        ],
         docker_root_dir: config.data_root.display().to_string(),
         memory_limit: true,
         swap_limit: true,
@@ -153,18 +181,26 @@ pub fn info(config: &Config, counts: Counts, listeners: usize, storage: Storage)
         os_version: os_field("VERSION_ID"),
         os_type: "linux".into(),
         architecture: std::env::consts::ARCH.into(),
-        ncpu: std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(1),
+        ncpu: std::thread::available_parallelism()
+            .map(|n| n.get() as i64)
+            .unwrap_or(1),
         mem_total,
         index_server_address: "https://index.docker.io/v1/".into(),
         name: hostname,
         server_version: VERSION.into(),
         runtimes,
         default_runtime: config.default_runtime.clone(),
-        swarm: SwarmInfo { local_node_state: "inactive".into(), ..Default::default() },
+        swarm: SwarmInfo {
+            local_node_state: "inactive".into(),
+            ..Default::default()
+        },
         live_restore_enabled: config.live_restore,
         isolation: String::new(),
         init_binary: "berth-init".into(),
-        security_options: vec!["name=seccomp,profile=builtin".into(), "name=cgroupns".into()],
+        security_options: vec![
+            "name=seccomp,profile=builtin".into(),
+            "name=cgroupns".into(),
+        ],
         ..Default::default()
     }
 }
@@ -176,9 +212,17 @@ fn daemon_id(config: &Config) -> String {
         return id.trim().to_string();
     }
     let mut bytes = [0u8; 16];
-    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    let _ = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
     let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let id = format!("{}-{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[16..20], &id[20..]);
+    let id = format!(
+        "{}-{}-{}-{}-{}",
+        &id[..8],
+        &id[8..12],
+        &id[12..16],
+        &id[16..20],
+        &id[20..]
+    );
     // Written atomically: a torn id would change the daemon's identity.
     let tmp = path.with_extension("tmp");
     if std::fs::write(&tmp, &id).is_ok() {

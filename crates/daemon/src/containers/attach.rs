@@ -108,13 +108,18 @@ pub async fn connect_shim(d: &Arc<Daemon>, c: &Arc<Container>) -> Option<UnixStr
     let seen = *rx.borrow();
     let stream = async {
         // The shim binds its socket right after a start begins.
-        rx.wait_for(|ch| ch.starting > seen.starting || ch.removed).await.ok()?;
+        rx.wait_for(|ch| ch.starting > seen.starting || ch.removed)
+            .await
+            .ok()?;
         loop {
             if let Ok(s) = UnixStream::connect(&sock).await {
                 return Some(s);
             }
             let now = *rx.borrow();
-            if now.removed || now.failed_starts > seen.failed_starts || c.status() == Status::Exited && now.started > seen.started {
+            if now.removed
+                || now.failed_starts > seen.failed_starts
+                || c.status() == Status::Exited && now.started > seen.started
+            {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -131,7 +136,12 @@ pub async fn pump<C>(client: C, mut shim: UnixStream, o: Options)
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let req = shim::AttachRequest { stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, logs: false };
+    let req = shim::AttachRequest {
+        stdin: o.stdin,
+        stdout: o.stdout,
+        stderr: o.stderr,
+        logs: false,
+    };
     if shim.write_all(req.to_line().as_bytes()).await.is_err() {
         return;
     }
@@ -180,9 +190,18 @@ mod tests {
 
     #[test]
     fn detach_keys_parse_as_docker() {
-        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), vec![0x10, 0x11]);
-        assert_eq!(parse_detach_keys("a,ctrl-@,ctrl-[").unwrap(), vec![b'a', 0, 27]);
-        assert_eq!(parse_detach_keys("ctrl-").unwrap_err(), "Invalid detach keys (ctrl-) provided");
+        assert_eq!(
+            parse_detach_keys("ctrl-p,ctrl-q").unwrap(),
+            vec![0x10, 0x11]
+        );
+        assert_eq!(
+            parse_detach_keys("a,ctrl-@,ctrl-[").unwrap(),
+            vec![b'a', 0, 27]
+        );
+        assert_eq!(
+            parse_detach_keys("ctrl-").unwrap_err(),
+            "Invalid detach keys (ctrl-) provided"
+        );
         assert!(parse_detach_keys("abc").is_err());
         assert!(parse_detach_keys("ctrl-1").is_err());
     }

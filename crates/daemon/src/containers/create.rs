@@ -31,18 +31,24 @@ fn check_network(hc: &mut HostConfig) -> ApiResult<()> {
 fn check_restart_policy(hc: &HostConfig) -> ApiResult<()> {
     let p = &hc.restart_policy;
     match p.name.as_str() {
-        "" | "no" | "always" | "unless-stopped" if p.maximum_retry_count != 0 => Err(ApiError::bad_request(format!(
-            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
-        ))),
+        "" | "no" | "always" | "unless-stopped" if p.maximum_retry_count != 0 => {
+            Err(ApiError::bad_request(format!(
+                "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+            )))
+        }
         "" | "no" | "always" | "unless-stopped" => Ok(()),
         "on-failure" if p.maximum_retry_count < 0 => Err(ApiError::bad_request(
             "invalid restart policy: maximum retry count must be a positive integer",
         )),
         "on-failure" => Ok(()),
-        other => Err(ApiError::bad_request(format!("invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"))),
+        other => Err(ApiError::bad_request(format!(
+            "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+        ))),
     }?;
     if hc.auto_remove && !matches!(p.name.as_str(), "" | "no") {
-        return Err(ApiError::bad_request("can't create 'AutoRemove' container with restart policy"));
+        return Err(ApiError::bad_request(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
     }
     Ok(())
 }
@@ -59,7 +65,9 @@ fn check_resources(hc: &HostConfig) -> ApiResult<()> {
         ));
     }
     if r.memory_swap > 0 && r.memory == 0 {
-        return Err(ApiError::bad_request("You should always set the Memory limit when using Memoryswap limit, see usage"));
+        return Err(ApiError::bad_request(
+            "You should always set the Memory limit when using Memoryswap limit, see usage",
+        ));
     }
     if r.memory_reservation > 0 && r.memory > 0 && r.memory < r.memory_reservation {
         return Err(ApiError::bad_request(
@@ -91,21 +99,31 @@ fn check_resources(hc: &HostConfig) -> ApiResult<()> {
 fn check_log_config(hc: &HostConfig) -> ApiResult<()> {
     match hc.log_config.r#type.as_str() {
         "" | "json-file" | "none" => {}
-        other => return Err(ApiError::bad_request(format!("logging driver {other:?} is not supported; use json-file or none"))),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "logging driver {other:?} is not supported; use json-file or none"
+            )));
+        }
     }
     for (k, v) in &hc.log_config.config {
         match k.as_str() {
             "max-size" => {
-                parse_size(v).ok_or_else(|| ApiError::bad_request(format!("invalid max-size {v:?}")))?;
+                parse_size(v)
+                    .ok_or_else(|| ApiError::bad_request(format!("invalid max-size {v:?}")))?;
             }
             "max-file" => {
-                v.parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| ApiError::bad_request(format!("invalid max-file {v:?}: must be a positive number")))?;
+                v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "invalid max-file {v:?}: must be a positive number"
+                    ))
+                })?;
             }
             "labels" | "env" | "env-regex" | "tag" | "compress" | "mode" | "max-buffer-size" => {}
-            other => return Err(ApiError::bad_request(format!("unknown log opt '{other}' for json-file log driver"))),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown log opt '{other}' for json-file log driver"
+                )));
+            }
         }
     }
     Ok(())
@@ -143,7 +161,9 @@ fn resolv_conf(host_net: bool, dns: &[String], search: &[String], options: &[Str
             .lines()
             .filter(|l| {
                 let mut w = l.split_whitespace();
-                !(w.next() == Some("nameserver") && w.next().is_some_and(|a| a.starts_with("127.") || a == "::1"))
+                !(w.next() == Some("nameserver")
+                    && w.next()
+                        .is_some_and(|a| a.starts_with("127.") || a == "::1"))
             })
             .map(|l| format!("{l}\n"))
             .collect();
@@ -169,11 +189,13 @@ fn hosts_file(host_net: bool, hostname: &str, extra: &[String]) -> ApiResult<Str
     };
     let _ = hostname;
     for e in extra {
-        let (host, ip) = e
-            .split_once(':')
-            .ok_or_else(|| ApiError::bad_request(format!("invalid extra host {e:?}: use host:ip")))?;
+        let (host, ip) = e.split_once(':').ok_or_else(|| {
+            ApiError::bad_request(format!("invalid extra host {e:?}: use host:ip"))
+        })?;
         if ip.parse::<std::net::IpAddr>().is_err() && ip != "host-gateway" {
-            return Err(ApiError::bad_request(format!("invalid IP address in add-host: {ip:?}")));
+            return Err(ApiError::bad_request(format!(
+                "invalid IP address in add-host: {ip:?}"
+            )));
         }
         out.push_str(&format!("{ip}\t{host}\n"));
     }
@@ -188,17 +210,35 @@ fn write_files(dir: &Path, r: &Record) -> ApiResult<()> {
         let what = what.to_string();
         move |e: std::io::Error| ApiError::internal(format!("write {what}: {e}"))
     };
-    let hostname = if host_net { nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_default() } else { r.config.hostname.clone() };
+    let hostname = if host_net {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default()
+    } else {
+        r.config.hostname.clone()
+    };
     std::fs::write(dir.join("hostname"), format!("{hostname}\n")).map_err(io("hostname"))?;
-    std::fs::write(dir.join("hosts"), hosts_file(host_net, &hostname, &hc.extra_hosts)?).map_err(io("hosts"))?;
-    std::fs::write(dir.join("resolv.conf"), resolv_conf(host_net, &hc.dns, &hc.dns_search, &hc.dns_options))
-        .map_err(io("resolv.conf"))?;
+    std::fs::write(
+        dir.join("hosts"),
+        hosts_file(host_net, &hostname, &hc.extra_hosts)?,
+    )
+    .map_err(io("hosts"))?;
+    std::fs::write(
+        dir.join("resolv.conf"),
+        resolv_conf(host_net, &hc.dns, &hc.dns_search, &hc.dns_options),
+    )
+    .map_err(io("resolv.conf"))?;
     std::fs::create_dir_all(dir.join("rootfs")).map_err(io("rootfs"))?;
     Ok(())
 }
 
 /// Creates a container; returns its id and Docker's warnings.
-pub async fn create(d: &Arc<Daemon>, name: Option<&str>, body: ContainerCreateBody) -> ApiResult<(String, Vec<String>)> {
+pub async fn create(
+    d: &Arc<Daemon>,
+    name: Option<&str>,
+    body: ContainerCreateBody,
+) -> ApiResult<(String, Vec<String>)> {
     let mut body = body;
     let name = match name.filter(|n| !n.is_empty()) {
         Some(n) => Some(names::validate(n).map_err(ApiError::bad_request)?),
@@ -224,17 +264,31 @@ pub async fn create(d: &Arc<Daemon>, name: Option<&str>, body: ContainerCreateBo
         .map_err(|e| ApiError::internal(format!("create task: {e}")))?
 }
 
-fn create_blocking(d: &Arc<Daemon>, name: Option<String>, body: ContainerCreateBody) -> ApiResult<String> {
-    let img = d.images.images().resolve(&body.config.image).map_err(|e| match e {
-        image::metadata::Error::NotFound(_) | image::metadata::Error::Reference(_) => {
-            ApiError::not_found(format!("No such image: {}", familiar(&body.config.image)))
-        }
-        other => ApiError::internal(other.to_string()),
-    })?;
-    let image_config = d.images.config(&img).map_err(|e| ApiError::internal(e.to_string()))?;
+fn create_blocking(
+    d: &Arc<Daemon>,
+    name: Option<String>,
+    body: ContainerCreateBody,
+) -> ApiResult<String> {
+    let img = d
+        .images
+        .images()
+        .resolve(&body.config.image)
+        .map_err(|e| match e {
+            image::metadata::Error::NotFound(_) | image::metadata::Error::Reference(_) => {
+                ApiError::not_found(format!("No such image: {}", familiar(&body.config.image)))
+            }
+            other => ApiError::internal(other.to_string()),
+        })?;
+    let image_config = d
+        .images
+        .config(&img)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let mut config = merge::merge(&body.config, image_config.parsed().config.as_ref());
     let (path, args) = merge::command(&config).map_err(ApiError::bad_request)?;
-    let id = names::new_id();
+    let mut id = names::new_id();
+    while containers_short_taken(d, &id) {
+        id = names::new_id();
+    }
     if config.hostname.is_empty() {
         config.hostname = id[..12].to_string();
     }
@@ -269,12 +323,15 @@ fn create_blocking(d: &Arc<Daemon>, name: Option<String>, body: ContainerCreateB
     };
     let dir = containers.paths.dir(&id);
     let made = (|| -> ApiResult<()> {
-        std::fs::create_dir(&dir).map_err(|e| ApiError::internal(format!("create {}: {e}", dir.display())))?;
+        std::fs::create_dir(&dir)
+            .map_err(|e| ApiError::internal(format!("create {}: {e}", dir.display())))?;
         d.images
             .container_snapshot(&id, &img)
             .map_err(|e| ApiError::internal(format!("prepare the container's filesystem: {e}")))?;
         write_files(&dir, &record)?;
-        record.save(&dir).map_err(|e| ApiError::internal(format!("save container {id}: {e}")))
+        record
+            .save(&dir)
+            .map_err(|e| ApiError::internal(format!("save container {id}: {e}")))
     })();
     if let Err(e) = made {
         let _ = d.images.snapshots().remove(&id);
@@ -283,8 +340,17 @@ fn create_blocking(d: &Arc<Daemon>, name: Option<String>, body: ContainerCreateB
         return Err(e);
     }
     let c = containers.insert(record);
-    d.events.publish("container", "create", &id, super::view::event_attributes(&c.record()));
+    d.events.publish(
+        "container",
+        "create",
+        &id,
+        super::view::event_attributes(&c.record()),
+    );
     Ok(id)
+}
+
+fn containers_short_taken(d: &Daemon, id: &str) -> bool {
+    d.containers.short_id_taken(id)
 }
 
 /// `busybox` → `busybox:latest`, as Docker's "No such image" message names it.
@@ -319,7 +385,12 @@ mod tests {
         assert!(check_restart_policy(&hc).is_err());
         hc.restart_policy = Default::default();
         hc.restart_policy.name = "sometimes".into();
-        assert!(check_restart_policy(&hc).unwrap_err().message.contains("unknown policy 'sometimes'"));
+        assert!(
+            check_restart_policy(&hc)
+                .unwrap_err()
+                .message
+                .contains("unknown policy 'sometimes'")
+        );
         hc.restart_policy.name = "always".into();
         hc.auto_remove = true;
         assert!(check_restart_policy(&hc).is_err());
@@ -329,10 +400,18 @@ mod tests {
     fn memory_checks_use_dockers_messages() {
         let mut hc = HostConfig::default();
         hc.resources.memory = 1 << 20;
-        assert_eq!(check_resources(&hc).unwrap_err().message, "Minimum memory limit allowed is 6MB");
+        assert_eq!(
+            check_resources(&hc).unwrap_err().message,
+            "Minimum memory limit allowed is 6MB"
+        );
         hc.resources.memory = 64 << 20;
         hc.resources.memory_swap = 32 << 20;
-        assert!(check_resources(&hc).unwrap_err().message.starts_with("Minimum memoryswap limit"));
+        assert!(
+            check_resources(&hc)
+                .unwrap_err()
+                .message
+                .starts_with("Minimum memoryswap limit")
+        );
     }
 
     #[test]

@@ -50,7 +50,11 @@ fn render(line: &[u8], o: &Options) -> Option<(Bytes, DateTime<Utc>)> {
         text.push(b' ');
     }
     text.extend_from_slice(rec.log.as_bytes());
-    let out = if o.raw { text } else { api::stream::encode_frame(stream, &text) };
+    let out = if o.raw {
+        text
+    } else {
+        api::stream::encode_frame(stream, &text)
+    };
     Some((Bytes::from(out), t))
 }
 
@@ -71,11 +75,18 @@ fn files(path: &Path) -> Vec<PathBuf> {
 }
 
 /// Streams the log into `tx`. `running` says whether the container may still write.
-pub async fn stream(path: PathBuf, o: Options, tx: mpsc::Sender<Bytes>, running: impl Fn() -> bool + Send + 'static) {
+pub async fn stream(
+    path: PathBuf,
+    o: Options,
+    tx: mpsc::Sender<Bytes>,
+    running: impl Fn() -> bool + Send + 'static,
+) {
     // Existing records (bounded by `tail`), read off the async threads.
     let (path2, o2) = (path.clone(), o.clone());
     let first = tokio::task::spawn_blocking(move || read_existing(&path2, &o2)).await;
-    let Ok((chunks, position)) = first else { return };
+    let Ok((chunks, position)) = first else {
+        return;
+    };
     for c in chunks {
         if tx.send(c).await.is_err() {
             return;
@@ -178,7 +189,12 @@ impl Follower {
             let start = if actual_ino == ino { offset } else { 0 };
             let _ = f.seek(SeekFrom::Start(start));
         }
-        Follower { path: path.to_path_buf(), file, ino: actual_ino, pending: Vec::new() }
+        Follower {
+            path: path.to_path_buf(),
+            file,
+            ino: actual_ino,
+            pending: Vec::new(),
+        }
     }
 
     /// New output, and whether a record past `until` was seen.
@@ -230,32 +246,96 @@ mod tests {
     }
 
     fn opts() -> Options {
-        Options { stdout: true, stderr: true, raw: true, ..Default::default() }
+        Options {
+            stdout: true,
+            stderr: true,
+            raw: true,
+            ..Default::default()
+        }
     }
 
     fn text(chunks: &[Bytes]) -> String {
-        chunks.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect()
+        chunks
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
     }
 
     #[test]
     fn reads_rotated_files_in_order_with_tail_streams_and_times() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("c-json.log");
-        write_log(&shim::logfile::rotated(&log, 2), &[("one\n", "stdout", "2026-01-01T00:00:01Z")]);
-        write_log(&shim::logfile::rotated(&log, 1), &[("two\n", "stderr", "2026-01-01T00:00:02Z")]);
+        write_log(
+            &shim::logfile::rotated(&log, 2),
+            &[("one\n", "stdout", "2026-01-01T00:00:01Z")],
+        );
+        write_log(
+            &shim::logfile::rotated(&log, 1),
+            &[("two\n", "stderr", "2026-01-01T00:00:02Z")],
+        );
         write_log(&log, &[("three\n", "stdout", "2026-01-01T00:00:03.5Z")]);
         assert_eq!(text(&read_existing(&log, &opts()).0), "one\ntwo\nthree\n");
-        assert_eq!(text(&read_existing(&log, &Options { tail: Some(2), ..opts() }).0), "two\nthree\n");
-        assert_eq!(text(&read_existing(&log, &Options { stderr: false, ..opts() }).0), "one\nthree\n");
-        let since = api::time::parse_rfc3339("2026-01-01T00:00:02Z");
-        assert_eq!(text(&read_existing(&log, &Options { since, ..opts() }).0), "two\nthree\n");
-        let until = api::time::parse_rfc3339("2026-01-01T00:00:02Z");
-        assert_eq!(text(&read_existing(&log, &Options { until, ..opts() }).0), "one\ntwo\n");
         assert_eq!(
-            text(&read_existing(&log, &Options { timestamps: true, tail: Some(1), ..opts() }).0),
+            text(
+                &read_existing(
+                    &log,
+                    &Options {
+                        tail: Some(2),
+                        ..opts()
+                    }
+                )
+                .0
+            ),
+            "two\nthree\n"
+        );
+        assert_eq!(
+            text(
+                &read_existing(
+                    &log,
+                    &Options {
+                        stderr: false,
+                        ..opts()
+                    }
+                )
+                .0
+            ),
+            "one\nthree\n"
+        );
+        let since = api::time::parse_rfc3339("2026-01-01T00:00:02Z");
+        assert_eq!(
+            text(&read_existing(&log, &Options { since, ..opts() }).0),
+            "two\nthree\n"
+        );
+        let until = api::time::parse_rfc3339("2026-01-01T00:00:02Z");
+        assert_eq!(
+            text(&read_existing(&log, &Options { until, ..opts() }).0),
+            "one\ntwo\n"
+        );
+        assert_eq!(
+            text(
+                &read_existing(
+                    &log,
+                    &Options {
+                        timestamps: true,
+                        tail: Some(1),
+                        ..opts()
+                    }
+                )
+                .0
+            ),
             "2026-01-01T00:00:03.5Z three\n"
         );
-        assert!(read_existing(&log, &Options { tail: Some(0), ..opts() }).0.is_empty());
+        assert!(
+            read_existing(
+                &log,
+                &Options {
+                    tail: Some(0),
+                    ..opts()
+                }
+            )
+            .0
+            .is_empty()
+        );
     }
 
     #[test]
@@ -263,7 +343,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("l");
         write_log(&log, &[("err\n", "stderr", "2026-01-01T00:00:01Z")]);
-        let (chunks, _) = read_existing(&log, &Options { raw: false, ..opts() });
+        let (chunks, _) = read_existing(
+            &log,
+            &Options {
+                raw: false,
+                ..opts()
+            },
+        );
         assert_eq!(&chunks[0][..8], &[2, 0, 0, 0, 0, 0, 0, 4]);
         assert_eq!(&chunks[0][8..], b"err\n");
     }
@@ -280,7 +366,12 @@ mod tests {
         let mut rec = Vec::new();
         shim::jsonlog::encode_record(&mut rec, b"b\n", "stdout", "2026-01-01T00:00:02Z");
         use std::io::Write;
-        std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(&rec).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(&rec)
+            .unwrap();
         assert_eq!(text(&f.read_new(&opts()).0), "b\n");
         std::fs::rename(&log, shim::logfile::rotated(&log, 1)).unwrap();
         write_log(&log, &[("c\n", "stdout", "2026-01-01T00:00:03Z")]);

@@ -60,7 +60,9 @@ pub fn merge(user: &ContainerConfig, image: Option<&ImageConfig>) -> ContainerCo
     if c.healthcheck.is_none()
         && let Some(h) = &img.healthcheck
     {
-        c.healthcheck = serde_json::to_value(h).ok().and_then(|v| serde_json::from_value(v).ok());
+        c.healthcheck = serde_json::to_value(h)
+            .ok()
+            .and_then(|v| serde_json::from_value(v).ok());
     }
     if c.shell.is_none() {
         c.shell = img.shell.clone();
@@ -103,7 +105,11 @@ mod tests {
 
     fn user(entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) -> ContainerConfig {
         let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        ContainerConfig { entrypoint: entrypoint.map(v), cmd: cmd.map(v), ..Default::default() }
+        ContainerConfig {
+            entrypoint: entrypoint.map(v),
+            cmd: cmd.map(v),
+            ..Default::default()
+        }
     }
 
     fn run(u: ContainerConfig, i: ImageConfig) -> Result<(String, Vec<String>), &'static str> {
@@ -114,18 +120,46 @@ mod tests {
     fn entrypoint_and_cmd_combine_as_docker() {
         let s = |x: &str| x.to_string();
         // Image cmd only; user cmd replaces it.
-        assert_eq!(run(user(None, None), image(None, Some(&["sh"]))).unwrap(), (s("sh"), vec![]));
-        assert_eq!(run(user(None, Some(&["echo", "hi"])), image(None, Some(&["sh"]))).unwrap(), (s("echo"), vec![s("hi")]));
+        assert_eq!(
+            run(user(None, None), image(None, Some(&["sh"]))).unwrap(),
+            (s("sh"), vec![])
+        );
+        assert_eq!(
+            run(
+                user(None, Some(&["echo", "hi"])),
+                image(None, Some(&["sh"]))
+            )
+            .unwrap(),
+            (s("echo"), vec![s("hi")])
+        );
         // Image entrypoint + image cmd; user cmd replaces only the cmd.
         let img = || image(Some(&["/init", "-v"]), Some(&["serve"]));
-        assert_eq!(run(user(None, None), img()).unwrap(), (s("/init"), vec![s("-v"), s("serve")]));
-        assert_eq!(run(user(None, Some(&["x"])), img()).unwrap(), (s("/init"), vec![s("-v"), s("x")]));
+        assert_eq!(
+            run(user(None, None), img()).unwrap(),
+            (s("/init"), vec![s("-v"), s("serve")])
+        );
+        assert_eq!(
+            run(user(None, Some(&["x"])), img()).unwrap(),
+            (s("/init"), vec![s("-v"), s("x")])
+        );
         // A user entrypoint drops the image's cmd.
-        assert_eq!(run(user(Some(&["top"]), None), img()).unwrap(), (s("top"), vec![]));
+        assert_eq!(
+            run(user(Some(&["top"]), None), img()).unwrap(),
+            (s("top"), vec![])
+        );
         // --entrypoint "" resets it: the user's cmd runs alone, or nothing is left.
-        assert_eq!(run(user(Some(&[""]), Some(&["echo", "x"])), img()).unwrap(), (s("echo"), vec![s("x")]));
-        assert_eq!(run(user(Some(&[""]), None), img()), Err("No command specified"));
-        assert_eq!(run(user(None, None), image(None, None)), Err("No command specified"));
+        assert_eq!(
+            run(user(Some(&[""]), Some(&["echo", "x"])), img()).unwrap(),
+            (s("echo"), vec![s("x")])
+        );
+        assert_eq!(
+            run(user(Some(&[""]), None), img()),
+            Err("No command specified")
+        );
+        assert_eq!(
+            run(user(None, None), image(None, None)),
+            Err("No command specified")
+        );
     }
 
     #[test]

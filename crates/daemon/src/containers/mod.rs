@@ -45,6 +45,8 @@ pub struct Paths {
     pub exec: PathBuf,
     /// The runtime's state root, `<exec-root>/runtime`.
     pub runtime_root: PathBuf,
+    /// `<exec-root>/s`: the shims' directories.
+    pub shims: PathBuf,
 }
 
 impl Paths {
@@ -53,6 +55,7 @@ impl Paths {
             data: data_root.join("containers"),
             exec: exec_root.join("containers"),
             runtime_root: exec_root.join("runtime"),
+            shims: exec_root.join("s"),
         }
     }
     pub fn dir(&self, id: &str) -> PathBuf {
@@ -67,11 +70,17 @@ impl Paths {
     pub fn bundle(&self, id: &str) -> PathBuf {
         self.exec.join(id).join("bundle")
     }
+    /// The shim's directory, kept short (`<exec-root>/s/<short id>`): its sockets'
+    /// paths must fit in a sockaddr_un (108 bytes) under any reasonable exec-root.
+    /// Short ids are unique among the containers of a daemon (see `create`).
     pub fn shim(&self, id: &str) -> PathBuf {
-        self.exec.join(id).join("shim")
+        self.shims.join(&id[..id.len().min(12)])
     }
     pub fn runtime(&self) -> runtime::Runtime {
-        runtime::Runtime { store: runtime::state::Store::new(&self.runtime_root), systemd_cgroup: false }
+        runtime::Runtime {
+            store: runtime::state::Store::new(&self.runtime_root),
+            systemd_cgroup: false,
+        }
     }
 }
 
@@ -132,8 +141,9 @@ impl Container {
         let mut r = self.record.lock().expect("record lock");
         let mut next = r.clone();
         f(&mut next);
-        next.save(&paths.dir(&self.id))
-            .map_err(|e| ApiError::internal(format!("save the state of container {}: {e}", self.id)))?;
+        next.save(&paths.dir(&self.id)).map_err(|e| {
+            ApiError::internal(format!("save the state of container {}: {e}", self.id))
+        })?;
         *r = next.clone();
         Ok(next)
     }
@@ -172,7 +182,9 @@ impl Containers {
         let mut broken = Vec::new();
         for entry in std::fs::read_dir(&paths.data)? {
             let entry = entry?;
-            let Some(id) = entry.file_name().to_str().map(String::from) else { continue };
+            let Some(id) = entry.file_name().to_str().map(String::from) else {
+                continue;
+            };
             if id.starts_with('.') {
                 continue;
             }
@@ -184,11 +196,24 @@ impl Containers {
                 _ => broken.push(id),
             }
         }
-        Ok((Containers { paths, index: RwLock::new(index), shim: shim_path() }, broken))
+        Ok((
+            Containers {
+                paths,
+                index: RwLock::new(index),
+                shim: shim_path(),
+            },
+            broken,
+        ))
     }
 
     pub fn all(&self) -> Vec<Arc<Container>> {
-        self.index.read().expect("index lock").by_id.values().cloned().collect()
+        self.index
+            .read()
+            .expect("index lock")
+            .by_id
+            .values()
+            .cloned()
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -214,7 +239,10 @@ impl Containers {
         if let Some(c) = idx.names.get(bare).and_then(|id| idx.by_id.get(id)) {
             return Ok(c.clone());
         }
-        let mut found = idx.by_id.iter().filter(|(id, _)| id.starts_with(name_or_id));
+        let mut found = idx
+            .by_id
+            .iter()
+            .filter(|(id, _)| id.starts_with(name_or_id));
         match (found.next(), found.next()) {
             (Some((_, c)), None) => Ok(c.clone()),
             (Some(_), Some(_)) => Err(ApiError::bad_request(format!(
@@ -244,12 +272,30 @@ impl Containers {
     }
 
     pub fn name_taken(&self, name: &str) -> bool {
-        self.index.read().expect("index lock").names.contains_key(name)
+        self.index
+            .read()
+            .expect("index lock")
+            .names
+            .contains_key(name)
+    }
+
+    /// Whether an id's 12-digit short form is already some container's.
+    pub fn short_id_taken(&self, id: &str) -> bool {
+        self.index
+            .read()
+            .expect("index lock")
+            .by_id
+            .keys()
+            .any(|k| k[..12] == id[..12])
     }
 
     fn insert(&self, record: Record) -> Arc<Container> {
         let c = Arc::new(Container::new(record));
-        self.index.write().expect("index lock").by_id.insert(c.id.clone(), c.clone());
+        self.index
+            .write()
+            .expect("index lock")
+            .by_id
+            .insert(c.id.clone(), c.clone());
         c
     }
 
@@ -277,7 +323,10 @@ impl Containers {
             .collect();
         // A running user is reported first: it is what makes even `-f` refuse.
         users.sort_by_key(|(_, running)| !running);
-        users.into_iter().next().map(|(container, running)| image::metadata::UsedBy { container, running })
+        users
+            .into_iter()
+            .next()
+            .map(|(container, running)| image::metadata::UsedBy { container, running })
     }
 }
 

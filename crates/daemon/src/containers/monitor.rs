@@ -36,7 +36,9 @@ pub fn watch(d: Arc<Daemon>, c: Arc<Container>) {
 /// from its exit record; if it left none, once the init is gone (status unknown: 255).
 async fn wait_exit(shim_dir: &Path, pid: i32) -> ExitStatus {
     if let Ok(mut s) = tokio::net::UnixStream::connect(shim_dir.join(shim::CONTROL_SOCKET)).await
-        && s.write_all(shim::ControlRequest::Wait.to_line().as_bytes()).await.is_ok()
+        && s.write_all(shim::ControlRequest::Wait.to_line().as_bytes())
+            .await
+            .is_ok()
     {
         let mut line = String::new();
         if BufReader::new(&mut s).read_line(&mut line).await.is_ok()
@@ -48,7 +50,10 @@ async fn wait_exit(shim_dir: &Path, pid: i32) -> ExitStatus {
     if let Some(status) = exit_record(shim_dir) {
         return status;
     }
-    while pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok() && !is_zombie(pid) {
+    while pid > 0
+        && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+        && !is_zombie(pid)
+    {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     exit_record(shim_dir).unwrap_or(ExitStatus {
@@ -62,7 +67,10 @@ async fn wait_exit(shim_dir: &Path, pid: i32) -> ExitStatus {
 fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
         .unwrap_or(true)
 }
 
@@ -82,14 +90,21 @@ pub fn stop_shim(shim_dir: &Path) {
         && pid > 1
         && is_shim(pid)
     {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 
 /// Guards against a recycled pid: only a process running berth-shim is ended.
 fn is_shim(pid: i32) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| c.split(|b| *b == 0).next().is_some_and(|a| a.ends_with(b"berth-shim")))
+        .map(|c| {
+            c.split(|b| *b == 0)
+                .next()
+                .is_some_and(|a| a.ends_with(b"berth-shim"))
+        })
         .unwrap_or(false)
 }
 
@@ -151,10 +166,16 @@ fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) {
     };
     let delay = {
         let mut b = c.backoff.lock().expect("backoff lock");
-        *b = if ran >= BACKOFF_RESET_AFTER || b.is_zero() { BACKOFF_START } else { (*b * 2).min(BACKOFF_MAX) };
+        *b = if ran >= BACKOFF_RESET_AFTER || b.is_zero() {
+            BACKOFF_START
+        } else {
+            (*b * 2).min(BACKOFF_MAX)
+        };
         *b
     };
-    if c.update(&d.containers.paths, |r| r.state.status = Status::Restarting).is_err() {
+    if c.update(&d.containers.paths, |r| r.state.status = Status::Restarting)
+        .is_err()
+    {
         return;
     }
     let (d, c) = (d.clone(), c.clone());
@@ -202,7 +223,10 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
         match r.state.status {
             Status::Removing => {
                 let (d2, id) = (d.clone(), c.id.clone());
-                if matches!(tokio::task::spawn_blocking(move || ops::release(&d2, &id)).await, Ok(Ok(()))) {
+                if matches!(
+                    tokio::task::spawn_blocking(move || ops::release(&d2, &id)).await,
+                    Ok(Ok(()))
+                ) {
                     d.containers.forget(&c);
                 }
             }
@@ -210,7 +234,9 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                 let shim_dir = paths.shim(&c.id);
                 let alive = tokio::task::spawn_blocking(move || {
                     shim::client::Control::connect(&shim_dir)
-                        .and_then(|mut s| s.request::<shim::StateReply>(&shim::ControlRequest::State))
+                        .and_then(|mut s| {
+                            s.request::<shim::StateReply>(&shim::ControlRequest::State)
+                        })
                         .is_ok()
                 })
                 .await
@@ -260,7 +286,10 @@ mod tests {
             host_config: HostConfig::default(),
             state: Default::default(),
         };
-        r.host_config.restart_policy = RestartPolicy { name: policy.into(), maximum_retry_count: max };
+        r.host_config.restart_policy = RestartPolicy {
+            name: policy.into(),
+            maximum_retry_count: max,
+        };
         r.state.exit_code = exit;
         r.state.manually_stopped = manual;
         r.state.restart_count = count;

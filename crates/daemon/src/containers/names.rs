@@ -4,25 +4,75 @@
 use std::io::Read;
 
 const ADJECTIVES: &[&str] = &[
-    "agile", "amber", "brave", "bright", "calm", "clever", "cosmic", "crisp", "daring", "eager", "earnest",
-    "fierce", "gentle", "glad", "golden", "happy", "hardy", "honest", "jolly", "keen", "kind", "lively",
-    "lucid", "merry", "mighty", "modest", "nimble", "noble", "patient", "plucky", "polite", "proud", "quick",
-    "quiet", "rapid", "serene", "sharp", "shiny", "silent", "sleek", "smooth", "snappy", "steady", "sturdy",
-    "sunny", "swift", "tidy", "trusty", "vivid", "warm", "wise", "witty", "zealous",
+    "agile", "amber", "brave", "bright", "calm", "clever", "cosmic", "crisp", "daring", "eager",
+    "earnest", "fierce", "gentle", "glad", "golden", "happy", "hardy", "honest", "jolly", "keen",
+    "kind", "lively", "lucid", "merry", "mighty", "modest", "nimble", "noble", "patient", "plucky",
+    "polite", "proud", "quick", "quiet", "rapid", "serene", "sharp", "shiny", "silent", "sleek",
+    "smooth", "snappy", "steady", "sturdy", "sunny", "swift", "tidy", "trusty", "vivid", "warm",
+    "wise", "witty", "zealous",
 ];
 
 const NAMES: &[&str] = &[
-    "anning", "babbage", "bell", "bose", "cannon", "carver", "curie", "darwin", "dirac", "euler", "faraday",
-    "fermi", "feynman", "franklin", "galileo", "gauss", "goodall", "hamilton", "hawking", "hertz", "hopper",
-    "hubble", "hypatia", "joule", "kepler", "lamarr", "leakey", "liskov", "lovelace", "maxwell", "meitner",
-    "mendel", "newton", "noether", "ohm", "pascal", "pasteur", "planck", "raman", "ride", "ritchie", "sagan",
-    "shannon", "somerville", "tesla", "thompson", "turing", "volta", "wiles", "wright", "wu", "yalow",
+    "anning",
+    "babbage",
+    "bell",
+    "bose",
+    "cannon",
+    "carver",
+    "curie",
+    "darwin",
+    "dirac",
+    "euler",
+    "faraday",
+    "fermi",
+    "feynman",
+    "franklin",
+    "galileo",
+    "gauss",
+    "goodall",
+    "hamilton",
+    "hawking",
+    "hertz",
+    "hopper",
+    "hubble",
+    "hypatia",
+    "joule",
+    "kepler",
+    "lamarr",
+    "leakey",
+    "liskov",
+    "lovelace",
+    "maxwell",
+    "meitner",
+    "mendel",
+    "newton",
+    "noether",
+    "ohm",
+    "pascal",
+    "pasteur",
+    "planck",
+    "raman",
+    "ride",
+    "ritchie",
+    "sagan",
+    "shannon",
+    "somerville",
+    "tesla",
+    "thompson",
+    "turing",
+    "volta",
+    "wiles",
+    "wright",
+    "wu",
+    "yalow",
 ];
 
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     // The kernel's CSPRNG; failing to read it is not something to recover from.
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).expect("read /dev/urandom");
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .expect("read /dev/urandom");
     b
 }
 
@@ -40,8 +90,11 @@ pub fn new_id() -> String {
 /// A generated name (`brave_turing`); after collisions a digit is appended, as Docker does.
 pub fn generate(retry: usize) -> String {
     let [a, n, d] = random_bytes::<3>();
-    let mut name =
-        format!("{}_{}", ADJECTIVES[a as usize % ADJECTIVES.len()], NAMES[n as usize % NAMES.len()]);
+    let mut name = format!(
+        "{}_{}",
+        ADJECTIVES[a as usize % ADJECTIVES.len()],
+        NAMES[n as usize % NAMES.len()]
+    );
     if retry > 0 {
         name.push_str(&(d % 10).to_string());
     }
@@ -53,11 +106,14 @@ pub fn validate(name: &str) -> Result<String, String> {
     let bare = name.strip_prefix('/').unwrap_or(name);
     let mut chars = bare.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = chars.clone().count() >= 1 && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    let rest_ok =
+        chars.clone().count() >= 1 && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if first_ok && rest_ok {
         Ok(bare.to_string())
     } else {
-        Err(format!("Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"))
+        Err(format!(
+            "Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        ))
     }
 }
 
@@ -70,7 +126,10 @@ mod tests {
         for _ in 0..100 {
             let id = new_id();
             assert_eq!(id.len(), 64);
-            assert!(id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
             assert!(!id[..12].bytes().all(|b| b.is_ascii_digit()));
         }
     }
@@ -89,7 +148,10 @@ mod tests {
         assert_eq!(validate("a.b_c").unwrap(), "a.b_c");
         for bad in ["", "/", "a", "-web", "_x", "we b", "x/y", "ü1"] {
             let e = validate(bad).unwrap_err();
-            assert!(e.starts_with(&format!("Invalid container name ({bad})")), "{e}");
+            assert!(
+                e.starts_with(&format!("Invalid container name ({bad})")),
+                "{e}"
+            );
         }
     }
 }

@@ -23,7 +23,9 @@ fn not_modified() -> ApiError {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("container task: {e}")))
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("container task: {e}")))
 }
 
 /// `KILL`, `SIGKILL`, `sigkill`, `9` → the signal; Docker's message otherwise.
@@ -33,7 +35,11 @@ pub fn parse_signal(s: &str) -> ApiResult<Signal> {
         return Signal::try_from(n).map_err(|_| bad());
     }
     let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     name.parse::<Signal>().map_err(|_| bad())
 }
 
@@ -44,9 +50,15 @@ fn stop_signal(r: &Record) -> Signal {
 
 /// Whether `path` is a mount point (listed in our mountinfo).
 pub fn is_mounted(path: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
     let want = path.to_string_lossy();
-    info.lines().any(|l| l.split(' ').nth(4).is_some_and(|m| unescape_mountinfo(m) == want))
+    info.lines().any(|l| {
+        l.split(' ')
+            .nth(4)
+            .is_some_and(|m| unescape_mountinfo(m) == want)
+    })
 }
 
 fn unescape_mountinfo(s: &str) -> String {
@@ -54,8 +66,13 @@ fn unescape_mountinfo(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            let v = u32::from(b[i + 1] - b'0') * 64 + u32::from(b[i + 2] - b'0') * 8 + u32::from(b[i + 3] - b'0');
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = u32::from(b[i + 1] - b'0') * 64
+                + u32::from(b[i + 2] - b'0') * 8
+                + u32::from(b[i + 3] - b'0');
             out.push(v as u8);
             i += 4;
         } else {
@@ -73,7 +90,10 @@ pub fn unmount_all(path: &Path) {
             return;
         }
         if nix::mount::umount2(path, nix::mount::MntFlags::UMOUNT_NOFOLLOW).is_err() {
-            let _ = nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH | nix::mount::MntFlags::UMOUNT_NOFOLLOW);
+            let _ = nix::mount::umount2(
+                path,
+                nix::mount::MntFlags::MNT_DETACH | nix::mount::MntFlags::UMOUNT_NOFOLLOW,
+            );
         }
     }
 }
@@ -87,23 +107,39 @@ struct StartError {
 
 impl StartError {
     fn internal(message: impl Into<String>) -> StartError {
-        StartError { message: message.into(), exit_code: 128, status: StatusCode::INTERNAL_SERVER_ERROR }
+        StartError {
+            message: message.into(),
+            exit_code: 128,
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 
     /// The runtime's own words, in the shape Docker users (and their scripts) know.
     fn runtime(id: &str, stderr: &str) -> StartError {
         let line = stderr.trim().trim_start_matches("berth-shim: ");
-        let line = line.strip_prefix(&format!("create container {id}: ")).unwrap_or(line);
-        let line = line.strip_prefix(&format!("start container {id}: ")).unwrap_or(line);
-        let message = format!("failed to create task for container: OCI runtime create failed: {line}: unknown");
-        let (exit_code, status) = if line.contains("executable file not found") || line.contains("no such file or directory") {
+        let line = line
+            .strip_prefix(&format!("create container {id}: "))
+            .unwrap_or(line);
+        let line = line
+            .strip_prefix(&format!("start container {id}: "))
+            .unwrap_or(line);
+        let message = format!(
+            "failed to create task for container: OCI runtime create failed: {line}: unknown"
+        );
+        let (exit_code, status) = if line.contains("executable file not found")
+            || line.contains("no such file or directory")
+        {
             (127, StatusCode::BAD_REQUEST)
         } else if line.contains("permission denied") {
             (126, StatusCode::BAD_REQUEST)
         } else {
             (128, StatusCode::INTERNAL_SERVER_ERROR)
         };
-        StartError { message, exit_code, status }
+        StartError {
+            message,
+            exit_code,
+            status,
+        }
     }
 }
 
@@ -115,8 +151,13 @@ fn launch(d: &Daemon, c: &Container, wait_attach: bool) -> Result<i32, StartErro
     let id = &r.id;
     let rootfs = paths.rootfs(id);
     if !is_mounted(&rootfs) {
-        let mounts = d.images.snapshots().mounts(id).map_err(|e| StartError::internal(format!("container filesystem: {e}")))?;
-        std::fs::create_dir_all(&rootfs).map_err(|e| StartError::internal(format!("create {}: {e}", rootfs.display())))?;
+        let mounts = d
+            .images
+            .snapshots()
+            .mounts(id)
+            .map_err(|e| StartError::internal(format!("container filesystem: {e}")))?;
+        std::fs::create_dir_all(&rootfs)
+            .map_err(|e| StartError::internal(format!("create {}: {e}", rootfs.display())))?;
         image::snapshot::mount_all(&mounts, &rootfs)
             .map_err(|e| StartError::internal(format!("mount the container's filesystem: {e}")))?;
     }
@@ -127,29 +168,51 @@ fn launch(d: &Daemon, c: &Container, wait_attach: bool) -> Result<i32, StartErro
     result
 }
 
-fn launch_mounted(d: &Daemon, paths: &Paths, r: &Record, rootfs: &Path, wait_attach: bool) -> Result<i32, StartError> {
+fn launch_mounted(
+    d: &Daemon,
+    paths: &Paths,
+    r: &Record,
+    rootfs: &Path,
+    wait_attach: bool,
+) -> Result<i32, StartError> {
     let id = &r.id;
-    let user = user::resolve(rootfs, &r.config.user, &r.host_config.group_add).map_err(|e| StartError {
-        message: e,
-        exit_code: 128,
-        status: StatusCode::BAD_REQUEST,
+    let user = user::resolve(rootfs, &r.config.user, &r.host_config.group_add).map_err(|e| {
+        StartError {
+            message: e,
+            exit_code: 128,
+            status: StatusCode::BAD_REQUEST,
+        }
     })?;
     let dir = paths.dir(id);
     let input = spec::Input {
         record: r,
         rootfs,
         user: &user,
-        etc: spec::EtcFiles { hostname: &dir.join("hostname"), hosts: &dir.join("hosts"), resolv_conf: &dir.join("resolv.conf") },
-        cgroup_parent: if r.host_config.resources.cgroup_parent.is_empty() { "/berth" } else { &r.host_config.resources.cgroup_parent },
+        etc: spec::EtcFiles {
+            hostname: &dir.join("hostname"),
+            hosts: &dir.join("hosts"),
+            resolv_conf: &dir.join("resolv.conf"),
+        },
+        cgroup_parent: if r.host_config.resources.cgroup_parent.is_empty() {
+            &d.config.cgroup_parent
+        } else {
+            &r.host_config.resources.cgroup_parent
+        },
+        default_ulimits: &d.config.default_ulimits,
         cgroup_v2: cgroups::detect().is_ok_and(|h| h.version() == cgroups::CgroupVersion::V2),
     };
-    let spec = spec::build(&input).map_err(|e| StartError { message: e, exit_code: 128, status: StatusCode::BAD_REQUEST })?;
+    let spec = spec::build(&input).map_err(|e| StartError {
+        message: e,
+        exit_code: 128,
+        status: StatusCode::BAD_REQUEST,
+    })?;
     let bundle = paths.bundle(id);
     let shim_dir = paths.shim(id);
     let io = |what: String| move |e: std::io::Error| StartError::internal(format!("{what}: {e}"));
     std::fs::create_dir_all(&bundle).map_err(io(format!("create {}", bundle.display())))?;
     let bytes = serde_json::to_vec(&spec).map_err(|e| StartError::internal(e.to_string()))?;
-    super::record::write_atomic(&bundle.join("config.json"), &bytes).map_err(io("write the bundle".into()))?;
+    super::record::write_atomic(&bundle.join("config.json"), &bytes)
+        .map_err(io("write the bundle".into()))?;
     // A previous run's shim files (its exit record above all) must not be mistaken for this run's.
     let _ = std::fs::remove_dir_all(&shim_dir);
     let rt = paths.runtime();
@@ -185,8 +248,10 @@ fn launch_mounted(d: &Daemon, paths: &Paths, r: &Record, rootfs: &Path, wait_att
             && h > 0
             && w > 0
         {
-            cmd.arg("--console-width").arg(w.min(u16::MAX as u32).to_string());
-            cmd.arg("--console-height").arg(h.min(u16::MAX as u32).to_string());
+            cmd.arg("--console-width")
+                .arg(w.min(u16::MAX as u32).to_string());
+            cmd.arg("--console-height")
+                .arg(h.min(u16::MAX as u32).to_string());
         }
     }
     if r.config.open_stdin {
@@ -205,12 +270,20 @@ fn launch_mounted(d: &Daemon, paths: &Paths, r: &Record, rootfs: &Path, wait_att
         .output()
         .map_err(|e| StartError::internal(format!("run {}: {e}", d.containers.shim.display())))?;
     if !out.status.success() {
-        return Err(StartError::runtime(id, &String::from_utf8_lossy(&out.stderr)));
+        return Err(StartError::runtime(
+            id,
+            &String::from_utf8_lossy(&out.stderr),
+        ));
     }
     String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse::<i32>()
-        .map_err(|_| StartError::internal(format!("the shim reported no pid: {:?}", String::from_utf8_lossy(&out.stdout))))
+        .map_err(|_| {
+            StartError::internal(format!(
+                "the shim reported no pid: {:?}",
+                String::from_utf8_lossy(&out.stdout)
+            ))
+        })
 }
 
 pub async fn start(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
@@ -221,9 +294,16 @@ pub async fn start(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
 pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
     match c.status() {
         Status::Running => return Err(not_modified()),
-        Status::Paused => return Err(ApiError::conflict("cannot start a paused container, try unpause instead")),
+        Status::Paused => {
+            return Err(ApiError::conflict(
+                "cannot start a paused container, try unpause instead",
+            ));
+        }
         Status::Removing | Status::Dead => {
-            return Err(ApiError::conflict(format!("container {} is marked for removal and cannot be started", c.id)));
+            return Err(ApiError::conflict(format!(
+                "container {} is marked for removal and cannot be started",
+                c.id
+            )));
         }
         _ => {}
     }
@@ -243,7 +323,12 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResu
                 r.state.started_at = Some(Utc::now());
                 r.state.manually_stopped = false;
             })?;
-            d.events.publish("container", "start", &c.id, super::view::event_attributes(&r));
+            d.events.publish(
+                "container",
+                "start",
+                &c.id,
+                super::view::event_attributes(&r),
+            );
             c.notify(|ch| ch.started += 1);
             monitor::watch(d.clone(), c.clone());
             Ok(())
@@ -280,7 +365,8 @@ pub async fn wait_exited(c: &Container, exits0: u64, limit: Option<Duration>) ->
 
 fn kill_init(paths: &Paths, id: &str, sig: Signal, all: bool) -> ApiResult<()> {
     let rt = paths.runtime();
-    rt.kill(id, sig, all).map_err(|e| ApiError::internal(format!("kill container {id}: {e}")))?;
+    rt.kill(id, sig, all)
+        .map_err(|e| ApiError::internal(format!("kill container {id}: {e}")))?;
     // A frozen process gets the signal only once thawed.
     if let Ok((st, runtime::state::Status::Paused)) = rt.load(id)
         && let Ok(cg) = rt.cgroup_of(&st)
@@ -290,7 +376,12 @@ fn kill_init(paths: &Paths, id: &str, sig: Signal, all: bool) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn stop(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>, timeout: Option<i64>) -> ApiResult<()> {
+pub async fn stop(
+    d: &Arc<Daemon>,
+    c: &Arc<Container>,
+    signal: Option<&str>,
+    timeout: Option<i64>,
+) -> ApiResult<()> {
     let _op = c.op.lock().await;
     stop_locked(d, c, signal, timeout).await
 }
@@ -332,10 +423,18 @@ pub(crate) async fn stop_locked(
         let (p, id) = (paths.clone(), c.id.clone());
         let _ = blocking(move || kill_init(&p, &id, Signal::SIGKILL, true)).await?;
         if !wait_exited(c, exits0, Some(Duration::from_secs(30))).await {
-            return Err(ApiError::internal(format!("container {} did not exit after SIGKILL", c.id)));
+            return Err(ApiError::internal(format!(
+                "container {} did not exit after SIGKILL",
+                c.id
+            )));
         }
     }
-    d.events.publish("container", "stop", &c.id, super::view::event_attributes(&c.record()));
+    d.events.publish(
+        "container",
+        "stop",
+        &c.id,
+        super::view::event_attributes(&c.record()),
+    );
     Ok(())
 }
 
@@ -382,29 +481,61 @@ pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
     let _op = c.op.lock().await;
     match c.status() {
         Status::Running => {}
-        Status::Paused => return Err(ApiError::conflict(format!("Container {} is already paused", c.id))),
-        _ => return Err(ApiError::conflict(format!("Container {} is not running", c.id))),
+        Status::Paused => {
+            return Err(ApiError::conflict(format!(
+                "Container {} is already paused",
+                c.id
+            )));
+        }
+        _ => {
+            return Err(ApiError::conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
+        }
     }
     let (rt, id) = (d.containers.paths.runtime(), c.id.clone());
-    blocking(move || rt.pause(&id)).await?.map_err(|e| ApiError::internal(format!("pause: {e}")))?;
+    blocking(move || rt.pause(&id))
+        .await?
+        .map_err(|e| ApiError::internal(format!("pause: {e}")))?;
     let r = c.update(&d.containers.paths, |r| r.state.status = Status::Paused)?;
-    d.events.publish("container", "pause", &c.id, super::view::event_attributes(&r));
+    d.events.publish(
+        "container",
+        "pause",
+        &c.id,
+        super::view::event_attributes(&r),
+    );
     Ok(())
 }
 
 pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
     let _op = c.op.lock().await;
     if c.status() != Status::Paused {
-        return Err(ApiError::conflict(format!("Container {} is not paused", c.id)));
+        return Err(ApiError::conflict(format!(
+            "Container {} is not paused",
+            c.id
+        )));
     }
     let (rt, id) = (d.containers.paths.runtime(), c.id.clone());
-    blocking(move || rt.resume(&id)).await?.map_err(|e| ApiError::internal(format!("unpause: {e}")))?;
+    blocking(move || rt.resume(&id))
+        .await?
+        .map_err(|e| ApiError::internal(format!("unpause: {e}")))?;
     let r = c.update(&d.containers.paths, |r| r.state.status = Status::Running)?;
-    d.events.publish("container", "unpause", &c.id, super::view::event_attributes(&r));
+    d.events.publish(
+        "container",
+        "unpause",
+        &c.id,
+        super::view::event_attributes(&r),
+    );
     Ok(())
 }
 
-pub async fn restart(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>, timeout: Option<i64>) -> ApiResult<()> {
+pub async fn restart(
+    d: &Arc<Daemon>,
+    c: &Arc<Container>,
+    signal: Option<&str>,
+    timeout: Option<i64>,
+) -> ApiResult<()> {
     let _op = c.op.lock().await;
     if c.status().is_live() || c.status() == Status::Restarting {
         match stop_locked(d, c, signal, timeout).await {
@@ -413,7 +544,12 @@ pub async fn restart(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>, 
         }
     }
     start_locked(d, c).await?;
-    d.events.publish("container", "restart", &c.id, super::view::event_attributes(&c.record()));
+    d.events.publish(
+        "container",
+        "restart",
+        &c.id,
+        super::view::event_attributes(&c.record()),
+    );
     Ok(())
 }
 
@@ -422,7 +558,9 @@ pub async fn rename(d: &Arc<Daemon>, c: &Arc<Container>, new_name: &str) -> ApiR
     let new_name = super::names::validate(new_name).map_err(ApiError::bad_request)?;
     let old = c.name();
     if new_name == old {
-        return Err(ApiError::bad_request("Renaming a container with the same name as its current name"));
+        return Err(ApiError::bad_request(
+            "Renaming a container with the same name as its current name",
+        ));
     }
     d.containers.reserve_name(&new_name, &c.id)?;
     let r = match c.update(&d.containers.paths, |r| r.name = new_name.clone()) {
@@ -456,7 +594,10 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
             )));
         }
         Status::Removing => {
-            return Err(ApiError::conflict(format!("removal of container {} is already in progress", r.id)));
+            return Err(ApiError::conflict(format!(
+                "removal of container {} is already in progress",
+                r.id
+            )));
         }
         _ => {}
     }
@@ -471,7 +612,12 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
     let (d2, id) = (d.clone(), c.id.clone());
     blocking(move || release(&d2, &id)).await??;
     d.containers.forget(c);
-    d.events.publish("container", "destroy", &c.id, super::view::event_attributes(&r));
+    d.events.publish(
+        "container",
+        "destroy",
+        &c.id,
+        super::view::event_attributes(&r),
+    );
     c.notify(|ch| ch.removed = true);
     Ok(())
 }
@@ -488,9 +634,14 @@ pub(crate) fn release(d: &Daemon, id: &str) -> ApiResult<()> {
     unmount_all(&paths.rootfs(id));
     match d.images.snapshots().remove(id) {
         Ok(()) | Err(image::snapshot::Error::NotFound(_)) => {}
-        Err(e) => return Err(ApiError::internal(format!("remove the container's filesystem: {e}"))),
+        Err(e) => {
+            return Err(ApiError::internal(format!(
+                "remove the container's filesystem: {e}"
+            )));
+        }
     }
     let _ = std::fs::remove_dir_all(paths.exec.join(id));
+    let _ = std::fs::remove_dir_all(paths.shim(id));
     let dir = paths.dir(id);
     match std::fs::remove_dir_all(&dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -510,7 +661,10 @@ mod tests {
             assert_eq!(parse_signal(s).unwrap(), Signal::SIGKILL, "{s}");
         }
         assert_eq!(parse_signal("hup").unwrap(), Signal::SIGHUP);
-        assert_eq!(parse_signal("NOPE").unwrap_err().message, "Invalid signal: NOPE");
+        assert_eq!(
+            parse_signal("NOPE").unwrap_err().message,
+            "Invalid signal: NOPE"
+        );
         assert!(parse_signal("99").is_err());
     }
 
@@ -523,12 +677,18 @@ mod tests {
     #[test]
     fn runtime_errors_keep_dockers_shape_and_exit_codes() {
         let id = "abc";
-        let e = StartError::runtime(id, "berth-shim: create container abc: exec: \"nope\": executable file not found in $PATH\n");
+        let e = StartError::runtime(
+            id,
+            "berth-shim: create container abc: exec: \"nope\": executable file not found in $PATH\n",
+        );
         assert_eq!(e.exit_code, 127);
         assert_eq!(
             e.message,
             "failed to create task for container: OCI runtime create failed: exec: \"nope\": executable file not found in $PATH: unknown"
         );
-        assert_eq!(StartError::runtime(id, "open /x: permission denied").exit_code, 126);
+        assert_eq!(
+            StartError::runtime(id, "open /x: permission denied").exit_code,
+            126
+        );
     }
 }

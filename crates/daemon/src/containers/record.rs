@@ -104,7 +104,8 @@ impl Record {
     /// Reads `dir/container.json`.
     pub fn load(dir: &Path) -> std::io::Result<Record> {
         let bytes = std::fs::read(dir.join(RECORD_FILE))?;
-        serde_json::from_slice(&bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
     /// Writes `dir/container.json` atomically.
@@ -115,7 +116,10 @@ impl Record {
 
     /// The command line as `ps` shows it.
     pub fn command(&self) -> String {
-        std::iter::once(self.path.as_str()).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+        std::iter::once(self.path.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -154,7 +158,11 @@ mod tests {
             args: vec!["-c".into(), "true".into()],
             config: ContainerConfig::default(),
             host_config: HostConfig::default(),
-            state: State { status: Status::Exited, exit_code: 3, ..State::default() },
+            state: State {
+                status: Status::Exited,
+                exit_code: 3,
+                ..State::default()
+            },
         };
         r.save(dir.path()).unwrap();
         assert_eq!(Record::load(dir.path()).unwrap(), r);

@@ -43,7 +43,13 @@ const MASKED_PATHS: &[&str] = &[
     "/sys/devices/virtual/powercap",
 ];
 
-const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
 
 /// Files berthd writes for each container and binds over the image's.
 pub struct EtcFiles<'a> {
@@ -60,6 +66,8 @@ pub struct Input<'a> {
     /// The cgroup the container's own cgroup is made under (`/berth`).
     pub cgroup_parent: &'a str,
     pub cgroup_v2: bool,
+    /// The daemon's `default-ulimits`, under the container's own.
+    pub default_ulimits: &'a std::collections::BTreeMap<String, crate::config::Ulimit>,
 }
 
 /// Every capability the kernel knows, for `--privileged` and `--cap-add ALL`.
@@ -73,7 +81,11 @@ pub fn normalize_cap(name: &str) -> Result<String, String> {
     if upper == "ALL" {
         return Ok(upper);
     }
-    let full = if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") };
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
     if full.parse::<caps::Capability>().is_err() {
         return Err(format!("invalid capability: {name}"));
     }
@@ -85,8 +97,16 @@ pub fn capabilities(hc: &HostConfig) -> Result<Vec<String>, String> {
     if hc.privileged {
         return Ok(all_caps());
     }
-    let add: Vec<String> = hc.cap_add.iter().map(|c| normalize_cap(c)).collect::<Result<_, _>>()?;
-    let drop: Vec<String> = hc.cap_drop.iter().map(|c| normalize_cap(c)).collect::<Result<_, _>>()?;
+    let add: Vec<String> = hc
+        .cap_add
+        .iter()
+        .map(|c| normalize_cap(c))
+        .collect::<Result<_, _>>()?;
+    let drop: Vec<String> = hc
+        .cap_drop
+        .iter()
+        .map(|c| normalize_cap(c))
+        .collect::<Result<_, _>>()?;
     let mut set: Vec<String> = if add.iter().any(|c| c == "ALL") {
         all_caps()
     } else {
@@ -109,7 +129,11 @@ pub fn capabilities(hc: &HostConfig) -> Result<Vec<String>, String> {
 /// TERM with a tty, HOME from passwd, then the container's own.
 pub fn environment(record: &Record, user: &User) -> Vec<String> {
     let c = &record.config;
-    let has = |k: &str| c.env.iter().any(|e| e.split_once('=').map_or(e.as_str(), |(a, _)| a) == k);
+    let has = |k: &str| {
+        c.env
+            .iter()
+            .any(|e| e.split_once('=').map_or(e.as_str(), |(a, _)| a) == k)
+    };
     let mut env = Vec::new();
     if !has("PATH") {
         env.push(super::merge::DEFAULT_PATH.to_string());
@@ -119,7 +143,13 @@ pub fn environment(record: &Record, user: &User) -> Vec<String> {
         env.push("TERM=xterm".to_string());
     }
     if !has("HOME") {
-        env.push(format!("HOME={}", user.home.as_deref().filter(|h| !h.is_empty()).unwrap_or("/")));
+        env.push(format!(
+            "HOME={}",
+            user.home
+                .as_deref()
+                .filter(|h| !h.is_empty())
+                .unwrap_or("/")
+        ));
     }
     super::merge::merge_env(&env, &c.env)
 }
@@ -252,19 +282,26 @@ pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>, String> {
             _ => return Err(format!("invalid volume specification: '{b}'")),
         };
         if !src.starts_with('/') {
-            return Err(format!("invalid volume specification: '{b}': named volumes are not supported yet"));
+            return Err(format!(
+                "invalid volume specification: '{b}': named volumes are not supported yet"
+            ));
         }
         if !dst.starts_with('/') {
-            return Err(format!("invalid volume specification: '{b}': invalid mount config: destination must be an absolute path"));
+            return Err(format!(
+                "invalid volume specification: '{b}': invalid mount config: destination must be an absolute path"
+            ));
         }
         if !Path::new(src).exists() {
-            return Err(format!("invalid mount config for type \"bind\": bind source path does not exist: {src}"));
+            return Err(format!(
+                "invalid mount config for type \"bind\": bind source path does not exist: {src}"
+            ));
         }
         let mut ro = false;
         for o in opts.split(',').filter(|o| !o.is_empty()) {
             match o {
                 "ro" => ro = true,
-                "rw" | "z" | "Z" | "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "nocopy" => {}
+                "rw" | "z" | "Z" | "private" | "rprivate" | "shared" | "rshared" | "slave"
+                | "rslave" | "nocopy" => {}
                 _ => return Err(format!("invalid mode: {o}")),
             }
         }
@@ -274,11 +311,19 @@ pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>, String> {
     tmpfs.sort();
     for (dst, opts) in tmpfs {
         if !dst.starts_with('/') {
-            return Err(format!("invalid mount config: tmpfs destination must be an absolute path: {dst}"));
+            return Err(format!(
+                "invalid mount config: tmpfs destination must be an absolute path: {dst}"
+            ));
         }
-        let mut options = vec!["nosuid".to_string(), "nodev".to_string(), "noexec".to_string()];
+        let mut options = vec![
+            "nosuid".to_string(),
+            "nodev".to_string(),
+            "noexec".to_string(),
+        ];
         options.extend(opts.split(',').filter(|o| !o.is_empty()).map(String::from));
-        out.push(json!({"destination": dst, "type": "tmpfs", "source": "tmpfs", "options": options}));
+        out.push(
+            json!({"destination": dst, "type": "tmpfs", "source": "tmpfs", "options": options}),
+        );
     }
     Ok(out)
 }
@@ -291,14 +336,31 @@ pub fn build(input: &Input) -> Result<Value, String> {
     let caps = capabilities(hc)?;
     let mut args = vec![r.path.clone()];
     args.extend(r.args.iter().cloned());
-    let cwd = if c.working_dir.is_empty() { "/".to_string() } else { c.working_dir.clone() };
+    let cwd = if c.working_dir.is_empty() {
+        "/".to_string()
+    } else {
+        c.working_dir.clone()
+    };
     let mut rlimits = Vec::new();
-    for u in &hc.resources.ulimits {
-        let t = ulimit_type(&u.name).ok_or_else(|| format!("invalid ulimit type: {}", u.name))?;
-        rlimits.push(json!({"type": t, "soft": u.soft, "hard": u.hard}));
+    let defaults = input
+        .default_ulimits
+        .values()
+        .filter(|d| !hc.resources.ulimits.iter().any(|u| u.name == d.name));
+    for (name, soft, hard) in hc
+        .resources
+        .ulimits
+        .iter()
+        .map(|u| (&u.name, u.soft, u.hard))
+        .chain(defaults.map(|u| (&u.name, u.soft, u.hard)))
+    {
+        let t = ulimit_type(name).ok_or_else(|| format!("invalid ulimit type: {name}"))?;
+        rlimits.push(json!({"type": t, "soft": soft, "hard": hard}));
     }
     let no_new_privileges = hc.security_opt.iter().any(|o| {
-        matches!(o.as_str(), "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true")
+        matches!(
+            o.as_str(),
+            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"
+        )
     });
     let mut process = json!({
         "terminal": c.tty,
@@ -325,8 +387,16 @@ pub fn build(input: &Input) -> Result<Value, String> {
     {
         process["consoleSize"] = json!({"height": h, "width": w});
     }
-    let shm_size = if hc.shm_size > 0 { hc.shm_size } else { 64 << 20 };
-    let sys_ro = if hc.privileged { vec!["nosuid", "noexec", "nodev"] } else { vec!["nosuid", "noexec", "nodev", "ro"] };
+    let shm_size = if hc.shm_size > 0 {
+        hc.shm_size
+    } else {
+        64 << 20
+    };
+    let sys_ro = if hc.privileged {
+        vec!["nosuid", "noexec", "nodev"]
+    } else {
+        vec!["nosuid", "noexec", "nodev", "ro"]
+    };
     let mut mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
@@ -338,14 +408,22 @@ pub fn build(input: &Input) -> Result<Value, String> {
     ];
     let user_mounts = user_mounts(hc)?;
     let covered = |dst: &str| user_mounts.iter().any(|m| m["destination"] == dst);
-    for (path, dst) in [(input.etc.resolv_conf, "/etc/resolv.conf"), (input.etc.hostname, "/etc/hostname"), (input.etc.hosts, "/etc/hosts")] {
+    for (path, dst) in [
+        (input.etc.resolv_conf, "/etc/resolv.conf"),
+        (input.etc.hostname, "/etc/hostname"),
+        (input.etc.hosts, "/etc/hosts"),
+    ] {
         if !covered(dst) {
             mounts.push(bind(path, dst, hc.readonly_rootfs));
         }
     }
     mounts.extend(user_mounts);
     let host_net = hc.network_mode == "host";
-    let mut namespaces = vec![json!({"type": "mount"}), json!({"type": "ipc"}), json!({"type": "uts"})];
+    let mut namespaces = vec![
+        json!({"type": "mount"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+    ];
     if hc.pid_mode != "host" {
         namespaces.push(json!({"type": "pid"}));
     }
@@ -407,18 +485,28 @@ mod tests {
         hc.cap_add = vec!["kill".into()];
         assert_eq!(capabilities(&hc).unwrap(), vec!["CAP_KILL"]);
         hc.cap_add = vec!["NOT_A_CAP".into()];
-        assert_eq!(capabilities(&hc).unwrap_err(), "invalid capability: NOT_A_CAP");
+        assert_eq!(
+            capabilities(&hc).unwrap_err(),
+            "invalid capability: NOT_A_CAP"
+        );
     }
 
     #[test]
     fn binds_are_checked() {
-        let mut hc = HostConfig { binds: vec!["/tmp:/data:ro".into()], ..Default::default() };
+        let mut hc = HostConfig {
+            binds: vec!["/tmp:/data:ro".into()],
+            ..Default::default()
+        };
         let m = user_mounts(&hc).unwrap();
         assert_eq!(m[0]["options"], json!(["rbind", "rprivate", "ro"]));
         hc.binds = vec!["data:/data".into()];
         assert!(user_mounts(&hc).unwrap_err().contains("named volumes"));
         hc.binds = vec!["/nonexistent-berth:/data".into()];
-        assert!(user_mounts(&hc).unwrap_err().contains("bind source path does not exist"));
+        assert!(
+            user_mounts(&hc)
+                .unwrap_err()
+                .contains("bind source path does not exist")
+        );
         hc.binds = vec!["/tmp:data".into()];
         assert!(user_mounts(&hc).is_err());
     }

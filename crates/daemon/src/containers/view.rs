@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use api::containers::{
-    ContainerInspect, ContainerState, ContainerSummary, EndpointSettings, GraphDriverData, MountPoint,
-    NetworkSettings, SummaryHostConfig, SummaryNetworkSettings,
+    ContainerInspect, ContainerState, ContainerSummary, EndpointSettings, GraphDriverData,
+    MountPoint, NetworkSettings, SummaryHostConfig, SummaryNetworkSettings,
 };
 use api::filters::Filters;
 use chrono::{DateTime, Utc};
@@ -19,7 +19,8 @@ use crate::error::{ApiError, ApiResult};
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 fn time(t: Option<DateTime<Utc>>) -> String {
-    t.map(api::time::format_rfc3339_nano).unwrap_or_else(|| ZERO_TIME.to_string())
+    t.map(api::time::format_rfc3339_nano)
+        .unwrap_or_else(|| ZERO_TIME.to_string())
 }
 
 /// `image`, `name` and the labels: what Docker attaches to every container event.
@@ -66,19 +67,33 @@ pub fn human_status(r: &Record, now: DateTime<Utc>) -> String {
     match r.state.status {
         Status::Running => format!("Up {}", since(r.state.started_at)),
         Status::Paused => format!("Up {} (Paused)", since(r.state.started_at)),
-        Status::Restarting => format!("Restarting ({}) {} ago", r.state.exit_code, since(r.state.finished_at)),
+        Status::Restarting => format!(
+            "Restarting ({}) {} ago",
+            r.state.exit_code,
+            since(r.state.finished_at)
+        ),
         Status::Removing => "Removal In Progress".into(),
         Status::Dead => "Dead".into(),
         Status::Created => "Created".into(),
         Status::Exited if r.state.finished_at.is_none() => "Created".into(),
-        Status::Exited => format!("Exited ({}) {} ago", r.state.exit_code, since(r.state.finished_at)),
+        Status::Exited => format!(
+            "Exited ({}) {} ago",
+            r.state.exit_code,
+            since(r.state.finished_at)
+        ),
     }
 }
 
 fn networks(r: &Record) -> HashMap<String, EndpointSettings> {
     let mode = r.host_config.network_mode.clone();
     let mut m = HashMap::new();
-    m.insert(mode.clone(), EndpointSettings { network_id: mode, ..Default::default() });
+    m.insert(
+        mode.clone(),
+        EndpointSettings {
+            network_id: mode,
+            ..Default::default()
+        },
+    );
     m
 }
 
@@ -118,7 +133,11 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> Container
     let dir = paths.dir(&r.id);
     let st = &r.state;
     let state = ContainerState {
-        status: if st.status == Status::Exited && st.finished_at.is_none() { "created".into() } else { st.status.as_str().into() },
+        status: if st.status == Status::Exited && st.finished_at.is_none() {
+            "created".into()
+        } else {
+            st.status.as_str().into()
+        },
         running: st.status.is_live(),
         paused: st.status == Status::Paused,
         restarting: st.status == Status::Restarting,
@@ -134,8 +153,15 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> Container
     let mut config = r.config.clone();
     config.image = r.image_name.clone();
     let mut graph = HashMap::new();
-    graph.insert("MergedDir".to_string(), paths.rootfs(&r.id).display().to_string());
-    let log_path = if r.host_config.log_config.r#type == "none" { String::new() } else { paths.log(&r.id).display().to_string() };
+    graph.insert(
+        "MergedDir".to_string(),
+        paths.rootfs(&r.id).display().to_string(),
+    );
+    let log_path = if r.host_config.log_config.r#type == "none" {
+        String::new()
+    } else {
+        paths.log(&r.id).display().to_string()
+    };
     let mode = r.host_config.network_mode.clone();
     ContainerInspect {
         id: r.id.clone(),
@@ -157,13 +183,20 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> Container
         app_armor_profile: String::new(),
         exec_ids: None,
         host_config: r.host_config.clone(),
-        graph_driver: GraphDriverData { name: "overlay2".into(), data: graph },
+        graph_driver: GraphDriverData {
+            name: "overlay2".into(),
+            data: graph,
+        },
         size_rw: size.map(|s| s.0),
         size_root_fs: size.map(|s| s.1),
         mounts: mounts(r),
         config,
         network_settings: NetworkSettings {
-            sandbox_key: if mode == "none" || mode == "host" { String::new() } else { String::new() },
+            sandbox_key: if mode == "none" || mode == "host" {
+                String::new()
+            } else {
+                String::new()
+            },
             networks: networks(r),
             ..Default::default()
         },
@@ -183,10 +216,19 @@ pub fn summary(r: &Record, now: DateTime<Utc>, size: Option<(i64, i64)>) -> Cont
         size_rw: size.map(|s| s.0),
         size_root_fs: size.map(|s| s.1),
         labels: r.config.labels.clone(),
-        state: if r.state.status == Status::Exited && r.state.finished_at.is_none() { "created".into() } else { r.state.status.as_str().into() },
+        state: if r.state.status == Status::Exited && r.state.finished_at.is_none() {
+            "created".into()
+        } else {
+            r.state.status.as_str().into()
+        },
         status: human_status(r, now),
-        host_config: SummaryHostConfig { network_mode: r.host_config.network_mode.clone(), annotations: HashMap::new() },
-        network_settings: SummaryNetworkSettings { networks: networks(r) },
+        host_config: SummaryHostConfig {
+            network_mode: r.host_config.network_mode.clone(),
+            annotations: HashMap::new(),
+        },
+        network_settings: SummaryNetworkSettings {
+            networks: networks(r),
+        },
         mounts: mounts(r),
     }
 }
@@ -201,7 +243,15 @@ pub struct ListFilter {
     ancestors: Vec<String>,
 }
 
-const STATUSES: &[&str] = &["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+const STATUSES: &[&str] = &[
+    "created",
+    "restarting",
+    "running",
+    "removing",
+    "paused",
+    "exited",
+    "dead",
+];
 
 impl ListFilter {
     pub fn new(
@@ -210,24 +260,37 @@ impl ListFilter {
         image_id_of: impl Fn(&str) -> Option<String>,
     ) -> ApiResult<ListFilter> {
         f.validate(&[
-            "id", "name", "label", "status", "ancestor", "exited", "before", "since", "health", "network", "volume",
-            "is-task", "publish", "expose", "until",
+            "id", "name", "label", "status", "ancestor", "exited", "before", "since", "health",
+            "network", "volume", "is-task", "publish", "expose", "until",
         ])
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
         for s in f.get("status") {
             if !STATUSES.contains(&s.as_str()) {
-                return Err(ApiError::bad_request(format!("invalid filter 'status={s}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid filter 'status={s}'"
+                )));
             }
         }
         for e in f.get("exited") {
             if e.parse::<i64>().is_err() {
-                return Err(ApiError::bad_request(format!("invalid filter 'exited={e}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid filter 'exited={e}'"
+                )));
             }
         }
         let before = f.get("before").first().map(|b| created_of(b)).transpose()?;
         let since = f.get("since").first().map(|s| created_of(s)).transpose()?;
-        let ancestors = f.get("ancestor").iter().filter_map(|a| image_id_of(a)).collect();
-        Ok(ListFilter { f, before, since, ancestors })
+        let ancestors = f
+            .get("ancestor")
+            .iter()
+            .filter_map(|a| image_id_of(a))
+            .collect();
+        Ok(ListFilter {
+            f,
+            before,
+            since,
+            ancestors,
+        })
     }
 
     pub fn matches(&self, r: &Record) -> bool {
@@ -236,19 +299,27 @@ impl ListFilter {
             let vals = f.get(key);
             vals.is_empty() || vals.iter().any(|v| pred(v))
         };
-        let status = if r.state.status == Status::Exited && r.state.finished_at.is_none() { "created" } else { r.state.status.as_str() };
+        let status = if r.state.status == Status::Exited && r.state.finished_at.is_none() {
+            "created"
+        } else {
+            r.state.status.as_str()
+        };
         any("id", &|v| r.id.starts_with(v))
             && any("name", &|v| name_matches(v, &r.name))
             && f.match_labels("label", &r.config.labels)
             && any("status", &|v| v == status)
-            && any("exited", &|v| r.state.status == Status::Exited && v.parse::<i64>().ok() == Some(r.state.exit_code))
+            && any("exited", &|v| {
+                r.state.status == Status::Exited && v.parse::<i64>().ok() == Some(r.state.exit_code)
+            })
             && (f.get("ancestor").is_empty()
                 || self.ancestors.iter().any(|id| *id == r.image_id)
                 || f.get("ancestor").iter().any(|a| *a == r.image_name))
             && self.before.is_none_or(|b| r.created < b)
             && self.since.is_none_or(|s| r.created > s)
             && any("until", &|v| {
-                api::time::parse_query_timestamp(v, Utc::now()).map(|t| r.created < t).unwrap_or(false)
+                api::time::parse_query_timestamp(v, Utc::now())
+                    .map(|t| r.created < t)
+                    .unwrap_or(false)
             })
     }
 

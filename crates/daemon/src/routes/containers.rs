@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use api::containers::{ContainerCreateBody, ContainerCreateResponse, ContainerPruneResponse, ContainerWaitResponse, WaitExitError};
+use api::containers::{
+    ContainerCreateBody, ContainerCreateResponse, ContainerPruneResponse, ContainerWaitResponse,
+    WaitExitError,
+};
 use api::query::Query;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -49,7 +52,8 @@ fn query(req_query: Option<&str>) -> ApiResult<Query> {
 }
 
 fn int(q: &Query, key: &str) -> ApiResult<Option<i64>> {
-    q.get_i64(key).map_err(|e| ApiError::bad_request(e.to_string()))
+    q.get_i64(key)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 fn no_content() -> Response {
@@ -62,22 +66,35 @@ async fn create_container(State(d): State<S>, req: Request) -> ApiResult<Respons
         .await
         .map_err(|e| ApiError::bad_request(format!("read the request body: {e}")))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("config cannot be empty in order to create a container"));
+        return Err(ApiError::bad_request(
+            "config cannot be empty in order to create a container",
+        ));
     }
-    let body: ContainerCreateBody =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    let body: ContainerCreateBody = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
     if let Some(p) = q.get("platform").filter(|p| !p.is_empty())
         && !p.starts_with("linux")
     {
-        return Err(ApiError::bad_request(format!("unsupported platform {p:?}: berth runs linux containers")));
+        return Err(ApiError::bad_request(format!(
+            "unsupported platform {p:?}: berth runs linux containers"
+        )));
     }
     let (id, warnings) = create::create(&d, q.get("name"), body).await?;
-    Ok((StatusCode::CREATED, axum::Json(ContainerCreateResponse { id, warnings })).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ContainerCreateResponse { id, warnings }),
+    )
+        .into_response())
 }
 
 /// `SizeRw` and `SizeRootFs` of a container, for `size=1`.
 fn sizes(d: &Daemon, image_id: &str, id: &str) -> (i64, i64) {
-    let rw = d.images.snapshots().usage(id).map(|u| u.size as i64).unwrap_or(0);
+    let rw = d
+        .images
+        .snapshots()
+        .usage(id)
+        .map(|u| u.size as i64)
+        .unwrap_or(0);
     let image = image_id
         .parse::<image::Digest>()
         .ok()
@@ -88,11 +105,19 @@ fn sizes(d: &Daemon, image_id: &str, id: &str) -> (i64, i64) {
 }
 
 fn list_filter(d: &Daemon, q: &Query) -> ApiResult<view::ListFilter> {
-    let filters = q.filters().map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let filters = q
+        .filters()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     view::ListFilter::new(
         filters,
         |name| d.containers.get(name).map(|c| c.record().created),
-        |image| d.images.images().resolve(image).ok().map(|i| i.id.to_string()),
+        |image| {
+            d.images
+                .images()
+                .resolve(image)
+                .ok()
+                .map(|i| i.id.to_string())
+        },
     )
 }
 
@@ -185,7 +210,9 @@ async fn rename(State(d): State<S>, Path(id): Path<String>, req: Request) -> Api
 async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
     let q = query(req.uri().query())?;
     if q.get_bool("link") {
-        return Err(ApiError::bad_request("legacy links are not supported by berth"));
+        return Err(ApiError::bad_request(
+            "legacy links are not supported by berth",
+        ));
     }
     let c = d.containers.get(&id)?;
     ops::remove(&d, &c, q.get_bool("force")).await?;
@@ -195,8 +222,13 @@ async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> Api
 /// The wait body once the condition holds.
 fn wait_reply(c: &Container) -> Bytes {
     let r = c.record();
-    let error = (!r.state.error.is_empty()).then(|| WaitExitError { message: r.state.error.clone() });
-    let body = ContainerWaitResponse { status_code: r.state.exit_code, error };
+    let error = (!r.state.error.is_empty()).then(|| WaitExitError {
+        message: r.state.error.clone(),
+    });
+    let body = ContainerWaitResponse {
+        status_code: r.state.exit_code,
+        error,
+    };
     let mut bytes = serde_json::to_vec(&body).expect("plain struct");
     bytes.push(b'\n');
     Bytes::from(bytes)
@@ -207,9 +239,15 @@ fn wait_reply(c: &Container) -> Bytes {
 /// condition holds.
 async fn wait(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
     let q = query(req.uri().query())?;
-    let condition = q.get("condition").filter(|c| !c.is_empty()).unwrap_or("not-running").to_string();
+    let condition = q
+        .get("condition")
+        .filter(|c| !c.is_empty())
+        .unwrap_or("not-running")
+        .to_string();
     if !matches!(condition.as_str(), "not-running" | "next-exit" | "removed") {
-        return Err(ApiError::bad_request(format!("invalid condition: {condition:?}")));
+        return Err(ApiError::bad_request(format!(
+            "invalid condition: {condition:?}"
+        )));
     }
     let c = d.containers.get(&id)?;
     // Subscribed before the state is read, so an exit in between is not missed.
@@ -221,18 +259,28 @@ async fn wait(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiRe
         let ready = match condition.as_str() {
             "not-running" if !status.is_live() && status != Status::Restarting => true,
             "removed" => rx.wait_for(|ch| ch.removed).await.is_ok(),
-            _ => rx.wait_for(|ch| ch.exits > seen.exits || ch.removed).await.is_ok(),
+            _ => rx
+                .wait_for(|ch| ch.exits > seen.exits || ch.removed)
+                .await
+                .is_ok(),
         };
         if ready {
             let _ = tx.send(Ok(wait_reply(&c))).await;
         }
     });
     let mut resp = Response::new(Body::from_stream(ChunkStream(body_rx)));
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Ok(resp)
 }
 
-async fn attach_container(State(d): State<S>, Path(id): Path<String>, mut req: Request) -> ApiResult<Response> {
+async fn attach_container(
+    State(d): State<S>,
+    Path(id): Path<String>,
+    mut req: Request,
+) -> ApiResult<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let r = c.record();
@@ -249,18 +297,30 @@ async fn attach_container(State(d): State<S>, Path(id): Path<String>, mut req: R
     let replay = q.get_bool("logs");
     let stream = q.get_bool("stream");
     if !stream && !replay {
-        return Err(ApiError::bad_request("Bad parameters: you must choose at least one stream"));
+        return Err(ApiError::bad_request(
+            "Bad parameters: you must choose at least one stream",
+        ));
     }
     let tty = r.config.tty;
-    let content_type = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    let content_type = if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
     let upgrade = req
         .headers()
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("tcp"));
-    let log_opts = logs::Options { stdout: o.stdout, stderr: o.stderr, raw: tty, ..Default::default() };
+    let log_opts = logs::Options {
+        stdout: o.stdout,
+        stderr: o.stderr,
+        raw: tty,
+        ..Default::default()
+    };
     let log_path = d.containers.paths.log(&c.id);
-    d.events.publish("container", "attach", &c.id, view::event_attributes(&r));
+    d.events
+        .publish("container", "attach", &c.id, view::event_attributes(&r));
     if !upgrade {
         // An old client without the upgrade: output only, as a streamed body.
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
@@ -274,11 +334,21 @@ async fn attach_container(State(d): State<S>, Path(id): Path<String>, mut req: R
             }
             if stream && let Some(mut shim) = attach::connect_shim(&d, &c).await {
                 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let req = shim::AttachRequest { stdin: false, stdout: o.stdout, stderr: o.stderr, logs: false };
+                let req = shim::AttachRequest {
+                    stdin: false,
+                    stdout: o.stdout,
+                    stderr: o.stderr,
+                    logs: false,
+                };
                 if shim.write_all(req.to_line().as_bytes()).await.is_ok() {
                     let mut buf = vec![0u8; 32 * 1024];
                     while let Ok(n) = shim.read(&mut buf).await {
-                        if n == 0 || tx.send(Ok(Bytes::copy_from_slice(&buf[..n]))).await.is_err() {
+                        if n == 0
+                            || tx
+                                .send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                                .await
+                                .is_err()
+                        {
                             break;
                         }
                     }
@@ -286,12 +356,15 @@ async fn attach_container(State(d): State<S>, Path(id): Path<String>, mut req: R
             }
         });
         let mut resp = Response::new(Body::from_stream(ChunkStream(rx)));
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         return Ok(resp);
     }
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else { return };
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
         let mut io = TokioIo::new(upgraded);
         if replay {
             use tokio::io::AsyncWriteExt;
@@ -327,7 +400,10 @@ async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> Api
         return Err(ApiError::bad_request("invalid terminal size"));
     }
     if !c.status().is_live() {
-        return Err(ApiError::conflict(format!("Container {} is not running", c.id)));
+        return Err(ApiError::conflict(format!(
+            "Container {} is not running",
+            c.id
+        )));
     }
     if !c.record().config.tty {
         // Docker ignores a resize of a container without a terminal.
@@ -335,8 +411,12 @@ async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> Api
     }
     let shim_dir = d.containers.paths.shim(&c.id);
     tokio::task::spawn_blocking(move || {
-        shim::client::Control::connect(&shim_dir)
-            .and_then(|mut s| s.request::<shim::OkReply>(&shim::ControlRequest::Resize { width: w as u16, height: h as u16 }))
+        shim::client::Control::connect(&shim_dir).and_then(|mut s| {
+            s.request::<shim::OkReply>(&shim::ControlRequest::Resize {
+                width: w as u16,
+                height: h as u16,
+            })
+        })
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?
@@ -355,7 +435,9 @@ async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Ap
     }
     let (stdout, stderr) = (q.get_bool("stdout"), q.get_bool("stderr"));
     if !stdout && !stderr {
-        return Err(ApiError::bad_request("Bad parameters: you must choose at least one stream"));
+        return Err(ApiError::bad_request(
+            "Bad parameters: you must choose at least one stream",
+        ));
     }
     let now = Utc::now();
     let time = |key: &str| -> ApiResult<Option<chrono::DateTime<Utc>>> {
@@ -367,7 +449,11 @@ async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Ap
         }
     };
     let tail = match q.get("tail").filter(|t| !t.is_empty() && *t != "all") {
-        Some(t) => Some(t.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid tail {t:?}")))?.max(0) as usize),
+        Some(t) => Some(
+            t.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid tail {t:?}")))?
+                .max(0) as usize,
+        ),
         None => None,
     };
     let o = logs::Options {
@@ -382,7 +468,12 @@ async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Ap
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let c2 = c.clone();
-    tokio::spawn(logs::stream(d.containers.paths.log(&c.id), o, tx, move || c2.status().is_live() || c2.status() == Status::Restarting));
+    tokio::spawn(logs::stream(
+        d.containers.paths.log(&c.id),
+        o,
+        tx,
+        move || c2.status().is_live() || c2.status() == Status::Restarting,
+    ));
     let (btx, brx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::spawn(async move {
         while let Some(b) = rx.recv().await {
@@ -391,9 +482,14 @@ async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Ap
             }
         }
     });
-    let content_type = if r.config.tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    let content_type = if r.config.tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
     let mut resp = Response::new(Body::from_stream(ChunkStream(brx)));
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok(resp)
 }
 
@@ -409,12 +505,22 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Respons
     let dir = if mounted {
         d.containers.paths.rootfs(&c.id)
     } else {
-        let dir = d.containers.paths.dir(&c.id).join(format!("export-{}", crate::containers::names::new_id()));
-        let mounts = d.images.snapshots().mounts(&c.id).map_err(|e| ApiError::internal(e.to_string()))?;
+        let dir = d
+            .containers
+            .paths
+            .dir(&c.id)
+            .join(format!("export-{}", crate::containers::names::new_id()));
+        let mounts = d
+            .images
+            .snapshots()
+            .mounts(&c.id)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(e.to_string()))?;
         if let Err(e) = image::snapshot::mount_all(&mounts, &dir) {
             let _ = std::fs::remove_dir(&dir);
-            return Err(ApiError::internal(format!("mount the container's filesystem: {e}")));
+            return Err(ApiError::internal(format!(
+                "mount the container's filesystem: {e}"
+            )));
         }
         dir
     };
@@ -429,9 +535,17 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Respons
         }
         drop(d2);
     });
-    d.events.publish("container", "export", &c.id, view::event_attributes(&c.record()));
+    d.events.publish(
+        "container",
+        "export",
+        &c.id,
+        view::event_attributes(&c.record()),
+    );
     let mut resp = Response::new(body);
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-tar"),
+    );
     Ok(resp)
 }
 
@@ -442,15 +556,33 @@ async fn prune(State(d): State<S>, req: Request) -> ApiResult<Response> {
     let mut reclaimed: u64 = 0;
     for c in d.containers.all() {
         let r = c.record();
-        if !matches!(r.state.status, Status::Exited | Status::Dead | Status::Created) || !filter.matches(&r) {
+        if !matches!(
+            r.state.status,
+            Status::Exited | Status::Dead | Status::Created
+        ) || !filter.matches(&r)
+        {
             continue;
         }
-        let size = d.images.snapshots().usage(&c.id).map(|u| u.size).unwrap_or(0);
+        let size = d
+            .images
+            .snapshots()
+            .usage(&c.id)
+            .map(|u| u.size)
+            .unwrap_or(0);
         if ops::remove(&d, &c, false).await.is_ok() {
             deleted.push(c.id.clone());
             reclaimed += size;
         }
     }
-    d.events.publish("container", "prune", "", [("reclaimed".to_string(), reclaimed.to_string())].into());
-    Ok(axum::Json(ContainerPruneResponse { containers_deleted: deleted, space_reclaimed: reclaimed }).into_response())
+    d.events.publish(
+        "container",
+        "prune",
+        "",
+        [("reclaimed".to_string(), reclaimed.to_string())].into(),
+    );
+    Ok(axum::Json(ContainerPruneResponse {
+        containers_deleted: deleted,
+        space_reclaimed: reclaimed,
+    })
+    .into_response())
 }

@@ -42,8 +42,12 @@ fn store_err(e: metadata::Error) -> ApiError {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("image store task: {e}")))?
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("image store task: {e}")))?
 }
 
 #[derive(Deserialize, Default)]
@@ -58,7 +62,9 @@ async fn list(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Respo
             None => metadata::Filters::default(),
         };
         let store = &d.images;
-        let sizes = store.image_sizes().map_err(|e| ApiError::internal(e.to_string()))?;
+        let sizes = store
+            .image_sizes()
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         let rows: Vec<serde_json::Value> = store
             .images()
             .list(&filters)
@@ -97,30 +103,53 @@ fn truthy(v: &Option<String>) -> bool {
 }
 
 /// `/images/{name}/json`, `/history`, `/tag`, and `DELETE /images/{name}`.
-async fn by_name(State(d): State<S>, method: Method, Path(rest): Path<String>, Query(q): Query<NameQuery>) -> ApiResult<Response> {
+async fn by_name(
+    State(d): State<S>,
+    method: Method,
+    Path(rest): Path<String>,
+    Query(q): Query<NameQuery>,
+) -> ApiResult<Response> {
     let (name, action) = match rest.rsplit_once('/') {
-        Some((n, a @ ("json" | "history" | "tag" | "push" | "get"))) => (n.to_string(), a.to_string()),
+        Some((n, a @ ("json" | "history" | "tag" | "push" | "get"))) => {
+            (n.to_string(), a.to_string())
+        }
         _ => (rest.clone(), String::new()),
     };
     blocking(move || {
         let images = d.images.images();
         match (method, action.as_str()) {
-            (Method::GET, "json") => Ok(axum::Json(images.inspect(&name).map_err(store_err)?).into_response()),
-            (Method::GET, "history") => Ok(axum::Json(images.history(&name).map_err(store_err)?).into_response()),
+            (Method::GET, "json") => {
+                Ok(axum::Json(images.inspect(&name).map_err(store_err)?).into_response())
+            }
+            (Method::GET, "history") => {
+                Ok(axum::Json(images.history(&name).map_err(store_err)?).into_response())
+            }
             (Method::POST, "tag") => {
-                let repo = q.repo.clone().filter(|r| !r.is_empty()).ok_or_else(|| ApiError::bad_request("repository name must have at least one component"))?;
+                let repo = q.repo.clone().filter(|r| !r.is_empty()).ok_or_else(|| {
+                    ApiError::bad_request("repository name must have at least one component")
+                })?;
                 let target = match q.tag.as_deref().filter(|t| !t.is_empty()) {
                     Some(t) => format!("{repo}:{t}"),
                     None => repo,
                 };
-                let reference = image::Reference::parse(&target).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                let reference = image::Reference::parse(&target)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
                 let img = images.resolve(&name).map_err(store_err)?;
                 images.tag(&reference, &img.id).map_err(store_err)?;
-                d.events.publish("image", "tag", &img.id.to_string(), [("name".to_string(), reference.familiar())].into());
+                d.events.publish(
+                    "image",
+                    "tag",
+                    &img.id.to_string(),
+                    [("name".to_string(), reference.familiar())].into(),
+                );
                 Ok(StatusCode::CREATED.into_response())
             }
             (Method::DELETE, "") => {
-                let deleted = images.delete(&name, truthy(&q.force), &|id| d.containers.using_image(&id.to_string())).map_err(store_err)?;
+                let deleted = images
+                    .delete(&name, truthy(&q.force), &|id| {
+                        d.containers.using_image(&id.to_string())
+                    })
+                    .map_err(store_err)?;
                 for item in &deleted {
                     let (action, id) = match item {
                         metadata::Deleted::Untagged(r) => ("untag", r),
@@ -158,7 +187,8 @@ async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> Api
             }
         };
         for l in &loaded {
-            d.events.publish("image", "load", &l.id.to_string(), Default::default());
+            d.events
+                .publish("image", "load", &l.id.to_string(), Default::default());
         }
         Ok(loaded)
     })
@@ -166,10 +196,15 @@ async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> Api
     let mut out = String::new();
     for l in loaded {
         if l.tags.is_empty() {
-            out.push_str(&serde_json::json!({"stream": format!("Loaded image ID: {}\n", l.id)}).to_string());
+            out.push_str(
+                &serde_json::json!({"stream": format!("Loaded image ID: {}\n", l.id)}).to_string(),
+            );
         }
         for t in &l.tags {
-            out.push_str(&serde_json::json!({"stream": format!("Loaded image: {}\n", t.familiar())}).to_string());
+            out.push_str(
+                &serde_json::json!({"stream": format!("Loaded image: {}\n", t.familiar())})
+                    .to_string(),
+            );
         }
         out.push('\n');
     }
@@ -177,8 +212,12 @@ async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> Api
 }
 
 /// `docker save`: a docker-save tarball of the named images.
-async fn save(State(d): State<S>, axum::extract::RawQuery(raw): axum::extract::RawQuery) -> ApiResult<Response> {
-    let query = api::query::Query::parse(raw.as_deref().unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+async fn save(
+    State(d): State<S>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Response> {
+    let query = api::query::Query::parse(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let names: Vec<String> = query.get_all("names").map(String::from).collect();
     if names.is_empty() {
         return Err(ApiError::bad_request("no image names given"));
@@ -197,7 +236,12 @@ async fn save(State(d): State<S>, axum::extract::RawQuery(raw): axum::extract::R
     tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut writer = writer;
-        if let Err(e) = image::archive::save(&d.images, &refs, image::archive::Format::Docker, &mut writer) {
+        if let Err(e) = image::archive::save(
+            &d.images,
+            &refs,
+            image::archive::Format::Docker,
+            &mut writer,
+        ) {
             writer.fail(std::io::Error::other(e.to_string()));
         }
     });
@@ -206,11 +250,16 @@ async fn save(State(d): State<S>, axum::extract::RawQuery(raw): axum::extract::R
 
 async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
     let filters = match q.filters.as_deref().filter(|f| !f.is_empty()) {
-        Some(f) => api::filters::Filters::parse(f).map_err(|e| ApiError::bad_request(e.to_string()))?,
+        Some(f) => {
+            api::filters::Filters::parse(f).map_err(|e| ApiError::bad_request(e.to_string()))?
+        }
         None => api::filters::Filters::default(),
     };
     // `docker image prune -a` sends dangling=false: every unused image, not only untagged ones.
-    let all = filters.get_bool("dangling").map_err(|e| ApiError::bad_request(e.to_string()))? == Some(false);
+    let all = filters
+        .get_bool("dangling")
+        .map_err(|e| ApiError::bad_request(e.to_string()))?
+        == Some(false);
     blocking(move || {
         let report = d.images.images().prune(all, &|_| None).map_err(store_err)?;
         Ok(axum::Json(report).into_response())
@@ -221,16 +270,29 @@ async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Resp
 /// `POST /images/create`: `fromSrc` imports a root-filesystem tarball (the request body
 /// for `-`, else an http:// URL) as a one-layer image; `fromImage` (pull) arrives with
 /// the registry client and is refused clearly until then.
-async fn create(State(d): State<S>, axum::extract::RawQuery(raw): axum::extract::RawQuery, body: Body) -> ApiResult<Response> {
-    let query = api::query::Query::parse(raw.as_deref().unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+async fn create(
+    State(d): State<S>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    body: Body,
+) -> ApiResult<Response> {
+    let query = api::query::Query::parse(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     if let Some(from) = query.get("fromImage").filter(|f| !f.is_empty()) {
         return Err(ApiError::new(
             StatusCode::NOT_IMPLEMENTED,
-            format!("cannot pull {from}: pulling from a registry is not supported by this berthd yet; use docker load or docker import"),
+            format!(
+                "cannot pull {from}: pulling from a registry is not supported by this berthd yet; use docker load or docker import"
+            ),
         ));
     }
-    let Some(src) = query.get("fromSrc").filter(|f| !f.is_empty()).map(String::from) else {
-        return Err(ApiError::bad_request("either fromImage or fromSrc is required"));
+    let Some(src) = query
+        .get("fromSrc")
+        .filter(|f| !f.is_empty())
+        .map(String::from)
+    else {
+        return Err(ApiError::bad_request(
+            "either fromImage or fromSrc is required",
+        ));
     };
     let repo = query.get("repo").unwrap_or("").to_string();
     let tag = query.get("tag").unwrap_or("").to_string();
@@ -243,7 +305,11 @@ async fn create(State(d): State<S>, axum::extract::RawQuery(raw): axum::extract:
     }
     .transpose()
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let reader: Box<dyn std::io::Read + Send> = if src == "-" { Box::new(BodyReader::spawn(body)) } else { Box::new(std::io::empty()) };
+    let reader: Box<dyn std::io::Read + Send> = if src == "-" {
+        Box::new(BodyReader::spawn(body))
+    } else {
+        Box::new(std::io::empty())
+    };
     let img = blocking(move || {
         let input: Box<dyn std::io::Read + Send> = if src == "-" {
             reader
@@ -251,8 +317,18 @@ async fn create(State(d): State<S>, axum::extract::RawQuery(raw): axum::extract:
             image::archive::fetch(&src).map_err(|e| ApiError::bad_request(e.to_string()))?
         };
         let mut input = std::io::BufReader::with_capacity(1 << 20, input);
-        let compression = image::archive::detect_compression(std::io::BufRead::fill_buf(&mut input).map_err(|e| ApiError::bad_request(format!("read the tarball: {e}")))?);
-        let img = match image::archive::import(&d.images, &mut input, compression, &changes, &message, reference.as_ref()) {
+        let compression = image::archive::detect_compression(
+            std::io::BufRead::fill_buf(&mut input)
+                .map_err(|e| ApiError::bad_request(format!("read the tarball: {e}")))?,
+        );
+        let img = match image::archive::import(
+            &d.images,
+            &mut input,
+            compression,
+            &changes,
+            &message,
+            reference.as_ref(),
+        ) {
             Ok(img) => img,
             Err(e) => {
                 // Read what the client still sends, so it gets this answer rather than
@@ -261,7 +337,8 @@ async fn create(State(d): State<S>, axum::extract::RawQuery(raw): axum::extract:
                 return Err(ApiError::bad_request(e.to_string()));
             }
         };
-        d.events.publish("image", "import", &img.id.to_string(), Default::default());
+        d.events
+            .publish("image", "import", &img.id.to_string(), Default::default());
         Ok(img)
     })
     .await?;

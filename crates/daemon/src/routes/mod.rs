@@ -11,5 +11,9 @@ use axum::Router;
 use crate::server::Daemon;
 
 pub fn router(daemon: Arc<Daemon>) -> Router {
-    Router::new().merge(system::routes()).merge(containers::routes()).merge(images::routes()).with_state(daemon)
+    Router::new()
+        .merge(system::routes())
+        .merge(containers::routes())
+        .merge(images::routes())
+        .with_state(daemon)
 }

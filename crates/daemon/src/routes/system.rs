@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
+use api::events::EventMessage;
+use api::filters::Filters;
+use api::version::API_VERSION;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use api::events::EventMessage;
-use api::filters::Filters;
-use api::version::API_VERSION;
 
 use crate::error::{ApiError, ApiResult};
 use crate::server::Daemon;
@@ -23,6 +23,7 @@ pub fn routes() -> Router<S> {
         .route("/version", get(version))
         .route("/info", get(info))
         .route("/events", get(events))
+        .route("/system/df", get(disk_usage))
 }
 
 /// Docker's ping: the headers clients read to negotiate, and "OK".
@@ -34,13 +35,23 @@ async fn ping(method: Method) -> Response {
         ("Builder-Version", "1".to_string()),
         ("Docker-Experimental", "false".to_string()),
         ("Swarm", "inactive".to_string()),
-        ("Cache-Control", "no-cache, no-store, must-revalidate".to_string()),
+        (
+            "Cache-Control",
+            "no-cache, no-store, must-revalidate".to_string(),
+        ),
         ("Pragma", "no-cache".to_string()),
     ] {
         headers.insert(k, HeaderValue::from_str(&v).expect("ascii header"));
     }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    let body = if method == Method::HEAD { Body::empty() } else { Body::from("OK") };
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from("OK")
+    };
     (headers, body).into_response()
 }
 
@@ -51,7 +62,12 @@ async fn version() -> impl IntoResponse {
 async fn info(State(d): State<S>) -> impl IntoResponse {
     let overlay = d.images.snapshots().driver() == image::snapshot::Driver::Overlay;
     let storage = crate::system::storage(&d.config.data_root, overlay);
-    axum::Json(crate::system::info(&d.config, d.counts(), d.events.listeners(), storage))
+    axum::Json(crate::system::info(
+        &d.config,
+        d.counts(),
+        d.events.listeners(),
+        storage,
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -68,7 +84,10 @@ async fn events(State(d): State<S>, Query(q): Query<EventsQuery>) -> ApiResult<R
     let ts = |s: &Option<String>| -> ApiResult<Option<i64>> {
         s.as_deref()
             .filter(|s| !s.is_empty())
-            .map(|s| api::time::parse_query_timestamp(s, now).map(|t| t.timestamp_nanos_opt().unwrap_or(0)))
+            .map(|s| {
+                api::time::parse_query_timestamp(s, now)
+                    .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
+            })
             .transpose()
             .map_err(|e| ApiError::bad_request(e.to_string()))
     };
@@ -79,13 +98,30 @@ async fn events(State(d): State<S>, Query(q): Query<EventsQuery>) -> ApiResult<R
         None => Filters::default(),
     };
     for key in filters.keys() {
-        if !["type", "event", "action", "container", "image", "label", "volume", "network", "daemon", "scope"].contains(&key) {
+        if ![
+            "type",
+            "event",
+            "action",
+            "container",
+            "image",
+            "label",
+            "volume",
+            "network",
+            "daemon",
+            "scope",
+        ]
+        .contains(&key)
+        {
             return Err(ApiError::bad_request(format!("invalid filter '{key}'")));
         }
     }
     let (history, mut live) = d.events.subscribe();
-    let keep = move |e: &EventMessage| matches(e, &filters) && since.is_none_or(|s| e.time_nano >= s);
-    let past: Vec<EventMessage> = history.into_iter().filter(|e| keep(e) && until.is_none_or(|u| e.time_nano <= u)).collect();
+    let keep =
+        move |e: &EventMessage| matches(e, &filters) && since.is_none_or(|s| e.time_nano >= s);
+    let past: Vec<EventMessage> = history
+        .into_iter()
+        .filter(|e| keep(e) && until.is_none_or(|u| e.time_nano <= u))
+        .collect();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(64);
     tokio::spawn(async move {
         for e in past {
@@ -117,7 +153,11 @@ async fn events(State(d): State<S>, Query(q): Query<EventsQuery>) -> ApiResult<R
         }
     });
     let stream = crate::body::ChunkStream(rx);
-    Ok(([(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 fn line(e: &EventMessage) -> String {
@@ -127,11 +167,14 @@ fn line(e: &EventMessage) -> String {
 }
 
 fn matches(e: &EventMessage, f: &Filters) -> bool {
-    let any = |key: &str, value: &str| f.get(key).is_empty() || f.get(key).iter().any(|v| v == value);
+    let any =
+        |key: &str, value: &str| f.get(key).is_empty() || f.get(key).iter().any(|v| v == value);
     let attr = |k: &str| e.actor.attributes.get(k).map(String::as_str).unwrap_or("");
     let id_or_name = |key: &str| {
         f.get(key).is_empty()
-            || f.get(key).iter().any(|v| e.actor.id.starts_with(v.as_str()) || attr("name") == v || attr("image") == v)
+            || f.get(key).iter().any(|v| {
+                e.actor.id.starts_with(v.as_str()) || attr("name") == v || attr("image") == v
+            })
     };
     let labels = f.get("label").iter().all(|l| match l.split_once('=') {
         Some((k, v)) => attr(k) == v,
@@ -143,4 +186,83 @@ fn matches(e: &EventMessage, f: &Filters) -> bool {
         && (f.get("container").is_empty() || e.r#type == "container")
         && (f.get("image").is_empty() || id_or_name("image"))
         && labels
+}
+
+/// `GET /system/df`: images (with how many containers use each), containers with
+/// their writable layer's size, and the total of the unpacked layers.
+async fn disk_usage(State(d): State<S>) -> ApiResult<Response> {
+    let d2 = d.clone();
+    let v = tokio::task::spawn_blocking(move || -> ApiResult<serde_json::Value> {
+        let now = chrono::Utc::now();
+        let sizes = d2
+            .images
+            .image_sizes()
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let records: Vec<_> = d2
+            .containers
+            .all()
+            .into_iter()
+            .map(|c| c.record())
+            .collect();
+        let images: Vec<serde_json::Value> = d2
+            .images
+            .images()
+            .all()
+            .into_iter()
+            .map(|img| {
+                let id = img.id.to_string();
+                let s = sizes.get(&img.id);
+                let users = records.iter().filter(|r| r.image_id == id).count();
+                serde_json::json!({
+                    "Id": id,
+                    "ParentId": "",
+                    "RepoTags": img.familiar_tags(),
+                    "RepoDigests": img.familiar_digests(),
+                    "Created": img.created_time().map(|t| t.timestamp()).unwrap_or(0),
+                    "Size": s.map(|s| s.size).unwrap_or(img.size),
+                    "SharedSize": s.map(|s| s.shared_size).unwrap_or(0),
+                    "Labels": img.labels,
+                    "Containers": users,
+                })
+            })
+            .collect();
+        let containers: Vec<api::containers::ContainerSummary> = records
+            .iter()
+            .map(|r| {
+                let rw = d2
+                    .images
+                    .snapshots()
+                    .usage(&r.id)
+                    .map(|u| u.size as i64)
+                    .unwrap_or(0);
+                let image = r
+                    .image_id
+                    .parse::<image::Digest>()
+                    .ok()
+                    .and_then(|id| sizes.get(&id))
+                    .map(|s| s.size as i64)
+                    .unwrap_or(0);
+                crate::containers::view::summary(r, now, Some((rw, rw + image)))
+            })
+            .collect();
+        let layers: u64 = d2
+            .images
+            .snapshots()
+            .list()
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .iter()
+            .filter(|i| i.kind == image::snapshot::Kind::Committed)
+            .filter_map(|i| i.size)
+            .sum();
+        Ok(serde_json::json!({
+            "LayersSize": layers,
+            "Images": images,
+            "Containers": containers,
+            "Volumes": [],
+            "BuildCache": [],
+        }))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(axum::Json(v).into_response())
 }
