@@ -351,3 +351,23 @@ fn bad_requests_get_dockers_errors_and_change_nothing() {
     let list: Vec<Value> = block_on(client.get_json("/containers/json", &[("all", "1")])).unwrap();
     assert!(list.is_empty());
 }
+
+#[test]
+fn init_reaps_orphans_and_forwards_stop() {
+    berth_tests::require_root!();
+    let Some(d) = daemon() else { return };
+    // Without --init the command is PID 1; with it, berth's init is.
+    assert_eq!(ok(docker(&d, &["run", "--rm", "busybox", "sh", "-c", "echo $$"])), "1\n");
+    assert_eq!(ok(docker(&d, &["run", "--rm", "--init", "busybox", "sh", "-c", "echo $$"])), "2\n");
+    // Orphans are reparented to PID 1 and reaped: no zombie is left to list.
+    let ps = ok(docker(&d, &["run", "--rm", "--init", "busybox", "sh", "-c", "(sleep 0.1 &); sleep 0.6; ps -o stat,comm"]));
+    assert!(!ps.lines().any(|l| l.trim_start().starts_with('Z')), "{ps}");
+    // The exit status passes through.
+    assert_eq!(docker(&d, &["run", "--rm", "--init", "busybox", "sh", "-c", "exit 9"]).status.code(), Some(9));
+    // SIGTERM reaches the command: stop does not wait for the timeout.
+    ok(docker(&d, &["run", "-d", "--init", "--name", "sleeper", "busybox", "sleep", "1000"]));
+    let t = Instant::now();
+    ok(docker(&d, &["stop", "-t", "20", "sleeper"]));
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(inspect(&d, "sleeper", "{{.State.ExitCode}}"), "143");
+}

@@ -128,5 +128,5 @@ fn run_process(
     init::chdir(process)?;
     process::set_limits(process)?;
     let exe = process::find_executable(process)?;
-    process::finalize_and_exec(process, &exe, filter, opts.preserve_fds)
+    process::finalize_and_exec(process, &exe, filter, opts.preserve_fds, false)
 }

@@ -214,6 +214,11 @@ fn wait_and_exec(setup: &Setup, exe: &Path, state: &serde_json::Value) -> Result
     state["status"] = "running".into();
     hooks::run_all(spec.hooks().as_ref().and_then(|h| h.start_container().as_ref()), &state)?;
     let process = spec.process().as_ref().expect("validated");
-    process::finalize_and_exec(process, exe, setup.filter.as_ref(), setup.preserve_fds)
+    let init = spec
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(crate::reaper::INIT_ANNOTATION))
+        .is_some_and(|v| v == "true");
+    process::finalize_and_exec(process, exe, setup.filter.as_ref(), setup.preserve_fds, init)
 }
 

@@ -16,6 +16,7 @@ mod init;
 pub mod mounts;
 mod namespaces;
 pub mod process;
+pub mod reaper;
 pub mod rootfs;
 pub mod sealed;
 pub mod seccomp;

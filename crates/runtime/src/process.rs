@@ -97,7 +97,8 @@ fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
     }
 }
 
-/// Becomes the spec's user with its capabilities, then execs. Seccomp goes in as
+/// Becomes the spec's user with its capabilities, then execs (under berth's init, a
+/// forked PID 1 that reaps and forwards signals, when `init`). Seccomp goes in as
 /// late as it can: after the user switch when no_new_privs is set (so the filter need
 /// not allow setuid/capset), before it otherwise (loading needs CAP_SYS_ADMIN then).
 pub fn finalize_and_exec(
@@ -105,6 +106,7 @@ pub fn finalize_and_exec(
     executable: &Path,
     filter: Option<&ScmpFilterContext>,
     preserve_fds: i32,
+    init: bool,
 ) -> Result<Infallible> {
     let nnp = process.no_new_privileges().unwrap_or(false);
     if let Some(f) = filter
@@ -123,6 +125,10 @@ pub fn finalize_and_exec(
         if let Some(f) = filter {
             seccomp::load(f)?;
         }
+    }
+    if init {
+        // As late as possible: the init keeps exactly the user's privileges.
+        crate::reaper::fork_into_reaper()?;
     }
     exec(process, executable, preserve_fds)
 }

@@ -451,13 +451,18 @@ pub fn build(input: &Input) -> Result<Value, String> {
     if !hc.sysctls.is_empty() {
         linux["sysctl"] = json!(hc.sysctls);
     }
+    let mut annotations = serde_json::Map::new();
+    annotations.insert("org.berth.container.name".into(), json!(r.name));
+    if hc.init == Some(true) {
+        annotations.insert(runtime::reaper::INIT_ANNOTATION.into(), json!("true"));
+    }
     let mut spec = json!({
         "ociVersion": "1.2.0",
         "process": process,
         "root": {"path": input.rootfs, "readonly": hc.readonly_rootfs},
         "mounts": mounts,
         "linux": linux,
-        "annotations": {"org.berth.container.name": r.name},
+        "annotations": annotations,
     });
     if !host_net {
         spec["hostname"] = json!(c.hostname);
