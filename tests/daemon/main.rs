@@ -3,5 +3,6 @@
 
 mod config;
 mod containers;
+mod docker_py;
 mod images;
 mod system;

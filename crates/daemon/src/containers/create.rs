@@ -248,6 +248,11 @@ pub async fn create(
         return Err(ApiError::bad_request("No image specified"));
     }
     let hc = &mut body.host_config;
+    // Docker records the daemon's default log driver in the container (clients read it:
+    // docker-py streams logs only for json-file).
+    if hc.log_config.r#type.is_empty() {
+        hc.log_config.r#type = "json-file".into();
+    }
     check_network(hc)?;
     check_restart_policy(hc)?;
     check_resources(hc)?;

@@ -1,0 +1,55 @@
+"""docker-py (the Python SDK, unchanged) against berthd: create, start, wait, logs,
+inspect, run with remove, detached run, list, stop, remove, images, info, version.
+Prints OK at the end; any failed assertion exits non-zero with a traceback."""
+import sys
+
+import docker
+
+client = docker.DockerClient(base_url=sys.argv[1], version="auto")
+assert client.ping()
+assert client.version()["ApiVersion"]
+assert client.info()["Name"]
+
+tags = [t for image in client.images.list() for t in image.tags]
+assert "busybox:latest" in tags, tags
+image = client.images.get("busybox")
+assert image.attrs["Config"]["Cmd"] == ["sh"], image.attrs["Config"]
+
+c = client.containers.create(
+    "busybox", ["sh", "-c", "echo hello; echo err >&2; exit 3"], name="py-created", labels={"k": "v"}
+)
+assert c.status == "created", c.status
+c.start()
+result = c.wait()
+assert result["StatusCode"] == 3, result
+assert c.logs(stdout=True, stderr=False) == b"hello\n"
+assert c.logs(stdout=False, stderr=True) == b"err\n"
+c.reload()
+assert c.status == "exited" and c.labels["k"] == "v" and c.attrs["State"]["ExitCode"] == 3
+
+out = client.containers.run("busybox", ["echo", "run-and-remove"], remove=True)
+assert out == b"run-and-remove\n", out
+
+d = client.containers.run("busybox", ["sleep", "100"], detach=True, name="py-detached")
+d.reload()
+assert d.status == "running", d.status
+assert [x.name for x in client.containers.list()] == ["py-detached"]
+assert {x.name for x in client.containers.list(all=True)} == {"py-detached", "py-created"}
+d.stop(timeout=1)
+d.reload()
+assert d.status == "exited"
+d.remove()
+c.remove()
+assert client.containers.list(all=True) == []
+
+try:
+    client.containers.get("py-gone")
+    raise AssertionError("expected NotFound")
+except docker.errors.NotFound:
+    pass
+try:
+    client.containers.run("nosuchimage:1", "true")
+    raise AssertionError("expected an error")
+except (docker.errors.ImageNotFound, docker.errors.APIError):
+    pass
+print("OK")
