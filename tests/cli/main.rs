@@ -2,6 +2,8 @@
 //! as a user runs it, and its output compared with the real docker CLI's
 //! against the same daemon where docker is installed.
 
+mod containers;
+mod images;
 mod support;
 mod system;
 mod usage;

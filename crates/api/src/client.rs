@@ -77,25 +77,86 @@ impl ClientError {
 
 type Result<T> = std::result::Result<T, ClientError>;
 
-/// A request body with its content type.
-#[derive(Debug, Clone)]
+/// A request body with its content type: bytes in memory, or a stream read
+/// as it is sent.
+#[derive(Debug)]
 pub struct Body {
     content_type: Option<String>,
-    data: Bytes,
+    data: BodyData,
+}
+
+#[derive(Debug)]
+enum BodyData {
+    Full(Bytes),
+    Stream(BodyStream),
 }
 
 impl Body {
     /// `application/json` of `value`.
     pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Self> {
         let data = serde_json::to_vec(value).map_err(ClientError::Encode)?;
-        Ok(Body { content_type: Some("application/json".into()), data: data.into() })
+        Ok(Body { content_type: Some("application/json".into()), data: BodyData::Full(data.into()) })
     }
 
     /// Raw bytes with the given content type (`application/x-tar` …).
     pub fn raw(content_type: &str, data: impl Into<Bytes>) -> Self {
-        Body { content_type: Some(content_type.to_string()), data: data.into() }
+        Body { content_type: Some(content_type.to_string()), data: BodyData::Full(data.into()) }
+    }
+
+    /// The bytes of `reader`, sent (chunked) as they are read, so an image
+    /// archive of any size never sits in memory (`docker load < file`). The
+    /// reader runs on a thread of its own since files and stdin block; a read
+    /// error aborts the request.
+    pub fn reader(content_type: &str, reader: impl std::io::Read + Send + 'static) -> Self {
+        Body { content_type: Some(content_type.to_string()), data: BodyData::Stream(BodyStream::spawn(reader)) }
     }
 }
+
+/// Chunks from a reader thread, as a hyper body.
+#[derive(Debug)]
+struct BodyStream {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+}
+
+impl BodyStream {
+    const CHUNK: usize = 256 << 10;
+
+    fn spawn(mut reader: impl std::io::Read + Send + 'static) -> Self {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; Self::CHUNK];
+            loop {
+                let item = match reader.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => Ok(Bytes::copy_from_slice(&buf[..n])),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => Err(e),
+                };
+                let failed = item.is_err();
+                // A closed channel means the request is over (the daemon answered).
+                if tx.blocking_send(item).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        BodyStream { rx }
+    }
+}
+
+impl hyper::body::Body for BodyStream {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        self.rx.poll_recv(cx).map(|item| item.map(|r| r.map(hyper::body::Frame::data)))
+    }
+}
+
+/// What a request carries on the wire.
+type RequestBody = http_body_util::Either<Full<Bytes>, BodyStream>;
 
 /// A reply read in full.
 #[derive(Debug, Clone)]
@@ -423,7 +484,7 @@ impl Client {
         uri
     }
 
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>> {
+    async fn connect(&self) -> Result<SendRequest<RequestBody>> {
         let stream = UnixStream::connect(&self.socket)
             .await
             .map_err(|source| ClientError::Connect { path: self.socket.clone(), source })?;
@@ -461,11 +522,14 @@ impl Client {
                 if let Some(ct) = b.content_type {
                     builder = builder.header(CONTENT_TYPE, ct);
                 }
-                b.data
+                match b.data {
+                    BodyData::Full(bytes) => RequestBody::Left(Full::new(bytes)),
+                    BodyData::Stream(stream) => RequestBody::Right(stream),
+                }
             }
-            None => Bytes::new(),
+            None => RequestBody::Left(Full::new(Bytes::new())),
         };
-        let req = builder.body(Full::new(data))?;
+        let req = builder.body(data)?;
         let mut sender = self.connect().await?;
         let resp = sender.send_request(req).await?;
         if resp.status().as_u16() >= 400 {

@@ -71,6 +71,18 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
             }
         }
         ("GET", "/v1.45/echo-query") => full(StatusCode::OK, "text/plain", query),
+        ("POST", "/v1.45/images/load") => {
+            let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let chunked = req.headers().get("transfer-encoding").is_some_and(|v| v == "chunked");
+            match req.into_body().collect().await {
+                Ok(body) => {
+                    let body = body.to_bytes();
+                    let sum: u64 = body.iter().map(|b| u64::from(*b)).sum();
+                    full(StatusCode::OK, "text/plain", format!("{ct} chunked={chunked} {} {sum}", body.len()))
+                }
+                Err(_) => full(StatusCode::BAD_REQUEST, "text/plain", "truncated"),
+            }
+        }
         ("GET", "/v1.45/containers/missing/json") => {
             full(StatusCode::NOT_FOUND, "application/json", r#"{"message":"No such container: missing"}"#)
         }
@@ -199,6 +211,39 @@ async fn connect_error_is_typed() {
     let client = Client::new(&format!("unix://{}/nobody.sock", dir.path().display())).expect("client");
     let err = client.get("/_ping", &[], None).await.expect_err("no server");
     assert!(matches!(err, ClientError::Connect { ref path, .. } if path.ends_with("nobody.sock")));
+}
+
+/// Fails after `ok` bytes.
+struct FailingReader {
+    ok: usize,
+}
+
+impl std::io::Read for FailingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.ok == 0 {
+            return Err(std::io::Error::other("disk on fire"));
+        }
+        let n = buf.len().min(self.ok);
+        buf[..n].fill(1);
+        self.ok -= n;
+        Ok(n)
+    }
+}
+
+#[tokio::test]
+async fn streams_request_bodies_from_a_reader() {
+    let (_dir, client) = setup();
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let sum: u64 = data.iter().map(|b| u64::from(*b)).sum();
+    let body = api::Body::reader("application/x-tar", std::io::Cursor::new(data));
+    let resp = client.post("/images/load", &[], Some(body)).await.expect("load");
+    assert_eq!(resp.text(), format!("application/x-tar chunked=true 3000000 {sum}"));
+    // A read error aborts the request instead of sending a short body as if complete.
+    let body = api::Body::reader("application/x-tar", FailingReader { ok: 1 << 20 });
+    match client.post("/images/load", &[], Some(body)).await {
+        Err(_) => {}
+        Ok(resp) => assert_eq!(resp.text(), "truncated"),
+    }
 }
 
 #[tokio::test]

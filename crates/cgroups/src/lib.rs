@@ -260,6 +260,12 @@ impl Cgroup {
         dispatch!(self, cg => cg.add_process(pid))
     }
 
+    /// The calling process joins the cgroup. It must be single-threaded: on v1 this
+    /// moves the calling thread only (see `v1::join_self` for why that is faster).
+    pub fn join_self(&self) -> Result<()> {
+        dispatch!(self, cg => cg.join_self())
+    }
+
     /// Every process in the cgroup or in a cgroup below it, sorted.
     pub fn pids(&self) -> Result<Vec<i32>> {
         dispatch!(self, cg => cg.pids())

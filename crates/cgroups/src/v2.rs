@@ -328,6 +328,11 @@ impl V2Cgroup {
         write_create(&self.dir.join("cgroup.procs"), &pid.to_string())
     }
 
+    /// The calling process joins the cgroup (v2 has no lock-free form of this).
+    pub(crate) fn join_self(&self) -> Result<()> {
+        write_create(&self.dir.join("cgroup.procs"), "0")
+    }
+
     pub(crate) fn pids(&self) -> Result<Vec<i32>> {
         let mut pids = BTreeSet::new();
         fs::collect_procs(&self.dir, &mut pids)?;

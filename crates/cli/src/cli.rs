@@ -4,6 +4,11 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod image;
+pub use image::*;
+pub mod container;
+pub mod values;
+
 /// The whole command line.
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +45,56 @@ pub enum Command {
     Events(EventsArgs),
     /// Manage berth
     System(SystemArgs),
+    /// Manage images
+    Image(ImageArgs),
+    /// List images
+    Images(ImagesArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(ImportArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(LoadArgs),
+    /// Remove one or more images
+    Rmi(RmiArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(TagArgs),
+    /// Manage containers
+    Container(container::ContainerArgs),
+    /// Create and run a new container from an image
+    Run(container::RunArgs),
+    /// Create a new container
+    Create(container::CreateArgs),
+    /// Start one or more stopped containers
+    Start(container::StartArgs),
+    /// Stop one or more running containers
+    Stop(container::StopArgs),
+    /// Kill one or more running containers
+    Kill(container::KillArgs),
+    /// Restart one or more containers
+    Restart(container::RestartArgs),
+    /// Pause all processes within one or more containers
+    Pause(container::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(container::UnpauseArgs),
+    /// Remove one or more containers
+    Rm(container::RmArgs),
+    /// Rename a container
+    Rename(container::RenameArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(container::WaitArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(container::AttachArgs),
+    /// Fetch the logs of a container
+    Logs(container::LogsArgs),
+    /// List containers
+    Ps(container::PsArgs),
+    /// Return low-level information on Docker objects
+    Inspect(container::InspectArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(container::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -55,6 +110,8 @@ pub enum SystemCommand {
     Info(InfoArgs),
     /// Get real time events from the server
     Events(EventsArgs),
+    /// Show berth disk usage
+    Df(DfArgs),
 }
 
 #[derive(Debug, Args)]

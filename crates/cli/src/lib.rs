@@ -5,6 +5,7 @@
 //! - [`context`]: the per-run state (host, flags, streams, API client);
 //! - [`commands`]: one module per command family;
 //! - [`format`]: `--format` templates, tables, human-readable values;
+//! - [`jsonmessage`]: the JSON-message streams of load, import (and pull, push, build);
 //! - [`error`]: failures, their messages and exit statuses.
 
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod commands;
 pub mod context;
 pub mod error;
 pub mod format;
+pub mod jsonmessage;
 pub mod usage;
 
 use std::ffi::OsString;

@@ -9,8 +9,13 @@
 //! Run 'berth version --help' for more information
 //! ```
 //!
-//! Flag errors exit 125; an unknown command or unexpected arguments exit 1;
-//! help exits 0 on stdout.
+//! Flag errors exit 125; an unknown command or the wrong number of arguments
+//! exit 1 (`"berth: 'berth tag' requires 2 arguments"`, worded from the
+//! command's positionals as docker's `cli.ExactArgs`, `RequiresMinArgs` …
+//! word them); help exits 0 on stdout.
+//!
+//! The usage line is docker's `Use`: `berth images [OPTIONS] [REPOSITORY[:TAG]]`,
+//! built from the command's flags and positionals (their value names).
 
 use std::ffi::OsString;
 
@@ -66,12 +71,70 @@ fn command_path(root: &clap::Command, args: &[OsString]) -> (Vec<String>, clap::
 }
 
 fn usage_line(path: &str, cmd: &clap::Command, is_root: bool) -> String {
+    // Commands with positional arguments keep docker's usage line after the
+    // path in `override_usage` (`[OPTIONS] IMAGE [COMMAND] [ARG...]`).
+    if let Some(tail) = cmd.get_overridden_usage() {
+        return format!("{path} {tail}");
+    }
     if is_root {
-        format!("{path} [OPTIONS] COMMAND [ARG...]")
-    } else if cmd.has_subcommands() {
-        format!("{path} COMMAND")
-    } else {
-        format!("{path} [OPTIONS]")
+        return format!("{path} [OPTIONS] COMMAND [ARG...]");
+    }
+    if cmd.has_subcommands() {
+        return format!("{path} COMMAND");
+    }
+    let mut line = path.to_string();
+    let has_flags = cmd.get_arguments().any(|a| !a.is_positional() && a.get_id() != "help");
+    if has_flags || positionals(cmd).is_empty() {
+        line.push_str(" [OPTIONS]");
+    }
+    for (name, required, many, _) in positionals(cmd).into_iter().filter(|p| !p.3) {
+        line.push(' ');
+        line.push_str(&match (required, many) {
+            (true, false) => name,
+            (false, false) => format!("[{name}]"),
+            (true, true) => format!("{name} [{name}...]"),
+            (false, true) => format!("[{name}...]"),
+        });
+    }
+    line
+}
+
+/// The positional arguments of `cmd`: value name, required, repeatable, and
+/// hidden (left out of the usage line, but counted in the arity).
+fn positionals(cmd: &clap::Command) -> Vec<(String, bool, bool, bool)> {
+    cmd.get_positionals()
+        .map(|a| {
+            let name = a
+                .get_value_names()
+                .and_then(|n| n.first())
+                .map_or_else(|| a.get_id().as_str().to_uppercase(), |n| n.to_string());
+            let many = matches!(a.get_action(), clap::ArgAction::Append)
+                || a.get_num_args().is_some_and(|r| r.max_values() > 1);
+            (name, a.is_required_set(), many, a.is_hide_set())
+        })
+        .collect()
+}
+
+/// Docker's message for the wrong number of arguments, from the positionals'
+/// arity: `accepts no arguments`, `requires 2 arguments`, `requires at least
+/// 1 argument` (which alone says "See" where the others say "Run"), `requires
+/// at most 1 argument`, `requires at least 1 and at most 2 arguments`.
+fn arity_error(bin: &str, path: &str, usage: &str, cmd: &clap::Command) -> UsageError {
+    let args = positionals(cmd);
+    let min = args.iter().filter(|a| a.1).count();
+    let max = if args.iter().any(|a| a.2) { None } else { Some(args.len()) };
+    let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+    let (what, see) = match max {
+        Some(0) => ("accepts no arguments".to_string(), "Run"),
+        Some(max) if max == min => (format!("requires {min} {}", plural(min)), "Run"),
+        None => (format!("requires at least {min} {}", plural(min)), "See"),
+        Some(max) if min == 0 => (format!("requires at most {max} {}", plural(max)), "Run"),
+        Some(max) => (format!("requires at least {min} and at most {max} {}", plural(max)), "Run"),
+    };
+    UsageError {
+        text: format!("{bin}: '{path}' {what}\n\nUsage:  {usage}\n\n{see} '{path} --help' for more information\n"),
+        code: 1,
+        stdout: false,
     }
 }
 
@@ -98,7 +161,10 @@ fn flag_names(cmd: &clap::Command, clap_name: &str) -> String {
 
 /// Converts a clap parse failure of `args` into docker's output.
 pub fn from_clap(err: &clap::Error, root: &clap::Command, args: &[OsString]) -> UsageError {
-    let (path, cmd) = command_path(root, args);
+    // Built, so the positionals' arity (`num_args`) is known.
+    let mut root = root.clone();
+    root.build();
+    let (path, cmd) = command_path(&root, args);
     let path_str = path.join(" ");
     let is_root = path.len() == 1;
     let usage = usage_line(&path_str, &cmd, is_root);
@@ -109,7 +175,12 @@ pub fn from_clap(err: &clap::Error, root: &clap::Command, args: &[OsString]) -> 
     };
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::DisplayVersion => {
-            UsageError { text: err.render().to_string(), code: 0, stdout: true }
+            // Help templates name the command with clap's `{bin}`, which
+            // joins the path with dashes (`berth-run`): show it as typed.
+            let text = err.render().to_string();
+            let dashed = format!("Usage:  {} ", path.join("-"));
+            let text = text.replacen(&dashed, &format!("Usage:  {path_str} "), 1);
+            UsageError { text, code: 0, stdout: true }
         }
         ErrorKind::InvalidSubcommand => {
             let name = context_str(err, ContextKind::InvalidSubcommand).unwrap_or_default();
@@ -130,15 +201,13 @@ pub fn from_clap(err: &clap::Error, root: &clap::Command, args: &[OsString]) -> 
             } else if let Some(short) = arg.strip_prefix('-').and_then(|s| s.chars().next()) {
                 flag_error(format!("unknown shorthand flag: '{short}' in {arg}"))
             } else {
-                UsageError {
-                    text: format!(
-                        "{root}: '{path_str}' accepts no arguments\n\nUsage:  {usage}\n\nRun '{path_str} --help' for more information\n",
-                        root = path[0]
-                    ),
-                    code: 1,
-                    stdout: false,
-                }
+                arity_error(&path[0], &path_str, &usage, &cmd)
             }
+        }
+        ErrorKind::MissingRequiredArgument
+            if context_str(err, ContextKind::InvalidArg).is_some_and(|a| !a.starts_with('-')) =>
+        {
+            arity_error(&path[0], &path_str, &usage, &cmd)
         }
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
             let arg = context_str(err, ContextKind::InvalidArg).unwrap_or_default();
@@ -236,5 +305,44 @@ mod tests {
         let u = usage(&["berth", "version", "--help"]);
         assert_eq!((u.code, u.stdout), (0, true));
         assert!(u.text.contains("--format"));
+    }
+
+    #[test]
+    fn argument_counts_and_usage_lines_like_docker() {
+        let u = usage(&["berth", "tag", "a"]);
+        assert_eq!(
+            u.text,
+            "berth: 'berth tag' requires 2 arguments\n\nUsage:  berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n\nRun 'berth tag --help' for more information\n"
+        );
+        assert_eq!((u.code, u.stdout), (1, false));
+        assert!(usage(&["berth", "tag", "a", "b", "c"]).text.starts_with("berth: 'berth tag' requires 2 arguments\n"));
+        let u = usage(&["berth", "image", "rm"]);
+        assert_eq!(
+            u.text,
+            "berth: 'berth image rm' requires at least 1 argument\n\nUsage:  berth image rm [OPTIONS] IMAGE [IMAGE...]\n\nSee 'berth image rm --help' for more information\n"
+        );
+        let u = usage(&["berth", "images", "a", "b"]);
+        assert!(
+            u.text.starts_with(
+                "berth: 'berth images' requires at most 1 argument\n\nUsage:  berth images [OPTIONS] [REPOSITORY[:TAG]]\n"
+            ),
+            "{}",
+            u.text
+        );
+        // A hidden catch-all counts ("at least") but is not shown.
+        let u = usage(&["berth", "import"]);
+        assert!(
+            u.text.starts_with(
+                "berth: 'berth import' requires at least 1 argument\n\nUsage:  berth import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]\n"
+            ),
+            "{}",
+            u.text
+        );
+        let u = usage(&["berth", "load", "x"]);
+        assert!(
+            u.text.starts_with("berth: 'berth load' accepts no arguments\n\nUsage:  berth load [OPTIONS]\n"),
+            "{}",
+            u.text
+        );
     }
 }

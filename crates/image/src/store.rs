@@ -306,6 +306,34 @@ impl Store {
             .collect())
     }
 
+    /// Bytes of every distinct layer of every image, each counted once: unpacked size
+    /// where unpacked, the compressed blob otherwise (Docker's `LayersSize`).
+    pub fn layers_size(&self) -> Result<u64> {
+        let snapshots = self.snapshot_sizes()?;
+        let mut seen: HashMap<ChainId, u64> = HashMap::new();
+        for img in self.images.all() {
+            let chain = self.chain_ids(&img)?;
+            let mut compressed: Option<Vec<u64>> = None;
+            for (i, c) in chain.iter().enumerate() {
+                if seen.contains_key(c) {
+                    continue;
+                }
+                let size = match snapshots.get(&c.to_string()) {
+                    Some(s) => *s,
+                    None => {
+                        let sizes = compressed.get_or_insert_with(|| match self.manifest(&img) {
+                            Ok(m) => m.layers().iter().map(|l| l.size).collect(),
+                            Err(_) => Vec::new(),
+                        });
+                        sizes.get(i).copied().unwrap_or(0)
+                    }
+                };
+                seen.insert(c.clone(), size);
+            }
+        }
+        Ok(seen.values().sum())
+    }
+
     /// Size and shared size of every image (see [`ImageSize`]), by image id.
     pub fn image_sizes(&self) -> Result<BTreeMap<Digest, ImageSize>> {
         let images = self.images.all();

@@ -110,6 +110,7 @@ impl Runtime {
         cg.apply(&with_default_devices(linux))?;
         let exec_fifo = make_fifo(&dir.join(state::EXEC_FIFO))?;
         let status_fifo = make_fifo(&dir.join(state::STATUS_FIFO))?;
+        let self_join = (cg.version() == cgroups::CgroupVersion::V1 && !plan.new_user).then_some(cg);
         let setup = Setup {
             spec,
             rootfs: &bundle.rootfs,
@@ -121,6 +122,10 @@ impl Runtime {
             filter,
             no_pivot: opts.no_pivot,
             preserve_fds: opts.preserve_fds,
+            // A v1 init joins by itself, which the kernel does without an RCU grace
+            // period; inside a new user namespace it may lack the right to, so the
+            // parent moves it then.
+            self_join,
         };
 
         let (parent, child) = sync::pair()?;
@@ -146,7 +151,9 @@ impl Runtime {
         };
         let _ = nix::sys::wait::waitpid(intermediate, None);
         guard.pids = vec![pid];
-        cg.add_process(pid)?;
+        if setup.self_join.is_none() {
+            cg.add_process(pid)?;
+        }
         parent.send(&Msg::CgroupJoined)?;
         parent.expect(Msg::RootfsMounted, "mounting the root filesystem")?;
 

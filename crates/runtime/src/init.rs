@@ -35,6 +35,9 @@ pub struct Setup<'a> {
     pub filter: Option<ScmpFilterContext>,
     pub no_pivot: bool,
     pub preserve_fds: i32,
+    /// The init moves itself into this cgroup (the fast way on cgroup v1) instead of
+    /// being moved by the parent.
+    pub self_join: Option<&'a cgroups::Cgroup>,
 }
 
 /// clone(CLONE_PARENT): like fork, but the child's parent is our parent. Returns 0
@@ -130,6 +133,9 @@ fn prepare(setup: &Setup, ch: &Channel) -> Result<(std::path::PathBuf, serde_jso
     let spec = setup.spec;
     let process = spec.process().as_ref().expect("validated");
     ch.expect(Msg::CgroupJoined, "waiting to join the cgroup")?;
+    if let Some(cg) = setup.self_join {
+        cg.join_self()?;
+    }
     // After joining the cgroup, so the namespace's root is the container's cgroup.
     if setup.plan.new_cgroup {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(Error::sys("create cgroup namespace"))?;

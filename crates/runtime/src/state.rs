@@ -207,6 +207,10 @@ impl Store {
     }
 }
 
+/// Replaces `path` atomically (temp file + rename): a reader, or a process killed
+/// mid-write, sees the old content or the new, never a mix. There is no fsync: this is
+/// runtime state under the state root (`/run`, a tmpfs that a reboot empties), which
+/// outlives process crashes in the page cache but is meant to die with the machine.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
@@ -222,9 +226,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .open(&tmp)
         .map_err(Error::io(ctx()))?;
     f.write_all(bytes).map_err(Error::io(ctx()))?;
-    f.sync_all().map_err(Error::io(ctx()))?;
-    fs::rename(&tmp, path).map_err(Error::io(ctx()))?;
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(Error::io(ctx()))
+    drop(f);
+    fs::rename(&tmp, path).map_err(Error::io(ctx()))
 }
 
 /// runc's rule: `^[\w+-\.]+$`, and never a path component that walks the root.

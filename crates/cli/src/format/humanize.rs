@@ -82,6 +82,22 @@ pub fn time_ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!("{} ago", human_duration(since(then, now)))
 }
 
+/// Go's `time.Time.String()` of a local time (`CreatedAt` columns):
+/// `2023-11-14 22:13:20 +0000 UTC`. The zone's abbreviation is `UTC` at offset
+/// zero; other zones are written as Go writes a zone without a name (`+0100`).
+pub fn go_time_string(t: DateTime<Utc>) -> String {
+    use chrono::{Local, Offset, Timelike};
+    let local = t.with_timezone(&Local);
+    let offset = local.offset().fix().local_minus_utc();
+    let frac = match local.nanosecond() {
+        0 => String::new(),
+        n => format!(".{n:09}").trim_end_matches('0').to_string(),
+    };
+    let numeric = local.format("%z").to_string();
+    let zone = if offset == 0 { "UTC".to_string() } else { numeric.clone() };
+    format!("{}{frac} {numeric} {zone}", local.format("%Y-%m-%d %H:%M:%S"))
+}
+
 /// What a container's status line is computed from (moby's `State`).
 #[derive(Debug, Clone, Default)]
 pub struct StateSummary {
@@ -259,6 +275,16 @@ mod tests {
         assert_eq!(container_status(&StateSummary::default(), now), "Created");
         assert_eq!(time_ago(now - chrono::Duration::seconds(61), now), "About a minute ago");
         assert_eq!(time_ago(now + chrono::Duration::seconds(5), now), "Less than a second ago");
+    }
+
+    #[test]
+    fn go_time_strings() {
+        let t = DateTime::from_timestamp(1_700_000_000, 0).expect("valid");
+        let s = go_time_string(t);
+        if chrono::Local::now().offset().to_string() == "+00:00" {
+            assert_eq!(s, "2023-11-14 22:13:20 +0000 UTC");
+        }
+        assert!(go_time_string(t + chrono::Duration::milliseconds(250)).contains(":20.25 "), "{s}");
     }
 
     #[test]

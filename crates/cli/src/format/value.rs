@@ -35,21 +35,34 @@ pub enum Value {
 pub struct Struct {
     pub name: String,
     pub fields: Vec<Field>,
+    /// A docker formatter context (`formatter.SubContext`, the row of a list
+    /// command): its `MarshalJSON` writes a map of all its fields, keys
+    /// sorted, through Go's `json.Marshal`, so `<`, `>` and `&` come out as
+    /// `\u003c`, `\u003e` and `\u0026` (`"Digest":"\u003cnone\u003e"`).
+    pub context: bool,
 }
 
 /// One struct field. `omit_empty` mirrors Go's `json:",omitempty"`: the field
 /// is readable by templates but left out of `json` output when empty.
+/// `method` marks a Go method taking an argument (docker's `{{.Label "k"}}`,
+/// a map here): templates can call it, JSON and `%v` leave it out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     pub name: String,
     pub value: Value,
     pub omit_empty: bool,
+    pub method: bool,
 }
 
 impl Struct {
     /// An empty struct of Go type `name` (e.g. `system.Info`).
     pub fn new(name: impl Into<String>) -> Self {
-        Struct { name: name.into(), fields: Vec::new() }
+        Struct { name: name.into(), fields: Vec::new(), context: false }
+    }
+
+    /// An empty formatter context of Go type `name` (see [`Struct::context`]).
+    pub fn context(name: impl Into<String>) -> Self {
+        Struct { context: true, ..Struct::new(name) }
     }
 
     /// Adds a field (builder form).
@@ -64,6 +77,16 @@ impl Struct {
         self
     }
 
+    /// Adds a Go method that takes one string argument, as the map it
+    /// indexes (builder form): `{{.Label "k"}}` reads `value["k"]`.
+    pub fn method(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.push(name, value, false);
+        if let Some(f) = self.fields.last_mut() {
+            f.method = true;
+        }
+        self
+    }
+
     /// Adds or replaces a field.
     pub fn push(&mut self, name: impl Into<String>, value: impl Into<Value>, omit_empty: bool) {
         let name = name.into();
@@ -73,14 +96,18 @@ impl Struct {
                 f.value = value;
                 f.omit_empty = omit_empty;
             }
-            None => self.fields.push(Field { name, value, omit_empty }),
+            None => self.fields.push(Field { name, value, omit_empty, method: false }),
         }
     }
 
     /// Appends the fields of `other`, like a Go embedded struct.
     pub fn embed(mut self, other: Struct) -> Self {
         for f in other.fields {
-            self.push(f.name, f.value, f.omit_empty);
+            let method = f.method;
+            self.push(f.name.clone(), f.value, f.omit_empty);
+            if let Some(mine) = self.fields.iter_mut().find(|m| m.name == f.name) {
+                mine.method = method;
+            }
         }
         self
     }
@@ -319,7 +346,7 @@ impl Value {
             }
             Value::Struct(s) => {
                 out.push('{');
-                for (i, f) in s.fields.iter().enumerate() {
+                for (i, f) in s.fields.iter().filter(|f| !f.method).enumerate() {
                     if i > 0 {
                         out.push(' ');
                     }
@@ -338,25 +365,26 @@ impl Value {
     /// `json` template function): struct fields in order, map keys sorted.
     pub fn to_json(&self) -> String {
         let mut out = String::new();
-        self.write_json(&mut out);
+        self.write_json(&mut out, false);
         out
     }
 
-    fn write_json(&self, out: &mut String) {
+    /// `html`: escape `<`, `>`, `&` as Go's `json.Marshal` does.
+    fn write_json(&self, out: &mut String, html: bool) {
         match self {
             Value::Missing | Value::Null => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Int(n) => out.push_str(&n.to_string()),
             Value::Uint(n) => out.push_str(&n.to_string()),
             Value::Float(f) => out.push_str(&gofmt::json_float(*f)),
-            Value::Str(s) => write_json_string(out, s),
+            Value::Str(s) => write_json_string(out, s, html),
             Value::List(items) => {
                 out.push('[');
                 for (i, v) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
-                    v.write_json(out);
+                    v.write_json(out, html);
                 }
                 out.push(']');
             }
@@ -366,23 +394,37 @@ impl Value {
                     if i > 0 {
                         out.push(',');
                     }
-                    write_json_string(out, k);
+                    write_json_string(out, k, html);
                     out.push(':');
-                    v.write_json(out);
+                    v.write_json(out, html);
+                }
+                out.push('}');
+            }
+            Value::Struct(s) if s.context => {
+                let mut fields: Vec<&Field> = s.fields.iter().filter(|f| !f.method).collect();
+                fields.sort_by(|a, b| a.name.cmp(&b.name));
+                out.push('{');
+                for (i, f) in fields.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json_string(out, &f.name, true);
+                    out.push(':');
+                    f.value.write_json(out, true);
                 }
                 out.push('}');
             }
             Value::Struct(s) => {
                 out.push('{');
                 let mut first = true;
-                for f in s.fields.iter().filter(|f| !(f.omit_empty && f.value.is_empty_for_json())) {
+                for f in s.fields.iter().filter(|f| !(f.method || f.omit_empty && f.value.is_empty_for_json())) {
                     if !first {
                         out.push(',');
                     }
                     first = false;
-                    write_json_string(out, &f.name);
+                    write_json_string(out, &f.name, html);
                     out.push(':');
-                    f.value.write_json(out);
+                    f.value.write_json(out, html);
                 }
                 out.push('}');
             }
@@ -390,10 +432,11 @@ impl Value {
     }
 }
 
-fn write_json_string(out: &mut String, s: &str) {
+fn write_json_string(out: &mut String, s: &str, html: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
+            '<' | '>' | '&' if html => out.push_str(&format!("\\u{:04x}", c as u32)),
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
@@ -440,6 +483,15 @@ mod tests {
             r#"{"Name":"web","Count":3,"Labels":{"a":"1","b":"2"},"Tags":["x","y"],"Nil":null}"#
         );
         assert_eq!(Value::from("<a&b>\u{1}\u{2028}").to_json(), "\"<a&b>\\u0001\\u2028\"");
+        // A formatter context: sorted keys, Go's HTML escaping, inside and out.
+        let row: Value = Struct::context("*formatter.imageContext")
+            .field("Tag", "<none>")
+            .field("ID", "0123")
+            .field("Labels", Value::map([("a", "x&y")]))
+            .into();
+        assert_eq!(row.to_json(), r#"{"ID":"0123","Labels":{"a":"x\u0026y"},"Tag":"\u003cnone\u003e"}"#);
+        let outer: Value = Struct::new("T").field("Name", "<b>").field("Rows", vec![row]).into();
+        assert!(outer.to_json().starts_with(r#"{"Name":"<b>","Rows":[{"ID""#), "{}", outer.to_json());
     }
 
     #[test]

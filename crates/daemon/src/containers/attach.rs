@@ -13,7 +13,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use super::Container;
-use super::record::Status;
 use crate::server::Daemon;
 
 /// Docker's default: ctrl-p, ctrl-q.
@@ -96,38 +95,51 @@ pub struct Options {
     pub detach_keys: Vec<u8>,
 }
 
-/// Connects to the shim of `c`, waiting for a start when it is not running. `None`
-/// when the container is gone or its start failed.
-pub async fn connect_shim(d: &Arc<Daemon>, c: &Arc<Container>) -> Option<UnixStream> {
-    let sock = d.containers.paths.shim(&c.id).join(shim::ATTACH_SOCKET);
-    if c.status().is_live() {
-        return UnixStream::connect(&sock).await.ok();
+/// An attach client registered with its container: taken when the request arrives,
+/// before the reply, so a start that the client sends right after the reply already
+/// knows to wait for it (and a start that comes first is seen by `connect`).
+pub struct Registration {
+    c: Arc<Container>,
+    seen: super::Changes,
+    live: bool,
+}
+
+impl Registration {
+    pub fn new(c: &Arc<Container>) -> Registration {
+        c.attach_waiting.fetch_add(1, Ordering::SeqCst);
+        let seen = *c.subscribe().borrow();
+        Registration { c: c.clone(), seen, live: c.status().is_live() }
     }
-    c.attach_waiting.fetch_add(1, Ordering::SeqCst);
-    let mut rx = c.subscribe();
-    let seen = *rx.borrow();
-    let stream = async {
+
+    /// Connects to the shim, waiting for the container's start when it was not
+    /// running. `None` when the container is gone or its start failed.
+    pub async fn connect(self, d: &Arc<Daemon>) -> Option<UnixStream> {
+        let c = &self.c;
+        let sock = d.containers.paths.shim(&c.id).join(shim::ATTACH_SOCKET);
+        if self.live {
+            return UnixStream::connect(&sock).await.ok();
+        }
+        let mut rx = c.subscribe();
+        let seen = self.seen;
         // The shim binds its socket right after a start begins.
-        rx.wait_for(|ch| ch.starting > seen.starting || ch.removed)
-            .await
-            .ok()?;
+        rx.wait_for(|ch| ch.starting > seen.starting || ch.removed).await.ok()?;
         loop {
             if let Ok(s) = UnixStream::connect(&sock).await {
                 return Some(s);
             }
             let now = *rx.borrow();
-            if now.removed
-                || now.failed_starts > seen.failed_starts
-                || c.status() == Status::Exited && now.started > seen.started
-            {
+            if now.removed || now.failed_starts > seen.failed_starts || now.exits > seen.exits {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
-    .await;
-    c.attach_waiting.fetch_sub(1, Ordering::SeqCst);
-    stream
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.c.attach_waiting.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Runs one attach session over `client` until the container's output ends, the

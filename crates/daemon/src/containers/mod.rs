@@ -91,8 +91,11 @@ pub struct Changes {
     pub starting: u64,
     /// Starts that completed (the container runs).
     pub started: u64,
-    /// Exits handled (state recorded, resources released).
+    /// Exits recorded (state and exit code; waiters may answer).
     pub exits: u64,
+    /// Exits whose resources (shim, runtime state, rootfs mount) are released; a new
+    /// start or a removal waits until this catches up with `exits`.
+    pub cleanups: u64,
     /// A start attempt failed.
     pub failed_starts: u64,
     pub removed: bool,
@@ -154,6 +157,11 @@ impl Container {
 
     pub fn notify(&self, f: impl FnOnce(&mut Changes)) {
         self.changes.send_modify(f);
+    }
+
+    /// Waits until the last exit's clean-up is done.
+    pub async fn cleaned_up(&self) {
+        let _ = self.subscribe().wait_for(|ch| ch.cleanups >= ch.exits).await;
     }
 }
 

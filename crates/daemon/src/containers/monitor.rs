@@ -108,8 +108,28 @@ fn is_shim(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
-/// Records the exit and releases the run's resources; then `--rm` or the restart policy.
+/// Records the exit (waiters answer at once), then releases the run's resources;
+/// then `--rm` or the restart policy.
 pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus) {
+    let finished = api::time::parse_rfc3339(&status.finished_at).unwrap_or_else(Utc::now);
+    let r = c.update(&d.containers.paths, |r| {
+        if r.state.status != Status::Removing {
+            r.state.status = Status::Exited;
+        }
+        r.state.pid = 0;
+        r.state.exit_code = status.exit_code as i64;
+        r.state.oom_killed = status.oom_killed;
+        r.state.finished_at = Some(finished);
+    });
+    if let Ok(r) = &r {
+        let mut attrs = super::view::event_attributes(r);
+        if status.oom_killed {
+            d.events.publish("container", "oom", &c.id, attrs.clone());
+        }
+        attrs.insert("exitCode".into(), status.exit_code.to_string());
+        d.events.publish("container", "die", &c.id, attrs);
+    }
+    c.notify(|ch| ch.exits += 1);
     let (d2, id) = (d.clone(), c.id.clone());
     let _ = tokio::task::spawn_blocking(move || {
         let paths = &d2.containers.paths;
@@ -121,28 +141,10 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
         ops::unmount_all(&paths.rootfs(&id));
     })
     .await;
-    let finished = api::time::parse_rfc3339(&status.finished_at).unwrap_or_else(Utc::now);
-    let r = c.update(&d.containers.paths, |r| {
-        if r.state.status != Status::Removing {
-            r.state.status = Status::Exited;
-        }
-        r.state.pid = 0;
-        r.state.exit_code = status.exit_code as i64;
-        r.state.oom_killed = status.oom_killed;
-        r.state.finished_at = Some(finished);
-    });
-    let Ok(r) = r else {
-        c.notify(|ch| ch.exits += 1);
-        return;
-    };
-    let mut attrs = super::view::event_attributes(&r);
-    if status.oom_killed {
-        d.events.publish("container", "oom", &c.id, attrs.clone());
+    c.notify(|ch| ch.cleanups += 1);
+    if let Ok(r) = r {
+        after_exit(d, c, &r);
     }
-    attrs.insert("exitCode".into(), status.exit_code.to_string());
-    d.events.publish("container", "die", &c.id, attrs);
-    c.notify(|ch| ch.exits += 1);
-    after_exit(d, c, &r);
 }
 
 /// `--rm` removes; a restart policy that says so schedules a restart.
@@ -260,6 +262,11 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
             Status::Created | Status::Exited | Status::Dead => {
                 let rootfs = paths.rootfs(&c.id);
                 let _ = tokio::task::spawn_blocking(move || ops::unmount_all(&rootfs)).await;
+                if r.state.status == Status::Exited && r.host_config.auto_remove {
+                    // Exited while berthd was away (or berthd died removing it).
+                    let _ = ops::remove(d, &c, true).await;
+                    continue;
+                }
                 if r.state.status == Status::Exited && should_restart(&r) {
                     let _ = ops::start(d, &c).await;
                 }

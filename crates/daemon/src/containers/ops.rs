@@ -211,8 +211,9 @@ fn launch_mounted(
     let io = |what: String| move |e: std::io::Error| StartError::internal(format!("{what}: {e}"));
     std::fs::create_dir_all(&bundle).map_err(io(format!("create {}", bundle.display())))?;
     let bytes = serde_json::to_vec(&spec).map_err(|e| StartError::internal(e.to_string()))?;
-    super::record::write_atomic(&bundle.join("config.json"), &bytes)
-        .map_err(io("write the bundle".into()))?;
+    // Runtime state, rewritten at every start: atomic, no fsync (see runtime::state::write_atomic).
+    runtime::state::write_atomic(&bundle.join("config.json"), &bytes)
+        .map_err(|e| StartError::internal(format!("write the bundle: {e}")))?;
     // A previous run's shim files (its exit record above all) must not be mistaken for this run's.
     let _ = std::fs::remove_dir_all(&shim_dir);
     let rt = paths.runtime();
@@ -307,6 +308,8 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResu
         }
         _ => {}
     }
+    // The previous run's mount and runtime state must be gone first.
+    c.cleaned_up().await;
     let wait_attach = c.attach_waiting.load(std::sync::atomic::Ordering::SeqCst) > 0;
     c.notify(|ch| ch.starting += 1);
     let (d2, c2) = (d.clone(), c.clone());
@@ -609,6 +612,7 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
         let _ = blocking(move || kill_init(&p, &id, Signal::SIGKILL, true)).await?;
         wait_exited(c, exits0, Some(Duration::from_secs(30))).await;
     }
+    c.cleaned_up().await;
     let (d2, id) = (d.clone(), c.id.clone());
     blocking(move || release(&d2, &id)).await??;
     d.containers.forget(c);

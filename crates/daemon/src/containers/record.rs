@@ -108,37 +108,52 @@ impl Record {
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
-    /// Writes `dir/container.json` atomically.
+    /// Writes `dir/container.json` atomically, and durably (fsync) unless the
+    /// container is removed when it exits: after a crash such a container is removed
+    /// anyway, so losing its last state change costs nothing.
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
-        write_atomic(&dir.join(RECORD_FILE), &bytes)
+        write_atomic(&dir.join(RECORD_FILE), &bytes, !self.host_config.auto_remove)
     }
 
-    /// The command line as `ps` shows it.
+    /// The command line as `ps` shows it: arguments with a space in single quotes,
+    /// as Docker prints them.
     pub fn command(&self) -> String {
-        std::iter::once(self.path.as_str())
-            .chain(self.args.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut out = self.path.clone();
+        for a in &self.args {
+            out.push(' ');
+            if a.contains(' ') {
+                out.push_str(&format!("'{a}'"));
+            } else {
+                out.push_str(a);
+            }
+        }
+        out
     }
 }
 
 /// Writes `path` so that a reader (or a crash) sees the old content or the new, never
-/// a mix: temp file, fsync, rename, fsync of the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// a mix: temp file, rename; `durable` adds the fsyncs of the file and the directory
+/// that make it survive a power loss.
+pub fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp: PathBuf = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
-    f.sync_all()?;
+    if durable {
+        f.sync_all()?;
+    }
     drop(f);
     if let Err(e) = std::fs::rename(&tmp, path) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    std::fs::File::open(dir)?.sync_all()
+    if durable {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -167,6 +182,8 @@ mod tests {
         r.save(dir.path()).unwrap();
         assert_eq!(Record::load(dir.path()).unwrap(), r);
         assert_eq!(r.command(), "sh -c true");
+        let spaced = Record { args: vec!["-c".into(), "echo x; y".into()], ..r.clone() };
+        assert_eq!(spaced.command(), "sh -c 'echo x; y'");
         // Only the record is left: the temp file was renamed.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }

@@ -321,6 +321,7 @@ async fn attach_container(
     let log_path = d.containers.paths.log(&c.id);
     d.events
         .publish("container", "attach", &c.id, view::event_attributes(&r));
+    let registration = stream.then(|| attach::Registration::new(&c));
     if !upgrade {
         // An old client without the upgrade: output only, as a streamed body.
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
@@ -332,7 +333,9 @@ async fn attach_container(
                     let _ = tx.send(Ok(b)).await;
                 }
             }
-            if stream && let Some(mut shim) = attach::connect_shim(&d, &c).await {
+            if let Some(reg) = registration
+                && let Some(mut shim) = reg.connect(&d).await
+            {
                 use tokio::io::{AsyncReadExt, AsyncWriteExt};
                 let req = shim::AttachRequest {
                     stdin: false,
@@ -376,10 +379,8 @@ async fn attach_container(
                 }
             }
         }
-        if !stream {
-            return;
-        }
-        if let Some(shim) = attach::connect_shim(&d, &c).await {
+        let Some(reg) = registration else { return };
+        if let Some(shim) = reg.connect(&d).await {
             attach::pump(io, shim, o).await;
         }
     });

@@ -245,15 +245,7 @@ async fn disk_usage(State(d): State<S>) -> ApiResult<Response> {
                 crate::containers::view::summary(r, now, Some((rw, rw + image)))
             })
             .collect();
-        let layers: u64 = d2
-            .images
-            .snapshots()
-            .list()
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .iter()
-            .filter(|i| i.kind == image::snapshot::Kind::Committed)
-            .filter_map(|i| i.size)
-            .sum();
+        let layers = d2.images.layers_size().map_err(|e| ApiError::internal(e.to_string()))?;
         Ok(serde_json::json!({
             "LayersSize": layers,
             "Images": images,

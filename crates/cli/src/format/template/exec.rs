@@ -34,6 +34,9 @@ pub struct Exec<'a> {
     /// The template text, for naming nodes in errors.
     src: &'a str,
     out: &'a mut String,
+    /// Go's `missingkey=error`: a missing map key fails instead of
+    /// yielding `<no value>`.
+    pub missing_key_error: bool,
 }
 
 type XResult<T> = Result<T, ExecError>;
@@ -44,7 +47,7 @@ fn err_at<T>(pos: usize, span: (usize, usize), msg: impl Into<String>) -> XResul
 
 impl<'a> Exec<'a> {
     pub fn new(src: &'a str, root: &Value, header: bool, out: &'a mut String) -> Self {
-        Exec { vars: vec![("$".to_string(), root.clone())], header, src, out }
+        Exec { vars: vec![("$".to_string(), root.clone())], header, src, out, missing_key_error: false }
     }
 
     pub fn run(&mut self, dot: &Value, nodes: &[Node]) -> XResult<()> {
@@ -294,7 +297,13 @@ impl<'a> Exec<'a> {
                 if has_args {
                     return err_at(at.pos, at.span, format!("{name} is not a method but has arguments"));
                 }
-                Ok(m.remove(name).unwrap_or(Value::Missing))
+                match m.remove(name) {
+                    Some(v) => Ok(v),
+                    None if self.missing_key_error => {
+                        err_at(at.pos, at.span, format!("map has no entry for key {name:?}"))
+                    }
+                    None => Ok(Value::Missing),
+                }
             }
             Value::Missing | Value::Null => {
                 err_at(at.pos, at.span, format!("nil pointer evaluating interface {{}}.{name}"))

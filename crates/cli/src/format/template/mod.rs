@@ -70,8 +70,22 @@ impl Template {
         self.run(header, true, out)
     }
 
+    /// Runs the template with Go's `missingkey=error` option (docker's
+    /// inspect retries a template on the raw JSON this way): a missing map
+    /// key is an error, not `<no value>`.
+    pub fn render_missingkey_error(&self, data: &Value) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        self.run_with(data, false, true, &mut out)?;
+        Ok(out)
+    }
+
     fn run(&self, data: &Value, header: bool, out: &mut String) -> Result<(), TemplateError> {
+        self.run_with(data, header, false, out)
+    }
+
+    fn run_with(&self, data: &Value, header: bool, strict: bool, out: &mut String) -> Result<(), TemplateError> {
         let mut exec = exec::Exec::new(&self.source, data, header, out);
+        exec.missing_key_error = strict;
         exec.run(data, &self.root).map_err(|e| {
             let (line, col) = line_col(&self.source, e.pos);
             let text = self.source.get(e.span.0..e.span.1).unwrap_or("");

@@ -1,0 +1,304 @@
+//! `berth inspect` (any object: a container, else an image, a network …)
+//! and `berth container inspect`, printed as docker's inspector does: the
+//! daemon's JSON re-indented with four spaces in one array, compact with
+//! `-f json`, or a template run once per object.
+//!
+//! Templates see the typed object (a container's `State`, `Config` … in
+//! docker's field order); one that fails there is retried on the raw JSON
+//! (maps), as docker falls back to it.
+
+use api::Client;
+use api::containers::ContainerInspect;
+use api::images::ImageInspect;
+
+use super::{Invocation, path_segment};
+use crate::cli::container::{ContainerInspectArgs, InspectArgs};
+use crate::context::Cli;
+use crate::error::{CliError, Result};
+use crate::format::{Template, Value, to_value};
+
+/// Go's `json.Indent(dst, src, "", indent)`: whitespace between tokens
+/// replaced by newlines and indentation, `": "` after keys, empty objects
+/// and arrays kept as `{}` and `[]`, strings untouched.
+pub fn indent_json(src: &[u8], indent: &str) -> String {
+    let mut out = Vec::with_capacity(src.len() * 2);
+    let mut depth = 0usize;
+    let mut need_indent = false;
+    let (mut in_string, mut escaped) = (false, false);
+    let newline = |out: &mut Vec<u8>, depth: usize| {
+        out.push(b'\n');
+        for _ in 0..depth {
+            out.extend_from_slice(indent.as_bytes());
+        }
+    };
+    for &c in src {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        }
+        if need_indent && c != b'}' && c != b']' {
+            need_indent = false;
+            depth += 1;
+            newline(&mut out, depth);
+        }
+        match c {
+            b'"' => {
+                in_string = true;
+                out.push(c);
+            }
+            b'{' | b'[' => {
+                need_indent = true;
+                out.push(c);
+            }
+            b',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            b':' => out.extend_from_slice(b": "),
+            b'}' | b']' => {
+                if need_indent {
+                    need_indent = false;
+                } else {
+                    depth = depth.saturating_sub(1);
+                    newline(&mut out, depth);
+                }
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Go's `json.Compact`: whitespace outside strings removed.
+pub fn compact_json(src: &[u8]) -> String {
+    let mut out = Vec::with_capacity(src.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &c in src {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        } else if c == b'"' {
+            in_string = true;
+        }
+        out.push(c);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One inspected object: the daemon's JSON and the value templates see.
+pub struct Element {
+    pub raw: Vec<u8>,
+    pub typed: Value,
+}
+
+/// The object types of `--type`, in the order `inspect` tries them.
+const TYPES: [&str; 10] =
+    ["container", "image", "network", "volume", "service", "task", "node", "plugin", "secret", "config"];
+
+/// Swarm objects, which berth (no swarm) never finds by itself.
+fn is_swarm(kind: &str) -> bool {
+    matches!(kind, "service" | "task" | "node" | "secret" | "config")
+}
+
+async fn fetch(client: &Client, kind: &str, name: &str, size: bool) -> std::result::Result<Element, api::ClientError> {
+    let seg = path_segment(name);
+    let (path, query): (String, Vec<(&str, &str)>) = match kind {
+        "container" => (format!("/containers/{seg}/json"), if size { vec![("size", "1")] } else { Vec::new() }),
+        // Image references keep their `/` and `:` in the path, as docker sends them.
+        "image" => (format!("/images/{name}/json"), Vec::new()),
+        "network" => (format!("/networks/{seg}"), Vec::new()),
+        "volume" => (format!("/volumes/{seg}"), Vec::new()),
+        "plugin" => (format!("/plugins/{seg}/json"), Vec::new()),
+        "service" => (format!("/services/{seg}"), vec![("insertDefaults", "true")]),
+        "task" => (format!("/tasks/{seg}"), Vec::new()),
+        "node" => (format!("/nodes/{seg}"), Vec::new()),
+        "secret" => (format!("/secrets/{seg}"), Vec::new()),
+        _ => (format!("/configs/{seg}"), Vec::new()),
+    };
+    let resp = client.get(&path, &query, None).await?;
+    let raw = resp.body.to_vec();
+    let typed = typed_value(kind, &raw);
+    Ok(Element { raw, typed })
+}
+
+/// The value templates see for `raw`: the API type for containers and
+/// images, else the JSON itself.
+pub fn typed_value(kind: &str, raw: &[u8]) -> Value {
+    let as_json = || serde_json::from_slice::<serde_json::Value>(raw).map(Value::from).unwrap_or(Value::Null);
+    let typed = match kind {
+        "container" => serde_json::from_slice::<ContainerInspect>(raw).ok().and_then(|c| to_value(&c).ok()),
+        "image" => serde_json::from_slice::<ImageInspect>(raw).ok().and_then(|i| to_value(&i).ok()),
+        _ => None,
+    };
+    typed.unwrap_or_else(as_json)
+}
+
+/// Whether `inspect` without `--type` moves on to the next kind.
+fn skippable(e: &api::ClientError) -> bool {
+    let msg = e.to_string();
+    e.is_not_found() || msg.contains("not supported") || msg.contains("invalid reference format")
+}
+
+/// Prints the elements found and then the errors, docker's `inspect.Inspect`.
+pub fn print(cli: &mut Cli<'_>, format: &str, found: Vec<std::result::Result<Element, String>>) -> Result<()> {
+    let template = match format {
+        "" | "json" => None,
+        f => Some(Template::parse(f).map_err(|e| CliError::status(64, format!("template parsing error: {e}")))?),
+    };
+    let mut errors = Vec::new();
+    let mut elements = Vec::new();
+    for f in found {
+        match f {
+            Ok(e) => elements.push(e),
+            Err(e) => errors.push(e),
+        }
+    }
+    match template {
+        None => {
+            if elements.is_empty() {
+                writeln!(cli.out, "[]")?;
+            } else {
+                let mut joined = b"[".to_vec();
+                for (i, e) in elements.iter().enumerate() {
+                    if i > 0 {
+                        joined.push(b',');
+                    }
+                    joined.extend_from_slice(&e.raw);
+                }
+                joined.push(b']');
+                let text = if format == "json" { compact_json(&joined) } else { indent_json(&joined, "    ") };
+                writeln!(cli.out, "{text}")?;
+            }
+        }
+        Some(t) => {
+            let mut buffer = String::new();
+            for e in &elements {
+                let rendered = t.render(&e.typed).or_else(|_| {
+                    let raw = serde_json::from_slice::<serde_json::Value>(&e.raw).map(Value::from);
+                    t.render_missingkey_error(&raw.unwrap_or(Value::Null))
+                });
+                match rendered {
+                    Ok(s) => {
+                        buffer.push_str(&s);
+                        buffer.push('\n');
+                    }
+                    Err(err) => errors.push(format!("template parsing error: {err}")),
+                }
+            }
+            if buffer.is_empty() {
+                buffer.push('\n');
+            }
+            cli.out.write_all(buffer.as_bytes())?;
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(CliError::status(1, errors.join("\n"))) }
+}
+
+/// `berth inspect [--type T] NAME...`.
+pub async fn run_any(cli: &mut Cli<'_>, args: InspectArgs) -> Result<()> {
+    let inv = Invocation { path: "berth inspect".into(), usage: crate::cli::container::INSPECT_USAGE };
+    inv.require_min(&args.names, 1)?;
+    if !args.r#type.is_empty() && !TYPES.contains(&args.r#type.as_str()) {
+        let mut all = TYPES.to_vec();
+        all.sort_unstable();
+        return Err(CliError::Other(format!(
+            "unknown type: {:?}: must be one of \"{}\"",
+            args.r#type,
+            all.join("\", \"")
+        )));
+    }
+    let client = cli.client().await?.clone();
+    let mut found = Vec::new();
+    for name in &args.names {
+        let mut result = Err(format!("Error: No such object: {name}"));
+        for kind in TYPES {
+            if !args.r#type.is_empty() && kind != args.r#type {
+                continue;
+            }
+            if args.r#type.is_empty() && is_swarm(kind) {
+                continue;
+            }
+            match fetch(&client, kind, name, args.size).await {
+                Ok(e) => {
+                    if args.size && kind != "container" {
+                        writeln!(cli.err, "WARNING: --size ignored for {kind}")?;
+                    }
+                    result = Ok(e);
+                    break;
+                }
+                Err(e) if args.r#type.is_empty() && skippable(&e) => continue,
+                Err(e) => {
+                    result = Err(CliError::from(e).to_string());
+                    break;
+                }
+            }
+        }
+        found.push(result);
+    }
+    print(cli, &args.format, found)
+}
+
+/// `berth container inspect CONTAINER...`.
+pub async fn run_containers(cli: &mut Cli<'_>, args: ContainerInspectArgs, inv: &Invocation) -> Result<()> {
+    inv.require_min(&args.names, 1)?;
+    let client = cli.client().await?.clone();
+    let mut found = Vec::new();
+    for name in &args.names {
+        found.push(fetch(&client, "container", name, args.size).await.map_err(|e| CliError::from(e).to_string()));
+    }
+    print(cli, &args.format, found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RAW: &str = r#"{"Id":"abc","State":{"Status":"running","Running":true,"Pid":42},"Name":"/web","Config":{"Labels":{"k":"v"},"Env":[],"Cmd":["sh", "-c"],"Tty":false,"Image":"busybox"},"Args":[],"HostConfig":{},"Note":"a, b: {c}"}"#;
+
+    #[test]
+    fn indents_like_go() {
+        let out = indent_json(format!("[{RAW}]").as_bytes(), "    ");
+        assert!(
+            out.starts_with(
+                "[\n    {\n        \"Id\": \"abc\",\n        \"State\": {\n            \"Status\": \"running\",\n"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("\"Env\": [],\n"), "{out}");
+        assert!(out.contains("\"Cmd\": [\n                \"sh\",\n                \"-c\"\n            ],"), "{out}");
+        assert!(out.contains("\"HostConfig\": {},\n"), "{out}");
+        assert!(out.contains("\"Note\": \"a, b: {c}\"\n    }\n]"), "{out}");
+        assert_eq!(compact_json(b"[ {\"a\" : \"x y\"} ]"), "[{\"a\":\"x y\"}]");
+    }
+
+    #[test]
+    fn templates_on_typed_and_raw_values() {
+        let typed = typed_value("container", RAW.as_bytes());
+        let t = Template::parse("{{.State.Status}} {{.Name}} {{index .Config.Labels \"k\"}} {{json .Config.Cmd}}")
+            .expect("parses");
+        assert_eq!(t.render(&typed).expect("renders"), "running /web v [\"sh\",\"-c\"]");
+        let t = Template::parse("{{.State.Pid}} {{.Config.Tty}}").expect("parses");
+        assert_eq!(t.render(&typed).expect("renders"), "42 false");
+        // A field only the raw JSON has is found through the fallback.
+        let raw = typed_value("network", RAW.as_bytes());
+        assert_eq!(Template::parse("{{.Note}}").expect("parses").render(&raw).expect("renders"), "a, b: {c}");
+    }
+}

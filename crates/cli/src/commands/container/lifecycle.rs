@@ -1,0 +1,207 @@
+//! Commands that act on containers by name: `stop`, `kill`, `restart`,
+//! `pause`, `unpause`, `rm`, `wait`, `rename`, and `container prune`.
+//!
+//! As docker: each container given is handled in turn and printed as given
+//! when it succeeds; a failure prints the daemon's error, the others still
+//! run, and the command exits 1 at the end.
+
+use std::io::BufRead;
+
+use api::Client;
+use api::containers::{ContainerPruneResponse, ContainerWaitResponse};
+
+use super::{Invocation, joined, path_segment};
+use crate::cli::container::{
+    KillArgs, PauseArgs, PruneArgs, RenameArgs, RestartArgs, RmArgs, StopArgs, UnpauseArgs, WaitArgs,
+};
+use crate::context::Cli;
+use crate::error::{CliError, Result};
+use crate::format::humanize::human_size;
+
+/// Runs `op` on each container, printing the name on success; failures are
+/// collected and reported together (docker's `errors.Join`).
+async fn each<F, Fut>(cli: &mut Cli<'_>, names: &[String], op: F) -> Result<()>
+where
+    F: Fn(Client, String) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<(), CliError>>,
+{
+    let client = cli.client().await?.clone();
+    let mut errors = Vec::new();
+    for name in names {
+        match op(client.clone(), name.clone()).await {
+            Ok(()) => writeln!(cli.out, "{name}")?,
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    joined(errors)
+}
+
+/// The `t` and `signal` query of stop and restart.
+fn stop_query(signal: &str, timeout: Option<i64>) -> Vec<(&'static str, String)> {
+    let mut q = Vec::new();
+    if let Some(t) = timeout {
+        q.push(("t", t.to_string()));
+    }
+    if !signal.is_empty() {
+        q.push(("signal", signal.to_string()));
+    }
+    q
+}
+
+async fn post(client: &Client, path: String, query: Vec<(&'static str, String)>) -> std::result::Result<(), CliError> {
+    let q: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    client.post(&path, &q, None).await?;
+    Ok(())
+}
+
+/// `berth stop [-s SIGNAL] [-t SECONDS] CONTAINER...`.
+pub async fn stop(cli: &mut Cli<'_>, args: StopArgs, inv: &Invocation) -> Result<()> {
+    inv.require_min(&args.containers, 1)?;
+    let query = stop_query(&args.signal, args.timeout);
+    each(cli, &args.containers, |c, name| {
+        let query = query.clone();
+        async move { post(&c, format!("/containers/{}/stop", path_segment(&name)), query).await }
+    })
+    .await
+}
+
+/// `berth restart [-s SIGNAL] [-t SECONDS] CONTAINER...`.
+pub async fn restart(cli: &mut Cli<'_>, args: RestartArgs, inv: &Invocation) -> Result<()> {
+    inv.require_min(&args.containers, 1)?;
+    let query = stop_query(&args.signal, args.timeout);
+    each(cli, &args.containers, |c, name| {
+        let query = query.clone();
+        async move { post(&c, format!("/containers/{}/restart", path_segment(&name)), query).await }
+    })
+    .await
+}
+
+/// `berth kill [-s SIGNAL] CONTAINER...`.
+pub async fn kill(cli: &mut Cli<'_>, args: KillArgs, inv: &Invocation) -> Result<()> {
+    inv.require_min(&args.containers, 1)?;
+    let query = if args.signal.is_empty() { Vec::new() } else { vec![("signal", args.signal.clone())] };
+    each(cli, &args.containers, |c, name| {
+        let query = query.clone();
+        async move { post(&c, format!("/containers/{}/kill", path_segment(&name)), query).await }
+    })
+    .await
+}
+
+/// `berth pause CONTAINER...`.
+pub async fn pause(cli: &mut Cli<'_>, args: PauseArgs, inv: &Invocation) -> Result<()> {
+    inv.require_min(&args.containers, 1)?;
+    each(cli, &args.containers, |c, name| async move {
+        post(&c, format!("/containers/{}/pause", path_segment(&name)), Vec::new()).await
+    })
+    .await
+}
+
+/// `berth unpause CONTAINER...`.
+pub async fn unpause(cli: &mut Cli<'_>, args: UnpauseArgs, inv: &Invocation) -> Result<()> {
+    inv.require_min(&args.containers, 1)?;
+    each(cli, &args.containers, |c, name| async move {
+        post(&c, format!("/containers/{}/unpause", path_segment(&name)), Vec::new()).await
+    })
+    .await
+}
+
+/// `berth rm [-f] [-v] [-l] CONTAINER...`. With `-f`, a container that does
+/// not exist is reported but is not a failure (docker 25+).
+pub async fn rm(cli: &mut Cli<'_>, args: RmArgs, inv: &Invocation) -> Result<()> {
+    inv.require_min(&args.containers, 1)?;
+    let client = cli.client().await?.clone();
+    let mut query = Vec::new();
+    for (on, key) in [(args.volumes, "v"), (args.link, "link"), (args.force, "force")] {
+        if on {
+            query.push((key, "1"));
+        }
+    }
+    let mut errors = Vec::new();
+    for name in &args.containers {
+        let id = name.trim_matches('/');
+        if id.is_empty() {
+            errors.push("container name cannot be empty".to_string());
+            continue;
+        }
+        match client.delete(&format!("/containers/{}", path_segment(id)), &query, None).await {
+            Ok(_) => writeln!(cli.out, "{name}")?,
+            Err(e) if args.force && e.is_not_found() => writeln!(cli.err, "{}", CliError::from(e))?,
+            Err(e) => errors.push(CliError::from(e).to_string()),
+        }
+    }
+    joined(errors)
+}
+
+/// `berth wait CONTAINER...`: each exit code on its own line.
+pub async fn wait(cli: &mut Cli<'_>, args: WaitArgs, inv: &Invocation) -> Result<()> {
+    inv.require_min(&args.containers, 1)?;
+    let client = cli.client().await?.clone();
+    let mut errors = Vec::new();
+    for name in &args.containers {
+        let reply = async {
+            let path = format!("/containers/{}/wait", path_segment(name));
+            let mut stream = client.post_stream(&path, &[], None).await?;
+            let mut body = Vec::new();
+            while let Some(chunk) = stream.chunk().await {
+                body.extend_from_slice(&chunk?);
+            }
+            serde_json::from_slice::<ContainerWaitResponse>(&body)
+                .map_err(|source| api::ClientError::Decode { context: "wait reply".into(), source })
+        };
+        match reply.await {
+            Ok(r) => writeln!(cli.out, "{}", r.status_code)?,
+            Err(e) => errors.push(CliError::from(e).to_string()),
+        }
+    }
+    joined(errors)
+}
+
+/// `berth rename CONTAINER NEW_NAME`.
+pub async fn rename(cli: &mut Cli<'_>, args: RenameArgs, inv: &Invocation) -> Result<()> {
+    inv.require_exact(&args.names, 2)?;
+    let (old, new) = (args.names[0].trim(), args.names[1].trim());
+    if old.is_empty() || new.is_empty() {
+        return Err(CliError::Other("Error: Neither old nor new names may be empty".to_string()));
+    }
+    let client = cli.client().await?.clone();
+    if let Err(e) = client.post(&format!("/containers/{}/rename", path_segment(old)), &[("name", new)], None).await {
+        writeln!(cli.err, "{}", CliError::from(e))?;
+        return Err(CliError::Other(format!("Error: failed to rename container named {old}")));
+    }
+    Ok(())
+}
+
+const PRUNE_WARNING: &str = "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?";
+
+/// `berth container prune [-f] [--filter k=v]`.
+pub async fn prune(cli: &mut Cli<'_>, args: PruneArgs) -> Result<()> {
+    if !args.force {
+        write!(cli.out, "{PRUNE_WARNING} [y/N] ")?;
+        cli.out.flush()?;
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if !answer.trim().eq_ignore_ascii_case("y") {
+            // Docker treats the refusal as a cancellation: nothing more is
+            // printed and the status is 0.
+            return Ok(());
+        }
+    }
+    let mut filters = api::Filters::new();
+    for (k, v) in &args.filter {
+        filters.add(k.clone(), v.clone());
+    }
+    let json = filters.to_json();
+    let query: Vec<(&str, &str)> = if filters.is_empty() { Vec::new() } else { vec![("filters", json.as_str())] };
+    let report: ContainerPruneResponse = cli.client().await?.post("/containers/prune", &query, None).await?.json()?;
+    let mut reclaimed = 0;
+    if !report.containers_deleted.is_empty() {
+        writeln!(cli.out, "Deleted Containers:")?;
+        for id in &report.containers_deleted {
+            writeln!(cli.out, "{id}")?;
+        }
+        writeln!(cli.out)?;
+        reclaimed = report.space_reclaimed;
+    }
+    writeln!(cli.out, "Total reclaimed space: {}", human_size(reclaimed as f64))?;
+    Ok(())
+}
