@@ -83,24 +83,22 @@ hyperfine -N --warmup 5 --runs "${RUNS:-100}" "${cmds[@]}"
 berth container prune -f >/dev/null
 
 echo "== 2. 100 run -d … sleep in a row"
-mem_before=$(awk '/MemTotal/{t=$2} /MemAvailable/{a=$2} END{print t-a}' /proc/meminfo)
+# Used memory = MemTotal − MemAvailable, with clean caches dropped first both times;
+# also the kernel's and the processes' own shares (anon pages, unreclaimable slab,
+# kernel stacks, page tables, per-cpu).
+meminfo() {
+  sync; echo 3 >/proc/sys/vm/drop_caches; sleep 2
+  awk '/^MemTotal:/{t=$2} /^MemAvailable:/{a=$2} /^(AnonPages|SUnreclaim|KernelStack|PageTables|Percpu):/{k+=$2} END{print t-a, k}' /proc/meminfo
+}
+read -r mem_before kern_before < <(meminfo)
 t0=$(date +%s.%N)
 for i in $(seq 100); do berth run -d --network none busybox sleep 600 >/dev/null; done
 t1=$(date +%s.%N)
 echo "berth: 100 detached runs in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s"
-if [[ -n $with_docker ]]; then
-  t0=$(date +%s.%N)
-  for i in $(seq 20); do docker run -d --network none busybox sleep 600 >/dev/null; done
-  t1=$(date +%s.%N)
-  echo "docker: 20 detached runs in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s"
-  docker ps -aq | xargs -r env DOCKER_HOST="unix://$tmp/docker.sock" "$docker_cli" rm -f >/dev/null
-fi
 
 echo "== 3. memory per idle running container (100 berth containers)"
-sync; echo 1 >/proc/sys/vm/drop_caches 2>/dev/null || true
-sleep 2
-mem_after=$(awk '/MemTotal/{t=$2} /MemAvailable/{a=$2} END{print t-a}' /proc/meminfo)
-echo "host used memory: +$(( (mem_after - mem_before) / 100 )) KiB per container"
+read -r mem_after kern_after < <(meminfo)
+echo "host used memory: +$(( (mem_after - mem_before) / 100 )) KiB per container (anon+slab+stacks+page tables+percpu: +$(( (kern_after - kern_before) / 100 )) KiB)"
 rss=0 pss=0 n=0
 for p in $(pgrep -x berth-shim); do
   rss=$((rss + $(awk '/^Rss:/{print $2}' /proc/$p/smaps_rollup)))
@@ -109,6 +107,16 @@ for p in $(pgrep -x berth-shim); do
 done
 ((n)) && echo "berth-shim ($n): RSS $((rss / n)) KiB, PSS $((pss / n)) KiB each"
 berth ps -q | xargs -r "$rel/berth" -H "unix://$tmp/berth.sock" rm -f >/dev/null
+if [[ -n $with_docker ]]; then
+  read -r mem_before kern_before < <(meminfo)
+  t0=$(date +%s.%N)
+  for i in $(seq 20); do docker run -d --network none busybox sleep 600 >/dev/null; done
+  t1=$(date +%s.%N)
+  echo "docker: 20 detached runs in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s"
+  read -r mem_after kern_after < <(meminfo)
+  echo "docker: host used memory +$(( (mem_after - mem_before) / 20 )) KiB per container (anon+slab+stacks+page tables+percpu: +$(( (kern_after - kern_before) / 20 )) KiB)"
+  docker ps -aq | xargs -r env DOCKER_HOST="unix://$tmp/docker.sock" "$docker_cli" rm -f >/dev/null
+fi
 
 echo "== 4. berthd start with 1,000 containers in the store"
 for i in $(seq 1000); do berth create --network none busybox true >/dev/null; done

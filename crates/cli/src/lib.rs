@@ -46,11 +46,12 @@ where
     T: Into<OsString>,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let root = cli::Opts::command();
-    let opts = match root.clone().try_get_matches_from(&args).and_then(|m| cli::Opts::from_arg_matches(&m)) {
+    // The command tree is large (docker's flags): built once for matching, and again
+    // only when an error or the help needs it.
+    let opts = match cli::Opts::command().try_get_matches_from(&args).and_then(|m| cli::Opts::from_arg_matches(&m)) {
         Ok(o) => o,
         Err(e) => {
-            let u = usage::from_clap(&e, &root, &args);
+            let u = usage::from_clap(&e, &cli::Opts::command(), &args);
             let stream: &mut dyn Write = if u.stdout { out } else { err };
             let _ = stream.write_all(u.text.as_bytes());
             return u.code;
@@ -65,7 +66,7 @@ where
         return 0;
     }
     let Some(command) = opts.command else {
-        let _ = write!(out, "{}", root.clone().render_help());
+        let _ = write!(out, "{}", cli::Opts::command().render_help());
         return 0;
     };
     let env = |k: &str| std::env::var(k).ok();

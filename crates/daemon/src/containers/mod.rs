@@ -186,6 +186,9 @@ impl Containers {
         let paths = Paths::new(data_root, exec_root);
         std::fs::create_dir_all(&paths.data)?;
         std::fs::create_dir_all(&paths.exec)?;
+        for dir in [&paths.data, &paths.exec, &paths.shims] {
+            empty_trash(dir);
+        }
         let mut index = Index::default();
         let mut broken = Vec::new();
         for entry in std::fs::read_dir(&paths.data)? {
@@ -335,6 +338,29 @@ impl Containers {
             .into_iter()
             .next()
             .map(|(container, running)| image::metadata::UsedBy { container, running })
+    }
+}
+
+/// Moves `dir` aside as `.trash-<name>` in its parent and deletes it on another
+/// thread. Directories whose names start with `.` are never containers.
+pub fn trash(dir: &Path) -> std::io::Result<()> {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return std::fs::remove_dir_all(dir);
+    };
+    let aside = parent.join(format!(".trash-{}-{}", name.to_string_lossy(), names::new_id()));
+    std::fs::rename(dir, &aside)?;
+    std::thread::spawn(move || {
+        let _ = std::fs::remove_dir_all(&aside);
+    });
+    Ok(())
+}
+
+/// Deletes what `trash` left behind when berthd stopped before it finished.
+fn empty_trash(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(".trash-") {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 

@@ -83,19 +83,12 @@ fn unescape_mountinfo(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Unmounts everything stacked on `path`.
+/// Unmounts everything stacked on `path`, lazily: the container's processes are gone,
+/// so nothing holds the mount, and a detach returns without waiting for the
+/// filesystem to settle.
 pub fn unmount_all(path: &Path) {
-    for _ in 0..16 {
-        if !is_mounted(path) {
-            return;
-        }
-        if nix::mount::umount2(path, nix::mount::MntFlags::UMOUNT_NOFOLLOW).is_err() {
-            let _ = nix::mount::umount2(
-                path,
-                nix::mount::MntFlags::MNT_DETACH | nix::mount::MntFlags::UMOUNT_NOFOLLOW,
-            );
-        }
-    }
+    let flags = nix::mount::MntFlags::MNT_DETACH | nix::mount::MntFlags::UMOUNT_NOFOLLOW;
+    while nix::mount::umount2(path, flags).is_ok() {}
 }
 
 /// Why a start failed: the message and the exit code Docker records for it.
@@ -644,10 +637,14 @@ pub(crate) fn release(d: &Daemon, id: &str) -> ApiResult<()> {
             )));
         }
     }
-    let _ = std::fs::remove_dir_all(paths.exec.join(id));
-    let _ = std::fs::remove_dir_all(paths.shim(id));
+    // The directories go to the trash (a rename each: the container is gone at once)
+    // and are deleted in the background; a crash leaves `.trash-*`, which the next
+    // start deletes.
+    for dir in [paths.exec.join(id), paths.shim(id)] {
+        let _ = super::trash(&dir);
+    }
     let dir = paths.dir(id);
-    match std::fs::remove_dir_all(&dir) {
+    match super::trash(&dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(ApiError::internal(format!("remove {}: {e}", dir.display())))
         }
