@@ -371,3 +371,35 @@ fn init_reaps_orphans_and_forwards_stop() {
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     assert_eq!(inspect(&d, "sleeper", "{{.State.ExitCode}}"), "143");
 }
+
+#[test]
+fn containers_can_run_on_runc() {
+    berth_tests::require_root!();
+    let Some(d) = daemon() else { return };
+    let o = docker(&d, &["run", "--rm", "--runtime", "nope", "busybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown or invalid runtime name: nope"), "{}", String::from_utf8_lossy(&o.stderr));
+    let info = ok(docker(&d, &["info", "--format", "{{json .Runtimes}}"]));
+    if !info.contains("\"runc\"") {
+        eprintln!("skipped: no runc on PATH");
+        return;
+    }
+    assert_eq!(ok(docker(&d, &["run", "--rm", "--runtime", "runc", "busybox", "sh", "-c", "echo on-runc; exit 0"])), "on-runc\n");
+    assert_eq!(docker(&d, &["run", "--rm", "--runtime", "runc", "busybox", "sh", "-c", "exit 6"]).status.code(), Some(6));
+    ok(docker(&d, &["run", "-d", "--runtime", "runc", "--name", "onrunc", "busybox", "sleep", "1000"]));
+    assert_eq!(inspect(&d, "onrunc", "{{.HostConfig.Runtime}} {{.State.Status}}"), "runc running");
+    ok(docker(&d, &["pause", "onrunc"]));
+    assert_eq!(inspect(&d, "onrunc", "{{.State.Status}}"), "paused");
+    ok(docker(&d, &["unpause", "onrunc"]));
+    ok(docker(&d, &["stop", "-t", "1", "onrunc"]));
+    assert_eq!(inspect(&d, "onrunc", "{{.State.ExitCode}}"), "137");
+    ok(docker(&d, &["rm", "onrunc"]));
+    // Interactive, with a terminal from runc's console socket.
+    let mut cmd = docker_cmd(&d);
+    cmd.args(["run", "-it", "--rm", "--runtime", "runc", "busybox", "sh"]);
+    let mut t = Pty::spawn(cmd, 30, 100);
+    t.expect("/ # ", Duration::from_secs(10));
+    t.send(b"stty size; exit 3\r");
+    t.expect("30 100", Duration::from_secs(5));
+    assert_eq!(t.wait(Duration::from_secs(10)), 3);
+}

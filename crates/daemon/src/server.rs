@@ -83,6 +83,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .create(dir)
             .with_context(|| format!("create {}", dir.display()))?;
     }
+    // Before anything can answer: a SIGTERM from then on is a clean shutdown.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let pidfile = PidFile::create(&config.pidfile)?;
     let images = image::store::Store::open(&config.data_root)
         .with_context(|| format!("open the image store in {}", config.data_root.display()))?;
@@ -113,10 +116,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         r = servers.join_next() => {
             if let Some(Ok(Err(e))) = r {
                 bail!("API server failed: {e}");

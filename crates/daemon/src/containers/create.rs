@@ -253,6 +253,12 @@ pub async fn create(
     if hc.log_config.r#type.is_empty() {
         hc.log_config.r#type = "json-file".into();
     }
+    if hc.runtime.is_empty() {
+        hc.runtime = d.config.default_runtime.clone();
+    }
+    if !d.config.runtimes.contains_key(&hc.runtime) {
+        return Err(ApiError::bad_request(format!("unknown or invalid runtime name: {}", hc.runtime)));
+    }
     check_network(hc)?;
     check_restart_policy(hc)?;
     check_resources(hc)?;

@@ -16,6 +16,7 @@
 
 pub mod attach;
 pub mod create;
+pub mod engine;
 pub mod logs;
 pub mod merge;
 pub mod monitor;
@@ -47,6 +48,8 @@ pub struct Paths {
     pub runtime_root: PathBuf,
     /// `<exec-root>/s`: the shims' directories.
     pub shims: PathBuf,
+    /// `<exec-root>/runtimes`: state roots of runtime binaries (runc, crun).
+    pub runtimes: PathBuf,
 }
 
 impl Paths {
@@ -56,6 +59,7 @@ impl Paths {
             exec: exec_root.join("containers"),
             runtime_root: exec_root.join("runtime"),
             shims: exec_root.join("s"),
+            runtimes: exec_root.join("runtimes"),
         }
     }
     pub fn dir(&self, id: &str) -> PathBuf {
@@ -76,6 +80,11 @@ impl Paths {
     pub fn shim(&self, id: &str) -> PathBuf {
         self.shims.join(&id[..id.len().min(12)])
     }
+    /// The engine a container runs on.
+    pub fn engine(&self, r: &Record, config: &crate::config::Config) -> engine::Engine {
+        engine::Engine::named(&r.host_config.runtime, config, self)
+    }
+
     pub fn runtime(&self) -> runtime::Runtime {
         runtime::Runtime {
             store: runtime::state::Store::new(&self.runtime_root),

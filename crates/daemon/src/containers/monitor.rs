@@ -130,15 +130,12 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
         d.events.publish("container", "die", &c.id, attrs);
     }
     c.notify(|ch| ch.exits += 1);
-    let (d2, id) = (d.clone(), c.id.clone());
+    let (d2, rec) = (d.clone(), c.record());
     let _ = tokio::task::spawn_blocking(move || {
         let paths = &d2.containers.paths;
-        stop_shim(&paths.shim(&id));
-        let rt = paths.runtime();
-        if rt.store.dir(&id).exists() {
-            let _ = rt.delete(&id, true);
-        }
-        ops::unmount_all(&paths.rootfs(&id));
+        stop_shim(&paths.shim(&rec.id));
+        paths.engine(&rec, &d2.config).delete(&rec.id);
+        ops::unmount_all(&paths.rootfs(&rec.id));
     })
     .await;
     c.notify(|ch| ch.cleanups += 1);

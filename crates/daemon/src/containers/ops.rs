@@ -13,7 +13,7 @@ use chrono::Utc;
 use nix::sys::signal::Signal;
 
 use super::record::{Record, Status};
-use super::{Container, Paths, monitor, spec, user};
+use super::{Container, Paths, engine, monitor, spec, user};
 use crate::error::{ApiError, ApiResult};
 use crate::server::Daemon;
 
@@ -209,10 +209,8 @@ fn launch_mounted(
         .map_err(|e| StartError::internal(format!("write the bundle: {e}")))?;
     // A previous run's shim files (its exit record above all) must not be mistaken for this run's.
     let _ = std::fs::remove_dir_all(&shim_dir);
-    let rt = paths.runtime();
-    if rt.store.dir(id).exists() {
-        let _ = rt.delete(id, true);
-    }
+    let engine = paths.engine(r, &d.config);
+    engine.delete(id);
     let mut cmd = Command::new(&d.containers.shim);
     cmd.arg("start")
         .arg("--id")
@@ -220,7 +218,8 @@ fn launch_mounted(
         .arg("--bundle")
         .arg(&bundle)
         .arg("--runtime-root")
-        .arg(&paths.runtime_root)
+        .arg(engine.root())
+        .args(engine.shim_args())
         .arg("--state-dir")
         .arg(&shim_dir);
     let log = &r.host_config.log_config;
@@ -359,17 +358,12 @@ pub async fn wait_exited(c: &Container, exits0: u64, limit: Option<Duration>) ->
     }
 }
 
-fn kill_init(paths: &Paths, id: &str, sig: Signal, all: bool) -> ApiResult<()> {
-    let rt = paths.runtime();
-    rt.kill(id, sig, all)
-        .map_err(|e| ApiError::internal(format!("kill container {id}: {e}")))?;
-    // A frozen process gets the signal only once thawed.
-    if let Ok((st, runtime::state::Status::Paused)) = rt.load(id)
-        && let Ok(cg) = rt.cgroup_of(&st)
-    {
-        let _ = cg.thaw();
-    }
-    Ok(())
+fn kill_init(d: &Daemon, r: &Record, sig: Signal, all: bool) -> ApiResult<()> {
+    d.containers
+        .paths
+        .engine(r, &d.config)
+        .kill(&r.id, sig, all)
+        .map_err(|e| ApiError::internal(format!("kill container {}: {e}", r.id)))
 }
 
 pub async fn stop(
@@ -412,12 +406,12 @@ pub(crate) async fn stop_locked(
     let mut attrs = super::view::event_attributes(&r);
     attrs.insert("signal".into(), (sig as i32).to_string());
     d.events.publish("container", "kill", &c.id, attrs);
-    let (p, id) = (paths.clone(), c.id.clone());
-    let sent = blocking(move || kill_init(&p, &id, sig, false)).await?;
+    let (d2, r2) = (d.clone(), r.clone());
+    let sent = blocking(move || kill_init(&d2, &r2, sig, false)).await?;
     let limit = (timeout >= 0).then(|| Duration::from_secs(timeout as u64));
     if sent.is_err() || !wait_exited(c, exits0, limit).await {
-        let (p, id) = (paths.clone(), c.id.clone());
-        let _ = blocking(move || kill_init(&p, &id, Signal::SIGKILL, true)).await?;
+        let (d2, r2) = (d.clone(), r.clone());
+        let _ = blocking(move || kill_init(&d2, &r2, Signal::SIGKILL, true)).await?;
         if !wait_exited(c, exits0, Some(Duration::from_secs(30))).await {
             return Err(ApiError::internal(format!(
                 "container {} did not exit after SIGKILL",
@@ -464,8 +458,8 @@ pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> 
     attrs.insert("signal".into(), (sig as i32).to_string());
     d.events.publish("container", "kill", &c.id, attrs);
     let exits0 = c.subscribe().borrow().exits;
-    let (p, id) = (paths.clone(), c.id.clone());
-    blocking(move || kill_init(&p, &id, sig, false)).await??;
+    let (d2, r2) = (d.clone(), r.clone());
+    blocking(move || kill_init(&d2, &r2, sig, false)).await??;
     if sig == Signal::SIGKILL {
         // Docker's kill returns once a SIGKILLed container is gone.
         wait_exited(c, exits0, Some(Duration::from_secs(10))).await;
@@ -490,8 +484,8 @@ pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
             )));
         }
     }
-    let (rt, id) = (d.containers.paths.runtime(), c.id.clone());
-    blocking(move || rt.pause(&id))
+    let (engine, id) = (d.containers.paths.engine(&c.record(), &d.config), c.id.clone());
+    blocking(move || engine.pause(&id))
         .await?
         .map_err(|e| ApiError::internal(format!("pause: {e}")))?;
     let r = c.update(&d.containers.paths, |r| r.state.status = Status::Paused)?;
@@ -512,8 +506,8 @@ pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
             c.id
         )));
     }
-    let (rt, id) = (d.containers.paths.runtime(), c.id.clone());
-    blocking(move || rt.resume(&id))
+    let (engine, id) = (d.containers.paths.engine(&c.record(), &d.config), c.id.clone());
+    blocking(move || engine.resume(&id))
         .await?
         .map_err(|e| ApiError::internal(format!("unpause: {e}")))?;
     let r = c.update(&d.containers.paths, |r| r.state.status = Status::Running)?;
@@ -601,8 +595,8 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
     let exits0 = c.subscribe().borrow().exits;
     c.update(&d.containers.paths, |r| r.state.status = Status::Removing)?;
     if live {
-        let (p, id) = (d.containers.paths.clone(), c.id.clone());
-        let _ = blocking(move || kill_init(&p, &id, Signal::SIGKILL, true)).await?;
+        let (d2, r2) = (d.clone(), r.clone());
+        let _ = blocking(move || kill_init(&d2, &r2, Signal::SIGKILL, true)).await?;
         wait_exited(c, exits0, Some(Duration::from_secs(30))).await;
     }
     c.cleaned_up().await;
@@ -624,10 +618,8 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
 pub(crate) fn release(d: &Daemon, id: &str) -> ApiResult<()> {
     let paths = &d.containers.paths;
     monitor::stop_shim(&paths.shim(id));
-    let rt = paths.runtime();
-    if rt.store.dir(id).exists() {
-        let _ = rt.delete(id, true);
-    }
+    let runtime = d.containers.get(id).map(|c| c.record().host_config.runtime).unwrap_or_default();
+    engine::Engine::named(&runtime, &d.config, paths).delete(id);
     unmount_all(&paths.rootfs(id));
     match d.images.snapshots().remove(id) {
         Ok(()) | Err(image::snapshot::Error::NotFound(_)) => {}

@@ -1,7 +1,9 @@
 //! The container as the shim makes it: its stdio wired to pipes (stdout, stderr and,
 //! with --stdin, stdin) or to a pty whose master the runtime sends back over a
-//! socketpair, then created and started through the runtime library. The container's
-//! init is forked from the shim and stays the shim's child, so the shim reaps it.
+//! socket, then created and started through the runtime library — or through another
+//! OCI runtime's command line (runc, crun) when the container asks for one. The
+//! library forks the init from the shim; a runtime binary's init is reparented to the
+//! shim (a child subreaper) when the runtime exits. Either way the shim reaps it.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -11,6 +13,104 @@ use anyhow::{Context, Result};
 use runtime::console::Console;
 use runtime::{CreateOptions, Runtime};
 use shim::frame::Stream;
+
+/// How the shim drives the OCI runtime.
+pub enum Engine {
+    /// berth's own runtime, as a library: no exec at all.
+    Library(Runtime),
+    /// A runc-compatible binary (`runc`, `crun`): `--root R create|start|delete`.
+    Binary { path: std::path::PathBuf, args: Vec<String>, root: std::path::PathBuf, state_dir: std::path::PathBuf },
+}
+
+impl Engine {
+    fn command(&self, op: &str) -> std::process::Command {
+        let Engine::Binary { path, args, root, state_dir } = self else { unreachable!("binary engine only") };
+        let mut c = std::process::Command::new(path);
+        c.args(args).arg("--root").arg(root).arg("--log").arg(state_dir.join("runtime.log")).arg(op);
+        c
+    }
+
+    /// The runtime binary's last error, from its log (`--log`), for the report.
+    fn last_error(&self) -> String {
+        let Engine::Binary { path, state_dir, .. } = self else { return String::new() };
+        let log = std::fs::read_to_string(state_dir.join("runtime.log")).unwrap_or_default();
+        let msg = log
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["msg"].as_str().map(String::from)))
+            .or_else(|| log.lines().last().map(String::from))
+            .unwrap_or_default();
+        format!("{}: {msg}", path.display())
+    }
+
+    fn create(&self, id: &str, bundle: &Path, opts: &CreateOptions) -> Result<i32> {
+        match self {
+            Engine::Library(rt) => Ok(rt.create(id, bundle, opts)?),
+            Engine::Binary { state_dir, .. } => {
+                let pid_file = state_dir.join("init.pid");
+                let mut c = self.command("create");
+                c.arg("--bundle").arg(bundle).arg("--pid-file").arg(&pid_file);
+                // The console socket's peer: a listener the runtime connects to.
+                let console = match &opts.console {
+                    Some(Console::Connected(peer)) => {
+                        let path = state_dir.join("console.sock");
+                        let _ = std::fs::remove_file(&path);
+                        let listener = std::os::unix::net::UnixListener::bind(&path).context("console socket")?;
+                        c.arg("--console-socket").arg(&path);
+                        let peer = peer.try_clone().context("console socket")?;
+                        Some((listener, peer, path))
+                    }
+                    _ => None,
+                };
+                c.arg(id);
+                let mut child = c.spawn().with_context(|| format!("run {:?}", c.get_program()))?;
+                // Forward the pty master the runtime sends to our side of the pair.
+                let relay = console.map(|(listener, peer, path)| {
+                    std::thread::spawn(move || -> Result<()> {
+                        let (conn, _) = listener.accept().context("accept the console socket")?;
+                        let master = runtime::console::recv_fd(conn.as_raw_fd())?;
+                        runtime::console::send_fd(peer.as_raw_fd(), master.as_raw_fd(), "console")?;
+                        let _ = std::fs::remove_file(path);
+                        Ok(())
+                    })
+                });
+                let status = child.wait().context("wait for the runtime")?;
+                if !status.success() {
+                    anyhow::bail!("{}", self.last_error());
+                }
+                if let Some(r) = relay {
+                    r.join().map_err(|_| anyhow::anyhow!("console relay panicked"))??;
+                }
+                let pid = std::fs::read_to_string(&pid_file).context("the runtime's pid file")?;
+                pid.trim().parse().context("the runtime's pid file")
+            }
+        }
+    }
+
+    fn start(&self, id: &str) -> Result<()> {
+        match self {
+            Engine::Library(rt) => Ok(rt.start(id)?),
+            Engine::Binary { .. } => {
+                let status = self.command("start").arg(id).status().context("run the runtime")?;
+                if !status.success() {
+                    anyhow::bail!("{}", self.last_error());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn delete(&self, id: &str) {
+        match self {
+            Engine::Library(rt) => {
+                let _ = rt.delete(id, true);
+            }
+            Engine::Binary { .. } => {
+                let _ = self.command("delete").arg("--force").arg(id).status();
+            }
+        }
+    }
+}
 
 use crate::sys;
 
@@ -34,7 +134,7 @@ pub struct Wiring {
 
 /// Creates the container; returns its init pid and the shim's ends of its stdio. On
 /// error nothing of the container is left.
-pub fn create(rt: &Runtime, id: &str, bundle: &Path, w: &Wiring) -> Result<(i32, Stdio)> {
+pub fn create(rt: &Engine, id: &str, bundle: &Path, w: &Wiring) -> Result<(i32, Stdio)> {
     let null = sys::dev_null().context("open /dev/null")?;
     if w.tty {
         let (ours, theirs) = UnixStream::pair().context("socketpair for the console")?;
@@ -55,7 +155,7 @@ pub fn create(rt: &Runtime, id: &str, bundle: &Path, w: &Wiring) -> Result<(i32,
         let master = match master {
             Ok(m) => m,
             Err(e) => {
-                let _ = rt.delete(id, true);
+                rt.delete(id);
                 return Err(e.into());
             }
         };
@@ -83,16 +183,18 @@ pub fn create(rt: &Runtime, id: &str, bundle: &Path, w: &Wiring) -> Result<(i32,
 }
 
 /// Starts the created container; on error removes it (nothing is left behind).
-pub fn start(rt: &Runtime, id: &str) -> Result<()> {
+pub fn start(rt: &Engine, id: &str) -> Result<()> {
     if let Err(e) = rt.start(id) {
-        let _ = rt.delete(id, true);
-        return Err(e.into());
+        rt.delete(id);
+        return Err(e);
     }
     Ok(())
 }
 
 /// Whether the kernel's OOM killer killed anything in the container's cgroup.
-pub fn oom_killed(rt: &Runtime, id: &str) -> bool {
+pub fn oom_killed(rt: &Engine, id: &str) -> bool {
+    // A runtime binary's state is its own; only berth's runtime is asked.
+    let Engine::Library(rt) = rt else { return false };
     let Ok((st, _)) = rt.load(id) else { return false };
     let Ok(cg) = rt.cgroup_of(&st) else { return false };
     cg.stats().ok().and_then(|s| s.memory).and_then(|m| m.oom_kill).is_some_and(|n| n > 0)

@@ -17,6 +17,7 @@ use shim::protocol::{ATTACH_SOCKET, CONTROL_SOCKET, PID_FILE, SHIM_LOG, WAIT_ATT
 use crate::StartArgs;
 use crate::container::{self, Wiring};
 use crate::server::{Endpoints, Options, Shim};
+use crate::container::Engine;
 use crate::sys::{self, note};
 
 /// Runs the shim in the daemonized grandchild; never returns.
@@ -59,7 +60,15 @@ fn serve(a: &StartArgs, report: &mut Option<std::fs::File>) -> Result<()> {
     let pid_file = a.state_dir.join(PID_FILE);
     runtime::state::write_atomic(&pid_file, std::process::id().to_string().as_bytes())?;
     let ep = endpoints(a)?;
-    let rt = Runtime { store: Store::new(&a.runtime_root), systemd_cgroup: false };
+    let rt = match &a.runtime_binary {
+        None => Engine::Library(Runtime { store: Store::new(&a.runtime_root), systemd_cgroup: false }),
+        Some(path) => Engine::Binary {
+            path: path.clone(),
+            args: a.runtime_arg.clone(),
+            root: a.runtime_root.clone(),
+            state_dir: a.state_dir.clone(),
+        },
+    };
     let wiring = Wiring { tty: a.tty, stdin: a.stdin, size: a.console_height.zip(a.console_width) };
     let (pid, stdio) =
         container::create(&rt, &a.id, &a.bundle, &wiring).with_context(|| format!("create container {}", a.id))?;

@@ -75,6 +75,12 @@ pub struct StartArgs {
     /// Start the container only once the first attach client has sent its request
     #[arg(long)]
     pub wait_attach: bool,
+    /// Create the container with this runc-compatible binary instead of berth's runtime
+    #[arg(long)]
+    pub runtime_binary: Option<PathBuf>,
+    /// An argument for the runtime binary, before its command (repeatable)
+    #[arg(long, requires = "runtime_binary", allow_hyphen_values = true)]
+    pub runtime_arg: Vec<String>,
     /// Seconds the shim stays after the container exited without a shutdown request
     #[arg(long, default_value_t = shim::DEFAULT_LINGER_SECS)]
     pub linger: u64,

@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
-use runtime::Runtime;
 use shim::frame::Stream;
 use shim::jsonlog::{self, LineSplitter};
 use shim::logfile::LogFile;
@@ -87,7 +86,7 @@ enum Token {
 
 pub struct Shim {
     id: String,
-    rt: Runtime,
+    rt: crate::container::Engine,
     state_dir: PathBuf,
     pid: i32,
     opts: Options,
@@ -108,7 +107,7 @@ pub struct Shim {
 }
 
 impl Shim {
-    pub fn new(id: &str, rt: Runtime, state_dir: PathBuf, pid: i32, stdio: Stdio, ep: Endpoints, opts: Options) -> Shim {
+    pub fn new(id: &str, rt: crate::container::Engine, state_dir: PathBuf, pid: i32, stdio: Stdio, ep: Endpoints, opts: Options) -> Shim {
         let tty = stdio.tty.is_some();
         Shim {
             id: id.to_string(),
@@ -152,7 +151,7 @@ impl Shim {
         }
     }
 
-    pub fn runtime(&self) -> &Runtime {
+    pub fn runtime(&self) -> &crate::container::Engine {
         &self.rt
     }
 

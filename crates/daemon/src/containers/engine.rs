@@ -1,0 +1,128 @@
+//! Which OCI runtime a container runs on (`HostConfig.Runtime`, from the daemon's
+//! `runtimes`): berth's own, driven as a library with no exec at all, or a
+//! runc-compatible binary (runc, crun) driven through its command line with a state
+//! root of berth's (`<exec-root>/runtimes/<name>`). The shim creates and starts the
+//! container; the daemon signals, pauses, resumes and deletes it through this.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use nix::sys::signal::Signal;
+
+use super::Paths;
+use crate::config::Config;
+
+/// The name of berth's own runtime.
+pub const BERTH: &str = "berth";
+
+pub enum Engine {
+    Berth(runtime::Runtime),
+    Binary { path: String, args: Vec<String>, root: PathBuf },
+}
+
+impl Engine {
+    /// The engine of runtime `name` ("" = the daemon's default). Unknown names fall
+    /// back to berth's runtime: names are checked at create.
+    pub fn named(name: &str, config: &Config, paths: &Paths) -> Engine {
+        let name = if name.is_empty() { config.default_runtime.as_str() } else { name };
+        match config.runtimes.get(name) {
+            Some(rt) if name != BERTH => Engine::Binary {
+                path: rt.path.clone(),
+                args: rt.runtime_args.clone(),
+                root: paths.runtimes.join(name),
+            },
+            _ => Engine::Berth(paths.runtime()),
+        }
+    }
+
+    /// The shim's arguments that select this engine.
+    pub fn shim_args(&self) -> Vec<String> {
+        match self {
+            Engine::Berth(_) => Vec::new(),
+            Engine::Binary { path, args, .. } => {
+                let mut out = vec!["--runtime-binary".to_string(), path.clone()];
+                for a in args {
+                    out.push(format!("--runtime-arg={a}"));
+                }
+                out
+            }
+        }
+    }
+
+    /// The runtime's state root, as the shim is told.
+    pub fn root(&self) -> PathBuf {
+        match self {
+            Engine::Berth(rt) => rt.store.root().to_path_buf(),
+            Engine::Binary { root, .. } => root.clone(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Result<(), String> {
+        let Engine::Binary { path, args: extra, root } = self else { unreachable!("binary engine only") };
+        let out = Command::new(path)
+            .args(extra)
+            .arg("--root")
+            .arg(root)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("run {path}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{path} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        }
+    }
+
+    /// Sends `sig` to the init (`all`: to every process of the container), then thaws a
+    /// paused container so that the signal is delivered.
+    pub fn kill(&self, id: &str, sig: Signal, all: bool) -> Result<(), String> {
+        match self {
+            Engine::Berth(rt) => {
+                rt.kill(id, sig, all).map_err(|e| e.to_string())?;
+                if let Ok((st, runtime::state::Status::Paused)) = rt.load(id)
+                    && let Ok(cg) = rt.cgroup_of(&st)
+                {
+                    let _ = cg.thaw();
+                }
+                Ok(())
+            }
+            Engine::Binary { .. } => {
+                let n = (sig as i32).to_string();
+                let r = if all { self.run(&["kill", "--all", id, &n]) } else { self.run(&["kill", id, &n]) };
+                let _ = self.run(&["resume", id]);
+                r
+            }
+        }
+    }
+
+    pub fn pause(&self, id: &str) -> Result<(), String> {
+        match self {
+            Engine::Berth(rt) => rt.pause(id).map_err(|e| e.to_string()),
+            Engine::Binary { .. } => self.run(&["pause", id]),
+        }
+    }
+
+    pub fn resume(&self, id: &str) -> Result<(), String> {
+        match self {
+            Engine::Berth(rt) => rt.resume(id).map_err(|e| e.to_string()),
+            Engine::Binary { .. } => self.run(&["resume", id]),
+        }
+    }
+
+    /// Removes the runtime's state of the container (and its cgroup), if any is left.
+    pub fn delete(&self, id: &str) {
+        match self {
+            Engine::Berth(rt) => {
+                if rt.store.dir(id).exists() {
+                    let _ = rt.delete(id, true);
+                }
+            }
+            Engine::Binary { root, .. } => {
+                if root.join(id).exists() {
+                    let _ = self.run(&["delete", "--force", id]);
+                }
+            }
+        }
+    }
+}
