@@ -2,6 +2,7 @@
 //! the real docker CLI.
 
 mod config;
+mod bollard_client;
 mod containers;
 mod docker_py;
 mod images;
