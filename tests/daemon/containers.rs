@@ -403,3 +403,23 @@ fn containers_can_run_on_runc() {
     t.expect("30 100", Duration::from_secs(5));
     assert_eq!(t.wait(Duration::from_secs(10)), 3);
 }
+
+#[test]
+fn images_in_use_by_containers_are_not_removed() {
+    berth_tests::require_root!();
+    let Some(d) = daemon() else { return };
+    ok(docker(&d, &["run", "-d", "--name", "user", "busybox", "sleep", "1000"]));
+    let id = inspect(&d, "user", "{{.Image}}");
+    let o = docker(&d, &["rmi", "busybox"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("conflict"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = docker(&d, &["rmi", "-f", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("being used by running container"), "{}", String::from_utf8_lossy(&o.stderr));
+    // As Docker: forcing by name only untags; the image stays for its container.
+    assert_eq!(ok(docker(&d, &["rmi", "-f", "busybox"])).trim(), "Untagged: busybox:latest");
+    assert_eq!(ok(docker(&d, &["images", "-q", "--no-trunc"])).trim(), id);
+    assert_eq!(inspect(&d, "user", "{{.State.Status}}"), "running");
+    ok(docker(&d, &["rm", "-f", "user"]));
+    assert!(ok(docker(&d, &["rmi", &id])).contains(&format!("Deleted: {id}")));
+}
