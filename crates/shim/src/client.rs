@@ -22,6 +22,15 @@ impl Control {
         Ok(Control { reader: BufReader::new(stream) })
     }
 
+    /// Like [`Control::connect`], with replies awaited at most `timeout` each.
+    pub fn connect_with_timeout(state_dir: &Path, timeout: std::time::Duration) -> Result<Control> {
+        let c = Control::connect(state_dir)?;
+        let s = c.reader.get_ref();
+        s.set_read_timeout(Some(timeout)).map_err(Error::io("set a timeout"))?;
+        s.set_write_timeout(Some(timeout)).map_err(Error::io("set a timeout"))?;
+        Ok(c)
+    }
+
     /// Sends `req` and waits for its reply (for `wait`, until the container exits).
     pub fn request<T: DeserializeOwned>(&mut self, req: &ControlRequest) -> Result<T> {
         self.reader

@@ -48,7 +48,8 @@ pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Finds the detach sequence in a stream of input chunks, across chunk boundaries.
+/// Finds the detach sequence in a stream of input chunks, across chunk boundaries
+/// (no keys: never).
 pub struct DetachScanner {
     keys: Vec<u8>,
     matched: usize,
@@ -63,6 +64,9 @@ impl DetachScanner {
     /// of the chunk is then dropped). Bytes of a partial match are held back until
     /// the match fails, when they are passed on after all.
     pub fn scan(&mut self, chunk: &[u8]) -> (Vec<u8>, bool) {
+        if self.keys.is_empty() {
+            return (chunk.to_vec(), false);
+        }
         let mut out = Vec::with_capacity(chunk.len());
         for &b in chunk {
             if b == self.keys[self.matched] {
@@ -84,6 +88,11 @@ impl DetachScanner {
             }
         }
         (out, false)
+    }
+
+    /// The bytes of a partial match held back, to pass on when the input ends.
+    pub fn held(&self) -> &[u8] {
+        &self.keys[..self.matched]
     }
 }
 
@@ -107,7 +116,12 @@ pub struct Registration {
 impl Registration {
     pub fn new(c: &Arc<Container>) -> Registration {
         c.attach_waiting.fetch_add(1, Ordering::SeqCst);
-        let seen = *c.subscribe().borrow();
+        let mut seen = *c.subscribe().borrow();
+        // A start already under way (begun, not yet done or failed) counts as the
+        // one to attach to.
+        if seen.starting > seen.started + seen.failed_starts {
+            seen.starting -= 1;
+        }
         Registration { c: c.clone(), seen, live: c.status().is_live() }
     }
 
@@ -122,7 +136,9 @@ impl Registration {
         let mut rx = c.subscribe();
         let seen = self.seen;
         // The shim binds its socket right after a start begins.
-        rx.wait_for(|ch| ch.starting > seen.starting || ch.removed).await.ok()?;
+        rx.wait_for(|ch| ch.starting > seen.starting || ch.removed || ch.failed_starts > seen.failed_starts)
+            .await
+            .ok()?;
         loop {
             if let Ok(s) = UnixStream::connect(&sock).await {
                 return Some(s);
@@ -172,6 +188,7 @@ where
                     // End of the client's input: the container's stdin ends too
                     // (the shim closes it when the container was run with StdinOnce).
                     if o.stdin {
+                        let _ = shim_w.write_all(scanner.held()).await;
                         let _ = shim_w.shutdown().await;
                     }
                     // Keep streaming output to a half-closed client.
@@ -227,5 +244,10 @@ mod tests {
         assert_eq!(s.scan(b"\x11rest"), (Vec::new(), true));
         let mut s = DetachScanner::new(vec![0x10, 0x11]);
         assert_eq!(s.scan(b"\x10\x10\x11"), (b"\x10".to_vec(), true));
+        let mut s = DetachScanner::new(vec![0x10, 0x11]);
+        assert_eq!(s.scan(b"a\x10"), (b"a".to_vec(), false));
+        assert_eq!(s.held(), b"\x10");
+        let mut none = DetachScanner::new(Vec::new());
+        assert_eq!(none.scan(b"\x10\x11"), (b"\x10\x11".to_vec(), false));
     }
 }

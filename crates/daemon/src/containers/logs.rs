@@ -198,38 +198,52 @@ impl Follower {
     }
 
     /// New output, and whether a record past `until` was seen.
+    /// Reads the open file to its end and renders the complete records.
+    fn drain(&mut self, o: &Options, out: &mut Vec<Bytes>, past_until: &mut bool) {
+        let Some(f) = &mut self.file else { return };
+        let mut buf = Vec::new();
+        let _ = f.read_to_end(&mut buf);
+        self.pending.extend_from_slice(&buf);
+        while let Some(nl) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=nl).collect();
+            if let Ok(rec) = serde_json::from_slice::<LogRecord>(&line)
+                && let (Some(u), Some(t)) = (o.until, api::time::parse_rfc3339(&rec.time))
+                && t > u
+            {
+                *past_until = true;
+                continue;
+            }
+            if let Some((b, _)) = render(&line, o) {
+                out.push(b);
+            }
+        }
+    }
+
+    /// New output, and whether a record past `until` was seen.
     fn read_new(&mut self, o: &Options) -> (Vec<Bytes>, bool) {
         let mut out = Vec::new();
         let mut past_until = false;
-        loop {
-            if let Some(f) = &mut self.file {
-                let mut buf = Vec::new();
-                let _ = f.read_to_end(&mut buf);
-                self.pending.extend_from_slice(&buf);
-                while let Some(nl) = self.pending.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = self.pending.drain(..=nl).collect();
-                    if let Ok(rec) = serde_json::from_slice::<LogRecord>(&line)
-                        && let (Some(u), Some(t)) = (o.until, api::time::parse_rfc3339(&rec.time))
-                        && t > u
-                    {
-                        past_until = true;
-                        continue;
-                    }
-                    if let Some((b, _)) = render(&line, o) {
-                        out.push(b);
-                    }
-                }
-            }
-            // Rotated: the path names a new file. What was left in the old one is read above.
-            let current = std::fs::metadata(&self.path).map(|m| m.ino()).unwrap_or(0);
-            if current != 0 && current != self.ino {
-                self.file = File::open(&self.path).ok();
-                self.ino = current;
-                self.pending.clear();
-                continue;
-            }
-            return (out, past_until);
+        self.drain(o, &mut out, &mut past_until);
+        // Truncated in place (rotation with a single file): start over from its top.
+        if let Some(f) = &mut self.file
+            && let (Ok(pos), Ok(meta)) = (f.stream_position(), f.metadata())
+            && meta.len() < pos
+        {
+            let _ = f.seek(SeekFrom::Start(0));
+            self.pending.clear();
+            self.drain(o, &mut out, &mut past_until);
         }
+        // Rotated: the path names a new file. Whatever reached the old one after the
+        // read above is read first, then the new file from its start.
+        let current = std::fs::metadata(&self.path).map(|m| m.ino()).unwrap_or(0);
+        if current != 0 && current != self.ino {
+            self.drain(o, &mut out, &mut past_until);
+            self.file = File::open(&self.path).ok();
+            self.ino = current;
+            self.pending.clear();
+            self.drain(o, &mut out, &mut past_until);
+        }
+        (out, past_until)
     }
 }
 
@@ -352,6 +366,23 @@ mod tests {
         );
         assert_eq!(&chunks[0][..8], &[2, 0, 0, 0, 0, 0, 0, 4]);
         assert_eq!(&chunks[0][8..], b"err\n");
+    }
+
+    #[test]
+    fn a_follower_starts_over_when_the_log_is_truncated_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("l");
+        write_log(&log, &[("a long first line\n", "stdout", "2026-01-01T00:00:01Z")]);
+        let (_, pos) = read_existing(&log, &opts());
+        let (ino, off) = pos.unwrap();
+        let mut f = Follower::at(&log, ino, off);
+        // One file kept: the shim truncates the same inode and writes on.
+        let mut rec = Vec::new();
+        shim::jsonlog::encode_record(&mut rec, b"b\n", "stdout", "2026-01-01T00:00:02Z");
+        std::fs::OpenOptions::new().write(true).truncate(true).open(&log).unwrap();
+        use std::io::Write;
+        std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(&rec).unwrap();
+        assert_eq!(text(&f.read_new(&opts()).0), "b\n");
     }
 
     #[test]

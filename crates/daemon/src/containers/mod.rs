@@ -114,7 +114,7 @@ pub struct Container {
     pub id: String,
     record: Mutex<Record>,
     /// Serialises operations on this container (held across awaits).
-    pub op: tokio::sync::Mutex<()>,
+    pub op: Arc<tokio::sync::Mutex<()>>,
     changes: watch::Sender<Changes>,
     /// Attach clients waiting for the container to start; the shim then holds the
     /// start until the first of them is connected, so none of the output is lost.
@@ -128,7 +128,7 @@ impl Container {
         Container {
             id: record.id.clone(),
             record: Mutex::new(record),
-            op: tokio::sync::Mutex::new(()),
+            op: Arc::new(tokio::sync::Mutex::new(())),
             changes: watch::Sender::new(Changes::default()),
             attach_waiting: AtomicUsize::new(0),
             backoff: Mutex::new(std::time::Duration::ZERO),
@@ -213,7 +213,11 @@ impl Containers {
                     index.names.insert(r.name.clone(), id.clone());
                     index.by_id.insert(id, Arc::new(Container::new(r)));
                 }
-                _ => broken.push(id),
+                // No record: a create that crashed before writing it; its leftovers go.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => broken.push(id),
+                // A record that cannot be read is kept, untouched, for a human to look at.
+                Ok(_) => eprintln!("berthd: {}: the record names another container; skipped", entry.path().display()),
+                Err(e) => eprintln!("berthd: {}: unreadable container record ({e}); skipped", entry.path().display()),
             }
         }
         Ok((

@@ -27,14 +27,14 @@ pub fn watch(d: Arc<Daemon>, c: Arc<Container>) {
     tokio::spawn(async move {
         let shim_dir = d.containers.paths.shim(&c.id);
         let pid = c.record().state.pid;
-        let status = wait_exit(&shim_dir, pid).await;
+        let status = wait_exit(&shim_dir, pid, &c.id).await;
         handle_exit(&d, &c, status).await;
     });
 }
 
 /// The exit status from the shim (`wait` on its control socket); if the shim is gone,
 /// from its exit record; if it left none, once the init is gone (status unknown: 255).
-async fn wait_exit(shim_dir: &Path, pid: i32) -> ExitStatus {
+async fn wait_exit(shim_dir: &Path, pid: i32, id: &str) -> ExitStatus {
     if let Ok(mut s) = tokio::net::UnixStream::connect(shim_dir.join(shim::CONTROL_SOCKET)).await
         && s.write_all(shim::ControlRequest::Wait.to_line().as_bytes())
             .await
@@ -50,10 +50,7 @@ async fn wait_exit(shim_dir: &Path, pid: i32) -> ExitStatus {
     if let Some(status) = exit_record(shim_dir) {
         return status;
     }
-    while pid > 0
-        && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-        && !is_zombie(pid)
-    {
+    while pid > 0 && is_container_process(pid, id) && !is_zombie(pid) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     exit_record(shim_dir).unwrap_or(ExitStatus {
@@ -62,6 +59,12 @@ async fn wait_exit(shim_dir: &Path, pid: i32) -> ExitStatus {
         oom_killed: false,
         finished_at: api::time::format_rfc3339_nano(Utc::now()),
     })
+}
+
+/// Whether `pid` is still the container's process: alive and in a cgroup named after
+/// the container (after a reboot the pid may belong to anything).
+fn is_container_process(pid: i32, id: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| c.contains(id))
 }
 
 fn is_zombie(pid: i32) -> bool {
@@ -81,7 +84,9 @@ fn exit_record(shim_dir: &Path) -> Option<ExitStatus> {
 /// Tells a shim to leave (once its container exited); a shim that does not answer
 /// is ended by its pid.
 pub fn stop_shim(shim_dir: &Path) {
-    let asked = shim::client::Control::connect(shim_dir)
+    // A shim that accepts but never answers must not hold the clean-up: a few seconds,
+    // then it is ended by its pid.
+    let asked = shim::client::Control::connect_with_timeout(shim_dir, Duration::from_secs(5))
         .and_then(|mut c| c.request::<shim::OkReply>(&shim::ControlRequest::Shutdown))
         .is_ok();
     if !asked
@@ -139,14 +144,16 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
     })
     .await;
     c.notify(|ch| ch.cleanups += 1);
-    if let Ok(r) = r {
-        after_exit(d, c, &r);
+    if r.is_ok() {
+        after_exit(d, c);
     }
 }
 
 /// `--rm` removes; a restart policy that says so schedules a restart.
-fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) {
-    if r.state.status == Status::Removing {
+fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>) {
+    // Decided on the current state: a removal or a stop may have come during the clean-up.
+    let r = &c.record();
+    if r.state.status != Status::Exited {
         return;
     }
     if r.host_config.auto_remove {
@@ -172,9 +179,14 @@ fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) {
         };
         *b
     };
-    if c.update(&d.containers.paths, |r| r.state.status = Status::Restarting)
-        .is_err()
-    {
+    let mut restarting = false;
+    let _ = c.update(&d.containers.paths, |r| {
+        if r.state.status == Status::Exited && should_restart(r) {
+            r.state.status = Status::Restarting;
+            restarting = true;
+        }
+    });
+    if !restarting {
         return;
     }
     let (d, c) = (d.clone(), c.clone());
@@ -231,18 +243,22 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
             }
             Status::Running | Status::Paused | Status::Restarting => {
                 let shim_dir = paths.shim(&c.id);
-                let alive = tokio::task::spawn_blocking(move || {
+                let state = tokio::task::spawn_blocking(move || {
                     shim::client::Control::connect(&shim_dir)
-                        .and_then(|mut s| {
-                            s.request::<shim::StateReply>(&shim::ControlRequest::State)
-                        })
-                        .is_ok()
+                        .and_then(|mut s| s.request::<shim::StateReply>(&shim::ControlRequest::State))
+                        .ok()
                 })
                 .await
-                .unwrap_or(false);
+                .ok()
+                .flatten();
                 if r.state.status == Status::Restarting {
                     // The restart was pending when berthd went away: apply the policy now.
-                    if alive {
+                    if let Some(st) = state.filter(|s| s.status != shim::Status::Exited) {
+                        // It had been started again already: running, under its new pid.
+                        let _ = c.update(&paths, |r| {
+                            r.state.status = Status::Running;
+                            r.state.pid = st.pid;
+                        });
                         watch(d.clone(), c.clone());
                     } else {
                         let _ = c.update(&paths, |r| r.state.status = Status::Exited);
@@ -264,7 +280,9 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                     let _ = ops::remove(d, &c, true).await;
                     continue;
                 }
-                if r.state.status == Status::Exited && should_restart(&r) {
+                // Docker's rule at daemon start: `always` even after a manual stop.
+                let always = r.host_config.restart_policy.name == "always";
+                if r.state.status == Status::Exited && (always || should_restart(&r)) {
                     let _ = ops::start(d, &c).await;
                 }
             }

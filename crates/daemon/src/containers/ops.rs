@@ -176,6 +176,14 @@ fn launch_mounted(
             status: StatusCode::BAD_REQUEST,
         }
     })?;
+    // As Docker: a missing source of a `-v` bind is created as a directory.
+    for b in &r.host_config.binds {
+        if let Some(src) = b.split(':').next().filter(|s| s.starts_with('/'))
+            && !Path::new(src).exists()
+        {
+            std::fs::create_dir_all(src).map_err(|e| StartError::internal(format!("create bind source {src}: {e}")))?;
+        }
+    }
     let dir = paths.dir(id);
     let input = spec::Input {
         record: r,
@@ -249,7 +257,9 @@ fn launch_mounted(
     }
     if r.config.open_stdin {
         cmd.arg("--stdin");
-        if r.config.stdin_once {
+        // As Docker: the end of an attached client's input closes the container's
+        // stdin only without a terminal (detaching from `run -it` must not end the shell).
+        if r.config.stdin_once && !r.config.tty {
             cmd.arg("--stdin-once");
         }
     }
@@ -279,9 +289,19 @@ fn launch_mounted(
         })
 }
 
+/// A user's start: the restart policy's count and back-off begin again (Docker's rule).
 pub async fn start(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
     let _op = c.op.lock().await;
+    reset_restarts(d, c)?;
     start_locked(d, c).await
+}
+
+fn reset_restarts(d: &Daemon, c: &Container) -> ApiResult<()> {
+    *c.backoff.lock().expect("backoff lock") = Duration::ZERO;
+    if c.record().state.restart_count != 0 && !c.status().is_live() {
+        c.update(&d.containers.paths, |r| r.state.restart_count = 0)?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
@@ -383,14 +403,23 @@ pub(crate) async fn stop_locked(
     timeout: Option<i64>,
 ) -> ApiResult<()> {
     let paths = &d.containers.paths;
+    // Read before the state: an exit handled in between is then not waited for twice.
+    let exits0 = c.subscribe().borrow().exits;
     let r = c.record();
     match r.state.status {
         Status::Restarting => {
             // Cancels the pending restart: the restart task finds it no longer restarting.
-            c.update(paths, |r| {
+            let r = c.update(paths, |r| {
                 r.state.status = Status::Exited;
                 r.state.manually_stopped = true;
             })?;
+            // Its exit was recorded before the back-off; waiters that came during the
+            // back-off are answered now.
+            c.notify(|ch| {
+                ch.exits += 1;
+                ch.cleanups += 1;
+            });
+            d.events.publish("container", "stop", &c.id, super::view::event_attributes(&r));
             return Ok(());
         }
         Status::Running | Status::Paused => {}
@@ -402,7 +431,6 @@ pub(crate) async fn stop_locked(
     };
     let timeout = timeout.or(r.config.stop_timeout).unwrap_or(10);
     c.update(paths, |r| r.state.manually_stopped = true)?;
-    let exits0 = c.subscribe().borrow().exits;
     let mut attrs = super::view::event_attributes(&r);
     attrs.insert("signal".into(), (sig as i32).to_string());
     d.events.publish("container", "kill", &c.id, attrs);
@@ -431,19 +459,16 @@ pub(crate) async fn stop_locked(
 pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> ApiResult<()> {
     let _op = c.op.lock().await;
     let paths = &d.containers.paths;
+    // Read before the state: an exit handled in between is then not waited for twice.
+    let exits0 = c.subscribe().borrow().exits;
     let r = c.record();
     let sig = match signal.filter(|s| !s.is_empty()) {
         Some(s) => parse_signal(s)?,
         None => Signal::SIGKILL,
     };
     match r.state.status {
-        Status::Running => {}
-        Status::Paused => {
-            return Err(ApiError::conflict(format!(
-                "Cannot kill container: {}: Container {} is paused. Unpause the container before stopping or killing",
-                r.name, r.id
-            )));
-        }
+        // A paused container is thawed after the signal (the engine does it).
+        Status::Running | Status::Paused => {}
         _ => {
             return Err(ApiError::conflict(format!(
                 "Cannot kill container: {}: container {} is not running",
@@ -451,13 +476,11 @@ pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> 
             )));
         }
     }
-    if sig == Signal::SIGKILL || sig == stop_signal(&r) {
-        c.update(paths, |r| r.state.manually_stopped = true)?;
-    }
+    // Docker counts any kill as a user's stop: the restart policy leaves it down.
+    c.update(paths, |r| r.state.manually_stopped = true)?;
     let mut attrs = super::view::event_attributes(&r);
     attrs.insert("signal".into(), (sig as i32).to_string());
     d.events.publish("container", "kill", &c.id, attrs);
-    let exits0 = c.subscribe().borrow().exits;
     let (d2, r2) = (d.clone(), r.clone());
     blocking(move || kill_init(&d2, &r2, sig, false)).await??;
     if sig == Signal::SIGKILL {
@@ -533,6 +556,7 @@ pub async fn restart(
             r => r?,
         }
     }
+    reset_restarts(d, c)?;
     start_locked(d, c).await?;
     d.events.publish(
         "container",
@@ -569,6 +593,8 @@ pub async fn rename(d: &Arc<Daemon>, c: &Arc<Container>, new_name: &str) -> ApiR
 
 pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResult<()> {
     let _op = c.op.lock().await;
+    // Read before the state: an exit handled in between is then not waited for twice.
+    let exits0 = c.subscribe().borrow().exits;
     let r = c.record();
     match r.state.status {
         Status::Running if !force => {
@@ -583,6 +609,12 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
                 r.name
             )));
         }
+        Status::Restarting if !force => {
+            return Err(ApiError::conflict(format!(
+                "cannot remove container \"/{}\": container is restarting: stop the container before removing or force remove",
+                r.name
+            )));
+        }
         Status::Removing => {
             return Err(ApiError::conflict(format!(
                 "removal of container {} is already in progress",
@@ -592,16 +624,20 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
         _ => {}
     }
     let live = r.state.status.is_live();
-    let exits0 = c.subscribe().borrow().exits;
     c.update(&d.containers.paths, |r| r.state.status = Status::Removing)?;
     if live {
         let (d2, r2) = (d.clone(), r.clone());
         let _ = blocking(move || kill_init(&d2, &r2, Signal::SIGKILL, true)).await?;
         wait_exited(c, exits0, Some(Duration::from_secs(30))).await;
     }
-    c.cleaned_up().await;
+    // A shim that never answers must not hold the removal forever.
+    let _ = tokio::time::timeout(Duration::from_secs(30), c.cleaned_up()).await;
     let (d2, id) = (d.clone(), c.id.clone());
-    blocking(move || release(&d2, &id)).await??;
+    if let Err(e) = blocking(move || release(&d2, &id)).await? {
+        // As Docker: a removal that failed leaves the container dead, and `rm -f` may retry.
+        let _ = c.update(&d.containers.paths, |r| r.state.status = Status::Dead);
+        return Err(e);
+    }
     d.containers.forget(c);
     d.events.publish(
         "container",

@@ -291,11 +291,6 @@ pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>, String> {
                 "invalid volume specification: '{b}': invalid mount config: destination must be an absolute path"
             ));
         }
-        if !Path::new(src).exists() {
-            return Err(format!(
-                "invalid mount config for type \"bind\": bind source path does not exist: {src}"
-            ));
-        }
         let mut ro = false;
         for o in opts.split(',').filter(|o| !o.is_empty()) {
             match o {
@@ -506,12 +501,6 @@ mod tests {
         assert_eq!(m[0]["options"], json!(["rbind", "rprivate", "ro"]));
         hc.binds = vec!["data:/data".into()];
         assert!(user_mounts(&hc).unwrap_err().contains("named volumes"));
-        hc.binds = vec!["/nonexistent-berth:/data".into()];
-        assert!(
-            user_mounts(&hc)
-                .unwrap_err()
-                .contains("bind source path does not exist")
-        );
         hc.binds = vec!["/tmp:data".into()];
         assert!(user_mounts(&hc).is_err());
     }

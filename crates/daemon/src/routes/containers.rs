@@ -56,6 +56,13 @@ fn int(q: &Query, key: &str) -> ApiResult<Option<i64>> {
         .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
+/// Runs an operation to its end even when the client goes away meanwhile (axum drops
+/// a handler's future on disconnect; a start or removal cut in half would leave the
+/// container unmonitored or stuck), as Docker does with an uncancellable context.
+async fn detached<T: Send + 'static>(f: impl Future<Output = ApiResult<T>> + Send + 'static) -> ApiResult<T> {
+    tokio::spawn(f).await.map_err(|e| ApiError::internal(format!("container operation: {e}")))?
+}
+
 fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
@@ -79,7 +86,8 @@ async fn create_container(State(d): State<S>, req: Request) -> ApiResult<Respons
             "unsupported platform {p:?}: berth runs linux containers"
         )));
     }
-    let (id, warnings) = create::create(&d, q.get("name"), body).await?;
+    let name = q.get("name").map(String::from);
+    let (id, warnings) = detached(async move { create::create(&d, name.as_deref(), body).await }).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(ContainerCreateResponse { id, warnings }),
@@ -162,40 +170,43 @@ async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Ap
 
 async fn start(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
     let c = d.containers.get(&id)?;
-    ops::start(&d, &c).await?;
+    detached(async move { ops::start(&d, &c).await }).await?;
     Ok(no_content())
 }
 
 async fn stop(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
-    ops::stop(&d, &c, q.get("signal"), int(&q, "t")?).await?;
+    let (signal, t) = (q.get("signal").map(String::from), int(&q, "t")?);
+    detached(async move { ops::stop(&d, &c, signal.as_deref(), t).await }).await?;
     Ok(no_content())
 }
 
 async fn kill(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
-    ops::kill(&d, &c, q.get("signal")).await?;
+    let signal = q.get("signal").map(String::from);
+    detached(async move { ops::kill(&d, &c, signal.as_deref()).await }).await?;
     Ok(no_content())
 }
 
 async fn restart(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
-    ops::restart(&d, &c, q.get("signal"), int(&q, "t")?).await?;
+    let (signal, t) = (q.get("signal").map(String::from), int(&q, "t")?);
+    detached(async move { ops::restart(&d, &c, signal.as_deref(), t).await }).await?;
     Ok(no_content())
 }
 
 async fn pause(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
     let c = d.containers.get(&id)?;
-    ops::pause(&d, &c).await?;
+    detached(async move { ops::pause(&d, &c).await }).await?;
     Ok(no_content())
 }
 
 async fn unpause(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
     let c = d.containers.get(&id)?;
-    ops::unpause(&d, &c).await?;
+    detached(async move { ops::unpause(&d, &c).await }).await?;
     Ok(no_content())
 }
 
@@ -203,7 +214,8 @@ async fn rename(State(d): State<S>, Path(id): Path<String>, req: Request) -> Api
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let name = q.get("name").unwrap_or("");
-    ops::rename(&d, &c, name).await?;
+    let name = name.to_string();
+    detached(async move { ops::rename(&d, &c, &name).await }).await?;
     Ok(no_content())
 }
 
@@ -215,7 +227,8 @@ async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> Api
         ));
     }
     let c = d.containers.get(&id)?;
-    ops::remove(&d, &c, q.get_bool("force")).await?;
+    let force = q.get_bool("force");
+    detached(async move { ops::remove(&d, &c, force).await }).await?;
     Ok(no_content())
 }
 
@@ -256,16 +269,21 @@ async fn wait(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiRe
     let status = c.status();
     let (tx, body_rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
     tokio::spawn(async move {
-        let ready = match condition.as_str() {
-            "not-running" if !status.is_live() && status != Status::Restarting => true,
-            "removed" => rx.wait_for(|ch| ch.removed).await.is_ok(),
-            _ => rx
-                .wait_for(|ch| ch.exits > seen.exits || ch.removed)
-                .await
-                .is_ok(),
+        let condition_met = async {
+            match condition.as_str() {
+                "not-running" if !status.is_live() && status != Status::Restarting => true,
+                "removed" => rx.wait_for(|ch| ch.removed).await.is_ok(),
+                _ => rx.wait_for(|ch| ch.exits > seen.exits || ch.removed).await.is_ok(),
+            }
         };
-        if ready {
-            let _ = tx.send(Ok(wait_reply(&c))).await;
+        // A client that hangs up stops the wait: nothing piles up on long-lived containers.
+        tokio::select! {
+            ready = condition_met => {
+                if ready {
+                    let _ = tx.send(Ok(wait_reply(&c))).await;
+                }
+            }
+            _ = tx.closed() => {}
         }
     });
     let mut resp = Response::new(Body::from_stream(ChunkStream(body_rx)));
@@ -292,7 +310,9 @@ async fn attach_container(
         stdin: q.get_bool("stdin") && r.config.open_stdin,
         stdout: q.get_bool("stdout"),
         stderr: q.get_bool("stderr"),
-        detach_keys,
+        // Docker watches for the detach keys on a terminal only: piped binary input
+        // passes untouched.
+        detach_keys: if r.config.tty { detach_keys } else { Vec::new() },
     };
     let replay = q.get_bool("logs");
     let stream = q.get_bool("stream");
@@ -430,7 +450,8 @@ async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Ap
     let c = d.containers.get(&id)?;
     let r = c.record();
     if r.host_config.log_config.r#type == "none" {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
             "configured logging driver does not support reading",
         ));
     }
@@ -498,6 +519,8 @@ async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Ap
 /// for the export when the container is not running.
 async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
     let c = d.containers.get(&id)?;
+    // Held until the export ends: no start, mount or removal of the same snapshot meanwhile.
+    let op = c.op.clone().lock_owned().await;
     let (writer, body) = BodyWriter::new();
     let d2 = d.clone();
     let r = c.record();
@@ -531,6 +554,7 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Respons
             ops::unmount_all(&dir);
             let _ = std::fs::remove_dir(&dir);
         }
+        drop(op);
         if let Err(e) = res {
             eprintln!("berthd: export of {}: {e}", r.id);
         }
