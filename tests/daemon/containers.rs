@@ -107,7 +107,7 @@ fn detached_logs_follow_stop_and_remove() {
     let Some(d) = daemon() else { return };
     let id = ok(docker(&d, &["run", "-d", "--name", "ticker", "busybox", "sh", "-c", "trap 'echo bye; exit 0' TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"]));
     assert_eq!(id.trim().len(), 64);
-    let mut follow = docker_cmd(&d).args(["logs", "-f", "ticker"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let follow = docker_cmd(&d).args(["logs", "-f", "ticker"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     assert!(wait_until(Duration::from_secs(10), || ok(docker(&d, &["logs", "ticker"])).contains("tick 3")));
     let tail = ok(docker(&d, &["logs", "--tail", "1", "ticker"]));
     assert_eq!(tail.lines().count(), 1, "{tail}");

@@ -48,17 +48,27 @@ impl<'a> Cli<'a> {
         Cli { host, debug, out, err, client: None }
     }
 
-    /// The API client, connected once to negotiate the API version.
+    /// The API client. Paths go unversioned (the daemon answers at its newest
+    /// version), which spares every command a `/_ping` round trip; `version` and
+    /// `info`, which show the negotiated version, use [`Cli::negotiated_client`].
     pub async fn client(&mut self) -> Result<&api::Client> {
         if self.client.is_none() {
-            let mut client = api::Client::new(&self.host)?;
-            client.negotiate_version().await?;
-            self.client = Some(client);
+            self.client = Some(api::Client::new(&self.host)?);
         }
         match &self.client {
             Some(c) => Ok(c),
             None => unreachable!("set above"),
         }
+    }
+
+    /// The API client with the API version negotiated with the daemon (docker's way).
+    pub async fn negotiated_client(&mut self) -> Result<&api::Client> {
+        if self.client.as_ref().and_then(api::Client::version).is_none() {
+            let mut client = api::Client::new(&self.host)?;
+            client.negotiate_version().await?;
+            self.client = Some(client);
+        }
+        self.client().await
     }
 
     /// The API version in use: negotiated with the daemon, else the newest

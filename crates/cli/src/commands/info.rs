@@ -194,7 +194,7 @@ pub async fn run(cli: &mut Cli<'_>, args: InfoArgs) -> Result<()> {
 }
 
 async fn fetch(cli: &mut Cli<'_>) -> Result<SystemInfo> {
-    Ok(cli.client().await?.get_json::<SystemInfo>("/info", &[]).await?)
+    Ok(cli.negotiated_client().await?.get_json::<SystemInfo>("/info", &[]).await?)
 }
 
 /// Go's `fmt.Println(label, value)`.

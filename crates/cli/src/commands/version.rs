@@ -192,7 +192,7 @@ pub async fn run(cli: &mut Cli<'_>, args: VersionArgs) -> Result<()> {
     .transpose()
     .map_err(|e| CliError::status(64, format!("template parsing error: {e}")))?;
 
-    let server = match cli.client().await {
+    let server = match cli.negotiated_client().await {
         Ok(c) => c.get_json::<SystemVersion>("/version", &[]).await.map_err(CliError::from),
         Err(e) => Err(e),
     };

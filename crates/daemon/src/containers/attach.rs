@@ -139,16 +139,35 @@ impl Registration {
         rx.wait_for(|ch| ch.starting > seen.starting || ch.removed || ch.failed_starts > seen.failed_starts)
             .await
             .ok()?;
-        loop {
-            if let Ok(s) = UnixStream::connect(&sock).await {
-                return Some(s);
+        // The socket appears a millisecond or two later; tokio's timers tick in whole
+        // milliseconds, so a blocking thread polls at a finer grain (this is on the
+        // path of every attached `run`).
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (poll_sock, poll_stop) = (sock.clone(), stop.clone());
+        let poll = tokio::task::spawn_blocking(move || {
+            while !poll_stop.load(Ordering::Relaxed) {
+                if let Ok(s) = std::os::unix::net::UnixStream::connect(&poll_sock) {
+                    return Some(s);
+                }
+                std::thread::sleep(Duration::from_micros(100));
             }
-            let now = *rx.borrow();
-            if now.removed || now.failed_starts > seen.failed_starts || now.exits > seen.exits {
-                return None;
+            None
+        });
+        let failed = async {
+            // The guard `wait_for` yields is not Send: dropped here, not held in the select.
+            let _ = rx.wait_for(|ch| ch.removed || ch.failed_starts > seen.failed_starts || ch.exits > seen.exits).await;
+        };
+        tokio::pin!(poll);
+        let stream = tokio::select! {
+            s = &mut poll => s.ok().flatten(),
+            _ = failed => {
+                stop.store(true, Ordering::Relaxed);
+                poll.await.ok().flatten()
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        };
+        let stream = stream?;
+        stream.set_nonblocking(true).ok()?;
+        UnixStream::from_std(stream).ok()
     }
 }
 
