@@ -229,6 +229,19 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
         let d2 = d.clone();
         let _ = tokio::task::spawn_blocking(move || ops::release(&d2, &id)).await;
     }
+    // Writable layers of containers that no longer exist (a removal whose index update a
+    // power loss undid): keyed by a container id that no record has.
+    let d2 = d.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        let snapshots = d2.images.snapshots();
+        for info in snapshots.list().unwrap_or_default() {
+            let container_key = info.key.len() == 64 && info.key.bytes().all(|b| b.is_ascii_hexdigit());
+            if info.kind == image::snapshot::Kind::Active && container_key && d2.containers.get(&info.key).is_err() {
+                let _ = snapshots.remove(&info.key);
+            }
+        }
+    })
+    .await;
     for c in d.containers.all() {
         let r = c.record();
         match r.state.status {

@@ -144,11 +144,23 @@ fn launch(d: &Daemon, c: &Container, wait_attach: bool) -> Result<i32, StartErro
     let id = &r.id;
     let rootfs = paths.rootfs(id);
     if !is_mounted(&rootfs) {
-        let mounts = d
-            .images
-            .snapshots()
-            .mounts(id)
-            .map_err(|e| StartError::internal(format!("container filesystem: {e}")))?;
+        let mounts = match d.images.snapshots().mounts(id) {
+            // The snapshot index does not fsync containers' layers: after a power loss
+            // one may be missing. It is prepared again, empty, as the writes it held
+            // (never synced either) are gone anyway.
+            Err(image::snapshot::Error::NotFound(_)) => r
+                .image_id
+                .parse::<image::Digest>()
+                .ok()
+                .and_then(|dg| d.images.images().get(&dg))
+                .ok_or_else(|| StartError::internal(format!("the image {} of this container is gone", r.image_id)))
+                .and_then(|img| {
+                    d.images
+                        .container_snapshot(id, &img)
+                        .map_err(|e| StartError::internal(format!("container filesystem: {e}")))
+                }),
+            other => other.map_err(|e| StartError::internal(format!("container filesystem: {e}"))),
+        }?;
         std::fs::create_dir_all(&rootfs)
             .map_err(|e| StartError::internal(format!("create {}: {e}", rootfs.display())))?;
         image::snapshot::mount_all(&mounts, &rootfs)

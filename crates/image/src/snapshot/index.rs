@@ -2,8 +2,11 @@
 //! that serialises every change to it. The lock is an `flock` on
 //! `<root>/snapshots/.lock`, taken through a fresh open file description per call, so
 //! it excludes other threads of this process and other processes alike; the index
-//! is rewritten atomically (temp file, fsync, rename, fsync of the directory), so a
-//! crash leaves either the old or the new index, never a torn one.
+//! is rewritten atomically (temp file, rename), so a crash leaves either the old or
+//! the new index, never a torn one. A change to a committed snapshot (a layer) is
+//! also made durable (fsync of the file and the directory); a change that touches only
+//! active snapshots and views (containers' writable layers) is not: after a power loss
+//! their owner reconciles (berthd prepares a lost one again and removes orphans).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -111,17 +114,22 @@ impl Locked {
         }
     }
 
-    pub fn save(&self, index: &Index) -> Result<()> {
+    pub fn save(&self, index: &Index, durable: bool) -> Result<()> {
         let tmp = self.dir.join(INDEX_TMP);
         let path = self.dir.join(INDEX);
         let bytes = serde_json::to_vec_pretty(index).map_err(|e| Error::CorruptIndex(e.to_string()))?;
         let write = || -> std::io::Result<()> {
             let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
             f.write_all(&bytes)?;
-            f.sync_all()?;
+            if durable {
+                f.sync_all()?;
+            }
             fs::rename(&tmp, &path)?;
             // The rename is durable only once the directory entry is.
-            File::open(&self.dir)?.sync_all()
+            if durable {
+                File::open(&self.dir)?.sync_all()?;
+            }
+            Ok(())
         };
         write().map_err(Error::io(format!("write {}", path.display())))
     }

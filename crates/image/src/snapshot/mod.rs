@@ -259,7 +259,7 @@ impl Snapshotter {
         let before = index.clone();
         let out = f(&mut index, &self.dir)?;
         if index != before {
-            lock.save(&index)?;
+            lock.save(&index, touches_committed(&before, &index))?;
         }
         Ok(out)
     }
@@ -474,6 +474,16 @@ impl Snapshotter {
         };
         layer::diff(&upper, lower.as_deref(), out, compression).map_err(|source| Error::Diff { key: key.to_string(), source })
     }
+}
+
+/// Whether a change of the index adds, removes or alters a committed snapshot: only
+/// those need to survive a power loss (see the index module).
+fn touches_committed(before: &Index, after: &Index) -> bool {
+    let keys: std::collections::BTreeSet<&String> = before.snapshots.keys().chain(after.snapshots.keys()).collect();
+    keys.into_iter().any(|k| {
+        let (b, a) = (before.snapshots.get(k), after.snapshots.get(k));
+        b != a && [b, a].into_iter().flatten().any(|r| r.kind == Kind::Committed)
+    })
 }
 
 fn check_key(key: &str) -> Result<()> {
