@@ -224,3 +224,32 @@ fn tar_entries(data: &[u8]) -> Vec<String> {
     }
     names
 }
+
+#[test]
+fn run_it_under_a_terminal_and_attach_with_detach_keys() {
+    berth_tests::require_root!();
+    let d = with_busybox();
+    let _c = Cleanup(&d, vec!["tty-shell"]);
+    let mut cmd = crate::support::berth_cmd();
+    cmd.env("DOCKER_HOST", d.host()).args(["run", "-it", "--rm", "busybox", "sh"]);
+    let mut t = berth_tests::pty::Pty::spawn(cmd, 30, 100);
+    t.expect("/ # ", Duration::from_secs(10));
+    t.send(b"echo sum-$((40+2)); stty size\r");
+    t.expect("sum-42", Duration::from_secs(5));
+    t.expect("30 100", Duration::from_secs(5));
+    t.send(b"exit 7\r");
+    assert_eq!(t.wait(Duration::from_secs(10)), 7);
+
+    // Detached with a terminal, attached, detached again with ctrl-p ctrl-q: still running.
+    ok(berth(&d, &["run", "-dit", "--name", "tty-shell", "busybox", "sh"]));
+    let mut cmd = crate::support::berth_cmd();
+    cmd.env("DOCKER_HOST", d.host()).args(["attach", "tty-shell"]);
+    let mut t = berth_tests::pty::Pty::spawn(cmd, 24, 80);
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(b"echo attached-$((1+1))\r");
+    t.expect("attached-2", Duration::from_secs(10));
+    t.send(b"\x10\x11");
+    t.wait(Duration::from_secs(10));
+    assert!(t.screen.contains("read escape sequence"), "{:?}", t.screen);
+    assert_eq!(ok(berth(&d, &["inspect", "-f", "{{.State.Status}}", "tty-shell"])).trim(), "running");
+}

@@ -384,7 +384,8 @@ pub async fn run(cli: &mut Cli<'_>, args: AttachArgs, inv: &Invocation) -> Resul
     }
     let opts = PumpOptions { proxy_signals: args.sig_proxy.unwrap_or(true) && !tty, monitor_size, wait: Some(&wait) };
     if pump(cli, &client, name, conn, &streams, opts).await? == Ended::Detached {
-        return Ok(());
+        // docker's attach reports the detach as its error (status 1); `run` does not.
+        return Err(CliError::Other("read escape sequence".into()));
     }
     match wait.result().await {
         Ok(r) => match r.error {
