@@ -5,5 +5,6 @@ mod config;
 mod bollard_client;
 mod containers;
 mod docker_py;
+mod exec;
 mod images;
 mod system;

@@ -17,6 +17,7 @@
 pub mod attach;
 pub mod create;
 pub mod engine;
+pub mod exec;
 pub mod logs;
 pub mod merge;
 pub mod monitor;
@@ -186,6 +187,7 @@ pub struct Containers {
     index: RwLock<Index>,
     /// The `berth-shim` executable.
     pub shim: PathBuf,
+    pub execs: exec::Execs,
 }
 
 impl Containers {
@@ -225,6 +227,7 @@ impl Containers {
                 paths,
                 index: RwLock::new(index),
                 shim: shim_path(),
+                execs: exec::Execs::default(),
             },
             broken,
         ))

@@ -1,6 +1,7 @@
 //! The Engine API's routes, one module per resource.
 
 pub mod containers;
+pub mod exec;
 pub mod images;
 pub mod system;
 
@@ -13,7 +14,7 @@ use crate::server::Daemon;
 pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .merge(system::routes())
-        .merge(containers::routes())
+        .merge(containers::routes()).merge(exec::routes())
         .merge(images::routes())
         .with_state(daemon)
 }

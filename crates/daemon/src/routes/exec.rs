@@ -1,0 +1,99 @@
+//! The exec endpoints: create in a container, start (hijacked as attach is, or
+//! detached), inspect and resize. The work is in [`crate::containers::exec`].
+
+use std::sync::Arc;
+
+use api::exec::{ExecCreateBody, ExecStartBody};
+use api::query::Query;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper_util::rt::TokioIo;
+
+use crate::containers::exec;
+use crate::error::{ApiError, ApiResult};
+use crate::server::Daemon;
+
+type S = Arc<Daemon>;
+
+pub fn routes() -> Router<S> {
+    Router::new()
+        .route("/containers/{id}/exec", post(create))
+        .route("/exec/{id}/start", post(start))
+        .route("/exec/{id}/json", get(inspect))
+        .route("/exec/{id}/resize", post(resize))
+}
+
+async fn json_body<T: serde::de::DeserializeOwned + Default>(req: Request) -> ApiResult<T> {
+    let bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("read the request body: {e}")))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+}
+
+async fn create(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let c = d.containers.get(&id)?;
+    let body: ExecCreateBody = json_body(req).await?;
+    let exec_id = exec::create(&d, &c, body)?;
+    Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "Id": exec_id }))).into_response())
+}
+
+async fn start(State(d): State<S>, Path(id): Path<String>, mut req: Request) -> ApiResult<Response> {
+    let e = d.containers.execs.get(&id)?;
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("tcp"));
+    let on_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+    let body: ExecStartBody = json_body(req).await?;
+    if !e.container.status().is_live() {
+        return Err(ApiError::conflict(format!("Container {} is not running", e.container.id)));
+    }
+    if body.detach {
+        exec::start::<TokioIo<hyper::upgrade::Upgraded>>(d, e, None).await?;
+        return Ok(StatusCode::OK.into_response());
+    }
+    let Some(on_upgrade) = on_upgrade else {
+        return Err(ApiError::bad_request("exec start without detach needs a connection upgrade (Upgrade: tcp)"));
+    };
+    let tty = e.config.tty;
+    tokio::spawn(async move {
+        if let Ok(upgraded) = on_upgrade.await {
+            let _ = exec::start(d, e, Some(TokioIo::new(upgraded))).await;
+        }
+    });
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    let content_type = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));
+    Ok(resp)
+}
+
+async fn inspect(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+    let e = d.containers.execs.get(&id)?;
+    Ok(axum::Json(exec::inspect(&e)).into_response())
+}
+
+async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = Query::parse(req.uri().query().unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let e = d.containers.execs.get(&id)?;
+    let size = |k: &str| -> ApiResult<u16> {
+        q.get_i64(k)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .unwrap_or(0)
+            .try_into()
+            .map_err(|_| ApiError::bad_request("invalid terminal size"))
+    };
+    exec::resize(&e, size("h")?, size("w")?)?;
+    Ok(StatusCode::OK.into_response())
+}
