@@ -87,6 +87,8 @@ pub enum Command {
     Wait(container::WaitArgs),
     /// Attach local standard input, output, and error streams to a running container
     Attach(container::AttachArgs),
+    /// Execute a command in a running container
+    Exec(container::ExecArgs),
     /// Fetch the logs of a container
     Logs(container::LogsArgs),
     /// List containers

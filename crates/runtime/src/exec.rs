@@ -51,6 +51,10 @@ impl Runtime {
         let console = opts.console.as_ref().map(console::Console::connect).transpose()?;
         let plan = Plan::of_process(st.pid)?;
         let cg = self.cgroup_of(&st)?;
+        // On cgroup v1 the intermediate joins the cgroup itself, while it still sees the
+        // host's cgroup mounts and before it forks the process (born inside, then): the
+        // kernel does that without the RCU grace period a write of another pid costs.
+        let self_join = cg.version() == cgroups::CgroupVersion::V1;
         let (parent, child) = sync::pair()?;
         // SAFETY: single-threaded here; the child runs only this crate's code, then execs.
         let intermediate = match unsafe { nix::unistd::fork() }.map_err(Error::sys("fork"))? {
@@ -58,6 +62,9 @@ impl Runtime {
                 drop(parent);
                 let res = (|| -> Result<i32> {
                     set_non_dumpable();
+                    if self_join {
+                        cg.join_self()?;
+                    }
                     plan.join_all()?;
                     let pid = clone_sibling(nix::sched::CloneFlags::empty())?;
                     if pid == 0 {
@@ -87,7 +94,7 @@ impl Runtime {
             Msg::Failed(e) => return Err(Error::Container(e)),
             other => return Err(Error::Init(format!("unexpected {other:?}"))),
         };
-        let joined = cg.add_process(pid).map_err(Error::from);
+        let joined = if self_join { Ok(()) } else { cg.add_process(pid).map_err(Error::from) };
         if let Err(e) = joined {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);

@@ -1,6 +1,6 @@
 //! The container commands' grammar: `run`, `create`, `start`, `stop`, `kill`,
-//! `restart`, `pause`, `unpause`, `rm`, `rename`, `wait`, `attach`, `logs`,
-//! `ps`, `inspect`, `export` and the `container` management group, with
+//! `restart`, `pause`, `unpause`, `rm`, `rename`, `wait`, `attach`, `exec`,
+//! `logs`, `ps`, `inspect`, `export` and the `container` management group, with
 //! docker's flag names, shorthands and usage lines.
 //!
 //! Positional arguments are optional to clap: each command checks their count
@@ -27,6 +27,7 @@ pub const RM_USAGE: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
 pub const RENAME_USAGE: &str = "CONTAINER NEW_NAME";
 pub const WAIT_USAGE: &str = "CONTAINER [CONTAINER...]";
 pub const ATTACH_USAGE: &str = "[OPTIONS] CONTAINER";
+pub const EXEC_USAGE: &str = "[OPTIONS] CONTAINER COMMAND [ARG...]";
 pub const LOGS_USAGE: &str = "[OPTIONS] CONTAINER";
 pub const EXPORT_USAGE: &str = "[OPTIONS] CONTAINER";
 pub const INSPECT_USAGE: &str = "[OPTIONS] NAME|ID [NAME|ID...]";
@@ -46,6 +47,8 @@ pub enum ContainerCommand {
     Attach(AttachArgs),
     /// Create a new container
     Create(CreateArgs),
+    /// Execute a command in a running container
+    Exec(ExecArgs),
     /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
     /// Display detailed information on one or more containers
@@ -539,6 +542,43 @@ pub struct AttachArgs {
     pub detach_keys: String,
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
+}
+
+/// `berth exec`: flags stop at the container, as docker's (`SetInterspersed(false)`):
+/// everything after it is the command.
+#[derive(Debug, Clone, Args)]
+#[command(override_usage = EXEC_USAGE, help_template = HELP_TEMPLATE)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short = 'd', long = "detach")]
+    pub detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string", default_value = "", hide_default_value = true)]
+    pub detach_keys: String,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env", value_name = "list", value_parser = values::env)]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "list")]
+    pub env_file: Vec<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long = "interactive")]
+    pub interactive: bool,
+    /// Give extended privileges to the command
+    #[arg(long = "privileged")]
+    pub privileged: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long = "tty")]
+    pub tty: bool,
+    /// Username or UID (format: "<name|uid>[:<group|gid>]")
+    #[arg(short = 'u', long = "user", value_name = "string", default_value = "", hide_default_value = true)]
+    pub user: String,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir", value_name = "string", default_value = "", hide_default_value = true)]
+    pub workdir: String,
+    /// The container, then the command and its arguments.
+    #[arg(value_name = "CONTAINER COMMAND [ARG...]", trailing_var_arg = true, num_args = 0..)]
+    pub args: Vec<String>,
 }
 
 /// `berth logs`.

@@ -44,6 +44,7 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::Rename(a) => container::dispatch(cli, C::Rename(a), "berth").await,
         Command::Wait(a) => container::dispatch(cli, C::Wait(a), "berth").await,
         Command::Attach(a) => container::dispatch(cli, C::Attach(a), "berth").await,
+        Command::Exec(a) => container::dispatch(cli, C::Exec(a), "berth").await,
         Command::Logs(a) => container::dispatch(cli, C::Logs(a), "berth").await,
         Command::Ps(a) => container::dispatch(cli, C::Ls(a), "berth").await,
         Command::Export(a) => container::dispatch(cli, C::Export(a), "berth").await,

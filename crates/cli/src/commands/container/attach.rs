@@ -189,22 +189,38 @@ fn catch_signals() -> (mpsc::UnboundedReceiver<&'static str>, Vec<JoinHandle<()>
     (rx, tasks)
 }
 
+/// `/containers/{id}`, under which a container's terminal is resized.
+pub fn container_base(id: &str) -> String {
+    format!("/containers/{}", path_segment(id))
+}
+
 /// `POST /containers/{id}/resize` to the local terminal's size (plus
 /// `grow`, which `attach` uses to force a redraw); failures are ignored.
 pub async fn resize(client: &Client, id: &str, grow: u16) -> bool {
+    resize_at(client, &container_base(id), grow).await
+}
+
+/// [`resize`] of the terminal under `base` (`/containers/{id}` or
+/// `/exec/{id}`): `POST {base}/resize?h=&w=`.
+pub async fn resize_at(client: &Client, base: &str, grow: u16) -> bool {
     let (h, w) = terminal::stdout_size();
     if h == 0 && w == 0 {
         return true;
     }
     let (h, w) = ((h + grow).to_string(), (w + grow).to_string());
-    client.post(&format!("/containers/{}/resize", path_segment(id)), &[("h", &h), ("w", &w)], None).await.is_ok()
+    client.post(&format!("{base}/resize"), &[("h", &h), ("w", &w)], None).await.is_ok()
 }
 
 /// Sizes the container's terminal like the local one, retrying briefly while
 /// the container is still starting (docker's `initTtySize`).
 pub async fn init_size(cli: &mut Cli<'_>, client: &Client, id: &str) {
+    init_size_at(cli, client, &container_base(id)).await
+}
+
+/// [`init_size`] of the terminal under `base` (see [`resize_at`]).
+pub async fn init_size_at(cli: &mut Cli<'_>, client: &Client, base: &str) {
     for attempt in 0..=10u64 {
-        if resize(client, id, 0).await {
+        if resize_at(client, base, 0).await {
             return;
         }
         tokio::time::sleep(Duration::from_millis((attempt + 1) * 10)).await;
@@ -220,6 +236,9 @@ pub struct PumpOptions<'a> {
     pub monitor_size: bool,
     /// Ends the session when the wait finishes while no output is attached.
     pub wait: Option<&'a WaitTask>,
+    /// Where SIGWINCH resizes go (`/exec/{id}` for an exec): `{base}/resize`;
+    /// `None` for the container's own terminal (`/containers/{id}`).
+    pub resize_base: Option<String>,
 }
 
 /// Copies between the attached connection and the local streams until the
@@ -254,6 +273,7 @@ pub async fn pump(
         if opts.proxy_signals { catch_signals() } else { (mpsc::unbounded_channel().1, Vec::new()) };
     let mut winch = if opts.monitor_size { signal(SignalKind::window_change()).ok() } else { None };
     let watch_wait = !output_attached && opts.wait.is_some();
+    let resize_base = opts.resize_base.clone().unwrap_or_else(|| container_base(id));
 
     let mut decoder = FrameDecoder::new();
     let mut buf = vec![0u8; 32 * 1024];
@@ -310,7 +330,7 @@ pub async fn pump(
                 let _ = client.post(&path, &[("signal", name)], None).await;
             }
             Some(_) = recv_winch(&mut winch), if winch.is_some() => {
-                resize(client, id, 0).await;
+                resize_at(client, &resize_base, 0).await;
             }
             _ = tokio::time::sleep(Duration::from_millis(50)), if watch_wait => {
                 if opts.wait.is_some_and(WaitTask::is_finished) {
@@ -382,7 +402,12 @@ pub async fn run(cli: &mut Cli<'_>, args: AttachArgs, inv: &Invocation) -> Resul
         resize(&client, name, 1).await;
         init_size(cli, &client, name).await;
     }
-    let opts = PumpOptions { proxy_signals: args.sig_proxy.unwrap_or(true) && !tty, monitor_size, wait: Some(&wait) };
+    let opts = PumpOptions {
+        proxy_signals: args.sig_proxy.unwrap_or(true) && !tty,
+        monitor_size,
+        wait: Some(&wait),
+        resize_base: None,
+    };
     if pump(cli, &client, name, conn, &streams, opts).await? == Ended::Detached {
         // docker's attach reports the detach as its error (status 1); `run` does not.
         return Err(CliError::Other("read escape sequence".into()));

@@ -4,12 +4,13 @@
 //!
 //! - [`opts`] and [`spec`]: `run`/`create` flags → the create body;
 //! - [`run`]: `run`, `create`, `start`; [`attach`]: attached streams and
-//!   `attach`; [`terminal`]: raw mode, sizes and detach keys;
+//!   `attach`; [`exec`]: `exec`; [`terminal`]: raw mode, sizes and detach keys;
 //! - [`lifecycle`]: `stop`, `kill`, `restart`, `pause`, `unpause`, `rm`,
 //!   `rename`, `wait`, `prune`;
 //! - [`list`]: `ps`; [`inspect`]: `inspect`; [`logs`]; [`export`].
 
 pub mod attach;
+pub mod exec;
 pub mod export;
 pub mod inspect;
 pub mod lifecycle;
@@ -51,6 +52,7 @@ pub async fn dispatch(cli: &mut Cli<'_>, command: ContainerCommand, parent: &str
         ContainerCommand::Create(a) => run::create(cli, a, &cmd("create", grammar::CREATE_USAGE)).await,
         ContainerCommand::Start(a) => run::start(cli, a, &cmd("start", grammar::START_USAGE)).await,
         ContainerCommand::Attach(a) => attach::run(cli, a, &cmd("attach", grammar::ATTACH_USAGE)).await,
+        ContainerCommand::Exec(a) => exec::run(cli, a, &cmd("exec", grammar::EXEC_USAGE)).await,
         ContainerCommand::Stop(a) => lifecycle::stop(cli, a, &cmd("stop", grammar::STOP_USAGE)).await,
         ContainerCommand::Kill(a) => lifecycle::kill(cli, a, &cmd("kill", grammar::KILL_USAGE)).await,
         ContainerCommand::Restart(a) => lifecycle::restart(cli, a, &cmd("restart", grammar::RESTART_USAGE)).await,

@@ -271,7 +271,7 @@ pub async fn run(cli: &mut Cli<'_>, args: RunArgs, inv: &Invocation) -> Result<(
         attach::init_size(cli, &client, &id).await;
     }
     let proxy_signals = args.sig_proxy.unwrap_or(true);
-    let opts = PumpOptions { proxy_signals, monitor_size, wait: Some(&wait) };
+    let opts = PumpOptions { proxy_signals, monitor_size, wait: Some(&wait), resize_base: None };
     if attach::pump(cli, &client, &id, conn, &streams, opts).await? == Ended::Detached {
         return Ok(());
     }
@@ -326,7 +326,7 @@ pub async fn start(cli: &mut Cli<'_>, args: StartArgs, inv: &Invocation) -> Resu
     if monitor_size {
         attach::init_size(cli, &client, &c.id).await;
     }
-    let opts = PumpOptions { proxy_signals: !c.config.tty, monitor_size, wait: Some(&wait) };
+    let opts = PumpOptions { proxy_signals: !c.config.tty, monitor_size, wait: Some(&wait), resize_base: None };
     if attach::pump(cli, &client, &c.id, conn, &streams, opts).await? == Ended::Detached {
         return Ok(());
     }
