@@ -253,3 +253,21 @@ fn run_it_under_a_terminal_and_attach_with_detach_keys() {
     assert!(t.screen.contains("read escape sequence"), "{:?}", t.screen);
     assert_eq!(ok(berth(&d, &["inspect", "-f", "{{.State.Status}}", "tty-shell"])).trim(), "running");
 }
+
+#[test]
+fn top_prints_the_containers_processes_as_docker() {
+    berth_tests::require_root!();
+    let d = with_busybox();
+    let _c = Cleanup(&d, vec!["topped"]);
+    ok(berth(&d, &["run", "-d", "--name", "topped", "busybox", "sleep", "1000"]));
+    let out = ok(berth(&d, &["top", "topped", "-o", "pid,comm"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("PID") && lines[0].ends_with("COMMAND"), "{out}");
+    assert!(lines[1].ends_with("sleep"), "{out}");
+    if let Some(want) = docker(&d, &["top", "topped", "-o", "pid,comm"]) {
+        assert_eq!(out, want.stdout);
+    }
+    let r = berth(&d, &["top"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+}

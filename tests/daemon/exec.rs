@@ -80,3 +80,23 @@ fn exec_it_gets_a_terminal_of_the_clients_size() {
     assert_eq!(t.wait(Duration::from_secs(10)), 4);
     ok(docker(&d, &["rm", "-f", "tty-host"]));
 }
+
+#[test]
+fn top_lists_the_containers_processes() {
+    berth_tests::require_root!();
+    let Some(d) = daemon() else { return };
+    ok(docker(&d, &["run", "-d", "--name", "topped", "busybox", "sh", "-c", "sleep 1000 & sleep 999"]));
+    std::thread::sleep(Duration::from_millis(300));
+    let out = ok(docker(&d, &["top", "topped"]));
+    let mut lines = out.lines();
+    assert!(lines.next().unwrap().split_whitespace().any(|t| t == "PID"), "{out}");
+    let rows: Vec<&str> = lines.collect();
+    // sh execs its last command: two processes.
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows.iter().any(|r| r.ends_with("sleep 1000")) && rows.iter().any(|r| r.ends_with("sleep 999")), "{out}");
+    let out = ok(docker(&d, &["top", "topped", "-o", "pid,comm"]));
+    assert_eq!(out.lines().next().unwrap().split_whitespace().collect::<Vec<_>>(), ["PID", "COMMAND"]);
+    ok(docker(&d, &["stop", "-t", "1", "topped"]));
+    let o = docker(&d, &["top", "topped"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not running"), "{}", String::from_utf8_lossy(&o.stderr));
+}

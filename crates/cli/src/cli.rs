@@ -83,6 +83,8 @@ pub enum Command {
     Rm(container::RmArgs),
     /// Rename a container
     Rename(container::RenameArgs),
+    /// Display the running processes of a container
+    Top(container::TopArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(container::WaitArgs),
     /// Attach local standard input, output, and error streams to a running container

@@ -25,6 +25,7 @@ pub const PAUSE_USAGE: &str = "CONTAINER [CONTAINER...]";
 pub const UNPAUSE_USAGE: &str = "CONTAINER [CONTAINER...]";
 pub const RM_USAGE: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
 pub const RENAME_USAGE: &str = "CONTAINER NEW_NAME";
+pub const TOP_USAGE: &str = "CONTAINER [ps OPTIONS]";
 pub const WAIT_USAGE: &str = "CONTAINER [CONTAINER...]";
 pub const ATTACH_USAGE: &str = "[OPTIONS] CONTAINER";
 pub const EXEC_USAGE: &str = "[OPTIONS] CONTAINER COMMAND [ARG...]";
@@ -66,6 +67,8 @@ pub enum ContainerCommand {
     Prune(PruneArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
     /// Restart one or more containers
     Restart(RestartArgs),
     /// Remove one or more containers
@@ -517,6 +520,14 @@ pub struct RmArgs {
 pub struct RenameArgs {
     #[arg(value_name = "CONTAINER NEW_NAME")]
     pub names: Vec<String>,
+}
+
+/// `berth top CONTAINER [ps OPTIONS]`.
+#[derive(Debug, Args)]
+#[command(override_usage = TOP_USAGE, help_template = HELP_TEMPLATE)]
+pub struct TopArgs {
+    #[arg(value_name = "CONTAINER [ps OPTIONS]", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// `berth wait`.

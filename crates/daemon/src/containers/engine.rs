@@ -110,6 +110,27 @@ impl Engine {
         }
     }
 
+    /// Host pids of every process of the container.
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>, String> {
+        match self {
+            Engine::Berth(rt) => rt.pids(id).map_err(|e| e.to_string()),
+            Engine::Binary { path, args, root } => {
+                let out = Command::new(path)
+                    .args(args)
+                    .arg("--root")
+                    .arg(root)
+                    .args(["ps", "--format", "json", id])
+                    .stdin(Stdio::null())
+                    .output()
+                    .map_err(|e| format!("run {path}: {e}"))?;
+                if !out.status.success() {
+                    return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+                }
+                serde_json::from_slice(&out.stdout).map_err(|e| format!("{path} ps: {e}"))
+            }
+        }
+    }
+
     /// Removes the runtime's state of the container (and its cgroup), if any is left.
     pub fn delete(&self, id: &str) {
         match self {

@@ -44,6 +44,7 @@ pub fn routes() -> Router<S> {
         .route("/containers/{id}/resize", post(resize))
         .route("/containers/{id}/logs", get(logs_of))
         .route("/containers/{id}/export", get(export))
+        .route("/containers/{id}/top", get(top_of))
         .route("/containers/{id}", delete(remove))
 }
 
@@ -610,4 +611,22 @@ async fn prune(State(d): State<S>, req: Request) -> ApiResult<Response> {
         space_reclaimed: reclaimed,
     })
     .into_response())
+}
+
+async fn top_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let c = d.containers.get(&id)?;
+    let r = c.record();
+    if !r.state.status.is_live() {
+        return Err(ApiError::conflict(format!("Container {} is not running", c.id)));
+    }
+    let ps_args = q.get("ps_args").unwrap_or("").to_string();
+    let d2 = d.clone();
+    let t = tokio::task::spawn_blocking(move || {
+        let pids = d2.containers.paths.engine(&r, &d2.config).pids(&r.id).map_err(ApiError::internal)?;
+        crate::containers::top::top(&pids, &ps_args)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(axum::Json(t).into_response())
 }

@@ -11,7 +11,7 @@ use api::Client;
 use api::containers::{ContainerPruneResponse, ContainerWaitResponse};
 
 use super::{Invocation, joined, path_segment};
-use crate::cli::container::{
+use crate::cli::container::{TopArgs, 
     KillArgs, PauseArgs, PruneArgs, RenameArgs, RestartArgs, RmArgs, StopArgs, UnpauseArgs, WaitArgs,
 };
 use crate::context::Cli;
@@ -167,6 +167,40 @@ pub async fn rename(cli: &mut Cli<'_>, args: RenameArgs, inv: &Invocation) -> Re
     if let Err(e) = client.post(&format!("/containers/{}/rename", path_segment(old)), &[("name", new)], None).await {
         writeln!(cli.err, "{}", CliError::from(e))?;
         return Err(CliError::Other(format!("Error: failed to rename container named {old}")));
+    }
+    Ok(())
+}
+
+/// `berth top CONTAINER [ps OPTIONS]`: the daemon's `ps` rows in docker's table
+/// (tabwriter with a minimum width of 20, padding 3).
+pub async fn top(cli: &mut Cli<'_>, args: TopArgs, inv: &Invocation) -> Result<()> {
+    inv.require_min(&args.args, 1)?;
+    let name = &args.args[0];
+    let ps_args = args.args[1..].join(" ");
+    let client = cli.client().await?.clone();
+    let mut query = Vec::new();
+    if !ps_args.is_empty() {
+        query.push(("ps_args", ps_args.as_str()));
+    }
+    let top: api::containers::ContainerTopResponse =
+        client.get_json(&format!("/containers/{}/top", path_segment(name)), &query).await?;
+    let mut rows = vec![top.titles];
+    rows.extend(top.processes);
+    let widths: Vec<usize> = (0..rows.iter().map(Vec::len).max().unwrap_or(0))
+        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                let width = (widths[i] + 3).max(20);
+                line.push_str(&" ".repeat(width - cell.chars().count()));
+            }
+        }
+        writeln!(cli.out, "{line}")?;
     }
     Ok(())
 }
