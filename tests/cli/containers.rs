@@ -271,3 +271,18 @@ fn top_prints_the_containers_processes_as_docker() {
     let r = berth(&d, &["top"]);
     assert_eq!(r.code, Some(1), "{r:?}");
 }
+
+#[test]
+fn diff_shows_the_writable_layers_changes_as_docker() {
+    berth_tests::require_root!();
+    let d = with_busybox();
+    let _c = Cleanup(&d, vec!["changed"]);
+    ok(berth(&d, &["run", "--name", "changed", "busybox", "sh", "-c", "echo x > /etc/new-file; rm /bin/ls; mkdir -p /data/sub"]));
+    let out = ok(berth(&d, &["diff", "changed"]));
+    for line in ["C /etc", "A /etc/new-file", "C /bin", "D /bin/ls", "A /data", "A /data/sub"] {
+        assert!(out.lines().any(|l| l == line), "{line} missing: {out}");
+    }
+    if let Some(want) = docker(&d, &["diff", "changed"]) {
+        assert_eq!(out, want.stdout);
+    }
+}

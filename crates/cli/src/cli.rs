@@ -85,6 +85,8 @@ pub enum Command {
     Rename(container::RenameArgs),
     /// Display the running processes of a container
     Top(container::TopArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(container::DiffArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(container::WaitArgs),
     /// Attach local standard input, output, and error streams to a running container

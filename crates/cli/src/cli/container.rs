@@ -26,6 +26,7 @@ pub const UNPAUSE_USAGE: &str = "CONTAINER [CONTAINER...]";
 pub const RM_USAGE: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
 pub const RENAME_USAGE: &str = "CONTAINER NEW_NAME";
 pub const TOP_USAGE: &str = "CONTAINER [ps OPTIONS]";
+pub const DIFF_USAGE: &str = "CONTAINER";
 pub const WAIT_USAGE: &str = "CONTAINER [CONTAINER...]";
 pub const ATTACH_USAGE: &str = "[OPTIONS] CONTAINER";
 pub const EXEC_USAGE: &str = "[OPTIONS] CONTAINER COMMAND [ARG...]";
@@ -69,6 +70,8 @@ pub enum ContainerCommand {
     Rename(RenameArgs),
     /// Display the running processes of a container
     Top(TopArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
     /// Restart one or more containers
     Restart(RestartArgs),
     /// Remove one or more containers
@@ -528,6 +531,14 @@ pub struct RenameArgs {
 pub struct TopArgs {
     #[arg(value_name = "CONTAINER [ps OPTIONS]", trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+/// `berth diff CONTAINER`.
+#[derive(Debug, Args)]
+#[command(override_usage = DIFF_USAGE, help_template = HELP_TEMPLATE)]
+pub struct DiffArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<String>,
 }
 
 /// `berth wait`.

@@ -43,6 +43,7 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::Rm(a) => container::dispatch(cli, C::Rm(a), "berth").await,
         Command::Rename(a) => container::dispatch(cli, C::Rename(a), "berth").await,
         Command::Top(a) => container::dispatch(cli, C::Top(a), "berth").await,
+        Command::Diff(a) => container::dispatch(cli, C::Diff(a), "berth").await,
         Command::Wait(a) => container::dispatch(cli, C::Wait(a), "berth").await,
         Command::Attach(a) => container::dispatch(cli, C::Attach(a), "berth").await,
         Command::Exec(a) => container::dispatch(cli, C::Exec(a), "berth").await,

@@ -16,6 +16,7 @@
 
 pub mod attach;
 pub mod create;
+pub mod diff;
 pub mod engine;
 pub mod exec;
 pub mod logs;

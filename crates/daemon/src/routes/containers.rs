@@ -45,6 +45,7 @@ pub fn routes() -> Router<S> {
         .route("/containers/{id}/logs", get(logs_of))
         .route("/containers/{id}/export", get(export))
         .route("/containers/{id}/top", get(top_of))
+        .route("/containers/{id}/changes", get(changes_of))
         .route("/containers/{id}", delete(remove))
 }
 
@@ -629,4 +630,17 @@ async fn top_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Api
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;
     Ok(axum::Json(t).into_response())
+}
+
+async fn changes_of(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+    let c = d.containers.get(&id)?;
+    let d2 = d.clone();
+    let changes = tokio::task::spawn_blocking(move || {
+        let mounts = d2.images.snapshots().mounts(&c.id).map_err(|e| ApiError::internal(e.to_string()))?;
+        let (upper, lowers) = crate::containers::diff::layers_of(&mounts).map_err(ApiError::internal)?;
+        crate::containers::diff::changes(&upper, &lowers).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(axum::Json(changes).into_response())
 }

@@ -11,7 +11,7 @@ use api::Client;
 use api::containers::{ContainerPruneResponse, ContainerWaitResponse};
 
 use super::{Invocation, joined, path_segment};
-use crate::cli::container::{TopArgs, 
+use crate::cli::container::{DiffArgs, TopArgs, 
     KillArgs, PauseArgs, PruneArgs, RenameArgs, RestartArgs, RmArgs, StopArgs, UnpauseArgs, WaitArgs,
 };
 use crate::context::Cli;
@@ -201,6 +201,23 @@ pub async fn top(cli: &mut Cli<'_>, args: TopArgs, inv: &Invocation) -> Result<(
             }
         }
         writeln!(cli.out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// `berth diff CONTAINER`: `C /etc`, `A /etc/new`, `D /gone`, one per line.
+pub async fn diff(cli: &mut Cli<'_>, args: DiffArgs, inv: &Invocation) -> Result<()> {
+    inv.require_exact(&args.containers, 1)?;
+    let client = cli.client().await?.clone();
+    let changes: Option<Vec<api::containers::ContainerChange>> =
+        client.get_json(&format!("/containers/{}/changes", path_segment(&args.containers[0])), &[]).await?;
+    for c in changes.unwrap_or_default() {
+        let kind = match c.kind {
+            api::containers::ContainerChange::ADDED => 'A',
+            api::containers::ContainerChange::DELETED => 'D',
+            _ => 'C',
+        };
+        writeln!(cli.out, "{kind} {}", c.path)?;
     }
     Ok(())
 }

@@ -61,6 +61,7 @@ pub async fn dispatch(cli: &mut Cli<'_>, command: ContainerCommand, parent: &str
         ContainerCommand::Rm(a) => lifecycle::rm(cli, a, &cmd("rm", grammar::RM_USAGE)).await,
         ContainerCommand::Rename(a) => lifecycle::rename(cli, a, &cmd("rename", grammar::RENAME_USAGE)).await,
         ContainerCommand::Top(a) => lifecycle::top(cli, a, &cmd("top", grammar::TOP_USAGE)).await,
+        ContainerCommand::Diff(a) => lifecycle::diff(cli, a, &cmd("diff", grammar::DIFF_USAGE)).await,
         ContainerCommand::Wait(a) => lifecycle::wait(cli, a, &cmd("wait", grammar::WAIT_USAGE)).await,
         ContainerCommand::Prune(a) => lifecycle::prune(cli, a).await,
         ContainerCommand::Logs(a) => logs::run(cli, a, &cmd("logs", grammar::LOGS_USAGE)).await,
