@@ -39,38 +39,7 @@ pub fn bytes_size(size: f64) -> String {
     format!("{}{unit}", gofmt::format_g(n, Some(4), false, false))
 }
 
-/// go-units' `HumanDuration`: "Less than a second", "1 second", "N seconds",
-/// "About a minute", "N minutes", "About an hour", "N hours", "N days",
-/// "N weeks", "N months", "N years".
-pub fn human_duration(d: std::time::Duration) -> String {
-    let secs = d.as_secs_f64();
-    let seconds = secs as i64;
-    let minutes = (secs / 60.0) as i64;
-    let hours = (secs / 3600.0 + 0.5) as i64;
-    if seconds < 1 {
-        "Less than a second".to_string()
-    } else if seconds == 1 {
-        "1 second".to_string()
-    } else if seconds < 60 {
-        format!("{seconds} seconds")
-    } else if minutes == 1 {
-        "About a minute".to_string()
-    } else if minutes < 60 {
-        format!("{minutes} minutes")
-    } else if hours == 1 {
-        "About an hour".to_string()
-    } else if hours < 48 {
-        format!("{hours} hours")
-    } else if hours < 24 * 7 * 2 {
-        format!("{} days", hours / 24)
-    } else if hours < 24 * 30 * 2 {
-        format!("{} weeks", hours / 24 / 7)
-    } else if hours < 24 * 365 * 2 {
-        format!("{} months", hours / 24 / 30)
-    } else {
-        format!("{} years", (secs / 3600.0) as i64 / 24 / 365)
-    }
-}
+pub use api::time::human_duration;
 
 /// The time from `then` to `now` (zero if `then` is later).
 fn since(then: DateTime<Utc>, now: DateTime<Utc>) -> std::time::Duration {

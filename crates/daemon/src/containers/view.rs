@@ -31,34 +31,9 @@ pub fn event_attributes(r: &Record) -> HashMap<String, String> {
     a
 }
 
-/// Docker's `units.HumanDuration`.
+/// Docker's `units.HumanDuration` (negative durations read as zero).
 pub fn human_duration(d: chrono::Duration) -> String {
-    let secs = d.num_seconds();
-    let minutes = d.num_minutes();
-    let hours = (d.num_seconds() as f64 / 3600.0).round() as i64;
-    if secs < 1 {
-        "Less than a second".into()
-    } else if secs == 1 {
-        "1 second".into()
-    } else if secs < 60 {
-        format!("{secs} seconds")
-    } else if minutes == 1 {
-        "About a minute".into()
-    } else if minutes < 60 {
-        format!("{minutes} minutes")
-    } else if hours == 1 {
-        "About an hour".into()
-    } else if hours < 48 {
-        format!("{hours} hours")
-    } else if hours < 24 * 7 * 2 {
-        format!("{} days", hours / 24)
-    } else if hours < 24 * 30 * 2 {
-        format!("{} weeks", hours / 24 / 7)
-    } else if hours < 24 * 365 * 2 {
-        format!("{} months", hours / 24 / 30)
-    } else {
-        format!("{} years", hours / 24 / 365)
-    }
+    api::time::human_duration(d.to_std().unwrap_or_default())
 }
 
 /// The `Status` column of `ps`.

@@ -1,0 +1,64 @@
+# Shared by bench/containers.sh and bench/exec.sh (sourced, not run): builds berth,
+# starts a private berthd and, unless SKIP_DOCKER=1, a private dockerd 20.10 with its
+# own containerd (no bridge, no iptables), both under one temp directory, loads busybox
+# into both, and on exit stops them by pid and removes everything they made.
+# Sets: rel, tmp, docker_cli, with_docker; defines berth(), docker(), start_berthd().
+BERTH_PEERS=1 bash scripts/install-deps.sh
+cargo build --release --locked -p berth-cli -p berth-daemon -p berth-shim -p berth-runtime -p berth-fixture 2>&1 | tail -1
+rel=$PWD/target/release
+docker_cli=/usr/local/bin/docker
+[[ -x $docker_cli ]] || docker_cli=$(command -v docker || true)
+
+tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
+cg_parent=/berth-bench-$$
+berthd_pid= ctd_pid= dockerd_pid=
+cleanup() {
+  set +e
+  command -v runc >/dev/null && runc --root "$tmp/runc" delete --force bench-runc >/dev/null 2>&1
+  if [[ -n $berthd_pid ]]; then
+    "$rel/berth" -H "unix://$tmp/berth.sock" ps -aq 2>/dev/null | xargs -r "$rel/berth" -H "unix://$tmp/berth.sock" rm -f >/dev/null 2>&1
+    kill "$berthd_pid" 2>/dev/null; wait "$berthd_pid" 2>/dev/null
+  fi
+  if [[ -n $dockerd_pid ]]; then
+    DOCKER_HOST=unix://$tmp/docker.sock "$docker_cli" ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$tmp/docker.sock" "$docker_cli" rm -f >/dev/null 2>&1
+    kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null
+  fi
+  if [[ -n $ctd_pid ]]; then kill "$ctd_pid" 2>/dev/null; wait "$ctd_pid" 2>/dev/null; fi
+  findmnt -rn -o TARGET | grep "^$tmp/" | sort -r | while read -r m; do umount -l "$m"; done
+  for d in /sys/fs/cgroup/*/"${cg_parent#/}"; do [[ -d $d ]] && rmdir "$d"; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ping_berthd() { curl -sf --unix-socket "$tmp/berth.sock" http://x/_ping >/dev/null 2>&1; }
+berth() { "$rel/berth" -H "unix://$tmp/berth.sock" "$@"; }
+docker() { DOCKER_HOST=unix://$tmp/docker.sock "$docker_cli" "$@"; }
+
+echo '{}' >"$tmp/empty.json"
+start_berthd() {
+  "$rel/berthd" --data-root "$tmp/berth-data" --exec-root "$tmp/berth-exec" -H "unix://$tmp/berth.sock" \
+    --pidfile "$tmp/berthd.pid" --config-file "$tmp/empty.json" --cgroup-parent "$cg_parent" >>"$tmp/berthd.log" 2>&1 &
+  berthd_pid=$!
+  for _ in $(seq 500); do ping_berthd && return; sleep 0.01; done
+  echo "berthd did not start:"; cat "$tmp/berthd.log"; exit 1
+}
+start_berthd
+"$rel/berth-fixture" docker-archive "$tmp/busybox.tar" --tag busybox:latest
+berth load -q -i "$tmp/busybox.tar" >/dev/null
+
+with_docker=
+if [[ ${SKIP_DOCKER:-} != 1 ]] && command -v dockerd >/dev/null && [[ -n $docker_cli ]]; then
+  mkdir -p "$tmp/ctd/root" "$tmp/ctd/state"
+  printf 'version = 2\nroot = "%s"\nstate = "%s"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s"\n' \
+    "$tmp/ctd/root" "$tmp/ctd/state" "$tmp/ctd/containerd.sock" >"$tmp/containerd.toml"
+  containerd --config "$tmp/containerd.toml" >"$tmp/containerd.log" 2>&1 &
+  ctd_pid=$!
+  for _ in $(seq 50); do [[ -S $tmp/ctd/containerd.sock ]] && break; sleep 0.2; done
+  dockerd --containerd="$tmp/ctd/containerd.sock" --data-root "$tmp/docker" --exec-root "$tmp/dexec" \
+    -H "unix://$tmp/docker.sock" --pidfile "$tmp/docker.pid" --bridge=none --iptables=false \
+    >"$tmp/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 100); do docker info >/dev/null 2>&1 && break; sleep 0.3; done
+  docker load -q -i "$tmp/busybox.tar" >/dev/null && with_docker=1
+fi
+
