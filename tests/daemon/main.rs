@@ -6,5 +6,6 @@ mod bollard_client;
 mod containers;
 mod docker_py;
 mod exec;
+mod resources;
 mod images;
 mod system;
