@@ -44,3 +44,23 @@ fn limits_apply_and_the_oom_killer_is_reported() {
     assert_eq!(o.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&o.stderr).contains("Minimum memory limit allowed is 6MB"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn stats_track_a_known_load() {
+    berth_tests::require_root!();
+    let Some(d) = daemon() else { return };
+    ok(d.docker(&["run", "-d", "--name", "busy", "-m", "64m", "busybox", "sh", "-c", "while true; do :; done"]).unwrap());
+    ok(d.docker(&["run", "-d", "--name", "idle", "busybox", "sleep", "1000"]).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let out = ok(d.docker(&["stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}"]).unwrap());
+    let line = |name: &str| out.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {out}")).to_string();
+    let busy: Vec<String> = line("busy").split_whitespace().map(String::from).collect();
+    let cpu: f64 = busy[1].trim_end_matches('%').parse().unwrap();
+    assert!(cpu > 50.0, "a spinning shell shows its CPU: {out}");
+    assert_eq!((busy[4].as_str(), busy[5].as_str()), ("64MiB", "1"), "{out}");
+    let idle: Vec<String> = line("idle").split_whitespace().map(String::from).collect();
+    let cpu: f64 = idle[1].trim_end_matches('%').parse().unwrap();
+    assert!(cpu < 5.0, "{out}");
+    let json = ok(d.docker(&["stats", "--no-stream", "--format", "{{json .}}", "busy"]).unwrap());
+    assert!(json.contains("\"Name\":\"busy\""), "{json}");
+}

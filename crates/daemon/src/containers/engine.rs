@@ -110,6 +110,17 @@ impl Engine {
         }
     }
 
+    /// The container's cgroup (berth's runtime only: a runtime binary keeps its own state).
+    pub fn cgroup(&self, id: &str) -> Result<cgroups::Cgroup, String> {
+        match self {
+            Engine::Berth(rt) => {
+                let (st, _) = rt.load(id).map_err(|e| e.to_string())?;
+                rt.cgroup_of(&st).map_err(|e| e.to_string())
+            }
+            Engine::Binary { path, .. } => Err(format!("stats of containers on {path} are not supported yet")),
+        }
+    }
+
     /// Host pids of every process of the container.
     pub fn pids(&self, id: &str) -> Result<Vec<i32>, String> {
         match self {

@@ -26,6 +26,7 @@ pub mod names;
 pub mod ops;
 pub mod record;
 pub mod spec;
+pub mod stats;
 pub mod top;
 pub mod user;
 pub mod view;

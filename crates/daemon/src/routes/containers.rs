@@ -46,6 +46,7 @@ pub fn routes() -> Router<S> {
         .route("/containers/{id}/export", get(export))
         .route("/containers/{id}/top", get(top_of))
         .route("/containers/{id}/changes", get(changes_of))
+        .route("/containers/{id}/stats", get(stats_of))
         .route("/containers/{id}", delete(remove))
 }
 
@@ -643,4 +644,56 @@ async fn changes_of(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Res
     .await
     .map_err(|e| ApiError::internal(e.to_string()))??;
     Ok(axum::Json(changes).into_response())
+}
+
+/// `GET /containers/{id}/stats`: one sample (`stream=false`; with `precpu_stats` from a
+/// sample 100 ms before unless `one-shot`), or a sample each second.
+async fn stats_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    let q = query(req.uri().query())?;
+    let c = d.containers.get(&id)?;
+    let stream = q.get_bool_or("stream", true);
+    let one_shot = q.get_bool("one-shot");
+    let r = c.record();
+    let take = {
+        let (d, r) = (d.clone(), r.clone());
+        move || -> Option<api::stats::ContainerStats> {
+            if !r.state.status.is_live() {
+                return None;
+            }
+            let cg = d.containers.paths.engine(&r, &d.config).cgroup(&r.id).ok()?;
+            crate::containers::stats::sample(&cg, &r.id, &r.name).ok()
+        }
+    };
+    let (rid, rname) = (r.id.clone(), format!("/{}", r.name));
+    let empty = move || api::stats::ContainerStats { id: rid.clone(), name: rname.clone(), ..Default::default() };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    tokio::spawn(async move {
+        let mut pre: Option<api::stats::ContainerStats> = None;
+        if !stream && !one_shot {
+            let t = take.clone();
+            pre = tokio::task::spawn_blocking(t).await.ok().flatten();
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        loop {
+            let t = take.clone();
+            let mut s = tokio::task::spawn_blocking(t).await.ok().flatten().unwrap_or_else(&empty);
+            if let Some(p) = &pre {
+                s.precpu_stats = p.cpu_stats.clone();
+                s.preread = p.read.clone();
+            }
+            let mut line = serde_json::to_vec(&s).unwrap_or_default();
+            line.push(b'\n');
+            if tx.send(Ok(Bytes::from(line))).await.is_err() || !stream {
+                return;
+            }
+            pre = Some(s);
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = tx.closed() => return,
+            }
+        }
+    });
+    let mut resp = Response::new(Body::from_stream(ChunkStream(rx)));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(resp)
 }

@@ -1,0 +1,100 @@
+//! `GET /containers/{id}/stats`: samples of the container's cgroup in Docker's JSON
+//! (cpu_stats with the host's CPU time beside it, precpu_stats from the sample before,
+//! memory_stats with the limit, pids_stats, blkio_stats), one or streamed each second.
+
+use api::stats::{BlkioStatEntry, BlkioStats, ContainerStats, CpuStats, CpuUsage, MemoryStats, PidsStats, ThrottlingData};
+use chrono::Utc;
+
+/// The host's CPU time in nanoseconds (the `cpu` line of /proc/stat, in USER_HZ ticks).
+fn system_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: u64 = line.split_whitespace().skip(1).filter_map(|v| v.parse::<u64>().ok()).sum();
+    // SAFETY: sysconf with a constant name.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(ticks * (1_000_000_000 / hz))
+}
+
+fn online_cpus() -> u32 {
+    std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1)
+}
+
+/// One sample of `cg`, in Docker's shape (without `precpu_stats`).
+pub fn sample(cg: &cgroups::Cgroup, id: &str, name: &str) -> Result<ContainerStats, String> {
+    let s = cg.stats().map_err(|e| e.to_string())?;
+    let mut out = ContainerStats {
+        read: api::time::format_rfc3339_nano(Utc::now()),
+        id: id.to_string(),
+        name: format!("/{name}"),
+        ..Default::default()
+    };
+    if let Some(c) = &s.cpu {
+        out.cpu_stats = CpuStats {
+            cpu_usage: CpuUsage {
+                total_usage: c.usage_total_ns,
+                percpu_usage: None,
+                usage_in_kernelmode: c.usage_system_ns.unwrap_or(0),
+                usage_in_usermode: c.usage_user_ns.unwrap_or(0),
+            },
+            system_cpu_usage: system_cpu_ns(),
+            online_cpus: Some(online_cpus()),
+            throttling_data: c
+                .throttling
+                .as_ref()
+                .map(|t| ThrottlingData {
+                    periods: t.periods,
+                    throttled_periods: t.throttled_periods,
+                    throttled_time: t.throttled_time_ns,
+                })
+                .unwrap_or_default(),
+        };
+    }
+    if let Some(m) = &s.memory {
+        // Unlimited reads as the host's memory, as Docker reports it.
+        let host = sysinfo_total_memory();
+        out.memory_stats = MemoryStats {
+            usage: Some(m.usage),
+            max_usage: m.max_usage,
+            stats: Default::default(),
+            failcnt: m.failcnt,
+            limit: Some(m.limit.filter(|l| *l < host).unwrap_or(host)),
+        };
+    }
+    if let Some(p) = &s.pids {
+        out.pids_stats = PidsStats { current: Some(p.current), limit: p.limit };
+    }
+    if let Some(io) = &s.io {
+        let mut bytes = Vec::new();
+        for d in &io.devices {
+            for (op, value) in [("read", d.read_bytes), ("write", d.write_bytes)] {
+                bytes.push(BlkioStatEntry { major: d.major, minor: d.minor, op: op.into(), value });
+            }
+        }
+        out.blkio_stats = BlkioStats { io_service_bytes_recursive: Some(bytes), ..Default::default() };
+    }
+    Ok(out)
+}
+
+fn sysinfo_total_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(u64::MAX, |kb| kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_figures_are_read() {
+        assert!(system_cpu_ns().unwrap() > 0);
+        assert!(online_cpus() >= 1);
+        assert!(sysinfo_total_memory() > 1 << 20);
+    }
+}
