@@ -5,6 +5,7 @@
 mod containers;
 mod exec;
 mod images;
+mod stats;
 mod support;
 mod system;
 mod usage;

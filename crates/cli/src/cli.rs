@@ -101,6 +101,8 @@ pub enum Command {
     Inspect(container::InspectArgs),
     /// Export a container's filesystem as a tar archive
     Export(container::ExportArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(container::StatsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! The container commands' grammar: `run`, `create`, `start`, `stop`, `kill`,
 //! `restart`, `pause`, `unpause`, `rm`, `rename`, `wait`, `attach`, `exec`,
-//! `logs`, `ps`, `inspect`, `export` and the `container` management group, with
+//! `logs`, `ps`, `inspect`, `export`, `stats` and the `container` management group, with
 //! docker's flag names, shorthands and usage lines.
 //!
 //! Positional arguments are optional to clap: each command checks their count
@@ -34,6 +34,7 @@ pub const LOGS_USAGE: &str = "[OPTIONS] CONTAINER";
 pub const EXPORT_USAGE: &str = "[OPTIONS] CONTAINER";
 pub const INSPECT_USAGE: &str = "[OPTIONS] NAME|ID [NAME|ID...]";
 pub const CONTAINER_INSPECT_USAGE: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
+pub const STATS_USAGE: &str = "[OPTIONS] [CONTAINER...]";
 
 /// `berth container …`.
 #[derive(Debug, Args)]
@@ -81,6 +82,8 @@ pub enum ContainerCommand {
     Run(RunArgs),
     /// Start one or more stopped containers
     Start(StartArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
     /// Stop one or more running containers
     Stop(StopArgs),
     /// Unpause all processes within one or more containers
@@ -730,6 +733,32 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short = 'f', long = "force")]
     pub force: bool,
+}
+
+/// `berth stats` and `berth container stats`.
+#[derive(Debug, Args)]
+#[command(override_usage = STATS_USAGE, help_template = HELP_TEMPLATE)]
+pub struct StatsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template
+    #[arg(
+        long = "format",
+        value_name = "string",
+        default_value = "",
+        hide_default_value = true,
+        allow_hyphen_values = true
+    )]
+    pub format: String,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long = "no-stream")]
+    pub no_stream: bool,
+    /// Do not truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<String>,
 }
 
 /// `berth export`.

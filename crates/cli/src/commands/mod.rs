@@ -50,6 +50,7 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::Logs(a) => container::dispatch(cli, C::Logs(a), "berth").await,
         Command::Ps(a) => container::dispatch(cli, C::Ls(a), "berth").await,
         Command::Export(a) => container::dispatch(cli, C::Export(a), "berth").await,
+        Command::Stats(a) => container::dispatch(cli, C::Stats(a), "berth").await,
         Command::Inspect(a) => container::inspect::run_any(cli, a).await,
     }
 }

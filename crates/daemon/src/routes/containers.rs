@@ -665,7 +665,16 @@ async fn stats_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> A
         }
     };
     let (rid, rname) = (r.id.clone(), format!("/{}", r.name));
-    let empty = move || api::stats::ContainerStats { id: rid.clone(), name: rname.clone(), ..Default::default() };
+    // Times never empty: Go clients parse them (zero time, as Docker sends for a
+    // stopped container or the first sample's `preread`).
+    const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+    let empty = move || api::stats::ContainerStats {
+        id: rid.clone(),
+        name: rname.clone(),
+        read: ZERO_TIME.into(),
+        preread: ZERO_TIME.into(),
+        ..Default::default()
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     tokio::spawn(async move {
         let mut pre: Option<api::stats::ContainerStats> = None;
@@ -677,9 +686,12 @@ async fn stats_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> A
         loop {
             let t = take.clone();
             let mut s = tokio::task::spawn_blocking(t).await.ok().flatten().unwrap_or_else(&empty);
-            if let Some(p) = &pre {
-                s.precpu_stats = p.cpu_stats.clone();
-                s.preread = p.read.clone();
+            match &pre {
+                Some(p) => {
+                    s.precpu_stats = p.cpu_stats.clone();
+                    s.preread = p.read.clone();
+                }
+                None => s.preread = ZERO_TIME.into(),
             }
             let mut line = serde_json::to_vec(&s).unwrap_or_default();
             line.push(b'\n');

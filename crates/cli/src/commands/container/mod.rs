@@ -7,7 +7,7 @@
 //!   `attach`; [`exec`]: `exec`; [`terminal`]: raw mode, sizes and detach keys;
 //! - [`lifecycle`]: `stop`, `kill`, `restart`, `pause`, `unpause`, `rm`,
 //!   `rename`, `wait`, `prune`;
-//! - [`list`]: `ps`; [`inspect`]: `inspect`; [`logs`]; [`export`].
+//! - [`list`]: `ps`; [`inspect`]: `inspect`; [`logs`]; [`export`]; [`stats`].
 
 pub mod attach;
 pub mod exec;
@@ -19,6 +19,7 @@ pub mod logs;
 pub mod opts;
 pub mod run;
 pub mod spec;
+pub mod stats;
 pub mod terminal;
 
 use clap::CommandFactory;
@@ -70,6 +71,7 @@ pub async fn dispatch(cli: &mut Cli<'_>, command: ContainerCommand, parent: &str
             inspect::run_containers(cli, a, &cmd("inspect", grammar::CONTAINER_INSPECT_USAGE)).await
         }
         ContainerCommand::Export(a) => export::run(cli, a, &cmd("export", grammar::EXPORT_USAGE)).await,
+        ContainerCommand::Stats(a) => stats::run(cli, a, &cmd("stats", grammar::STATS_USAGE)).await,
     }
 }
 
