@@ -647,7 +647,8 @@ async fn changes_of(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Res
 }
 
 /// `GET /containers/{id}/stats`: one sample (`stream=false`; with `precpu_stats` from a
-/// sample 100 ms before unless `one-shot`), or a sample each second.
+/// sample 50 ms before unless `one-shot`: short, so `stats --no-stream` of many
+/// containers stays quick), or a sample each second.
 async fn stats_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
@@ -681,7 +682,7 @@ async fn stats_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> A
         if !stream && !one_shot {
             let t = take.clone();
             pre = tokio::task::spawn_blocking(t).await.ok().flatten();
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         loop {
             let t = take.clone();
