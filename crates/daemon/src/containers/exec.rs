@@ -211,6 +211,8 @@ where
         Ok(p) => p,
         // As Docker: the exec fails with status 126 and says why on its stream.
         Err(err) => {
+            // Recorded before the stream ends: the client inspects the exec right then.
+            e.state.lock().expect("exec lock").exit_code = Some(126);
             let msg = format!("OCI runtime exec failed: exec failed: {}: unknown\n", err.message);
             if let Some(mut conn) = conn {
                 let bytes = if e.config.tty {
@@ -221,8 +223,6 @@ where
                 let _ = conn.write_all(&bytes).await;
                 let _ = conn.shutdown().await;
             }
-            let mut st = e.state.lock().expect("exec lock");
-            st.exit_code = Some(126);
             return Ok(());
         }
     };
@@ -230,15 +230,19 @@ where
     let short = &e.id[..12];
     let process_file = dir.join(format!("exec-{short}.json"));
     let log_file = dir.join(format!("exec-{short}.log"));
-    std::fs::write(&process_file, process.to_string())
-        .map_err(|err| ApiError::internal(format!("write the exec's process: {err}")))?;
+    let failed = |msg: String| {
+        // Recorded before the client's stream is dropped: it inspects the exec then.
+        e.state.lock().expect("exec lock").exit_code = Some(126);
+        ApiError::internal(msg)
+    };
+    std::fs::write(&process_file, process.to_string()).map_err(|err| failed(format!("write the exec's process: {err}")))?;
     let mut cmd = runtime_command(&d, &c, &process_file);
     cmd.arg("--log").arg(&log_file).arg("--log-format").arg("json");
     let tty = e.config.tty;
     let console = if tty {
         let sock = dir.join(format!("exec-{short}.sock"));
         let _ = std::fs::remove_file(&sock);
-        let l = tokio::net::UnixListener::bind(&sock).map_err(|err| ApiError::internal(format!("console socket: {err}")))?;
+        let l = tokio::net::UnixListener::bind(&sock).map_err(|err| failed(format!("console socket: {err}")))?;
         cmd.arg("--console-socket").arg(&sock);
         Some((l, sock))
     } else {
@@ -249,7 +253,7 @@ where
     cmd.stdin(if attached && e.config.attach_stdin && !tty { Stdio::piped() } else { Stdio::null() });
     cmd.stdout(if attached && !tty { Stdio::piped() } else { Stdio::null() });
     cmd.stderr(if attached && !tty { Stdio::piped() } else { Stdio::null() });
-    let mut child = cmd.spawn().map_err(|err| ApiError::internal(format!("run the runtime: {err}")))?;
+    let mut child = cmd.spawn().map_err(|err| failed(format!("run the runtime: {err}")))?;
     {
         let mut st = e.state.lock().expect("exec lock");
         st.running = true;
