@@ -7,5 +7,6 @@ mod containers;
 mod docker_py;
 mod exec;
 mod resources;
+mod security;
 mod images;
 mod system;
