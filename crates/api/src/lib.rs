@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod containers;
+pub mod detach;
 mod de;
 pub mod errors;
 pub mod events;

@@ -16,36 +16,11 @@ use super::Container;
 use crate::server::Daemon;
 
 /// Docker's default: ctrl-p, ctrl-q.
-pub const DEFAULT_DETACH_KEYS: &[u8] = &[0x10, 0x11];
+pub const DEFAULT_DETACH_KEYS: &[u8] = api::detach::DEFAULT_KEYS;
 
-/// Parses Docker's `detachKeys` syntax: `ctrl-p,ctrl-q`, `a,ctrl-@`.
+/// Parses Docker's `detachKeys` syntax, with the daemon's message for a bad one.
 pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, String> {
-    let bad = || format!("Invalid detach keys ({s}) provided");
-    let mut out = Vec::new();
-    for key in s.split(',') {
-        match key.strip_prefix("ctrl-") {
-            Some(c) if c.len() == 1 => {
-                let b = c.as_bytes()[0].to_ascii_lowercase();
-                out.push(match b {
-                    b'a'..=b'z' => b - b'a' + 1,
-                    b'@' => 0,
-                    b'[' => 27,
-                    b'\\' => 28,
-                    b']' => 29,
-                    b'^' => 30,
-                    b'_' => 31,
-                    _ => return Err(bad()),
-                });
-            }
-            Some(_) => return Err(bad()),
-            None if key.len() == 1 => out.push(key.as_bytes()[0]),
-            None => return Err(bad()),
-        }
-    }
-    if out.is_empty() {
-        return Err(bad());
-    }
-    Ok(out)
+    api::detach::parse(s).map_err(|_| format!("Invalid detach keys ({s}) provided"))
 }
 
 /// Finds the detach sequence in a stream of input chunks, across chunk boundaries

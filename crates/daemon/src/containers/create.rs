@@ -181,13 +181,12 @@ fn resolv_conf(host_net: bool, dns: &[String], search: &[String], options: &[Str
     out
 }
 
-fn hosts_file(host_net: bool, hostname: &str, extra: &[String]) -> ApiResult<String> {
+fn hosts_file(host_net: bool, extra: &[String]) -> ApiResult<String> {
     let mut out = if host_net {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string()
     };
-    let _ = hostname;
     for e in extra {
         let (host, ip) = e.split_once(':').ok_or_else(|| {
             ApiError::bad_request(format!("invalid extra host {e:?}: use host:ip"))
@@ -221,7 +220,7 @@ fn write_files(dir: &Path, r: &Record) -> ApiResult<()> {
     std::fs::write(dir.join("hostname"), format!("{hostname}\n")).map_err(io("hostname"))?;
     std::fs::write(
         dir.join("hosts"),
-        hosts_file(host_net, &hostname, &hc.extra_hosts)?,
+        hosts_file(host_net, &hc.extra_hosts)?,
     )
     .map_err(io("hosts"))?;
     std::fs::write(
@@ -297,7 +296,7 @@ fn create_blocking(
     let mut config = merge::merge(&body.config, image_config.parsed().config.as_ref());
     let (path, args) = merge::command(&config).map_err(ApiError::bad_request)?;
     let mut id = names::new_id();
-    while containers_short_taken(d, &id) {
+    while d.containers.short_id_taken(&id) {
         id = names::new_id();
     }
     if config.hostname.is_empty() {
@@ -358,10 +357,6 @@ fn create_blocking(
         super::view::event_attributes(&c.record()),
     );
     Ok(id)
-}
-
-fn containers_short_taken(d: &Daemon, id: &str) -> bool {
-    d.containers.short_id_taken(id)
 }
 
 /// `busybox` → `busybox:latest`, as Docker's "No such image" message names it.

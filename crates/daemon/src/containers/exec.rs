@@ -349,39 +349,10 @@ where
         });
     }
     tokio::join!(async { if let Some(o) = out { o.await } }, async { if let Some(e) = err { e.await } });
-    Box::new(WriteHalf(conn_w))
-}
-
-/// The shared write half of a connection, as one writer again.
-struct WriteHalf<W>(Arc<tokio::sync::Mutex<W>>);
-
-impl<W: AsyncWrite + Unpin + Send> AsyncWrite for WriteHalf<W> {
-    fn poll_write(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
-        match self.0.try_lock() {
-            Ok(mut w) => std::pin::Pin::new(&mut *w).poll_write(cx, buf),
-            Err(_) => {
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
-        }
-    }
-    fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
-        match self.0.try_lock() {
-            Ok(mut w) => std::pin::Pin::new(&mut *w).poll_flush(cx),
-            Err(_) => {
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
-        }
-    }
-    fn poll_shutdown(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
-        match self.0.try_lock() {
-            Ok(mut w) => std::pin::Pin::new(&mut *w).poll_shutdown(cx),
-            Err(_) => {
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
-        }
+    // Both forwarders are done: the write half is ours alone again.
+    match Arc::try_unwrap(conn_w) {
+        Ok(w) => Box::new(w.into_inner()),
+        Err(_) => Box::new(tokio::io::sink()),
     }
 }
 

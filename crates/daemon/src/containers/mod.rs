@@ -301,14 +301,6 @@ impl Containers {
         }
     }
 
-    pub fn name_taken(&self, name: &str) -> bool {
-        self.index
-            .read()
-            .expect("index lock")
-            .names
-            .contains_key(name)
-    }
-
     /// Whether an id's 12-digit short form is already some container's.
     pub fn short_id_taken(&self, id: &str) -> bool {
         self.index
@@ -333,11 +325,6 @@ impl Containers {
         let mut idx = self.index.write().expect("index lock");
         idx.by_id.remove(&c.id);
         idx.names.retain(|_, id| *id != c.id);
-    }
-
-    /// Moves `old` to `new` in the name index (already validated and reserved).
-    fn rename_index(&self, old: &str, id: &str) {
-        self.release_name(old, id);
     }
 
     /// The containers using image `image_id`, for `rmi`.

@@ -136,12 +136,7 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
     }
     c.notify(|ch| ch.exits += 1);
     let (d2, rec) = (d.clone(), c.record());
-    let _ = tokio::task::spawn_blocking(move || {
-        let paths = &d2.containers.paths;
-        stop_shim(&paths.shim(&rec.id));
-        paths.engine(&rec, &d2.config).delete(&rec.id);
-        ops::unmount_all(&paths.rootfs(&rec.id));
-    })
+    let _ = tokio::task::spawn_blocking(move || ops::end_run(&d2, &rec.id, &rec.host_config.runtime))
     .await;
     c.notify(|ch| ch.cleanups += 1);
     if r.is_ok() {

@@ -596,7 +596,7 @@ pub async fn rename(d: &Arc<Daemon>, c: &Arc<Container>, new_name: &str) -> ApiR
             return Err(e);
         }
     };
-    d.containers.rename_index(&old, &c.id);
+    d.containers.release_name(&old, &c.id);
     let mut attrs = super::view::event_attributes(&r);
     attrs.insert("oldName".into(), format!("/{old}"));
     d.events.publish("container", "rename", &c.id, attrs);
@@ -661,14 +661,21 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
     Ok(())
 }
 
+/// Releases what one run held: the shim, the runtime's state (and cgroup), the rootfs
+/// mount. Safe to repeat.
+pub(crate) fn end_run(d: &Daemon, id: &str, runtime: &str) {
+    let paths = &d.containers.paths;
+    monitor::stop_shim(&paths.shim(id));
+    engine::Engine::named(runtime, &d.config, paths).delete(id);
+    unmount_all(&paths.rootfs(id));
+}
+
 /// Frees everything a container holds, the record last (so a crash in between leaves
 /// a record in state `removing`, which the next start finishes).
 pub(crate) fn release(d: &Daemon, id: &str) -> ApiResult<()> {
     let paths = &d.containers.paths;
-    monitor::stop_shim(&paths.shim(id));
     let runtime = d.containers.get(id).map(|c| c.record().host_config.runtime).unwrap_or_default();
-    engine::Engine::named(&runtime, &d.config, paths).delete(id);
-    unmount_all(&paths.rootfs(id));
+    end_run(d, id, &runtime);
     match d.images.snapshots().remove(id) {
         Ok(()) | Err(image::snapshot::Error::NotFound(_)) => {}
         Err(e) => {

@@ -137,7 +137,6 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> Container
     } else {
         paths.log(&r.id).display().to_string()
     };
-    let mode = r.host_config.network_mode.clone();
     ContainerInspect {
         id: r.id.clone(),
         created: api::time::format_rfc3339_nano(r.created),
@@ -167,11 +166,6 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> Container
         mounts: mounts(r),
         config,
         network_settings: NetworkSettings {
-            sandbox_key: if mode == "none" || mode == "host" {
-                String::new()
-            } else {
-                String::new()
-            },
             networks: networks(r),
             ..Default::default()
         },

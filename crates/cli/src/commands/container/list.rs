@@ -64,36 +64,6 @@ pub fn container_format(format: &str, quiet: bool, size: bool) -> String {
     }
 }
 
-/// Go's `strconv.Quote`: double quotes, Go escapes, printable Unicode kept.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() => {
-                if (c as u32) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Go's `time.Unix(secs, 0).String()` in local time:
 /// `2024-01-02 15:04:05 +0000 UTC`.
 pub fn go_local_time(secs: i64) -> String {
@@ -243,7 +213,7 @@ pub fn row(c: &ContainerSummary, trunc: bool, now: DateTime<Utc>) -> Value {
     let networks: Vec<&str> = networks.into_iter().map(String::as_str).collect();
     let id = if trunc { short_id(&c.id).to_string() } else { c.id.clone() };
     Struct::new("*formatter.ContainerContext")
-        .field("Command", go_quote(&command))
+        .field("Command", crate::format::gofmt::quote(&command))
         .field("CreatedAt", go_local_time(c.created))
         .field("ID", id)
         .field("Image", image_column(c, trunc))
@@ -452,7 +422,7 @@ mod tests {
             displayable_ports(&[p(Some("0.0.0.0"), 80, Some(80), "tcp"), p(Some("::"), 53, Some(5353), "udp")]),
             "0.0.0.0:80->80/tcp, [::]:5353->53/udp"
         );
-        assert_eq!(go_quote("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
+        assert_eq!(crate::format::gofmt::quote("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
         let mut c = sample().remove(1);
         c.image = "docker.io/library/busybox:latest".into();
         assert_eq!(image_column(&c, true), "busybox:latest");

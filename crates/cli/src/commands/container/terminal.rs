@@ -66,30 +66,7 @@ pub const DEFAULT_DETACH_KEYS: [u8; 2] = [16, 17];
 /// Parses a detach key sequence such as `ctrl-p,ctrl-q` or `ctrl-a,a`
 /// (moby/term's `ToBytes`).
 pub fn detach_keys(keys: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    for key in keys.split(',') {
-        let lower = key.to_lowercase();
-        match lower.strip_prefix("ctrl-") {
-            Some(rest) if rest.len() == 1 => {
-                let c = rest.as_bytes()[0];
-                let code = match c {
-                    b'a'..=b'z' => c - b'a' + 1,
-                    b'@' => 0,
-                    b'[' => 27,
-                    b'\\' => 28,
-                    b']' => 29,
-                    b'^' => 30,
-                    b'_' => 31,
-                    _ => return Err(format!("Unknown character: '{rest}'")),
-                };
-                out.push(code);
-            }
-            Some(_) => return Err(format!("Unknown character: '{key}'")),
-            None if key.len() == 1 => out.push(key.as_bytes()[0]),
-            None => return Err(format!("Unknown character: '{key}'")),
-        }
-    }
-    Ok(out)
+    api::detach::parse(keys).map_err(|bad| format!("Unknown character: '{bad}'"))
 }
 
 /// Watches the bytes typed for the detach sequence. Bytes that might start
