@@ -92,12 +92,16 @@ fn endpoints(a: &StartArgs) -> Result<Endpoints> {
     let signals = sys::signals().context("signalfd")?;
     let bind = |name: &str| -> Result<UnixListener> {
         let path = a.state_dir.join(name);
-        let _ = std::fs::remove_file(&path);
+        // Bound and listening under a temporary name, then renamed: the name never
+        // refers to a socket that refuses connections (between bind and listen).
+        let tmp = a.state_dir.join(format!(".{name}.tmp"));
+        let _ = std::fs::remove_file(&tmp);
         // Born 0600: no moment where another user could connect.
         let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
-        let l = UnixListener::bind(&path);
+        let l = UnixListener::bind(&tmp);
         nix::sys::stat::umask(old);
         let l = l.with_context(|| format!("listen on {}", path.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("publish {}", path.display()))?;
         l.set_nonblocking(true).context("non-blocking listener")?;
         Ok(l)
     };
