@@ -2,7 +2,7 @@
 # Installs the Debian packages berth builds and runs with (as root). Quiet and quick
 # when everything is already there.
 set -euo pipefail
-packages=(libseccomp-dev pkg-config busybox-static iproute2 nftables procps python3-venv)
+packages=(libseccomp-dev pkg-config busybox-static iproute2 nftables procps python3-venv gcc libc6-dev)
 # Peers used by the interoperability tests and benchmarks, when asked for.
 if [[ "${BERTH_PEERS:-}" == 1 ]]; then
   packages+=(runc crun hyperfine umoci)

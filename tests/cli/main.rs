@@ -8,4 +8,5 @@ mod images;
 mod stats;
 mod support;
 mod system;
+mod update;
 mod usage;

@@ -6,6 +6,7 @@ mod bollard_client;
 mod containers;
 mod docker_py;
 mod exec;
+mod health;
 mod resources;
 mod security;
 mod images;

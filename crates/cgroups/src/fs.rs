@@ -64,10 +64,13 @@ pub(crate) fn read_u64_or_max(path: &Path) -> Result<Option<u64>> {
 /// Used for cgroup v1, where the kernel creates every interface file a
 /// controller supports when the directory is made: a missing file means the
 /// kernel lacks that knob, and must not be papered over by creating a
-/// regular file (cgroupfs refuses that anyway).
+/// regular file (cgroupfs refuses that anyway). `O_TRUNC` is ignored by
+/// cgroupfs (runc opens with it too); on a fake tree in a plain directory it
+/// makes each write replace the value, as the kernel's files behave.
 pub(crate) fn write_existing(path: &Path, value: &str) -> Result<()> {
     OpenOptions::new()
         .write(true)
+        .truncate(true)
         .open(path)
         .and_then(|mut f| f.write_all(value.as_bytes()))
         .map_err(|e| write_err(path, value, e))

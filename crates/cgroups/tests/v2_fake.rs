@@ -480,3 +480,61 @@ fn relative_and_systemd_paths_on_a_constructed_hierarchy() {
         "+memory +cpu +cpuset +pids +io +hugetlb"
     );
 }
+
+#[test]
+fn docker_block_io_flags_and_reservation_on_v2() {
+    let (_root, h) = fake_root(ALL_CONTROLLERS);
+    let cg = cgroup(&h, "/berth/blkio");
+    cg.create().unwrap();
+    let device = |major: i64, minor: i64, rate: u64| {
+        vec![
+            LinuxThrottleDeviceBuilder::default()
+                .major(major)
+                .minor(minor)
+                .rate(rate)
+                .build()
+                .unwrap(),
+        ]
+    };
+    let r = LinuxResourcesBuilder::default()
+        .block_io(
+            LinuxBlockIoBuilder::default()
+                .weight_device(vec![
+                    LinuxWeightDeviceBuilder::default()
+                        .major(7)
+                        .minor(0)
+                        .weight(1000u16)
+                        .build()
+                        .unwrap(),
+                ])
+                .throttle_read_bps_device(device(7, 0, 1 << 20))
+                .throttle_write_bps_device(device(7, 0, 2 << 20))
+                .throttle_read_iops_device(device(7, 0, 100))
+                .throttle_write_iops_device(device(7, 0, 200))
+                .build()
+                .unwrap(),
+        )
+        .memory(
+            LinuxMemoryBuilder::default()
+                .reservation(16i64 << 20)
+                .swappiness(0u64)
+                .disable_oom_killer(true)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    cg.apply(&r).unwrap();
+    let dir = dir_of(&cg);
+    // Per-device weights take io.weight's range, converted as runc does.
+    assert_eq!(read(&dir.join("io.weight")), "7:0 10000");
+    assert_eq!(
+        read(&dir.join("io.max")),
+        "7:0 rbps=1048576 wbps=2097152 riops=100 wiops=200"
+    );
+    // --memory-reservation is memory.low; swappiness and the OOM killer
+    // switch have no v2 file.
+    assert_eq!(read(&dir.join("memory.low")), "16777216");
+    assert!(!dir.join("memory.swappiness").exists());
+    assert!(!dir.join("memory.oom_control").exists());
+}

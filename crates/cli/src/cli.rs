@@ -103,6 +103,10 @@ pub enum Command {
     Export(container::ExportArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(container::StatsArgs),
+    /// Update configuration of one or more containers
+    Update(container::UpdateArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(container::PortArgs),
 }
 
 #[derive(Debug, Args)]

@@ -60,7 +60,9 @@ async fn strip_version(mut req: Request, next: Next) -> Response {
         Ok(v) => v,
         Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
     };
-    if version.is_some() {
+    if let Some(v) = version {
+        // Handlers that answer older clients as older daemons did read it.
+        req.extensions_mut().insert(v);
         let rest = match req.uri().query() {
             Some(q) => format!("{rest}?{q}"),
             None => rest.to_string(),

@@ -59,6 +59,12 @@ impl Drop for CreateGuard<'_> {
 }
 
 impl Runtime {
+    /// Compiled seccomp programs, shared by every container of this state root (a
+    /// dot-directory: never taken for a container, whose directories hold a state file).
+    pub(crate) fn seccomp_cache(&self) -> std::path::PathBuf {
+        self.store.root().join(".seccomp")
+    }
+
     /// Sets the container up and leaves its init waiting for `start`. Returns init's pid.
     pub fn create(&self, id: &str, bundle_dir: &Path, opts: &CreateOptions) -> Result<i32> {
         state::validate_id(id)?;
@@ -73,7 +79,7 @@ impl Runtime {
             return Err(Error::InvalidSpec("a mount namespace is required".into()));
         }
         // Everything that can be checked without side effects is checked first.
-        let filter = linux.seccomp().as_ref().map(seccomp::compile).transpose()?;
+        let filter = linux.seccomp().as_ref().map(|p| seccomp::compile(p, Some(&self.seccomp_cache()))).transpose()?;
         let plan = Plan::new(linux.namespaces().as_deref().unwrap_or_default())?;
         let console = opts.console.as_ref().map(console::Console::connect).transpose()?;
         let cg_path = cgroups::parse_cgroups_path(
@@ -320,8 +326,8 @@ impl Runtime {
 }
 
 /// The spec's resources with the device rules runc always adds after them: the
-/// default devices, the pty devices, mknod of anything, and each `linux.devices` node,
-/// so the container can use the /dev it is given whatever the spec's rules say.
+/// default devices, the pty devices and mknod of anything, so the container can use
+/// the /dev it is always given whatever the spec's rules say.
 fn with_default_devices(linux: &oci_spec::runtime::Linux) -> oci_spec::runtime::LinuxResources {
     use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
     let mut resources = linux.resources().clone().unwrap_or_default();
@@ -341,15 +347,8 @@ fn with_default_devices(linux: &oci_spec::runtime::Linux) -> oci_spec::runtime::
         rules.push(rule(LinuxDeviceType::C, Some(major), Some(minor), "rwm"));
     }
     rules.push(rule(LinuxDeviceType::C, Some(136), None, "rwm"));
-    for d in linux.devices().iter().flatten() {
-        let typ = match d.typ() {
-            LinuxDeviceType::U => LinuxDeviceType::C,
-            t => t,
-        };
-        if typ != LinuxDeviceType::P {
-            rules.push(rule(typ, Some(d.major()), Some(d.minor()), "rwm"));
-        }
-    }
+    // Not the `linux.devices` nodes: their access is the spec's rules' to grant (as in
+    // runc), so a device given read-only (`--device /dev/x:/dev/x:r`) stays so.
     resources.set_devices(Some(rules));
     resources
 }

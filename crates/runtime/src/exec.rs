@@ -43,7 +43,7 @@ impl Runtime {
             .linux()
             .as_ref()
             .and_then(|l| l.seccomp().as_ref())
-            .map(seccomp::compile)
+            .map(|p| seccomp::compile(p, Some(&self.seccomp_cache())))
             .transpose()?;
         if opts.process.terminal().unwrap_or(false) && opts.console.is_none() {
             return Err(Error::InvalidSpec("terminal exec needs --console-socket".into()));
@@ -122,7 +122,7 @@ fn run_process(
     ch: &Channel,
     opts: &ExecOptions,
     console: Option<&std::os::unix::net::UnixStream>,
-    filter: Option<&libseccomp::ScmpFilterContext>,
+    filter: Option<&seccomp::Filter>,
 ) -> Result<std::convert::Infallible> {
     set_non_dumpable();
     ch.expect(Msg::CgroupJoined, "joining the cgroup")?;

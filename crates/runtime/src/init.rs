@@ -13,7 +13,6 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use libseccomp::ScmpFilterContext;
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{Process, Spec};
 
@@ -32,7 +31,7 @@ pub struct Setup<'a> {
     pub exec_fifo: OwnedFd,
     pub status_fifo: OwnedFd,
     pub console: Option<UnixStream>,
-    pub filter: Option<ScmpFilterContext>,
+    pub filter: Option<crate::seccomp::Filter>,
     pub no_pivot: bool,
     pub preserve_fds: i32,
     /// The init moves itself into this cgroup (the fast way on cgroup v1) instead of

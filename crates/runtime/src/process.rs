@@ -7,7 +7,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use libseccomp::ScmpFilterContext;
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{PosixRlimitType, Process};
 
@@ -104,7 +103,7 @@ fn rlimit_resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
 pub fn finalize_and_exec(
     process: &Process,
     executable: &Path,
-    filter: Option<&ScmpFilterContext>,
+    filter: Option<&seccomp::Filter>,
     preserve_fds: i32,
     init: bool,
 ) -> Result<Infallible> {

@@ -2,6 +2,12 @@
 //! per-rule actions and errnos, argument comparisons, architectures and filter flags.
 //! Syscall names this libseccomp or architecture does not know are skipped, as runc
 //! does, so one profile serves several kernels.
+//!
+//! Compiling Docker's default profile (some 350 rules) costs milliseconds, on the path
+//! of every container start, for the same few profiles each time. So the BPF program
+//! libseccomp generates is kept in a cache under the state root, keyed by the whole
+//! profile and the libseccomp version; the init loads the program itself with
+//! seccomp(2).
 
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterAttr, ScmpFilterContext,
@@ -10,6 +16,10 @@ use libseccomp::{
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
 };
+
+use std::io::{Read, Seek};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -79,7 +89,126 @@ fn op(o: LinuxSeccompOperator, value: u64, value_two: Option<u64>) -> ScmpCompar
 }
 
 /// Builds the filter without loading it, so errors surface before any state changes.
-pub fn compile(profile: &LinuxSeccomp) -> Result<ScmpFilterContext> {
+/// A compiled filter: the BPF program and the flags seccomp(2) loads it with.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    program: Vec<libc::sock_filter>,
+    flags: libc::c_ulong,
+}
+
+const CACHE_MAGIC: &[u8] = b"berth-seccomp-bpf-1\n";
+
+/// The profile's filter, from `cache` (a directory) when it was compiled before.
+pub fn compile(profile: &LinuxSeccomp, cache: Option<&Path>) -> Result<Filter> {
+    let flags = filter_flags(profile);
+    let key = cache_key(profile)?;
+    let entry = cache.map(|dir| dir.join(format!("{:016x}", fnv1a(&key))));
+    if let Some(program) = entry.as_deref().and_then(|p| read_cached(p, &key)) {
+        return Ok(Filter { program, flags });
+    }
+    let bytes = export(&build(profile)?)?;
+    let program = to_program(&bytes).ok_or_else(|| Error::Seccomp("libseccomp exported a truncated program".into()))?;
+    if let (Some(dir), Some(path)) = (cache, entry.as_deref()) {
+        // Best effort: a failed write only means compiling again next time.
+        let _ = write_cached(dir, path, &key, &bytes);
+    }
+    Ok(Filter { program, flags })
+}
+
+/// Everything the program depends on: the profile and the library that compiles it.
+fn cache_key(profile: &LinuxSeccomp) -> Result<Vec<u8>> {
+    let v = libseccomp::ScmpVersion::current().map_err(err("libseccomp version"))?;
+    let mut key = format!("libseccomp {}.{}.{} api {}\n", v.major, v.minor, v.micro, libseccomp::get_api()).into_bytes();
+    serde_json::to_writer(&mut key, profile).map_err(|e| Error::Seccomp(format!("encode profile: {e}")))?;
+    Ok(key)
+}
+
+/// A file name for a key; the file holds the whole key, so a collision is a miss.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The cached program when the file is whole and made for exactly `key`.
+fn read_cached(path: &Path, key: &[u8]) -> Option<Vec<libc::sock_filter>> {
+    let data = std::fs::read(path).ok()?;
+    let rest = data.strip_prefix(CACHE_MAGIC)?;
+    let (len, rest) = rest.split_first_chunk::<8>()?;
+    let key_len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
+    let (stored_key, rest) = rest.split_at_checked(key_len)?;
+    let (prog_len, program) = rest.split_first_chunk::<8>()?;
+    if stored_key != key || usize::try_from(u64::from_le_bytes(*prog_len)).ok()? != program.len() {
+        return None;
+    }
+    to_program(program)
+}
+
+/// Written under a name of its own, then renamed: concurrent starts never see half a file.
+fn write_cached(dir: &Path, path: &Path, key: &[u8], program: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mut data = Vec::with_capacity(CACHE_MAGIC.len() + 16 + key.len() + program.len());
+    data.extend_from_slice(CACHE_MAGIC);
+    data.extend_from_slice(&(key.len() as u64).to_le_bytes());
+    data.extend_from_slice(key);
+    data.extend_from_slice(&(program.len() as u64).to_le_bytes());
+    data.extend_from_slice(program);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let tmp = dir.join(format!(".{}.{nanos}.tmp", std::process::id()));
+    std::fs::write(&tmp, &data)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// The program bytes as BPF instructions (8 bytes each, native endian).
+fn to_program(bytes: &[u8]) -> Option<Vec<libc::sock_filter>> {
+    if bytes.is_empty() || bytes.len() % 8 != 0 || bytes.len() / 8 > usize::from(u16::MAX) {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(8)
+            .map(|c| libc::sock_filter {
+                code: u16::from_ne_bytes([c[0], c[1]]),
+                jt: c[2],
+                jf: c[3],
+                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+            })
+            .collect(),
+    )
+}
+
+/// libseccomp's program, exported through a memfd (the export API writes to an fd).
+fn export(filter: &ScmpFilterContext) -> Result<Vec<u8>> {
+    // SAFETY: a constant NUL-terminated name and valid flags.
+    let fd = unsafe { libc::memfd_create(c"berth-seccomp".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::Seccomp(format!("memfd: {}", std::io::Error::last_os_error())));
+    }
+    // SAFETY: `fd` was just created and is owned by nothing else.
+    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    filter.export_bpf(&file).map_err(err("export filter"))?;
+    let mut bytes = Vec::new();
+    file.rewind()
+        .and_then(|_| file.read_to_end(&mut bytes))
+        .map_err(|e| Error::Seccomp(format!("read exported filter: {e}")))?;
+    Ok(bytes)
+}
+
+/// The profile's flags as seccomp(2) takes them.
+fn filter_flags(profile: &LinuxSeccomp) -> libc::c_ulong {
+    profile.flags().iter().flatten().fold(0, |acc, flag| {
+        acc | match flag {
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+        }
+    })
+}
+
+/// libseccomp's filter for the profile.
+fn build(profile: &LinuxSeccomp) -> Result<ScmpFilterContext> {
     let default = action(profile.default_action(), profile.default_errno_ret())?;
     let mut filter = ScmpFilterContext::new(default).map_err(err("create filter"))?;
     for a in profile.architectures().iter().flatten() {
@@ -131,8 +260,18 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<ScmpFilterContext> {
     Ok(filter)
 }
 
-pub fn load(filter: &ScmpFilterContext) -> Result<()> {
-    filter.load().map_err(err("load filter"))
+/// Installs the filter on the calling thread (no_new_privs or CAP_SYS_ADMIN needed).
+pub fn load(filter: &Filter) -> Result<()> {
+    let prog = libc::sock_fprog { len: filter.program.len() as u16, filter: filter.program.as_ptr().cast_mut() };
+    // SAFETY: `prog` points to `filter.program`, alive and unchanged for the call; the
+    // kernel copies the program.
+    let rc = unsafe {
+        libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, filter.flags, &prog as *const libc::sock_fprog)
+    };
+    if rc != 0 {
+        return Err(Error::Seccomp(format!("load filter: {}", std::io::Error::last_os_error())));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -153,7 +292,32 @@ mod tests {
             ]
         }))
         .unwrap();
-        compile(&profile).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let first = compile(&profile, Some(dir.path())).unwrap();
+        let cached = compile(&profile, Some(dir.path())).unwrap();
+        assert_eq!(first.program.len(), cached.program.len());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "one cache entry");
+        assert_eq!(first.flags, libc::SECCOMP_FILTER_FLAG_LOG);
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_cache_entry_is_compiled_again() {
+        let profile: LinuxSeccomp = serde_json::from_value(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]
+        }))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let good = compile(&profile, Some(dir.path())).unwrap();
+        let entry = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+        let key = cache_key(&profile).unwrap();
+        // Truncated: not used.
+        let whole = std::fs::read(&entry).unwrap();
+        std::fs::write(&entry, &whole[..whole.len() - 3]).unwrap();
+        assert!(read_cached(&entry, &key).is_none());
+        assert_eq!(compile(&profile, Some(dir.path())).unwrap().program.len(), good.program.len());
+        // Made for another profile (a name collision): not used.
+        assert!(read_cached(&entry, b"another key").is_none());
     }
 
     #[test]
@@ -162,7 +326,7 @@ mod tests {
             "defaultAction": "SCMP_ACT_NOTIFY"
         }))
         .unwrap();
-        let e = compile(&profile).err().unwrap().to_string();
+        let e = compile(&profile, None).err().unwrap().to_string();
         assert!(e.contains("NOTIFY"), "{e}");
     }
 }

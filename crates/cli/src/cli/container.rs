@@ -35,6 +35,8 @@ pub const EXPORT_USAGE: &str = "[OPTIONS] CONTAINER";
 pub const INSPECT_USAGE: &str = "[OPTIONS] NAME|ID [NAME|ID...]";
 pub const CONTAINER_INSPECT_USAGE: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
 pub const STATS_USAGE: &str = "[OPTIONS] [CONTAINER...]";
+pub const UPDATE_USAGE: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
+pub const PORT_USAGE: &str = "CONTAINER [PRIVATE_PORT[/PROTO]]";
 
 /// `berth container …`.
 #[derive(Debug, Args)]
@@ -65,6 +67,8 @@ pub enum ContainerCommand {
     Ls(PsArgs),
     /// Pause all processes within one or more containers
     Pause(PauseArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
     /// Remove all stopped containers
     Prune(PruneArgs),
     /// Rename a container
@@ -88,6 +92,8 @@ pub enum ContainerCommand {
     Stop(StopArgs),
     /// Unpause all processes within one or more containers
     Unpause(UnpauseArgs),
+    /// Update configuration of one or more containers
+    Update(UpdateArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(WaitArgs),
 }
@@ -278,6 +284,24 @@ pub struct ContainerOpts {
     /// Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)
     #[arg(long = "blkio-weight", value_name = "uint16", value_parser = values::uint16, default_value = "0")]
     pub blkio_weight: u16,
+    /// Block IO weight (relative device weight)
+    #[arg(long = "blkio-weight-device", value_name = "list", value_parser = values::weight_device)]
+    pub blkio_weight_device: Vec<api::hostconfig::WeightDevice>,
+    /// Limit read rate (bytes per second) from a device
+    #[arg(long = "device-read-bps", value_name = "list", value_parser = values::throttle_bps)]
+    pub device_read_bps: Vec<api::hostconfig::ThrottleDevice>,
+    /// Limit read rate (IO per second) from a device
+    #[arg(long = "device-read-iops", value_name = "list", value_parser = values::throttle_iops)]
+    pub device_read_iops: Vec<api::hostconfig::ThrottleDevice>,
+    /// Limit write rate (bytes per second) to a device
+    #[arg(long = "device-write-bps", value_name = "list", value_parser = values::throttle_bps)]
+    pub device_write_bps: Vec<api::hostconfig::ThrottleDevice>,
+    /// Limit write rate (IO per second) to a device
+    #[arg(long = "device-write-iops", value_name = "list", value_parser = values::throttle_iops)]
+    pub device_write_iops: Vec<api::hostconfig::ThrottleDevice>,
+    /// Kernel memory limit
+    #[arg(long = "kernel-memory", value_name = "bytes", value_parser = values::ram_in_bytes, default_value = "0", hide_default_value = true)]
+    pub kernel_memory: i64,
     /// Write the container ID to the file
     #[arg(long = "cidfile", value_name = "string", default_value = "", hide_default_value = true)]
     pub cidfile: String,
@@ -759,6 +783,68 @@ pub struct StatsArgs {
     pub no_trunc: bool,
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
+}
+
+/// `berth update`: every value is optional, and at least one must be given (docker
+/// counts the flags set).
+#[derive(Debug, Args)]
+#[command(override_usage = UPDATE_USAGE, help_template = HELP_TEMPLATE)]
+pub struct UpdateArgs {
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)
+    #[arg(long = "blkio-weight", value_name = "uint16", value_parser = values::uint16)]
+    pub blkio_weight: Option<u16>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period", value_name = "int", allow_hyphen_values = true, value_parser = values::int)]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", value_name = "int", allow_hyphen_values = true, value_parser = values::int)]
+    pub cpu_quota: Option<i64>,
+    /// Limit the CPU real-time period in microseconds
+    #[arg(long = "cpu-rt-period", value_name = "int", allow_hyphen_values = true, value_parser = values::int)]
+    pub cpu_rt_period: Option<i64>,
+    /// Limit the CPU real-time runtime in microseconds
+    #[arg(long = "cpu-rt-runtime", value_name = "int", allow_hyphen_values = true, value_parser = values::int)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares", value_name = "int", allow_hyphen_values = true, value_parser = values::int)]
+    pub cpu_shares: Option<i64>,
+    /// Number of CPUs
+    #[arg(long = "cpus", value_name = "decimal", value_parser = values::nano_cpus)]
+    pub cpus: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus", value_name = "string")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems", value_name = "string")]
+    pub cpuset_mems: Option<String>,
+    /// Kernel memory limit (deprecated)
+    #[arg(long = "kernel-memory", value_name = "bytes", value_parser = values::ram_in_bytes, hide = true)]
+    pub kernel_memory: Option<i64>,
+    /// Memory limit
+    #[arg(short = 'm', long = "memory", value_name = "bytes", value_parser = values::ram_in_bytes)]
+    pub memory: Option<i64>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation", value_name = "bytes", value_parser = values::ram_in_bytes)]
+    pub memory_reservation: Option<i64>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long = "memory-swap", value_name = "bytes", allow_hyphen_values = true, value_parser = values::mem_swap)]
+    pub memory_swap: Option<i64>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit", value_name = "int", allow_hyphen_values = true, value_parser = values::int)]
+    pub pids_limit: Option<i64>,
+    /// Restart policy to apply when a container exits
+    #[arg(long = "restart", value_name = "string")]
+    pub restart: Option<String>,
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`.
+#[derive(Debug, Args)]
+#[command(override_usage = PORT_USAGE, help_template = HELP_TEMPLATE)]
+pub struct PortArgs {
+    #[arg(value_name = "CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    pub args: Vec<String>,
 }
 
 /// `berth export`.

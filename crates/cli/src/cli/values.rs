@@ -361,6 +361,48 @@ pub fn ulimit(s: &str) -> Result<api::hostconfig::Ulimit, String> {
     Ok(api::hostconfig::Ulimit { name: name.to_string(), soft, hard })
 }
 
+/// The device path of a block IO option (`/dev/sda:…`), with docker's messages.
+fn device_and_value(s: &str) -> Result<(&str, &str), String> {
+    match s.split_once(':') {
+        Some((path, value)) if !path.is_empty() => {
+            if !path.starts_with("/dev/") {
+                return Err(format!("bad format for device path: {s}"));
+            }
+            Ok((path, value))
+        }
+        _ => Err(format!("bad format: {s}")),
+    }
+}
+
+/// `--blkio-weight-device /dev/sda:200` (docker's `ValidateWeightDevice`).
+pub fn weight_device(s: &str) -> Result<api::hostconfig::WeightDevice, String> {
+    let (path, value) = device_and_value(s)?;
+    let invalid = || format!("invalid weight for device: {s}");
+    let weight: u16 = value.parse().map_err(|_| invalid())?;
+    if weight > 0 && !(10..=1000).contains(&weight) {
+        return Err(invalid());
+    }
+    Ok(api::hostconfig::WeightDevice { path: path.to_string(), weight })
+}
+
+/// `--device-read-bps /dev/sda:1mb` (docker's `ValidateThrottleBpsDevice`).
+pub fn throttle_bps(s: &str) -> Result<api::hostconfig::ThrottleDevice, String> {
+    let (path, value) = device_and_value(s)?;
+    let rate = ram_in_bytes(value).map_err(|_| {
+        format!("invalid rate for device: {s}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb")
+    })?;
+    Ok(api::hostconfig::ThrottleDevice { path: path.to_string(), rate: rate as u64 })
+}
+
+/// `--device-read-iops /dev/sda:1000` (docker's `ValidateThrottleIOpsDevice`).
+pub fn throttle_iops(s: &str) -> Result<api::hostconfig::ThrottleDevice, String> {
+    let (path, value) = device_and_value(s)?;
+    let rate = value.parse::<u64>().map_err(|_| {
+        format!("invalid rate for device: {s}. The correct format is <device-path>:<number>. Number must be a positive integer")
+    })?;
+    Ok(api::hostconfig::ThrottleDevice { path: path.to_string(), rate })
+}
+
 /// `--link name[:alias]`.
 pub fn link(s: &str) -> Result<String, String> {
     if s.is_empty() {
@@ -502,5 +544,19 @@ mod tests {
         );
         assert!(device_cgroup_rule("c 1:3 rwm").is_ok());
         assert!(device_cgroup_rule("c 1 rwm").is_err());
+    }
+
+    #[test]
+    fn block_io_device_options() {
+        let w = weight_device("/dev/sda:200").unwrap();
+        assert_eq!((w.path.as_str(), w.weight), ("/dev/sda", 200));
+        assert_eq!(weight_device("/dev/sda:5").unwrap_err(), "invalid weight for device: /dev/sda:5");
+        assert_eq!(weight_device("sda:200").unwrap_err(), "bad format for device path: sda:200");
+        assert_eq!(weight_device("/dev/sda").unwrap_err(), "bad format: /dev/sda");
+        let t = throttle_bps("/dev/loop0:1mb").unwrap();
+        assert_eq!((t.path.as_str(), t.rate), ("/dev/loop0", 1 << 20));
+        assert!(throttle_bps("/dev/loop0:fast").unwrap_err().starts_with("invalid rate for device: /dev/loop0:fast."));
+        assert_eq!(throttle_iops("/dev/loop0:100").unwrap().rate, 100);
+        assert!(throttle_iops("/dev/loop0:1mb").unwrap_err().ends_with("Number must be a positive integer"));
     }
 }

@@ -51,6 +51,8 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::Ps(a) => container::dispatch(cli, C::Ls(a), "berth").await,
         Command::Export(a) => container::dispatch(cli, C::Export(a), "berth").await,
         Command::Stats(a) => container::dispatch(cli, C::Stats(a), "berth").await,
+        Command::Update(a) => container::dispatch(cli, C::Update(a), "berth").await,
+        Command::Port(a) => container::dispatch(cli, C::Port(a), "berth").await,
         Command::Inspect(a) => container::inspect::run_any(cli, a).await,
     }
 }

@@ -28,7 +28,7 @@ fn check_network(hc: &mut HostConfig) -> ApiResult<()> {
     }
 }
 
-fn check_restart_policy(hc: &HostConfig) -> ApiResult<()> {
+pub(super) fn check_restart_policy(hc: &HostConfig) -> ApiResult<()> {
     let p = &hc.restart_policy;
     match p.name.as_str() {
         "" | "no" | "always" | "unless-stopped" if p.maximum_retry_count != 0 => {
@@ -53,45 +53,101 @@ fn check_restart_policy(hc: &HostConfig) -> ApiResult<()> {
     Ok(())
 }
 
-/// Docker's checks of the resource values it can judge without the kernel.
-fn check_resources(hc: &HostConfig) -> ApiResult<()> {
-    let r = &hc.resources;
-    if r.memory > 0 && r.memory < 6 * 1024 * 1024 {
-        return Err(ApiError::bad_request("Minimum memory limit allowed is 6MB"));
-    }
-    if r.memory > 0 && r.memory_swap > 0 && r.memory_swap < r.memory {
-        return Err(ApiError::bad_request(
-            "Minimum memoryswap limit should be larger than memory limit, see usage",
-        ));
-    }
-    if r.memory_swap > 0 && r.memory == 0 {
-        return Err(ApiError::bad_request(
-            "You should always set the Memory limit when using Memoryswap limit, see usage",
-        ));
-    }
-    if r.memory_reservation > 0 && r.memory > 0 && r.memory < r.memory_reservation {
-        return Err(ApiError::bad_request(
-            "Minimum memory limit can not be less than memory reservation limit, see usage",
-        ));
-    }
-    if r.nano_cpus > 0 && (r.cpu_period > 0 || r.cpu_quota > 0) {
-        return Err(ApiError::bad_request(
-            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
-        ));
-    }
-    if let Some(s) = r.memory_swappiness
-        && s != -1
-        && !(0..=100).contains(&s)
-    {
-        return Err(ApiError::bad_request(format!(
-            "Invalid value: {s}, valid memory swappiness range is 0-100"
-        )));
+/// Docker's checks of the resource values (see [`super::resources::check`]) and of the
+/// process limits beside them; returns Docker's warnings. As Docker does, a memory limit
+/// without a swap limit allows as much swap again.
+fn check_resources(hc: &mut HostConfig) -> ApiResult<Vec<String>> {
+    let host = super::resources::Host::get();
+    let warnings =
+        super::resources::check(&mut hc.resources, host, false).map_err(ApiError::bad_request)?;
+    if hc.shm_size < 0 {
+        return Err(ApiError::bad_request("SHM size can not be less than 0"));
     }
     if hc.oom_score_adj < -1000 || hc.oom_score_adj > 1000 {
         return Err(ApiError::bad_request(format!(
             "Invalid value {}, range for oom score adj is [-1000, 1000]",
             hc.oom_score_adj
         )));
+    }
+    for u in &hc.resources.ulimits {
+        if super::spec::ulimit_type(&u.name).is_none() {
+            return Err(ApiError::bad_request(format!("invalid ulimit type: {}", u.name)));
+        }
+        let soft = match u.soft {
+            -1 => "soft: -1 (unlimited), hard:".to_string(),
+            soft => format!("{soft} >"),
+        };
+        if u.hard != -1 && (u.soft == -1 || u.soft > u.hard) {
+            return Err(ApiError::bad_request(format!(
+                "ulimit soft limit must be less than or equal to hard limit: {soft} {}",
+                u.hard
+            )));
+        }
+    }
+    let r = &mut hc.resources;
+    if r.memory > 0 && r.memory_swap == 0 {
+        r.memory_swap = r.memory * 2;
+    }
+    Ok(warnings)
+}
+
+/// `--security-opt` as Docker reads it, and a seccomp profile given inline, decoded
+/// now so that a bad one is refused before anything is made.
+fn check_security_opt(hc: &HostConfig) -> ApiResult<()> {
+    let security = super::security_opts::SecurityOptions::parse(&hc.security_opt)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(profile) = security
+        .seccomp
+        .as_deref()
+        .filter(|p| !matches!(*p, "builtin" | "unconfined"))
+    {
+        super::seccomp::Profile::parse(profile).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// `--device` and `--device-cgroup-rule`: the host's nodes must exist and the rules parse.
+fn check_devices(hc: &HostConfig) -> ApiResult<()> {
+    super::devices::from_host_config(hc).map_err(ApiError::bad_request)?;
+    Ok(())
+}
+
+/// Docker's rule for `--sysctl`: only sysctls of the container's own IPC and network
+/// namespaces (and `kernel.domainname`), with runc's messages for those that clash with
+/// another setting.
+fn check_sysctls(hc: &HostConfig) -> ApiResult<()> {
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let mut sysctls: Vec<_> = hc.sysctls.iter().collect();
+    sysctls.sort();
+    for (key, value) in sysctls {
+        // `net/ipv4/ip_forward` is the same sysctl, as its /proc/sys path.
+        let name = key.replace('/', ".");
+        if name == "kernel.hostname" {
+            return Err(ApiError::bad_request(format!(
+                "sysctl {name:?} is not allowed as it conflicts with the OCI \"hostname\" field"
+            )));
+        }
+        if name.starts_with("net.") {
+            if hc.network_mode == "host" {
+                return Err(ApiError::bad_request(format!(
+                    "sysctl {name:?} not allowed in host network namespace"
+                )));
+            }
+            continue;
+        }
+        if IPC.contains(&name.as_str()) || name.starts_with("fs.mqueue.") || name == "kernel.domainname" {
+            continue;
+        }
+        return Err(ApiError::bad_request(format!("sysctl '{key}={value}' is not allowed")));
     }
     Ok(())
 }
@@ -201,14 +257,16 @@ fn hosts_file(host_net: bool, extra: &[String]) -> ApiResult<String> {
     Ok(out)
 }
 
-/// Writes the container's own files; the directory is new and private to it.
-fn write_files(dir: &Path, r: &Record) -> ApiResult<()> {
+/// Writes the container's hostname, hosts and resolv.conf into `dir` (its run
+/// directory, made if missing), at each start as Docker rebuilds them.
+pub(crate) fn write_etc_files(dir: &Path, r: &Record) -> ApiResult<()> {
     let hc = &r.host_config;
     let host_net = hc.network_mode == "host";
     let io = |what: &str| {
         let what = what.to_string();
         move |e: std::io::Error| ApiError::internal(format!("write {what}: {e}"))
     };
+    std::fs::create_dir_all(dir).map_err(io("the run directory"))?;
     let hostname = if host_net {
         nix::unistd::gethostname()
             .ok()
@@ -228,7 +286,6 @@ fn write_files(dir: &Path, r: &Record) -> ApiResult<()> {
         resolv_conf(host_net, &hc.dns, &hc.dns_search, &hc.dns_options),
     )
     .map_err(io("resolv.conf"))?;
-    std::fs::create_dir_all(dir.join("rootfs")).map_err(io("rootfs"))?;
     Ok(())
 }
 
@@ -260,14 +317,14 @@ pub async fn create(
     }
     check_network(hc)?;
     check_restart_policy(hc)?;
-    check_resources(hc)?;
+    let warnings = check_resources(hc)?;
     check_log_config(hc)?;
+    check_security_opt(hc)?;
+    check_devices(hc)?;
+    check_sysctls(hc)?;
+    super::health::validate(body.config.healthcheck.as_ref())?;
     super::spec::capabilities(hc).map_err(ApiError::bad_request)?;
     super::spec::user_mounts(hc).map_err(ApiError::bad_request)?;
-    let mut warnings = Vec::new();
-    if hc.resources.kernel_memory > 0 {
-        warnings.push("Specifying a kernel memory limit is deprecated and will be removed in a future release.".to_string());
-    }
     let d2 = d.clone();
     tokio::task::spawn_blocking(move || create_blocking(&d2, name, body).map(|id| (id, warnings)))
         .await
@@ -338,7 +395,8 @@ fn create_blocking(
         d.images
             .container_snapshot(&id, &img)
             .map_err(|e| ApiError::internal(format!("prepare the container's filesystem: {e}")))?;
-        write_files(&dir, &record)?;
+        // Written at start; checked now so that a bad --add-host fails the create.
+        hosts_file(false, &record.host_config.extra_hosts)?;
         record
             .save(&dir)
             .map_err(|e| ApiError::internal(format!("save container {id}: {e}")))
@@ -407,16 +465,47 @@ mod tests {
         let mut hc = HostConfig::default();
         hc.resources.memory = 1 << 20;
         assert_eq!(
-            check_resources(&hc).unwrap_err().message,
+            check_resources(&mut hc).unwrap_err().message,
             "Minimum memory limit allowed is 6MB"
         );
         hc.resources.memory = 64 << 20;
         hc.resources.memory_swap = 32 << 20;
         assert!(
-            check_resources(&hc)
+            check_resources(&mut hc)
                 .unwrap_err()
                 .message
                 .starts_with("Minimum memoryswap limit")
+        );
+    }
+
+    #[test]
+    fn security_opts_and_profiles_are_checked_at_create() {
+        let mut hc = HostConfig { security_opt: vec!["foo=bar".into()], ..Default::default() };
+        assert_eq!(check_security_opt(&hc).unwrap_err().message, r#"invalid --security-opt 2: "foo=bar""#);
+        hc.security_opt = vec!["no-new-privileges".into(), "label=disable".into(), "apparmor=x".into()];
+        assert!(check_security_opt(&hc).is_ok());
+        hc.security_opt = vec![r#"seccomp={"defaultAction": 1}"#.into()];
+        let e = check_security_opt(&hc).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+        assert!(e.message.starts_with("Decoding seccomp profile failed"), "{}", e.message);
+    }
+
+    #[test]
+    fn only_namespaced_sysctls_are_allowed() {
+        let mut hc = HostConfig::default();
+        for ok in ["kernel.shmmax", "fs.mqueue.msg_max", "net.ipv4.ip_forward", "net/ipv4/ip_forward", "kernel.domainname"] {
+            hc.sysctls = [(ok.to_string(), "1".to_string())].into();
+            assert!(check_sysctls(&hc).is_ok(), "{ok}");
+        }
+        hc.sysctls = [("kernel.core_pattern".to_string(), "x".to_string())].into();
+        assert_eq!(check_sysctls(&hc).unwrap_err().message, "sysctl 'kernel.core_pattern=x' is not allowed");
+        hc.sysctls = [("kernel.hostname".to_string(), "x".to_string())].into();
+        assert!(check_sysctls(&hc).unwrap_err().message.contains("conflicts with the OCI"));
+        hc.network_mode = "host".into();
+        hc.sysctls = [("net.ipv4.ip_forward".to_string(), "1".to_string())].into();
+        assert_eq!(
+            check_sysctls(&hc).unwrap_err().message,
+            r#"sysctl "net.ipv4.ip_forward" not allowed in host network namespace"#
         );
     }
 

@@ -110,6 +110,43 @@ impl Engine {
         }
     }
 
+    /// Writes `resources` (a `linux.resources` object naming only what changes) to the
+    /// running container's cgroup: through the cgroups library for berth's runtime, with
+    /// `update --resources -` for a runtime binary.
+    pub fn update(&self, id: &str, resources: &serde_json::Value) -> Result<(), String> {
+        match self {
+            Engine::Berth(rt) => {
+                let parsed: oci_spec::runtime::LinuxResources = serde_json::from_value(resources.clone())
+                    .map_err(|e| format!("invalid resources: {e}"))?;
+                let (st, _) = rt.load(id).map_err(|e| e.to_string())?;
+                let cg = rt.cgroup_of(&st).map_err(|e| e.to_string())?;
+                cg.apply(&parsed).map_err(|e| memory_limit_refused(&cg, &parsed, e))
+            }
+            Engine::Binary { path, args, root } => {
+                let mut child = Command::new(path)
+                    .args(args)
+                    .arg("--root")
+                    .arg(root)
+                    .args(["update", "--resources", "-", id])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .map_err(|e| format!("run {path}: {e}"))?;
+                if let Some(mut stdin) = child.stdin.take() {
+                    use std::io::Write;
+                    stdin.write_all(resources.to_string().as_bytes()).map_err(|e| format!("{path} update: {e}"))?;
+                }
+                let out = child.wait_with_output().map_err(|e| format!("{path} update: {e}"))?;
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(format!("{path} update: {}", String::from_utf8_lossy(&out.stderr).trim()))
+                }
+            }
+        }
+    }
+
     /// The container's cgroup (berth's runtime only: a runtime binary keeps its own state).
     pub fn cgroup(&self, id: &str) -> Result<cgroups::Cgroup, String> {
         match self {
@@ -156,5 +193,22 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// runc's message when the kernel refuses a memory limit (EBUSY on cgroup v1: the usage
+/// cannot be reclaimed below it), with the usage that explains why; other errors as
+/// they are.
+fn memory_limit_refused(cg: &cgroups::Cgroup, r: &oci_spec::runtime::LinuxResources, e: cgroups::Error) -> String {
+    let busy = matches!(&e, cgroups::Error::Write { path, source, .. }
+        if path.ends_with("memory.limit_in_bytes") && source.raw_os_error() == Some(libc::EBUSY));
+    let limit = r.memory().as_ref().and_then(|m| m.limit());
+    match (busy, limit, cg.stats().ok().and_then(|s| s.memory)) {
+        (true, Some(limit), Some(m)) => format!(
+            "unable to set memory limit to {limit} (current usage: {}, peak usage: {})",
+            m.usage,
+            m.max_usage.unwrap_or(m.usage)
+        ),
+        _ => e.to_string(),
     }
 }

@@ -53,6 +53,11 @@ impl Execs {
             .ok_or_else(|| ApiError::not_found(format!("No such exec instance: {id}")))
     }
 
+    /// Forgets an exec nobody will inspect (a health probe's, once its result is kept).
+    pub fn remove(&self, id: &str) {
+        self.map.lock().expect("execs lock").remove(id);
+    }
+
     /// The execs of a container (inspect's `ExecIDs`), running ones.
     pub fn of(&self, container: &str) -> Vec<String> {
         self.map
@@ -84,7 +89,9 @@ pub fn create(d: &Daemon, c: &Arc<Container>, body: ExecCreateBody) -> ApiResult
     let exec = Exec { id: id.clone(), container: c.clone(), config: body, state: Mutex::default(), tty: Mutex::default() };
     let action = format!("exec_create: {}", exec_command(&exec));
     d.containers.execs.map.lock().expect("execs lock").insert(id.clone(), Arc::new(exec));
-    d.events.publish("container", &action, &c.id, super::view::event_attributes(&c.record()));
+    let mut attrs = super::view::event_attributes(&c.record());
+    attrs.insert("execID".into(), id.clone());
+    d.events.publish("container", &action, &c.id, attrs);
     Ok(id)
 }
 
@@ -144,7 +151,9 @@ pub fn process_spec(d: &Daemon, e: &Exec) -> ApiResult<serde_json::Value> {
         p["cwd"] = serde_json::json!(cfg.working_dir);
     }
     if !cfg.user.is_empty() {
-        let u = user::resolve(&paths.rootfs(&c.id), &cfg.user, &[]).map_err(ApiError::bad_request)?;
+        // The container's --group-add holds for an exec's own user too, as in Docker.
+        let group_add = c.record().host_config.group_add.clone();
+        let u = user::resolve(&paths.rootfs(&c.id), &cfg.user, &group_add).map_err(ApiError::bad_request)?;
         p["user"] = serde_json::json!({"uid": u.uid, "gid": u.gid, "additionalGids": u.additional_gids});
     }
     if cfg.privileged {
@@ -230,6 +239,7 @@ where
     let short = &e.id[..12];
     let process_file = dir.join(format!("exec-{short}.json"));
     let log_file = dir.join(format!("exec-{short}.log"));
+    let pid_file = pid_file(&d, &e);
     let failed = |msg: String| {
         // Recorded before the client's stream is dropped: it inspects the exec then.
         e.state.lock().expect("exec lock").exit_code = Some(126);
@@ -238,6 +248,7 @@ where
     std::fs::write(&process_file, process.to_string()).map_err(|err| failed(format!("write the exec's process: {err}")))?;
     let mut cmd = runtime_command(&d, &c, &process_file);
     cmd.arg("--log").arg(&log_file).arg("--log-format").arg("json");
+    cmd.arg("--pid-file").arg(&pid_file);
     let tty = e.config.tty;
     let console = if tty {
         let sock = dir.join(format!("exec-{short}.sock"));
@@ -253,6 +264,9 @@ where
     cmd.stdin(if attached && e.config.attach_stdin && !tty { Stdio::piped() } else { Stdio::null() });
     cmd.stdout(if attached && !tty { Stdio::piped() } else { Stdio::null() });
     cmd.stderr(if attached && !tty { Stdio::piped() } else { Stdio::null() });
+    let mut attrs = super::view::event_attributes(&c.record());
+    attrs.insert("execID".into(), e.id.clone());
+    d.events.publish("container", &format!("exec_start: {}", exec_command(&e)), &c.id, attrs);
     let mut child = cmd.spawn().map_err(|err| failed(format!("run the runtime: {err}")))?;
     {
         let mut st = e.state.lock().expect("exec lock");
@@ -300,6 +314,7 @@ where
         let code = if code != 0 { failed_exit_code(&log).unwrap_or(code) } else { code };
         let _ = std::fs::remove_file(&process_file);
         let _ = std::fs::remove_file(&log_file);
+        let _ = std::fs::remove_file(&pid_file);
         {
             let mut st = e2.state.lock().expect("exec lock");
             st.running = false;
@@ -320,6 +335,27 @@ where
         tokio::spawn(run);
     }
     Ok(())
+}
+
+/// Where the runtime writes the host pid of the exec's process.
+fn pid_file(d: &Daemon, e: &Exec) -> std::path::PathBuf {
+    d.containers.paths.shim(&e.container.id).join(format!("exec-{}.pid", &e.id[..12]))
+}
+
+/// Sends `sig` to the exec's process itself (not to the runtime waiting on it, which
+/// cannot forward SIGKILL). Only while the runtime still waits on it, so the pid is
+/// not yet reaped and cannot have been reused; and only if it is still in the
+/// container's cgroup.
+pub fn signal(d: &Daemon, e: &Exec, sig: nix::sys::signal::Signal) -> bool {
+    if !e.state.lock().expect("exec lock").running {
+        return false;
+    }
+    let Some(pid) = std::fs::read_to_string(pid_file(d, e)).ok().and_then(|p| p.trim().parse::<i32>().ok()) else {
+        return false;
+    };
+    pid > 1
+        && super::monitor::is_container_process(pid, &e.container.id)
+        && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok()
 }
 
 /// Without a terminal: stdout and stderr as frames, the client's input to stdin.

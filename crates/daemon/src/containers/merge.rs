@@ -3,8 +3,8 @@
 //! entrypoint/cmd combination (a user entrypoint drops the image's cmd; an entrypoint
 //! of `[""]` resets it).
 
-use api::containers::ContainerConfig;
-use image::manifest::ContainerConfig as ImageConfig;
+use api::containers::{ContainerConfig, HealthConfig};
+use image::manifest::{ContainerConfig as ImageConfig, HealthConfig as ImageHealthConfig};
 
 /// Docker's default `PATH` for a container whose image sets none.
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -57,12 +57,8 @@ pub fn merge(user: &ContainerConfig, image: Option<&ImageConfig>) -> ContainerCo
     if c.stop_signal.is_empty() {
         c.stop_signal = img.stop_signal.clone().unwrap_or_default();
     }
-    if c.healthcheck.is_none()
-        && let Some(h) = &img.healthcheck
-    {
-        c.healthcheck = serde_json::to_value(h)
-            .ok()
-            .and_then(|v| serde_json::from_value(v).ok());
+    if let Some(h) = &img.healthcheck {
+        c.healthcheck = Some(merge_healthcheck(c.healthcheck.take(), h));
     }
     if c.shell.is_none() {
         c.shell = img.shell.clone();
@@ -71,6 +67,36 @@ pub fn merge(user: &ContainerConfig, image: Option<&ImageConfig>) -> ContainerCo
         c.on_build = img.on_build.clone().unwrap_or_default();
     }
     c
+}
+
+/// The user's healthcheck over the image's, field by field as Docker merges them: an
+/// empty test or a zero duration or count inherits the image's (so `--health-interval`
+/// alone keeps the image's test, and `["NONE"]` overrides it).
+fn merge_healthcheck(user: Option<HealthConfig>, img: &ImageHealthConfig) -> HealthConfig {
+    let Some(mut h) = user else {
+        return HealthConfig {
+            test: img.test.clone().unwrap_or_default(),
+            interval: img.interval.unwrap_or(0),
+            timeout: img.timeout.unwrap_or(0),
+            retries: img.retries.unwrap_or(0),
+            start_period: img.start_period.unwrap_or(0),
+            start_interval: img.start_interval.unwrap_or(0),
+        };
+    };
+    let inherit = |mine: &mut i64, theirs: Option<i64>| {
+        if *mine == 0 {
+            *mine = theirs.unwrap_or(0);
+        }
+    };
+    if h.test.is_empty() {
+        h.test = img.test.clone().unwrap_or_default();
+    }
+    inherit(&mut h.interval, img.interval);
+    inherit(&mut h.timeout, img.timeout);
+    inherit(&mut h.retries, img.retries);
+    inherit(&mut h.start_period, img.start_period);
+    inherit(&mut h.start_interval, img.start_interval);
+    h
 }
 
 /// `Path` and `Args` of the container's process, or Docker's error when there is no
@@ -160,6 +186,28 @@ mod tests {
             run(user(None, None), image(None, None)),
             Err("No command specified")
         );
+    }
+
+    #[test]
+    fn healthchecks_merge_field_by_field() {
+        let mut img = image(None, Some(&["sh"]));
+        img.healthcheck = Some(ImageHealthConfig {
+            test: Some(vec!["CMD".into(), "true".into()]),
+            interval: Some(30_000_000_000),
+            retries: Some(5),
+            ..Default::default()
+        });
+        // None of the user's: the image's, whole.
+        let h = merge(&user(None, None), Some(&img)).healthcheck.unwrap();
+        assert_eq!((h.test.as_slice(), h.interval, h.retries), (&["CMD".to_string(), "true".into()][..], 30_000_000_000, 5));
+        // The user's interval only: the image's test stays.
+        let mut u = user(None, None);
+        u.healthcheck = Some(HealthConfig { interval: 1_000_000, ..Default::default() });
+        let h = merge(&u, Some(&img)).healthcheck.unwrap();
+        assert_eq!((h.test[1].as_str(), h.interval, h.retries), ("true", 1_000_000, 5));
+        // NONE disables whatever the image says.
+        u.healthcheck = Some(HealthConfig { test: vec!["NONE".into()], ..Default::default() });
+        assert_eq!(merge(&u, Some(&img)).healthcheck.unwrap().test, ["NONE"]);
     }
 
     #[test]

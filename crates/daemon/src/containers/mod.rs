@@ -7,6 +7,7 @@
 //! - [`ops`]: start (mount, bundle, shim), stop, kill, pause, restart, rename, remove;
 //! - [`monitor`]: one task per running container waits on its shim for the exit, then
 //!   cleans up and applies `--rm` and the restart policy; and live restore at start;
+//! - [`health`]: the healthcheck's monitor, one task per running container that has one;
 //! - [`view`]: inspect, `ps` and their filters; [`logs`]; [`attach`].
 //!
 //! On disk: `<data-root>/containers/<id>/` holds `container.json`, the json-file log,
@@ -16,18 +17,24 @@
 
 pub mod attach;
 pub mod create;
+pub mod devices;
 pub mod diff;
 pub mod engine;
 pub mod exec;
+pub mod health;
 pub mod logs;
 pub mod merge;
 pub mod monitor;
 pub mod names;
 pub mod ops;
 pub mod record;
+pub mod resources;
+pub mod seccomp;
+pub mod security_opts;
 pub mod spec;
 pub mod stats;
 pub mod top;
+pub mod update;
 pub mod user;
 pub mod view;
 
@@ -69,14 +76,25 @@ impl Paths {
     pub fn dir(&self, id: &str) -> PathBuf {
         self.data.join(id)
     }
+    /// `<exec-root>/containers/<id>`: what one run needs and a reboot forgets (the
+    /// bundle, the rootfs mount point, hostname, hosts and resolv.conf, written at
+    /// each start). On tmpfs, so a run makes and frees no inodes on the data-root's disk.
+    pub fn run_dir(&self, id: &str) -> PathBuf {
+        self.exec.join(id)
+    }
     pub fn rootfs(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("rootfs")
+    }
+    /// Where releases before the rootfs moved to the exec-root mounted it; a container
+    /// started by one of them may still be running across an upgrade.
+    pub fn legacy_rootfs(&self, id: &str) -> PathBuf {
         self.data.join(id).join("rootfs")
     }
     pub fn log(&self, id: &str) -> PathBuf {
         self.data.join(id).join(format!("{id}-json.log"))
     }
     pub fn bundle(&self, id: &str) -> PathBuf {
-        self.exec.join(id).join("bundle")
+        self.run_dir(id).join("bundle")
     }
     /// The shim's directory, kept short (`<exec-root>/s/<short id>`): its sockets'
     /// paths must fit in a sockaddr_un (108 bytes) under any reasonable exec-root.
@@ -125,6 +143,10 @@ pub struct Container {
     pub attach_waiting: AtomicUsize,
     /// The restart policy's current back-off.
     pub backoff: Mutex<std::time::Duration>,
+    /// A `restart` is stopping it: its exit must not remove an `--rm` container.
+    pub restarting_by_hand: std::sync::atomic::AtomicBool,
+    /// The healthcheck's monitor while one runs.
+    pub health: Mutex<Option<health::Monitor>>,
 }
 
 impl Container {
@@ -134,8 +156,10 @@ impl Container {
             record: Mutex::new(record),
             op: Arc::new(tokio::sync::Mutex::new(())),
             changes: watch::Sender::new(Changes::default()),
+            restarting_by_hand: std::sync::atomic::AtomicBool::new(false),
             attach_waiting: AtomicUsize::new(0),
             backoff: Mutex::new(std::time::Duration::ZERO),
+            health: Mutex::new(None),
         }
     }
 

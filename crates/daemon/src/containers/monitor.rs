@@ -13,7 +13,7 @@ use shim::ExitStatus;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::record::{Record, Status};
-use super::{Container, ops};
+use super::{Container, health, ops};
 use crate::server::Daemon;
 
 /// Docker's restart back-off: 100 ms, doubled after each quick exit, at most a minute,
@@ -63,7 +63,7 @@ async fn wait_exit(shim_dir: &Path, pid: i32, id: &str) -> ExitStatus {
 
 /// Whether `pid` is still the container's process: alive and in a cgroup named after
 /// the container (after a reboot the pid may belong to anything).
-fn is_container_process(pid: i32, id: &str) -> bool {
+pub(crate) fn is_container_process(pid: i32, id: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| c.contains(id))
 }
 
@@ -117,9 +117,17 @@ fn is_shim(pid: i32) -> bool {
 /// then `--rm` or the restart policy.
 pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus) {
     let finished = api::time::parse_rfc3339(&status.finished_at).unwrap_or_else(Utc::now);
+    // Started again if and when the container is.
+    health::stop(c);
+    // An `--rm` container goes straight to `removing`: one record write fewer on the
+    // path of every `run --rm`, and a crash before its removal is finished at restart.
+    let restarting_by_hand = c.restarting_by_hand.load(std::sync::atomic::Ordering::SeqCst);
+    let mut auto_removing = false;
     let r = c.update(&d.containers.paths, |r| {
+        health::mark_unmonitored(r);
         if r.state.status != Status::Removing {
-            r.state.status = Status::Exited;
+            auto_removing = r.host_config.auto_remove && !restarting_by_hand;
+            r.state.status = if auto_removing { Status::Removing } else { Status::Exited };
         }
         r.state.pid = 0;
         r.state.exit_code = status.exit_code as i64;
@@ -140,22 +148,23 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
     .await;
     c.notify(|ch| ch.cleanups += 1);
     if r.is_ok() {
-        after_exit(d, c);
+        if auto_removing {
+            let (d, c) = (d.clone(), c.clone());
+            tokio::spawn(async move {
+                let _ = ops::auto_remove(&d, &c).await;
+            });
+        } else {
+            after_exit(d, c);
+        }
     }
 }
 
-/// `--rm` removes; a restart policy that says so schedules a restart.
+/// A restart policy that says so schedules a restart (`--rm` containers were sent to
+/// their removal already, but when a `restart` stopped them).
 fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>) {
     // Decided on the current state: a removal or a stop may have come during the clean-up.
     let r = &c.record();
-    if r.state.status != Status::Exited {
-        return;
-    }
-    if r.host_config.auto_remove {
-        let (d, c) = (d.clone(), c.clone());
-        tokio::spawn(async move {
-            let _ = ops::remove(&d, &c, true).await;
-        });
+    if r.state.status != Status::Exited || r.host_config.auto_remove {
         return;
     }
     if !should_restart(r) {
@@ -268,6 +277,7 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                             r.state.pid = st.pid;
                         });
                         watch(d.clone(), c.clone());
+                        health::watch(d, &c);
                     } else {
                         let _ = c.update(&paths, |r| r.state.status = Status::Exited);
                         if should_restart(&c.record()) {
@@ -279,10 +289,14 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                 // Connected or not, the watcher finds the exit (shim, exit record, or the
                 // init's disappearance) and handles it.
                 watch(d.clone(), c.clone());
+                // Health monitoring resumes where it was (a paused container has none).
+                if r.state.status == Status::Running {
+                    health::watch(d, &c);
+                }
             }
             Status::Created | Status::Exited | Status::Dead => {
-                let rootfs = paths.rootfs(&c.id);
-                let _ = tokio::task::spawn_blocking(move || ops::unmount_all(&rootfs)).await;
+                let rootfs = [paths.rootfs(&c.id), paths.legacy_rootfs(&c.id)];
+                let _ = tokio::task::spawn_blocking(move || rootfs.iter().for_each(|p| ops::unmount_all(p))).await;
                 if r.state.status == Status::Exited && r.host_config.auto_remove {
                     // Exited while berthd was away (or berthd died removing it).
                     let _ = ops::remove(d, &c, true).await;

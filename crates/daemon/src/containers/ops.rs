@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -13,7 +14,7 @@ use chrono::Utc;
 use nix::sys::signal::Signal;
 
 use super::record::{Record, Status};
-use super::{Container, Paths, engine, monitor, spec, user};
+use super::{Container, Paths, engine, health, monitor, spec, user};
 use crate::error::{ApiError, ApiResult};
 use crate::server::Daemon;
 
@@ -48,39 +49,22 @@ fn stop_signal(r: &Record) -> Signal {
     parse_signal(&r.config.stop_signal).unwrap_or(Signal::SIGTERM)
 }
 
-/// Whether `path` is a mount point (listed in our mountinfo).
+/// Whether `path` is the root of a mount: one statx, where reading mountinfo would
+/// cost a line per mount on the host (every running container has one).
 pub fn is_mounted(path: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
         return false;
     };
-    let want = path.to_string_lossy();
-    info.lines().any(|l| {
-        l.split(' ')
-            .nth(4)
-            .is_some_and(|m| unescape_mountinfo(m) == want)
-    })
-}
-
-fn unescape_mountinfo(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = u32::from(b[i + 1] - b'0') * 64
-                + u32::from(b[i + 2] - b'0') * 8
-                + u32::from(b[i + 3] - b'0');
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    // SAFETY: an all-zero statx is a valid value of this plain C struct.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `c_path` is NUL-terminated and `st` is a valid, writable statx buffer.
+    let rc = unsafe {
+        libc::statx(libc::AT_FDCWD, c_path.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, libc::STATX_BASIC_STATS, &mut st)
+    };
+    rc == 0
+        && st.stx_attributes_mask & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0
+        && st.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0
 }
 
 /// Unmounts everything stacked on `path`, lazily: the container's processes are gone,
@@ -196,15 +180,16 @@ fn launch_mounted(
             std::fs::create_dir_all(src).map_err(|e| StartError::internal(format!("create bind source {src}: {e}")))?;
         }
     }
-    let dir = paths.dir(id);
+    let run_dir = paths.run_dir(id);
+    super::create::write_etc_files(&run_dir, r).map_err(|e| StartError::internal(e.message))?;
     let input = spec::Input {
         record: r,
         rootfs,
         user: &user,
         etc: spec::EtcFiles {
-            hostname: &dir.join("hostname"),
-            hosts: &dir.join("hosts"),
-            resolv_conf: &dir.join("resolv.conf"),
+            hostname: &run_dir.join("hostname"),
+            hosts: &run_dir.join("hosts"),
+            resolv_conf: &run_dir.join("resolv.conf"),
         },
         cgroup_parent: if r.host_config.resources.cgroup_parent.is_empty() {
             &d.config.cgroup_parent
@@ -349,6 +334,7 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResu
                 r.state.oom_killed = false;
                 r.state.started_at = Some(Utc::now());
                 r.state.manually_stopped = false;
+                health::reset_for_start(r);
             })?;
             d.events.publish(
                 "container",
@@ -358,6 +344,7 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResu
             );
             c.notify(|ch| ch.started += 1);
             monitor::watch(d.clone(), c.clone());
+            health::watch(d, c);
             Ok(())
         }
         Err(e) => {
@@ -442,7 +429,12 @@ pub(crate) async fn stop_locked(
         None => stop_signal(&r),
     };
     let timeout = timeout.or(r.config.stop_timeout).unwrap_or(10);
-    c.update(paths, |r| r.state.manually_stopped = true)?;
+    // As Docker: no probes while the container stops.
+    health::stop(c);
+    c.update(paths, |r| {
+        r.state.manually_stopped = true;
+        health::mark_unmonitored(r);
+    })?;
     let mut attrs = super::view::event_attributes(&r);
     attrs.insert("signal".into(), (sig as i32).to_string());
     d.events.publish("container", "kill", &c.id, attrs);
@@ -523,7 +515,11 @@ pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
     blocking(move || engine.pause(&id))
         .await?
         .map_err(|e| ApiError::internal(format!("pause: {e}")))?;
-    let r = c.update(&d.containers.paths, |r| r.state.status = Status::Paused)?;
+    health::stop(c);
+    let r = c.update(&d.containers.paths, |r| {
+        r.state.status = Status::Paused;
+        health::mark_unmonitored(r);
+    })?;
     d.events.publish(
         "container",
         "pause",
@@ -546,6 +542,7 @@ pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
         .await?
         .map_err(|e| ApiError::internal(format!("unpause: {e}")))?;
     let r = c.update(&d.containers.paths, |r| r.state.status = Status::Running)?;
+    health::watch(d, c);
     d.events.publish(
         "container",
         "unpause",
@@ -562,14 +559,20 @@ pub async fn restart(
     timeout: Option<i64>,
 ) -> ApiResult<()> {
     let _op = c.op.lock().await;
-    if c.status().is_live() || c.status() == Status::Restarting {
-        match stop_locked(d, c, signal, timeout).await {
-            Err(e) if e.status == StatusCode::NOT_MODIFIED => {}
-            r => r?,
+    c.restarting_by_hand.store(true, Ordering::SeqCst);
+    let restarted = async {
+        if c.status().is_live() || c.status() == Status::Restarting {
+            match stop_locked(d, c, signal, timeout).await {
+                Err(e) if e.status == StatusCode::NOT_MODIFIED => {}
+                r => r?,
+            }
         }
+        reset_restarts(d, c)?;
+        start_locked(d, c).await
     }
-    reset_restarts(d, c)?;
-    start_locked(d, c).await?;
+    .await;
+    c.restarting_by_hand.store(false, Ordering::SeqCst);
+    restarted?;
     d.events.publish(
         "container",
         "restart",
@@ -642,6 +645,22 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
         let _ = blocking(move || kill_init(&d2, &r2, Signal::SIGKILL, true)).await?;
         wait_exited(c, exits0, Some(Duration::from_secs(30))).await;
     }
+    finish_removal(d, c, &r).await
+}
+
+/// Removes an `--rm` container whose exit was recorded straight as `removing`.
+pub async fn auto_remove(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
+    let _op = c.op.lock().await;
+    let r = c.record();
+    if r.state.status != Status::Removing {
+        return Ok(());
+    }
+    finish_removal(d, c, &r).await
+}
+
+/// The end of a removal, once nothing runs: the run's leftovers, the snapshot, the
+/// record; then the container is forgotten.
+async fn finish_removal(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) -> ApiResult<()> {
     // A shim that never answers must not hold the removal forever.
     let _ = tokio::time::timeout(Duration::from_secs(30), c.cleaned_up()).await;
     let (d2, id) = (d.clone(), c.id.clone());
@@ -655,7 +674,7 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
         "container",
         "destroy",
         &c.id,
-        super::view::event_attributes(&r),
+        super::view::event_attributes(r),
     );
     c.notify(|ch| ch.removed = true);
     Ok(())
@@ -668,6 +687,7 @@ pub(crate) fn end_run(d: &Daemon, id: &str, runtime: &str) {
     monitor::stop_shim(&paths.shim(id));
     engine::Engine::named(runtime, &d.config, paths).delete(id);
     unmount_all(&paths.rootfs(id));
+    unmount_all(&paths.legacy_rootfs(id));
 }
 
 /// Frees everything a container holds, the record last (so a crash in between leaves
@@ -717,9 +737,12 @@ mod tests {
     }
 
     #[test]
-    fn mountinfo_escapes_are_undone() {
-        assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");
-        assert_eq!(unescape_mountinfo("/plain"), "/plain");
+    fn mount_roots_are_told_from_plain_directories() {
+        assert!(is_mounted(Path::new("/proc")));
+        assert!(!is_mounted(Path::new("/proc/self")));
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!is_mounted(dir.path()));
+        assert!(!is_mounted(&dir.path().join("missing")));
     }
 
     #[test]

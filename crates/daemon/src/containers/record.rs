@@ -62,6 +62,10 @@ pub struct State {
     pub manually_stopped: bool,
     #[serde(default)]
     pub restart_count: i64,
+    /// The healthcheck's state (`State.Health`); none without a healthcheck. Kept
+    /// across runs as Docker keeps it: a start resets the status, not the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<api::containers::Health>,
 }
 
 impl Default for State {
@@ -76,6 +80,7 @@ impl Default for State {
             finished_at: None,
             manually_stopped: false,
             restart_count: 0,
+            health: None,
         }
     }
 }

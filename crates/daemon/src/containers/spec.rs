@@ -1,6 +1,7 @@
 //! The OCI runtime spec (`config.json`) of a container, from its merged `Config` and
 //! `HostConfig`: Docker's defaults for mounts, devices, capabilities, masked and
-//! read-only paths and namespaces, and the options that change them.
+//! read-only paths, namespaces and seccomp ([`super::seccomp`]), and the options that
+//! change them.
 
 use std::path::Path;
 
@@ -154,7 +155,8 @@ pub fn environment(record: &Record, user: &User) -> Vec<String> {
     super::merge::merge_env(&env, &c.env)
 }
 
-fn ulimit_type(name: &str) -> Option<&'static str> {
+/// The rlimit of a `--ulimit` name (`nofile` → `RLIMIT_NOFILE`).
+pub(crate) fn ulimit_type(name: &str) -> Option<&'static str> {
     Some(match name {
         "core" => "RLIMIT_CORE",
         "cpu" => "RLIMIT_CPU",
@@ -177,59 +179,8 @@ fn ulimit_type(name: &str) -> Option<&'static str> {
 }
 
 /// The cgroup limits of `HostConfig` in the spec's `linux.resources` shape.
-fn resources(hc: &HostConfig) -> Value {
-    let r = &hc.resources;
-    let mut out = json!({});
-    let mut memory = serde_json::Map::new();
-    if r.memory > 0 {
-        memory.insert("limit".into(), json!(r.memory));
-    }
-    if r.memory_reservation > 0 {
-        memory.insert("reservation".into(), json!(r.memory_reservation));
-    }
-    if r.memory_swap != 0 {
-        memory.insert("swap".into(), json!(r.memory_swap));
-    }
-    if let Some(s) = r.memory_swappiness.filter(|s| *s >= 0) {
-        memory.insert("swappiness".into(), json!(s));
-    }
-    if r.oom_kill_disable == Some(true) {
-        memory.insert("disableOOMKiller".into(), json!(true));
-    }
-    if !memory.is_empty() {
-        out["memory"] = Value::Object(memory);
-    }
-    let mut cpu = serde_json::Map::new();
-    if r.cpu_shares > 0 {
-        cpu.insert("shares".into(), json!(r.cpu_shares));
-    }
-    if r.nano_cpus > 0 {
-        let period: i64 = 100_000;
-        cpu.insert("period".into(), json!(period));
-        cpu.insert("quota".into(), json!(r.nano_cpus * period / 1_000_000_000));
-    } else {
-        if r.cpu_period > 0 {
-            cpu.insert("period".into(), json!(r.cpu_period));
-        }
-        if r.cpu_quota > 0 {
-            cpu.insert("quota".into(), json!(r.cpu_quota));
-        }
-    }
-    if !r.cpuset_cpus.is_empty() {
-        cpu.insert("cpus".into(), json!(r.cpuset_cpus));
-    }
-    if !r.cpuset_mems.is_empty() {
-        cpu.insert("mems".into(), json!(r.cpuset_mems));
-    }
-    if !cpu.is_empty() {
-        out["cpu"] = Value::Object(cpu);
-    }
-    if let Some(limit) = r.pids_limit.filter(|l| *l > 0) {
-        out["pids"] = json!({ "limit": limit });
-    }
-    if r.blkio_weight > 0 {
-        out["blockIO"] = json!({ "weight": r.blkio_weight });
-    }
+fn resources(hc: &HostConfig) -> Result<Value, String> {
+    let mut out = Value::Object(super::resources::linux(&hc.resources, false)?);
     // Docker's device cgroup: everything denied, then the standard character devices.
     let mut devices = vec![json!({"allow": false, "access": "rwm"})];
     if hc.privileged {
@@ -259,7 +210,7 @@ fn resources(hc: &HostConfig) -> Value {
         }
     }
     out["devices"] = Value::Array(devices);
-    out
+    Ok(out)
 }
 
 fn bind(src: &Path, dst: &str, ro: bool) -> Value {
@@ -351,12 +302,9 @@ pub fn build(input: &Input) -> Result<Value, String> {
         let t = ulimit_type(name).ok_or_else(|| format!("invalid ulimit type: {name}"))?;
         rlimits.push(json!({"type": t, "soft": soft, "hard": hard}));
     }
-    let no_new_privileges = hc.security_opt.iter().any(|o| {
-        matches!(
-            o.as_str(),
-            "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"
-        )
-    });
+    let security = super::security_opts::SecurityOptions::parse(&hc.security_opt)
+        .map_err(|e| e.to_string())?;
+    let no_new_privileges = security.no_new_privileges;
     let mut process = json!({
         "terminal": c.tty,
         "user": {"uid": input.user.uid, "gid": input.user.gid},
@@ -437,7 +385,7 @@ pub fn build(input: &Input) -> Result<Value, String> {
     let mut linux = json!({
         "namespaces": namespaces,
         "cgroupsPath": format!("{}/{}", input.cgroup_parent.trim_end_matches('/'), r.id),
-        "resources": resources(hc),
+        "resources": resources(hc)?,
     });
     if !hc.privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);
@@ -445,6 +393,20 @@ pub fn build(input: &Input) -> Result<Value, String> {
     }
     if !hc.sysctls.is_empty() {
         linux["sysctl"] = json!(hc.sysctls);
+    }
+    let devices = super::devices::from_host_config(hc)?;
+    if !devices.nodes.is_empty() {
+        linux["devices"] = json!(devices.nodes);
+    }
+    if let Some(rules) = linux["resources"]["devices"].as_array_mut() {
+        rules.extend(devices.rules);
+    }
+    // Execs run under the same filter: the runtime applies the spec's to them.
+    if let Some(filter) =
+        super::seccomp::for_container(security.seccomp.as_deref(), hc.privileged, &caps)
+            .map_err(|e| e.to_string())?
+    {
+        linux["seccomp"] = filter;
     }
     let mut annotations = serde_json::Map::new();
     annotations.insert("org.berth.container.name".into(), json!(r.name));

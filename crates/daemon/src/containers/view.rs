@@ -40,7 +40,10 @@ pub fn human_duration(d: chrono::Duration) -> String {
 pub fn human_status(r: &Record, now: DateTime<Utc>) -> String {
     let since = |t: Option<DateTime<Utc>>| human_duration(now - t.unwrap_or(now));
     match r.state.status {
-        Status::Running => format!("Up {}", since(r.state.started_at)),
+        Status::Running => match &r.state.health {
+            Some(h) => format!("Up {} ({})", since(r.state.started_at), super::health::summary(h)),
+            None => format!("Up {}", since(r.state.started_at)),
+        },
         Status::Paused => format!("Up {} (Paused)", since(r.state.started_at)),
         Status::Restarting => format!(
             "Restarting ({}) {} ago",
@@ -105,7 +108,7 @@ fn mounts(r: &Record) -> Vec<MountPoint> {
 
 /// `GET /containers/{id}/json`.
 pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> ContainerInspect {
-    let dir = paths.dir(&r.id);
+    let run_dir = paths.run_dir(&r.id);
     let st = &r.state;
     let state = ContainerState {
         status: if st.status == Status::Exited && st.finished_at.is_none() {
@@ -123,7 +126,10 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> Container
         error: st.error.clone(),
         started_at: time(st.started_at),
         finished_at: time(st.finished_at),
-        health: None,
+        health: st.health.clone().map(|mut h| {
+            h.status = super::health::status_of(&h).to_string();
+            h
+        }),
     };
     let mut config = r.config.clone();
     config.image = r.image_name.clone();
@@ -144,9 +150,9 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> Container
         args: r.args.clone(),
         state,
         image: r.image_id.clone(),
-        resolv_conf_path: dir.join("resolv.conf").display().to_string(),
-        hostname_path: dir.join("hostname").display().to_string(),
-        hosts_path: dir.join("hosts").display().to_string(),
+        resolv_conf_path: run_dir.join("resolv.conf").display().to_string(),
+        hostname_path: run_dir.join("hostname").display().to_string(),
+        hosts_path: run_dir.join("hosts").display().to_string(),
         log_path,
         name: format!("/{}", r.name),
         restart_count: st.restart_count,
@@ -240,6 +246,11 @@ impl ListFilter {
                 )));
             }
         }
+        for h in f.get("health") {
+            if ![super::health::STARTING, super::health::HEALTHY, super::health::UNHEALTHY, super::health::NONE].contains(&h.as_str()) {
+                return Err(ApiError::bad_request(format!("Unrecognised filter value for health: {h}")));
+            }
+        }
         for e in f.get("exited") {
             if e.parse::<i64>().is_err() {
                 return Err(ApiError::bad_request(format!(
@@ -277,6 +288,7 @@ impl ListFilter {
             && any("name", &|v| name_matches(v, &r.name))
             && f.match_labels("label", &r.config.labels)
             && any("status", &|v| v == status)
+            && any("health", &|v| v == super::health::filter_value(r))
             && any("exited", &|v| {
                 r.state.status == Status::Exited && v.parse::<i64>().ok() == Some(r.state.exit_code)
             })

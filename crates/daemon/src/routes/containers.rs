@@ -39,6 +39,7 @@ pub fn routes() -> Router<S> {
         .route("/containers/{id}/pause", post(pause))
         .route("/containers/{id}/unpause", post(unpause))
         .route("/containers/{id}/rename", post(rename))
+        .route("/containers/{id}/update", post(update_container))
         .route("/containers/{id}/wait", post(wait))
         .route("/containers/{id}/attach", post(attach_container))
         .route("/containers/{id}/resize", post(resize))
@@ -72,6 +73,7 @@ fn no_content() -> Response {
 
 async fn create_container(State(d): State<S>, req: Request) -> ApiResult<Response> {
     let q = query(req.uri().query())?;
+    let version = req.extensions().get::<api::version::ApiVersion>().copied();
     let bytes = axum::body::to_bytes(req.into_body(), 16 << 20)
         .await
         .map_err(|e| ApiError::bad_request(format!("read the request body: {e}")))?;
@@ -80,8 +82,14 @@ async fn create_container(State(d): State<S>, req: Request) -> ApiResult<Respons
             "config cannot be empty in order to create a container",
         ));
     }
-    let body: ContainerCreateBody = serde_json::from_slice(&bytes)
+    let mut body: ContainerCreateBody = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+    // StartInterval came with API 1.44: older clients' values are not theirs.
+    if version.is_some_and(|v| v < api::version::ApiVersion::new(1, 44))
+        && let Some(h) = &mut body.config.healthcheck
+    {
+        h.start_interval = 0;
+    }
     if let Some(p) = q.get("platform").filter(|p| !p.is_empty())
         && !p.starts_with("linux")
     {
@@ -220,6 +228,23 @@ async fn rename(State(d): State<S>, Path(id): Path<String>, req: Request) -> Api
     let name = name.to_string();
     detached(async move { ops::rename(&d, &c, &name).await }).await?;
     Ok(no_content())
+}
+
+/// `POST /containers/{id}/update`: Docker's UpdateConfig; replies `{"Warnings": […]}`.
+async fn update_container(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+    // The body is read before any error reply: a keep-alive client (docker's) sends its
+    // next request on this connection, which an unread body would corrupt.
+    let bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("read the request body: {e}")))?;
+    let body: api::containers::ContainerUpdateBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Default::default()
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?
+    };
+    let c = d.containers.get(&id)?;
+    let warnings = detached(async move { crate::containers::update::update(&d, &c, body).await }).await?;
+    Ok(axum::Json(api::containers::ContainerUpdateResponse { warnings }).into_response())
 }
 
 async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {

@@ -7,7 +7,8 @@
 //!   `attach`; [`exec`]: `exec`; [`terminal`]: raw mode, sizes and detach keys;
 //! - [`lifecycle`]: `stop`, `kill`, `restart`, `pause`, `unpause`, `rm`,
 //!   `rename`, `wait`, `prune`;
-//! - [`list`]: `ps`; [`inspect`]: `inspect`; [`logs`]; [`export`]; [`stats`].
+//! - [`list`]: `ps`; [`inspect`]: `inspect`; [`logs`]; [`export`]; [`stats`];
+//!   [`update`]: live resource and restart-policy changes; [`port`]: published ports.
 
 pub mod attach;
 pub mod exec;
@@ -17,10 +18,12 @@ pub mod lifecycle;
 pub mod list;
 pub mod logs;
 pub mod opts;
+pub mod port;
 pub mod run;
 pub mod spec;
 pub mod stats;
 pub mod terminal;
+pub mod update;
 
 use clap::CommandFactory;
 
@@ -72,6 +75,8 @@ pub async fn dispatch(cli: &mut Cli<'_>, command: ContainerCommand, parent: &str
         }
         ContainerCommand::Export(a) => export::run(cli, a, &cmd("export", grammar::EXPORT_USAGE)).await,
         ContainerCommand::Stats(a) => stats::run(cli, a, &cmd("stats", grammar::STATS_USAGE)).await,
+        ContainerCommand::Update(a) => update::run(cli, a, &cmd("update", grammar::UPDATE_USAGE)).await,
+        ContainerCommand::Port(a) => port::run(cli, a, &cmd("port", grammar::PORT_USAGE)).await,
     }
 }
 
@@ -96,6 +101,23 @@ impl Invocation {
                 "berth: '{path}' requires at least {min} {noun}\n\nUsage:  {path} {usage}\n\nSee '{path} --help' for more information",
                 path = self.path,
                 noun = if min == 1 { "argument" } else { "arguments" },
+                usage = self.usage
+            ),
+        ))
+    }
+
+    /// Docker's `RequiresRangeArgs`: `berth: 'berth port' requires at least 1 and at
+    /// most 2 arguments` (exit 1).
+    pub fn require_range(&self, args: &[String], min: usize, max: usize) -> Result<()> {
+        if (min..=max).contains(&args.len()) {
+            return Ok(());
+        }
+        Err(CliError::status(
+            1,
+            format!(
+                "berth: '{path}' requires at least {min} and at most {max} {noun}\n\nUsage:  {path} {usage}\n\nRun '{path} --help' for more information",
+                path = self.path,
+                noun = if max == 1 { "argument" } else { "arguments" },
                 usage = self.usage
             ),
         ))

@@ -250,6 +250,12 @@ pub fn create_body_with_env(
     r.cpu_realtime_runtime = opts.cpu_rt_runtime;
     r.pids_limit = Some(opts.pids_limit);
     r.blkio_weight = opts.blkio_weight;
+    r.blkio_weight_device = opts.blkio_weight_device.clone();
+    r.blkio_device_read_bps = opts.device_read_bps.clone();
+    r.blkio_device_write_bps = opts.device_write_bps.clone();
+    r.blkio_device_read_iops = opts.device_read_iops.clone();
+    r.blkio_device_write_iops = opts.device_write_iops.clone();
+    r.kernel_memory = opts.kernel_memory;
     r.ulimits = dedup_ulimits(&opts.ulimit);
     r.device_cgroup_rules = opts.device_cgroup_rule.clone();
     r.devices = devices;
