@@ -423,3 +423,37 @@ fn images_in_use_by_containers_are_not_removed() {
     ok(docker(&d, &["rm", "-f", "user"]));
     assert!(ok(docker(&d, &["rmi", &id])).contains(&format!("Deleted: {id}")));
 }
+
+#[test]
+fn an_rm_container_is_gone_when_run_returns_and_restart_keeps_it() {
+    berth_tests::require_root!();
+    let Some(d) = daemon() else { return };
+    // `run --rm` returns once the container is gone: its name is free at once, and the
+    // image can be removed right after (the background clean-up is waited for).
+    ok(docker(&d, &["tag", "busybox", "short-lived"]));
+    for _ in 0..3 {
+        assert_eq!(ok(docker(&d, &["run", "--rm", "--name", "once", "short-lived", "echo", "hi"])), "hi\n");
+    }
+    assert_eq!(ok(docker(&d, &["ps", "-aq"])), "");
+    ok(docker(&d, &["run", "--rm", "short-lived", "true"]));
+    ok(docker(&d, &["rmi", "short-lived"]));
+    // Everything the runs held is released: no rootfs mount, run directory, shim or
+    // snapshot left behind.
+    let exec_root = d.dir.path().join("exec");
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            std::fs::read_dir(exec_root.join("containers")).map(|e| e.count()).unwrap_or(0) == 0
+                && std::fs::read_dir(exec_root.join("s")).map(|e| e.count()).unwrap_or(0) == 0
+        }),
+        "left behind: {:?}",
+        std::fs::read_dir(exec_root.join("containers")).map(|e| e.map(|e| e.unwrap().file_name()).collect::<Vec<_>>())
+    );
+    assert!(!std::fs::read_to_string("/proc/self/mountinfo").unwrap().contains(&d.dir.path().display().to_string()));
+
+    // As Docker: `restart` of an --rm container does not remove it; its next exit does.
+    ok(docker(&d, &["run", "-d", "--rm", "--name", "kept", "busybox", "sleep", "600"]));
+    ok(docker(&d, &["restart", "-t", "0", "kept"]));
+    assert_eq!(inspect(&d, "kept", "{{.State.Status}}"), "running");
+    ok(docker(&d, &["stop", "-t", "0", "kept"]));
+    assert!(wait_until(Duration::from_secs(10), || !docker(&d, &["inspect", "kept"]).status.success()));
+}

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,8 @@ pub enum ConfigError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Remap(#[from] crate::userns::Error),
 }
 
 /// What the command line says; `None` means "not given" so the file may set it.
@@ -75,6 +78,11 @@ pub struct Flags {
     /// Parent cgroup of the containers' cgroups (default /berth)
     #[arg(long)]
     pub cgroup_parent: Option<String>,
+    /// Run containers in a user namespace whose root is the subordinate ids of
+    /// USER[:GROUP] or UID[:GID] (/etc/subuid, /etc/subgid); `default` is the
+    /// dockremap user, made if missing. `docker run --userns=host` opts out
+    #[arg(long, value_name = "USER")]
+    pub userns_remap: Option<String>,
 }
 
 /// daemon.json, with dockerd's key names.
@@ -93,6 +101,7 @@ struct File {
     log_opts: Option<BTreeMap<String, String>>,
     log_driver: Option<String>,
     cgroup_parent: Option<String>,
+    userns_remap: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,6 +136,10 @@ pub struct Config {
     pub log_opts: BTreeMap<String, String>,
     /// Where container cgroups are made, as a cgroupsPath prefix (`/berth`).
     pub cgroup_parent: String,
+    /// `userns-remap` as given (`None`: off).
+    pub userns_remap: Option<String>,
+    /// The remapping it resolves to, made by [`Config::load`].
+    pub remap: Option<Arc<crate::userns::Remap>>,
 }
 
 impl Config {
@@ -140,7 +153,11 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => File::default(),
             Err(source) => return Err(ConfigError::Read { path: file, source }),
         };
-        merge(flags, file)
+        let mut config = merge(flags, file)?;
+        if let Some(spec) = &config.userns_remap {
+            config.remap = crate::userns::Remap::resolve(spec)?.map(Arc::new);
+        }
+        Ok(config)
     }
 }
 
@@ -208,6 +225,11 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
         "cgroup-parent",
         flags.cgroup_parent.is_some(),
         file.cgroup_parent.is_some(),
+    );
+    pick(
+        "userns-remap",
+        flags.userns_remap.is_some(),
+        file.userns_remap.is_some(),
     );
     if !conflicts.is_empty() {
         return Err(ConfigError::Conflict(conflicts.join(", ")));
@@ -318,7 +340,11 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
             "invalid cgroup-parent {cgroup_parent:?}: want an absolute cgroup path like /berth"
         )));
     }
+    // dockerd's "" is remapping off.
+    let userns_remap = flags.userns_remap.or(file.userns_remap).filter(|s| !s.is_empty());
     Ok(Config {
+        userns_remap,
+        remap: None,
         cgroup_parent,
         data_root,
         exec_root,
@@ -463,6 +489,12 @@ mod tests {
         let f = file(r#"{"data-root": "/d", "live-restore": true, "runtimes": {"mine": {"path": "/bin/mine"}}, "default-runtime": "mine"}"#).unwrap();
         let c = merge(flags(&[]), f).unwrap();
         assert!(c.live_restore);
+        assert_eq!(c.userns_remap, None);
+        let f = file(r#"{"userns-remap": "default"}"#).unwrap();
+        assert_eq!(merge(flags(&[]), f).unwrap().userns_remap.as_deref(), Some("default"));
+        let f = file(r#"{"userns-remap": "a"}"#).unwrap();
+        let e = merge(flags(&["--userns-remap", "b"]), f).unwrap_err().to_string();
+        assert!(e.ends_with("userns-remap"), "{e}");
         assert_eq!(c.default_runtime, "mine");
         let f = file(r#"{"data-root": "/d"}"#).unwrap();
         let e = merge(flags(&["--data-root", "/x"]), f)

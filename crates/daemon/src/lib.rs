@@ -10,6 +10,7 @@ pub mod events;
 pub mod routes;
 pub mod server;
 pub mod system;
+pub mod userns;
 
 pub use config::Config;
 pub use server::Daemon;

@@ -85,6 +85,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .create(dir)
             .with_context(|| format!("create {}", dir.display()))?;
     }
+    if let Some(remap) = &config.remap {
+        remap.check_traversable(&config.exec_root)?;
+        eprintln!("berthd: user namespaces: containers' ids map to the subordinate ids of {}", remap.name);
+    }
     // Before anything can answer: a SIGTERM from then on is a clean shutdown.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;

@@ -197,10 +197,15 @@ pub fn info(config: &Config, counts: Counts, listeners: usize, storage: Storage)
         live_restore_enabled: config.live_restore,
         isolation: String::new(),
         init_binary: "berth-init".into(),
-        security_options: vec![
-            "name=seccomp,profile=builtin".into(),
-            "name=cgroupns".into(),
-        ],
+        security_options: [
+            Some("name=seccomp,profile=builtin"),
+            config.remap.is_some().then_some("name=userns"),
+            Some("name=cgroupns"),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::from)
+        .collect(),
         ..Default::default()
     }
 }

@@ -316,6 +316,7 @@ pub async fn create(
         return Err(ApiError::bad_request(format!("unknown or invalid runtime name: {}", hc.runtime)));
     }
     check_network(hc)?;
+    crate::userns::check(hc, d.config.remap.is_some()).map_err(ApiError::bad_request)?;
     check_restart_policy(hc)?;
     let warnings = check_resources(hc)?;
     check_log_config(hc)?;

@@ -215,6 +215,17 @@ pub struct Containers {
     /// The `berth-shim` executable.
     pub shim: PathBuf,
     pub execs: exec::Execs,
+    /// Removed containers whose snapshot and directories are still being freed.
+    releasing: watch::Sender<usize>,
+}
+
+/// One removal finishing in the background; counted until dropped.
+pub struct Releasing<'a>(&'a watch::Sender<usize>);
+
+impl Drop for Releasing<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
 }
 
 impl Containers {
@@ -255,6 +266,7 @@ impl Containers {
                 index: RwLock::new(index),
                 shim: shim_path(),
                 execs: exec::Execs::default(),
+                releasing: watch::Sender::new(0),
             },
             broken,
         ))
@@ -343,6 +355,18 @@ impl Containers {
             .by_id
             .insert(c.id.clone(), c.clone());
         c
+    }
+
+    pub fn begin_release(&self) -> Releasing<'_> {
+        self.releasing.send_modify(|n| *n += 1);
+        Releasing(&self.releasing)
+    }
+
+    /// Waits (a while at most) until the background removals are done: an image
+    /// removal right after `run --rm` must not find the container's snapshot still there.
+    pub async fn settled(&self) {
+        let mut rx = self.releasing.subscribe();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), rx.wait_for(|n| *n == 0)).await;
     }
 
     fn forget(&self, c: &Container) {

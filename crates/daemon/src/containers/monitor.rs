@@ -143,19 +143,29 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
         d.events.publish("container", "die", &c.id, attrs);
     }
     c.notify(|ch| ch.exits += 1);
+    if auto_removing && let Ok(r) = &r {
+        // Gone for clients at once (the name is free, `run --rm` returns); what the
+        // container held is freed right after. A crash before that ends leaves its
+        // `removing` record, which the next start finishes.
+        let releasing = d.containers.begin_release();
+        d.containers.forget(c);
+        d.events.publish("container", "destroy", &c.id, super::view::event_attributes(r));
+        c.notify(|ch| ch.removed = true);
+        let (d2, id, runtime) = (d.clone(), c.id.clone(), r.host_config.runtime.clone());
+        let released = tokio::task::spawn_blocking(move || ops::release_run(&d2, &id, &runtime)).await;
+        c.notify(|ch| ch.cleanups += 1);
+        if let Ok(Err(e)) = released {
+            eprintln!("berthd: removing --rm container {}: {}; the next start retries", c.id, e.message);
+        }
+        drop(releasing);
+        return;
+    }
     let (d2, rec) = (d.clone(), c.record());
     let _ = tokio::task::spawn_blocking(move || ops::end_run(&d2, &rec.id, &rec.host_config.runtime))
     .await;
     c.notify(|ch| ch.cleanups += 1);
     if r.is_ok() {
-        if auto_removing {
-            let (d, c) = (d.clone(), c.clone());
-            tokio::spawn(async move {
-                let _ = ops::auto_remove(&d, &c).await;
-            });
-        } else {
-            after_exit(d, c);
-        }
+        after_exit(d, c);
     }
 }
 

@@ -147,8 +147,13 @@ fn launch(d: &Daemon, c: &Container, wait_attach: bool) -> Result<i32, StartErro
         }?;
         std::fs::create_dir_all(&rootfs)
             .map_err(|e| StartError::internal(format!("create {}: {e}", rootfs.display())))?;
-        image::snapshot::mount_all(&mounts, &rootfs)
-            .map_err(|e| StartError::internal(format!("mount the container's filesystem: {e}")))?;
+        // In a user namespace the layers are seen through it (idmapped), so that the
+        // image's files stay root's inside and the disk keeps host ids.
+        match crate::userns::for_container(d.config.remap.as_deref(), &r.host_config) {
+            Some(remap) => image::snapshot::mount_all_idmapped(&mounts, &rootfs, &remap.idmap()),
+            None => image::snapshot::mount_all(&mounts, &rootfs),
+        }
+        .map_err(|e| StartError::internal(format!("mount the container's filesystem: {e}")))?;
     }
     let result = launch_mounted(d, paths, &r, &rootfs, wait_attach);
     if result.is_err() {
@@ -182,6 +187,15 @@ fn launch_mounted(
     }
     let run_dir = paths.run_dir(id);
     super::create::write_etc_files(&run_dir, r).map_err(|e| StartError::internal(e.message))?;
+    let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
+    if let Some(remap) = userns {
+        // As Docker: the container's root owns them, and may edit them.
+        for name in ["hostname", "hosts", "resolv.conf"] {
+            let file = run_dir.join(name);
+            std::os::unix::fs::chown(&file, Some(remap.root_uid()), Some(remap.root_gid()))
+                .map_err(|e| StartError::internal(format!("chown {}: {e}", file.display())))?;
+        }
+    }
     let input = spec::Input {
         record: r,
         rootfs,
@@ -197,6 +211,7 @@ fn launch_mounted(
             &r.host_config.resources.cgroup_parent
         },
         default_ulimits: &d.config.default_ulimits,
+        userns,
         cgroup_v2: cgroups::detect().is_ok_and(|h| h.version() == cgroups::CgroupVersion::V2),
     };
     let spec = spec::build(&input).map_err(|e| StartError {
@@ -648,16 +663,6 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
     finish_removal(d, c, &r).await
 }
 
-/// Removes an `--rm` container whose exit was recorded straight as `removing`.
-pub async fn auto_remove(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
-    let _op = c.op.lock().await;
-    let r = c.record();
-    if r.state.status != Status::Removing {
-        return Ok(());
-    }
-    finish_removal(d, c, &r).await
-}
-
 /// The end of a removal, once nothing runs: the run's leftovers, the snapshot, the
 /// record; then the container is forgotten.
 async fn finish_removal(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) -> ApiResult<()> {
@@ -693,9 +698,14 @@ pub(crate) fn end_run(d: &Daemon, id: &str, runtime: &str) {
 /// Frees everything a container holds, the record last (so a crash in between leaves
 /// a record in state `removing`, which the next start finishes).
 pub(crate) fn release(d: &Daemon, id: &str) -> ApiResult<()> {
-    let paths = &d.containers.paths;
     let runtime = d.containers.get(id).map(|c| c.record().host_config.runtime).unwrap_or_default();
-    end_run(d, id, &runtime);
+    release_run(d, id, &runtime)
+}
+
+/// [`release`] of a container that ran on `runtime`.
+pub(crate) fn release_run(d: &Daemon, id: &str, runtime: &str) -> ApiResult<()> {
+    let paths = &d.containers.paths;
+    end_run(d, id, runtime);
     match d.images.snapshots().remove(id) {
         Ok(()) | Err(image::snapshot::Error::NotFound(_)) => {}
         Err(e) => {

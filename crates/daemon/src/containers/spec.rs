@@ -69,6 +69,9 @@ pub struct Input<'a> {
     pub cgroup_v2: bool,
     /// The daemon's `default-ulimits`, under the container's own.
     pub default_ulimits: &'a std::collections::BTreeMap<String, crate::config::Ulimit>,
+    /// The daemon's `userns-remap` when this container runs under it: a user namespace
+    /// of its own with these mappings.
+    pub userns: Option<&'a crate::userns::Remap>,
 }
 
 /// Every capability the kernel knows, for `--privileged` and `--cap-add ALL`.
@@ -222,7 +225,9 @@ fn bind(src: &Path, dst: &str, ro: bool) -> Value {
 }
 
 /// The user's binds (`/host:/ctr[:ro|rw]`) and tmpfs mounts. Named volumes arrive with
-/// the volume manager; until then they are refused clearly.
+/// the volume manager; until then they are refused clearly. A bind keeps the host's
+/// ownership in a remapped container too, as with Docker (no idmap): host root's files
+/// belong to nobody there, and what the container's root writes is the remapped uid's.
 pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     for b in &hc.binds {
@@ -279,6 +284,7 @@ pub fn build(input: &Input) -> Result<Value, String> {
     let r = input.record;
     let c = &r.config;
     let hc = &r.host_config;
+    crate::userns::check(hc, input.userns.is_some())?;
     let caps = capabilities(hc)?;
     let mut args = vec![r.path.clone()];
     args.extend(r.args.iter().cloned());
@@ -362,11 +368,17 @@ pub fn build(input: &Input) -> Result<Value, String> {
     }
     mounts.extend(user_mounts);
     let host_net = hc.network_mode == "host";
-    let mut namespaces = vec![
+    // The user namespace is made first and owns the others: sysfs, mqueue and proc
+    // mount inside it only from namespaces it owns (the runtime orders this).
+    let mut namespaces = Vec::new();
+    if input.userns.is_some() {
+        namespaces.push(json!({"type": "user"}));
+    }
+    namespaces.extend([
         json!({"type": "mount"}),
         json!({"type": "ipc"}),
         json!({"type": "uts"}),
-    ];
+    ]);
     if hc.pid_mode != "host" {
         namespaces.push(json!({"type": "pid"}));
     }
@@ -387,6 +399,11 @@ pub fn build(input: &Input) -> Result<Value, String> {
         "cgroupsPath": format!("{}/{}", input.cgroup_parent.trim_end_matches('/'), r.id),
         "resources": resources(hc)?,
     });
+    if let Some(remap) = input.userns {
+        let (uids, gids) = remap.oci_mappings();
+        linux["uidMappings"] = uids;
+        linux["gidMappings"] = gids;
+    }
     if !hc.privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);

@@ -552,7 +552,11 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Respons
     let (writer, body) = BodyWriter::new();
     let d2 = d.clone();
     let r = c.record();
-    let mounted = ops::is_mounted(&d.containers.paths.rootfs(&c.id));
+    let live = ops::is_mounted(&d.containers.paths.rootfs(&c.id));
+    // A remapped container's mount shows host ids shifted by its idmap: the export
+    // reads a plain read-only view of the same layers, with the ids on disk.
+    let remapped = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config).is_some();
+    let mounted = live && !remapped;
     // Mount first (synchronously) so a failure is an error reply, not a cut stream.
     let dir = if mounted {
         d.containers.paths.rootfs(&c.id)
@@ -567,6 +571,7 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Respons
             .snapshots()
             .mounts(&c.id)
             .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mounts = if live { image::snapshot::read_only_view(&mounts) } else { mounts };
         std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(e.to_string()))?;
         if let Err(e) = image::snapshot::mount_all(&mounts, &dir) {
             let _ = std::fs::remove_dir(&dir);

@@ -115,6 +115,9 @@ async fn by_name(
         }
         _ => (rest.clone(), String::new()),
     };
+    if method == Method::DELETE {
+        d.containers.settled().await;
+    }
     blocking(move || {
         let images = d.images.images();
         match (method, action.as_str()) {
@@ -260,6 +263,7 @@ async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Resp
         .get_bool("dangling")
         .map_err(|e| ApiError::bad_request(e.to_string()))?
         == Some(false);
+    d.containers.settled().await;
     blocking(move || {
         let report = d.images.images().prune(all, &|_| None).map_err(store_err)?;
         Ok(axum::Json(report).into_response())
