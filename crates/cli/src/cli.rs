@@ -2,12 +2,57 @@
 //! commands, named and shaped like docker's (`-H`, `-D`, `-l` before the
 //! command; `version`, `info`, `events`, `system info|events`).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
 mod image;
 pub use image::*;
 pub mod container;
 pub mod values;
+
+/// A command's arguments, declared to clap only when that command is parsed or its
+/// help shown (`Command::defer`): building docker's whole tree of flags cost a
+/// millisecond of every invocation.
+#[derive(Debug)]
+pub struct Deferred<T>(pub T);
+
+impl<T> std::ops::Deref for Deferred<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: FromArgMatches> FromArgMatches for Deferred<T> {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(m).map(Deferred)
+    }
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
+}
+
+impl<T: Args> Args for Deferred<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(declare::<T, false>)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(declare::<T, true>)
+    }
+}
+
+/// Declares `T`'s arguments, keeping the command's description (the variant's doc
+/// comment), which `T`'s own would replace now that it comes last.
+fn declare<T: Args, const FOR_UPDATE: bool>(cmd: clap::Command) -> clap::Command {
+    let (about, long_about) = (cmd.get_about().cloned(), cmd.get_long_about().cloned());
+    let cmd = if FOR_UPDATE { T::augment_args_for_update(cmd) } else { T::augment_args(cmd) };
+    match about {
+        Some(about) => cmd.about(about).long_about(match long_about {
+            Some(long) => clap::builder::Resettable::Value(long),
+            None => clap::builder::Resettable::Reset,
+        }),
+        None => cmd,
+    }
+}
 
 /// The whole command line.
 #[derive(Debug, Parser)]
@@ -38,75 +83,75 @@ pub struct Opts {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the berth version information
-    Version(VersionArgs),
+    Version(Deferred<VersionArgs>),
     /// Display system-wide information
-    Info(InfoArgs),
+    Info(Deferred<InfoArgs>),
     /// Get real time events from the server
-    Events(EventsArgs),
+    Events(Deferred<EventsArgs>),
     /// Manage berth
-    System(SystemArgs),
+    System(Deferred<SystemArgs>),
     /// Manage images
-    Image(ImageArgs),
+    Image(Deferred<ImageArgs>),
     /// List images
-    Images(ImagesArgs),
+    Images(Deferred<ImagesArgs>),
     /// Show the history of an image
-    History(HistoryArgs),
+    History(Deferred<HistoryArgs>),
     /// Import the contents from a tarball to create a filesystem image
-    Import(ImportArgs),
+    Import(Deferred<ImportArgs>),
     /// Load an image from a tar archive or STDIN
-    Load(LoadArgs),
+    Load(Deferred<LoadArgs>),
     /// Remove one or more images
-    Rmi(RmiArgs),
+    Rmi(Deferred<RmiArgs>),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
-    Save(SaveArgs),
+    Save(Deferred<SaveArgs>),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag(TagArgs),
+    Tag(Deferred<TagArgs>),
     /// Manage containers
-    Container(container::ContainerArgs),
+    Container(Deferred<container::ContainerArgs>),
     /// Create and run a new container from an image
-    Run(container::RunArgs),
+    Run(Deferred<container::RunArgs>),
     /// Create a new container
-    Create(container::CreateArgs),
+    Create(Deferred<container::CreateArgs>),
     /// Start one or more stopped containers
-    Start(container::StartArgs),
+    Start(Deferred<container::StartArgs>),
     /// Stop one or more running containers
-    Stop(container::StopArgs),
+    Stop(Deferred<container::StopArgs>),
     /// Kill one or more running containers
-    Kill(container::KillArgs),
+    Kill(Deferred<container::KillArgs>),
     /// Restart one or more containers
-    Restart(container::RestartArgs),
+    Restart(Deferred<container::RestartArgs>),
     /// Pause all processes within one or more containers
-    Pause(container::PauseArgs),
+    Pause(Deferred<container::PauseArgs>),
     /// Unpause all processes within one or more containers
-    Unpause(container::UnpauseArgs),
+    Unpause(Deferred<container::UnpauseArgs>),
     /// Remove one or more containers
-    Rm(container::RmArgs),
+    Rm(Deferred<container::RmArgs>),
     /// Rename a container
-    Rename(container::RenameArgs),
+    Rename(Deferred<container::RenameArgs>),
     /// Display the running processes of a container
-    Top(container::TopArgs),
+    Top(Deferred<container::TopArgs>),
     /// Inspect changes to files or directories on a container's filesystem
-    Diff(container::DiffArgs),
+    Diff(Deferred<container::DiffArgs>),
     /// Block until one or more containers stop, then print their exit codes
-    Wait(container::WaitArgs),
+    Wait(Deferred<container::WaitArgs>),
     /// Attach local standard input, output, and error streams to a running container
-    Attach(container::AttachArgs),
+    Attach(Deferred<container::AttachArgs>),
     /// Execute a command in a running container
-    Exec(container::ExecArgs),
+    Exec(Deferred<container::ExecArgs>),
     /// Fetch the logs of a container
-    Logs(container::LogsArgs),
+    Logs(Deferred<container::LogsArgs>),
     /// List containers
-    Ps(container::PsArgs),
+    Ps(Deferred<container::PsArgs>),
     /// Return low-level information on Docker objects
-    Inspect(container::InspectArgs),
+    Inspect(Deferred<container::InspectArgs>),
     /// Export a container's filesystem as a tar archive
-    Export(container::ExportArgs),
+    Export(Deferred<container::ExportArgs>),
     /// Display a live stream of container(s) resource usage statistics
-    Stats(container::StatsArgs),
+    Stats(Deferred<container::StatsArgs>),
     /// Update configuration of one or more containers
-    Update(container::UpdateArgs),
+    Update(Deferred<container::UpdateArgs>),
     /// List port mappings or a specific mapping for the container
-    Port(container::PortArgs),
+    Port(Deferred<container::PortArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -175,7 +220,7 @@ mod tests {
         assert_eq!(o.host.as_deref(), Some("unix:///x.sock"));
         assert!(o.debug);
         assert!(
-            matches!(o.command, Some(Command::Version(VersionArgs { format: Some(ref f) })) if f == "{{.Server.Os}}")
+            matches!(o.command, Some(Command::Version(Deferred(VersionArgs { format: Some(ref f) }))) if f == "{{.Server.Os}}")
         );
         let o = Opts::try_parse_from([
             "berth",
@@ -192,7 +237,7 @@ mod tests {
         assert_eq!(e.filter, vec![("type".into(), "container".into()), ("event".into(), "start".into())]);
         assert_eq!(e.since.as_deref(), Some("0"));
         let o = Opts::try_parse_from(["berth", "system", "info"]).expect("parses");
-        assert!(matches!(o.command, Some(Command::System(SystemArgs { command: Some(SystemCommand::Info(_)) }))));
+        assert!(matches!(o.command, Some(Command::System(Deferred(SystemArgs { command: Some(SystemCommand::Info(_)) })))));
         assert!(Opts::try_parse_from(["berth", "events", "-f", "bad"]).is_err());
         assert!(Opts::try_parse_from(["berth", "version", "-H", "x"]).is_err());
     }

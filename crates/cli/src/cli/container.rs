@@ -864,6 +864,8 @@ mod tests {
 
     use clap::{CommandFactory, Parser};
 
+    use crate::cli::Deferred;
+
     use super::*;
     use crate::cli::{Command, Opts};
     use crate::usage::from_clap;
@@ -881,13 +883,13 @@ mod tests {
         assert!(r.opts.interactive && r.opts.tty && r.opts.rm);
         assert_eq!(r.args, ["busybox", "ls", "-la", "--rm"]);
         let o = Opts::try_parse_from(["berth", "container", "list", "-aq"]).expect("parses");
-        let Some(Command::Container(ContainerArgs { command: Some(ContainerCommand::Ls(p)) })) = o.command else {
+        let Some(Command::Container(Deferred(ContainerArgs { command: Some(ContainerCommand::Ls(p)) }))) = o.command else {
             panic!("container list")
         };
         assert!(p.all && p.quiet);
         assert!(Opts::try_parse_from(["berth", "container", "remove", "-f", "x"]).is_ok());
         let o = Opts::try_parse_from(["berth", "stop", "--time", "3", "x"]).expect("parses");
-        assert!(matches!(o.command, Some(Command::Stop(StopArgs { timeout: Some(3), .. }))));
+        assert!(matches!(o.command, Some(Command::Stop(Deferred(StopArgs { timeout: Some(3), .. })))));
     }
 
     #[test]

@@ -183,7 +183,7 @@ pub struct DfArgs {
 
 #[cfg(test)]
 mod tests {
-    use crate::cli::{Command, Opts};
+    use crate::cli::{Command, Deferred, Opts};
     use clap::Parser;
 
     use super::*;
@@ -205,13 +205,13 @@ mod tests {
         for alias in ["ls", "list"] {
             assert!(matches!(
                 parse(&["image", alias, "-q"]),
-                Command::Image(ImageArgs { command: Some(ImageCommand::Ls(ImagesArgs { quiet: true, .. })) })
+                Command::Image(Deferred(ImageArgs { command: Some(ImageCommand::Ls(ImagesArgs { quiet: true, .. })) }))
             ));
         }
         for alias in ["rm", "rmi", "remove"] {
             assert!(matches!(
                 parse(&["image", alias, "-f", "x"]),
-                Command::Image(ImageArgs { command: Some(ImageCommand::Rm(RmiArgs { force: true, .. })) })
+                Command::Image(Deferred(ImageArgs { command: Some(ImageCommand::Rm(RmiArgs { force: true, .. })) }))
             ));
         }
         let Command::History(h) = parse(&["history", "-H=false", "busybox"]) else { panic!("history") };
@@ -227,7 +227,7 @@ mod tests {
         };
         assert_eq!(i.change, ["CMD [\"sh\"]", "ENV A=b"]);
         assert_eq!((i.source.as_str(), i.reference.as_deref(), i.message.as_deref()), ("-", Some("x:1"), Some("msg")));
-        let Command::Image(ImageArgs { command: Some(ImageCommand::Prune(p)) }) =
+        let Command::Image(Deferred(ImageArgs { command: Some(ImageCommand::Prune(p)) })) =
             parse(&["image", "prune", "-af", "--filter", "until=24h"])
         else {
             panic!("prune")
