@@ -11,3 +11,4 @@ mod resources;
 mod security;
 mod images;
 mod system;
+mod userns;

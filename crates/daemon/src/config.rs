@@ -341,7 +341,10 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
         )));
     }
     // dockerd's "" is remapping off.
-    let userns_remap = flags.userns_remap.or(file.userns_remap).filter(|s| !s.is_empty());
+    let userns_remap = flags
+        .userns_remap
+        .or(file.userns_remap)
+        .filter(|s| !s.is_empty());
     Ok(Config {
         userns_remap,
         remap: None,
@@ -491,9 +494,14 @@ mod tests {
         assert!(c.live_restore);
         assert_eq!(c.userns_remap, None);
         let f = file(r#"{"userns-remap": "default"}"#).unwrap();
-        assert_eq!(merge(flags(&[]), f).unwrap().userns_remap.as_deref(), Some("default"));
+        assert_eq!(
+            merge(flags(&[]), f).unwrap().userns_remap.as_deref(),
+            Some("default")
+        );
         let f = file(r#"{"userns-remap": "a"}"#).unwrap();
-        let e = merge(flags(&["--userns-remap", "b"]), f).unwrap_err().to_string();
+        let e = merge(flags(&["--userns-remap", "b"]), f)
+            .unwrap_err()
+            .to_string();
         assert!(e.ends_with("userns-remap"), "{e}");
         assert_eq!(c.default_runtime, "mine");
         let f = file(r#"{"data-root": "/d"}"#).unwrap();

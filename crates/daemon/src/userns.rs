@@ -33,11 +33,18 @@ pub enum Error {
     #[error("userns-remap: gid {0} has no entry in /etc/group")]
     UnknownGid(u32),
     #[error("userns-remap: no subordinate {kind} range for {name:?} in {}: add a line like `{name}:100000:65536`", file.display())]
-    NoRange { kind: &'static str, name: String, file: PathBuf },
+    NoRange {
+        kind: &'static str,
+        name: String,
+        file: PathBuf,
+    },
     #[error("userns-remap: invalid line {line:?} in {}: want NAME:START:COUNT", file.display())]
     BadRange { file: PathBuf, line: String },
     #[error("userns-remap: read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("userns-remap: create the {DEFAULT_USER} user: {0}")]
     CreateUser(String),
     #[error("userns-remap: make a user namespace for idmapped mounts: {0}")]
@@ -46,7 +53,12 @@ pub enum Error {
         "a directory in the path of {} ({}) restricts access to the remapped root {uid}:{gid}; please fix by allowing 'o+x' on it",
         path.display(), dir.display()
     )]
-    NotTraversable { path: PathBuf, dir: PathBuf, uid: u32, gid: u32 },
+    NotTraversable {
+        path: PathBuf,
+        dir: PathBuf,
+        uid: u32,
+        gid: u32,
+    },
 }
 
 /// Container ids `container_id..+size` are host ids `host_id..+size`.
@@ -81,13 +93,20 @@ impl Remap {
             r => r?,
         };
         if user.id == 0 {
-            eprintln!("berthd: userns-remap: root cannot be remapped to itself; user namespaces are off");
+            eprintln!(
+                "berthd: userns-remap: root cannot be remapped to itself; user namespaces are off"
+            );
             return Ok(None);
         }
         let uids = ranges(&etc.join("subuid"), "uid", &user)?;
         let gids = ranges(&etc.join("subgid"), "gid", &group)?;
         let namespace = user_namespace(&uids, &gids).map_err(Error::Namespace)?;
-        Ok(Some(Remap { name: format!("{}:{}", user.name, group.name), uids, gids, namespace }))
+        Ok(Some(Remap {
+            name: format!("{}:{}", user.name, group.name),
+            uids,
+            gids,
+            namespace,
+        }))
     }
 
     /// The host uid of the container's root.
@@ -101,7 +120,11 @@ impl Remap {
 
     /// What an idmapped mount of a container's filesystem takes.
     pub fn idmap(&self) -> image::snapshot::Idmap<'_> {
-        image::snapshot::Idmap { userns: self.namespace.as_fd(), root_uid: self.root_uid(), root_gid: self.root_gid() }
+        image::snapshot::Idmap {
+            userns: self.namespace.as_fd(),
+            root_uid: self.root_uid(),
+            root_gid: self.root_gid(),
+        }
     }
 
     /// The spec's `uidMappings` and `gidMappings`.
@@ -121,11 +144,20 @@ impl Remap {
     pub fn check_traversable(&self, path: &Path) -> Result<(), Error> {
         let (uid, gid) = (self.root_uid(), self.root_gid());
         for dir in path.ancestors() {
-            let Ok(m) = std::fs::metadata(dir) else { continue };
+            let Ok(m) = std::fs::metadata(dir) else {
+                continue;
+            };
             let mode = m.mode();
-            let ok = mode & 0o001 != 0 || (m.uid() == uid && mode & 0o100 != 0) || (m.gid() == gid && mode & 0o010 != 0);
+            let ok = mode & 0o001 != 0
+                || (m.uid() == uid && mode & 0o100 != 0)
+                || (m.gid() == gid && mode & 0o010 != 0);
             if !ok {
-                return Err(Error::NotTraversable { path: path.to_path_buf(), dir: dir.to_path_buf(), uid, gid });
+                return Err(Error::NotTraversable {
+                    path: path.to_path_buf(),
+                    dir: dir.to_path_buf(),
+                    uid,
+                    gid,
+                });
             }
         }
         Ok(())
@@ -141,7 +173,10 @@ pub fn for_container<'a>(remap: Option<&'a Remap>, hc: &HostConfig) -> Option<&'
 /// `UsernsMode` and what cannot go with a user namespace, with dockerd's messages.
 pub fn check(hc: &HostConfig, remapped: bool) -> Result<(), String> {
     if !matches!(hc.userns_mode.as_str(), "" | "host") {
-        return Err(format!("invalid userns mode {:?}: the only mode is \"host\"", hc.userns_mode));
+        return Err(format!(
+            "invalid userns mode {:?}: the only mode is \"host\"",
+            hc.userns_mode
+        ));
     }
     if !remapped || hc.userns_mode == "host" {
         return Ok(());
@@ -150,7 +185,9 @@ pub fn check(hc: &HostConfig, remapped: bool) -> Result<(), String> {
         return Err("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode".into());
     }
     if hc.network_mode == "host" {
-        return Err("cannot share the host's network namespace when user namespaces are enabled".into());
+        return Err(
+            "cannot share the host's network namespace when user namespaces are enabled".into(),
+        );
     }
     if hc.pid_mode == "host" {
         return Err("cannot share the host PID namespace when user namespaces are enabled".into());
@@ -166,7 +203,10 @@ struct Account {
 }
 
 fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })
+    std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// `name:x:id:...` lines of passwd or group.
@@ -199,9 +239,16 @@ fn accounts(spec: &str, etc: &Path) -> Result<(Account, Account), Error> {
             (user, by_id(&groups, uid).ok_or(Error::UnknownGid(uid)))
         }
         Err(_) => {
-            let name = if parts[0] == "default" { DEFAULT_USER } else { parts[0] };
+            let name = if parts[0] == "default" {
+                DEFAULT_USER
+            } else {
+                parts[0]
+            };
             let user = by_name(&users, name).ok_or_else(|| Error::UnknownUser(name.to_string()))?;
-            (user, by_name(&groups, name).ok_or_else(|| Error::UnknownGroup(name.to_string())))
+            (
+                user,
+                by_name(&groups, name).ok_or_else(|| Error::UnknownGroup(name.to_string())),
+            )
         }
     };
     let group = match parts.get(1) {
@@ -218,13 +265,25 @@ fn accounts(spec: &str, etc: &Path) -> Result<(Account, Account), Error> {
 fn sub_ids(file: &Path) -> Result<Vec<(String, u64, u64)>, Error> {
     let text = match std::fs::read_to_string(file) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        r => r.map_err(|source| Error::Read { path: file.to_path_buf(), source })?,
+        r => r.map_err(|source| Error::Read {
+            path: file.to_path_buf(),
+            source,
+        })?,
     };
     let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let bad = || Error::BadRange { file: file.to_path_buf(), line: line.to_string() };
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let bad = || Error::BadRange {
+            file: file.to_path_buf(),
+            line: line.to_string(),
+        };
         let f: Vec<&str> = line.split(':').collect();
-        let [name, start, count] = f[..] else { return Err(bad()) };
+        let [name, start, count] = f[..] else {
+            return Err(bad());
+        };
         let start: u64 = start.parse().map_err(|_| bad())?;
         let count: u64 = count.parse().map_err(|_| bad())?;
         if count == 0 || start + count > u64::from(u32::MAX) {
@@ -241,15 +300,26 @@ fn ranges(file: &Path, kind: &'static str, who: &Account) -> Result<Vec<IdRange>
     let id = who.id.to_string();
     let mut next = 0u64;
     let mut out = Vec::new();
-    for (_, start, count) in sub_ids(file)?.into_iter().filter(|(n, ..)| *n == who.name || *n == id) {
+    for (_, start, count) in sub_ids(file)?
+        .into_iter()
+        .filter(|(n, ..)| *n == who.name || *n == id)
+    {
         if next + count > u64::from(u32::MAX) {
             break;
         }
-        out.push(IdRange { container_id: next as u32, host_id: start as u32, size: count as u32 });
+        out.push(IdRange {
+            container_id: next as u32,
+            host_id: start as u32,
+            size: count as u32,
+        });
         next += count;
     }
     if out.is_empty() {
-        return Err(Error::NoRange { kind, name: who.name.clone(), file: file.to_path_buf() });
+        return Err(Error::NoRange {
+            kind,
+            name: who.name.clone(),
+            file: file.to_path_buf(),
+        });
     }
     Ok(out)
 }
@@ -289,7 +359,16 @@ fn create_default_user(etc: &Path) -> Result<(), Error> {
     run("useradd", &["-r", "-s", "/bin/false", DEFAULT_USER]).or_else(|e| {
         run(
             "adduser",
-            &["--system", "--shell", "/bin/false", "--no-create-home", "--disabled-login", "--disabled-password", "--group", DEFAULT_USER],
+            &[
+                "--system",
+                "--shell",
+                "/bin/false",
+                "--no-create-home",
+                "--disabled-login",
+                "--disabled-password",
+                "--group",
+                DEFAULT_USER,
+            ],
         )
         .map_err(|_| e)
     })?;
@@ -299,13 +378,23 @@ fn create_default_user(etc: &Path) -> Result<(), Error> {
             continue;
         }
         let start = free_range_start(&taken);
-        run("usermod", &[flag, &format!("{start}-{}", start + RANGE_LEN - 1), DEFAULT_USER])?;
+        run(
+            "usermod",
+            &[
+                flag,
+                &format!("{start}-{}", start + RANGE_LEN - 1),
+                DEFAULT_USER,
+            ],
+        )?;
     }
     Ok(())
 }
 
 fn id_map(ranges: &[IdRange]) -> String {
-    ranges.iter().map(|r| format!("{} {} {}\n", r.container_id, r.host_id, r.size)).collect()
+    ranges
+        .iter()
+        .map(|r| format!("{} {} {}\n", r.container_id, r.host_id, r.size))
+        .collect()
 }
 
 /// A user namespace with these mappings: a child is cloned into a new one and waits
@@ -321,7 +410,16 @@ fn user_namespace(uids: &[IdRange], gids: &[IdRange]) -> std::io::Result<OwnedFd
     let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     // SAFETY: without CLONE_VM a null stack makes clone behave as fork; the child runs
     // only close, read and _exit.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::CLONE_NEWUSER | libc::SIGCHLD, 0usize, 0usize, 0usize, 0usize) };
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_NEWUSER | libc::SIGCHLD,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
     if pid < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -354,7 +452,12 @@ mod tests {
 
     fn etc(passwd: &str, group: &str, subuid: &str, subgid: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        for (name, text) in [("passwd", passwd), ("group", group), ("subuid", subuid), ("subgid", subgid)] {
+        for (name, text) in [
+            ("passwd", passwd),
+            ("group", group),
+            ("subuid", subuid),
+            ("subgid", subgid),
+        ] {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
         dir
@@ -364,21 +467,35 @@ mod tests {
     const GROUP: &str = "root:x:0:\nremap:x:991:\nother:x:992:\n";
 
     fn account(name: &str, id: u32) -> Account {
-        Account { name: name.into(), id }
+        Account {
+            name: name.into(),
+            id,
+        }
     }
 
     #[test]
     fn settings_name_users_and_groups_as_dockerd_reads_them() {
         let d = etc(PASSWD, GROUP, "", "");
         let p = d.path();
-        assert_eq!(accounts("remap", p).unwrap(), (account("remap", 990), account("remap", 991)));
+        assert_eq!(
+            accounts("remap", p).unwrap(),
+            (account("remap", 990), account("remap", 991))
+        );
         assert_eq!(accounts("remap:other", p).unwrap().1, account("other", 992));
         assert_eq!(accounts("remap:992", p).unwrap().1, account("other", 992));
-        assert_eq!(accounts("0", p).unwrap(), (account("root", 0), account("root", 0)));
+        assert_eq!(
+            accounts("0", p).unwrap(),
+            (account("root", 0), account("root", 0))
+        );
         assert!(matches!(accounts("990", p), Err(Error::UnknownGid(990))));
-        assert!(matches!(accounts("nobody-here", p), Err(Error::UnknownUser(u)) if u == "nobody-here"));
+        assert!(
+            matches!(accounts("nobody-here", p), Err(Error::UnknownUser(u)) if u == "nobody-here")
+        );
         assert!(matches!(accounts("default", p), Err(Error::UnknownUser(u)) if u == DEFAULT_USER));
-        assert!(matches!(accounts("remap:nogroup", p), Err(Error::UnknownGroup(_))));
+        assert!(matches!(
+            accounts("remap:nogroup", p),
+            Err(Error::UnknownGroup(_))
+        ));
         for bad in ["a:b:c", "", "remap:"] {
             assert!(matches!(accounts(bad, p), Err(Error::Spec(_))), "{bad}");
         }
@@ -386,42 +503,84 @@ mod tests {
 
     #[test]
     fn ranges_are_found_by_name_or_number_and_laid_end_to_end() {
-        let d = etc(PASSWD, GROUP, "remap:100000:65536\nother:500000:10\n990:200000:1000\n", "");
+        let d = etc(
+            PASSWD,
+            GROUP,
+            "remap:100000:65536\nother:500000:10\n990:200000:1000\n",
+            "",
+        );
         let f = d.path().join("subuid");
         let r = ranges(&f, "uid", &account("remap", 990)).unwrap();
         assert_eq!(
             r,
             [
-                IdRange { container_id: 0, host_id: 100000, size: 65536 },
-                IdRange { container_id: 65536, host_id: 200000, size: 1000 }
+                IdRange {
+                    container_id: 0,
+                    host_id: 100000,
+                    size: 65536
+                },
+                IdRange {
+                    container_id: 65536,
+                    host_id: 200000,
+                    size: 1000
+                }
             ]
         );
-        let e = ranges(&d.path().join("subgid"), "gid", &account("remap", 991)).unwrap_err().to_string();
+        let e = ranges(&d.path().join("subgid"), "gid", &account("remap", 991))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no subordinate gid range for \"remap\""), "{e}");
         std::fs::write(&f, "remap:x:1\n").unwrap();
-        assert!(matches!(ranges(&f, "uid", &account("remap", 990)), Err(Error::BadRange { .. })));
+        assert!(matches!(
+            ranges(&f, "uid", &account("remap", 990)),
+            Err(Error::BadRange { .. })
+        ));
     }
 
     #[test]
     fn a_new_range_starts_past_every_overlapping_one() {
         assert_eq!(free_range_start(&[]), 100000);
-        let taken = vec![("a".to_string(), 100000, 65536), ("b".to_string(), 165536, 65536), ("c".to_string(), 900000, 10)];
+        let taken = vec![
+            ("a".to_string(), 100000, 65536),
+            ("b".to_string(), 165536, 65536),
+            ("c".to_string(), 900000, 10),
+        ];
         assert_eq!(free_range_start(&taken), 231072);
         assert_eq!(free_range_start(&[("a".to_string(), 1000, 10)]), 100000);
     }
 
     #[test]
     fn remapped_containers_refuse_what_needs_the_host_namespace() {
-        let mut hc = HostConfig { privileged: true, ..Default::default() };
-        assert!(check(&hc, true).unwrap_err().starts_with("privileged mode is incompatible with user namespaces."));
+        let mut hc = HostConfig {
+            privileged: true,
+            ..Default::default()
+        };
+        assert!(
+            check(&hc, true)
+                .unwrap_err()
+                .starts_with("privileged mode is incompatible with user namespaces.")
+        );
         assert!(check(&hc, false).is_ok());
         hc.userns_mode = "host".into();
         assert!(check(&hc, true).is_ok());
-        hc = HostConfig { network_mode: "host".into(), ..Default::default() };
-        assert!(check(&hc, true).unwrap_err().contains("host's network namespace"));
-        hc = HostConfig { pid_mode: "host".into(), ..Default::default() };
+        hc = HostConfig {
+            network_mode: "host".into(),
+            ..Default::default()
+        };
+        assert!(
+            check(&hc, true)
+                .unwrap_err()
+                .contains("host's network namespace")
+        );
+        hc = HostConfig {
+            pid_mode: "host".into(),
+            ..Default::default()
+        };
         assert!(check(&hc, true).unwrap_err().contains("host PID namespace"));
-        hc = HostConfig { userns_mode: "private".into(), ..Default::default() };
+        hc = HostConfig {
+            userns_mode: "private".into(),
+            ..Default::default()
+        };
         assert!(check(&hc, false).is_err());
     }
 
@@ -430,8 +589,16 @@ mod tests {
         if !nix::unistd::geteuid().is_root() {
             return;
         }
-        let uids = [IdRange { container_id: 0, host_id: 400000, size: 65536 }];
-        let gids = [IdRange { container_id: 0, host_id: 410000, size: 1000 }];
+        let uids = [IdRange {
+            container_id: 0,
+            host_id: 400000,
+            size: 65536,
+        }];
+        let gids = [IdRange {
+            container_id: 0,
+            host_id: 410000,
+            size: 1000,
+        }];
         let ns = user_namespace(&uids, &gids).unwrap();
         // The namespace outlives its only process: the fd holds it.
         let link = std::fs::read_link(format!("/proc/self/fd/{}", ns.as_raw_fd())).unwrap();

@@ -18,6 +18,7 @@
 //! abandoned temp directories and unindexed snapshot directories.
 
 mod copy;
+mod idmap;
 mod index;
 mod mount;
 mod unpack;
@@ -38,7 +39,8 @@ use crate::digest::Digest;
 use crate::layer::{self, Compression, DiffStats};
 pub use copy::Usage;
 use index::{Index, Locked, Record};
-pub use mount::{Mount, mount_all, unmount};
+pub use idmap::{Idmap, mount_all_idmapped};
+pub use mount::{Mount, mount_all, read_only_view, unmount};
 pub use unpack::{Layer, Unpacked};
 
 /// A chain id (OCI image spec): the name of a committed snapshot.

@@ -38,7 +38,7 @@ impl Mount {
         Mount { fstype: "overlay".into(), source: "overlay".into(), options }
     }
 
-    fn readonly(&self) -> bool {
+    pub(super) fn readonly(&self) -> bool {
         self.options.iter().any(|o| o == "ro")
     }
 
@@ -62,12 +62,40 @@ pub fn mount_all(mounts: &[Mount], target: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A read-only look at the same files, mountable while `mounts` are mounted elsewhere
+/// (overlayfs refuses an upper dir in use twice): the upper dir becomes the top lower
+/// layer, and a bind becomes read-only.
+pub fn read_only_view(mounts: &[Mount]) -> Vec<Mount> {
+    mounts
+        .iter()
+        .map(|m| match m.fstype.as_str() {
+            "overlay" => {
+                let upper = m.options.iter().find_map(|o| o.strip_prefix("upperdir="));
+                let mut options: Vec<String> = m
+                    .options
+                    .iter()
+                    .filter(|o| !["upperdir=", "workdir="].iter().any(|k| o.starts_with(k)) && *o != "rw")
+                    .map(|o| match (o.strip_prefix("lowerdir="), upper) {
+                        (Some(lowers), Some(upper)) => format!("lowerdir={upper}:{lowers}"),
+                        _ => o.clone(),
+                    })
+                    .collect();
+                if !options.iter().any(|o| o == "ro") {
+                    options.push("ro".into());
+                }
+                Mount::overlay(options)
+            }
+            _ => Mount { fstype: m.fstype.clone(), source: m.source.clone(), options: vec!["rbind".into(), "ro".into()] },
+        })
+        .collect()
+}
+
 /// Unmounts the topmost mount on `target` (never following a symlink there).
 pub fn unmount(target: &Path) -> Result<()> {
     nix::mount::umount2(target, MntFlags::UMOUNT_NOFOLLOW).map_err(|e| mount_err(target, "umount", e.into()))
 }
 
-fn mount_err(target: &Path, op: &str, source: io::Error) -> Error {
+pub(super) fn mount_err(target: &Path, op: &str, source: io::Error) -> Error {
     Error::Mount { target: target.to_path_buf(), op: op.to_string(), source }
 }
 
@@ -110,11 +138,11 @@ pub(super) fn page_size() -> usize {
     nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |v| v as usize)
 }
 
-fn c(s: &str) -> io::Result<CString> {
+pub(super) fn c(s: &str) -> io::Result<CString> {
     CString::new(s).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in mount option"))
 }
 
-fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
+pub(super) fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -124,7 +152,7 @@ fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
 
 /// The overlay filesystem context's error log: fsconfig failures are explained there
 /// (e.g. "overlayfs: failed to resolve '...'") rather than in errno.
-fn fs_log(fsfd: &OwnedFd) -> String {
+pub(super) fn fs_log(fsfd: &OwnedFd) -> String {
     let mut out = String::new();
     let mut buf = [0u8; 1024];
     for _ in 0..16 {
@@ -139,7 +167,7 @@ fn fs_log(fsfd: &OwnedFd) -> String {
     out
 }
 
-fn fsconfig(fsfd: &OwnedFd, cmd: libc::c_uint, key: Option<&str>, value: Option<&str>) -> io::Result<()> {
+pub(super) fn fsconfig(fsfd: &OwnedFd, cmd: libc::c_uint, key: Option<&str>, value: Option<&str>) -> io::Result<()> {
     let key = key.map(c).transpose()?;
     let value = value.map(c).transpose()?;
     let kp = key.as_ref().map_or(std::ptr::null(), |k| k.as_ptr());

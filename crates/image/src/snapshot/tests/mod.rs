@@ -2,6 +2,7 @@
 //! its own temp root, removed on drop; every mount is held by a guard that unmounts
 //! it on drop, declared after the temp dir so it is dropped first.
 
+mod idmap;
 mod mounts;
 mod unpack;
 
