@@ -242,3 +242,41 @@ fn devices_sysctls_and_groups_are_added() {
     // The kernel keeps supplementary groups sorted.
     assert_eq!(String::from_utf8_lossy(&o.stdout), "1000 1 1001\n");
 }
+
+#[test]
+fn privileged_containers_get_every_capability_the_host_allows_and_no_filter() {
+    berth_tests::require_root!();
+    let d = Daemon::start();
+    d.load_busybox();
+    if d.docker(&["version"]).is_none() {
+        return;
+    }
+    let status = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["busybox", "grep", "-E", "^(Seccomp|CapEff|NoNewPrivs):", "/proc/self/status"]);
+        run(&d, &all)
+    };
+    let (code, confined) = status(&[]);
+    assert_eq!(code, Some(0), "{confined}");
+    assert!(confined.contains("Seccomp:\t2"), "{confined}");
+    let (code, privileged) = status(&["--privileged"]);
+    assert_eq!(code, Some(0), "{privileged}");
+    assert!(privileged.contains("Seccomp:\t0"), "{privileged}");
+    // Everything in berthd's own bounding set (a host may withhold some).
+    let host_bounding = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string()))
+        .unwrap();
+    assert!(privileged.contains(&format!("CapEff:\t{host_bounding}")), "{privileged} vs {host_bounding}");
+    // Mounts allowed, and the host's devices there (one this host has, as an example).
+    assert_eq!(
+        run(&d, &["--privileged", "busybox", "sh", "-c", "mount -t tmpfs none /tmp && echo ok"]),
+        (Some(0), "ok\n".into())
+    );
+    if std::path::Path::new("/dev/loop-control").exists() {
+        assert_eq!(run(&d, &["--privileged", "busybox", "ls", "/dev/loop-control"]), (Some(0), "/dev/loop-control\n".into()));
+        let (code, out) = run(&d, &["busybox", "ls", "/dev/loop-control"]);
+        assert!(code != Some(0), "{out}");
+    }
+}

@@ -143,6 +143,36 @@ fn valid_access(a: &str) -> bool {
     (1..=3).contains(&a.len()) && a.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
 }
 
+/// Every device node of the host's /dev, at the same path, for a privileged container
+/// (as Docker): not the per-instance directories (pts, shm, mqueue, fd) nor the console,
+/// which the container has its own of; nor a path a `--device` already made.
+fn host_devices(out: &mut Devices) {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/dev") else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let skipped = [".lxc", ".lxd-mounts", ".udev", "pts", "shm", "mqueue", "fd", "console"];
+        if skipped.iter().any(|s| name == *s) {
+            continue;
+        }
+        match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&e.path(), &mut found),
+            Ok(_) => found.push(e.path()),
+            Err(_) => {}
+        }
+    }
+    found.sort();
+    for f in found {
+        let path = f.to_string_lossy().into_owned();
+        if out.nodes.iter().any(|n| n["path"] == path.as_str()) {
+            continue;
+        }
+        if let Ok(Some((spec, _))) = node(&f, &path) {
+            out.nodes.push(spec);
+        }
+    }
+}
+
 /// The devices of `hc`. A privileged container may use every device already, so its
 /// mappings only make nodes (not over the same path) and add no rules.
 pub fn from_host_config(hc: &HostConfig) -> Result<Devices, String> {
@@ -165,6 +195,7 @@ pub fn from_host_config(hc: &HostConfig) -> Result<Devices, String> {
     }
     if hc.privileged {
         out.rules.clear();
+        host_devices(&mut out);
         return Ok(out);
     }
     for r in &hc.resources.device_cgroup_rules {
@@ -277,7 +308,11 @@ mod tests {
         );
         h.privileged = true;
         let d = from_host_config(&h).unwrap();
-        assert_eq!(d.nodes.len(), 1);
         assert!(d.rules.is_empty());
+        // The renamed mapping, then the host's own nodes, each once.
+        assert_eq!(d.nodes[0]["path"], "/dev/mynull");
+        let count = |p: &str| d.nodes.iter().filter(|n| n["path"] == p).count();
+        assert_eq!((count("/dev/null"), count("/dev/zero")), (1, 1));
+        assert_eq!(count("/dev/console"), 0);
     }
 }

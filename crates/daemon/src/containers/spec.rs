@@ -74,9 +74,13 @@ pub struct Input<'a> {
     pub userns: Option<&'a crate::userns::Remap>,
 }
 
-/// Every capability the kernel knows, for `--privileged` and `--cap-add ALL`.
+/// Every capability berthd itself may hand on (its bounding set), for `--privileged`
+/// and `--cap-add ALL`, as Docker: one the host withholds would fail the start.
 fn all_caps() -> Vec<String> {
-    caps::all().into_iter().map(|c| c.to_string()).collect()
+    let bounding = caps::read(None, caps::CapSet::Bounding).unwrap_or_else(|_| caps::all());
+    let mut all: Vec<String> = bounding.into_iter().map(|c| c.to_string()).collect();
+    all.sort();
+    all
 }
 
 /// `CHOWN`, `cap_chown` or `CAP_CHOWN` → `CAP_CHOWN`; `ALL` stays.
