@@ -192,3 +192,56 @@ fn after_the_exit_the_shim_leaves_on_sigterm_or_after_its_linger_time() {
         assert_eq!(t.exit_json()["exit_code"], 0);
     }
 }
+
+#[test]
+fn a_spare_launcher_starts_the_container_it_is_sent_and_leaves_quietly_without_one() {
+    require_root!();
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    // No arguments: stdin ends, the spare exits 0 and starts nothing.
+    let idle = Command::new(berth_tests::bin("berth-shim"))
+        .arg("spare")
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn berth-shim spare");
+    assert!(idle.status.success() && idle.stdout.is_empty(), "{idle:?}");
+
+    let t = ShimTest::new(&["sh", "-c", "echo from-spare"], |_| {});
+    let cmd = t.start_cmd(&[]);
+    let args: Vec<&str> = cmd.get_args().skip(1).map(|a| a.to_str().unwrap()).collect();
+    let mut spare = KillOnDrop(
+        Command::new(berth_tests::bin("berth-shim"))
+            .arg("spare")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn berth-shim spare"),
+    );
+    // It waits, loaded, until its arguments come.
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(spare.0.try_wait().unwrap().is_none(), "the spare left before its work");
+    let mut stdin = spare.0.stdin.take().unwrap();
+    writeln!(stdin, "{}", serde_json::to_string(&args).unwrap()).unwrap();
+    drop(stdin);
+    let out = std::mem::replace(&mut spare.0, Command::new("true").spawn().unwrap()).wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("the init pid");
+    assert!(pid > 0);
+    assert_eq!(t.wait()["exit_code"], 0);
+    assert!(t.records(&t.log).iter().any(|r| r["log"] == "from-spare\n"));
+
+    // Arguments that are not a JSON array: refused with a reason, nothing started.
+    let bad = Command::new(berth_tests::bin("berth-shim"))
+        .arg("spare")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(b"{\"id\": 1}\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("JSON array"), "{bad:?}");
+}

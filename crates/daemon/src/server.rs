@@ -105,6 +105,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         containers,
     });
     crate::containers::monitor::restore(&daemon, broken).await;
+    let d = daemon.clone();
+    tokio::task::spawn_blocking(move || d.containers.fill_spare());
     let mut servers = tokio::task::JoinSet::new();
     let mut sockets = Vec::new();
     for path in &config.sockets {

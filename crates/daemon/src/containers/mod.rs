@@ -217,6 +217,8 @@ pub struct Containers {
     pub execs: exec::Execs,
     /// Removed containers whose snapshot and directories are still being freed.
     releasing: watch::Sender<usize>,
+    /// A shim launcher started ahead of time (`berth-shim spare`), for the next start.
+    spare: Mutex<Option<std::process::Child>>,
 }
 
 /// One removal finishing in the background; counted until dropped.
@@ -267,6 +269,7 @@ impl Containers {
                 shim: shim_path(),
                 execs: exec::Execs::default(),
                 releasing: watch::Sender::new(0),
+                spare: Mutex::new(None),
             },
             broken,
         ))
@@ -355,6 +358,30 @@ impl Containers {
             .by_id
             .insert(c.id.clone(), c.clone());
         c
+    }
+
+    /// Starts a spare shim launcher unless one waits already. Blocking (a process start).
+    pub fn fill_spare(&self) {
+        let mut slot = self.spare.lock().expect("spare lock");
+        if slot.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None))) {
+            return;
+        }
+        *slot = std::process::Command::new(&self.shim)
+            .arg("spare")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .ok();
+    }
+
+    /// The spare launcher, if one is alive; the caller sends it its arguments.
+    pub fn take_spare(&self) -> Option<std::process::Child> {
+        let mut spare = self.spare.lock().expect("spare lock").take()?;
+        match spare.try_wait() {
+            Ok(None) => Some(spare),
+            _ => None,
+        }
     }
 
     pub fn begin_release(&self) -> Releasing<'_> {

@@ -278,12 +278,15 @@ fn launch_mounted(
     if wait_attach {
         cmd.arg("--wait-attach");
     }
-    let out = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| StartError::internal(format!("run {}: {e}", d.containers.shim.display())))?;
+    let out = match by_spare(d, &cmd) {
+        Some(out) => out,
+        None => cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| StartError::internal(format!("run {}: {e}", d.containers.shim.display())))?,
+    };
     if !out.status.success() {
         return Err(StartError::runtime(
             id,
@@ -299,6 +302,24 @@ fn launch_mounted(
                 String::from_utf8_lossy(&out.stdout)
             ))
         })
+}
+
+/// The launch of `start` (its arguments in `cmd`) by the spare launcher: the same
+/// process and protocol as a fresh one, already loaded. `None` when there is no spare
+/// or it could not take the work (the caller then starts a fresh launcher).
+fn by_spare(d: &Daemon, cmd: &Command) -> Option<std::process::Output> {
+    use std::io::Write;
+    let args: Vec<&str> = cmd.get_args().skip(1).map(|a| a.to_str()).collect::<Option<_>>()?;
+    let mut spare = d.containers.take_spare()?;
+    let mut line = serde_json::to_vec(&args).ok()?;
+    line.push(b'\n');
+    let sent = spare.stdin.take().is_some_and(|mut stdin| stdin.write_all(&line).is_ok());
+    if !sent {
+        let _ = spare.kill();
+        let _ = spare.wait();
+        return None;
+    }
+    spare.wait_with_output().ok()
 }
 
 /// A user's start: the restart policy's count and back-off begin again (Docker's rule).
@@ -338,6 +359,9 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResu
     c.notify(|ch| ch.starting += 1);
     let (d2, c2) = (d.clone(), c.clone());
     let launched = blocking(move || launch(&d2, &c2, wait_attach)).await?;
+    // The next start's launcher, made while this one's reply goes out.
+    let d3 = d.clone();
+    tokio::task::spawn_blocking(move || d3.containers.fill_spare());
     let paths = &d.containers.paths;
     match launched {
         Ok(pid) => {

@@ -3,6 +3,11 @@
 //! and the launcher: the foreground `start` process forks the shim away (double fork +
 //! setsid) and waits on a pipe for its report, so it exits 0 with the init pid only
 //! once the container runs, or 1 with the error.
+//!
+//! `spare` is the same launcher started ahead of time: it waits for its `start`
+//! arguments on stdin (one JSON array of strings), so that loading and starting a
+//! process is off the path of a container's start. It leaves quietly when stdin
+//! ends without them (its berthd is gone).
 
 mod attach;
 mod container;
@@ -32,6 +37,8 @@ struct Cli {
 enum Command {
     /// Create and start a container under a new, daemonized shim; print its init pid
     Start(StartArgs),
+    /// Wait for `start`'s arguments on stdin (a JSON array of strings), then start
+    Spare,
 }
 
 #[derive(clap::Args, Clone, Debug)]
@@ -87,7 +94,17 @@ pub struct StartArgs {
 }
 
 fn main() -> ExitCode {
-    let Command::Start(args) = Cli::parse().command;
+    let args = match Cli::parse().command {
+        Command::Start(args) => args,
+        Command::Spare => match spare_args() {
+            Ok(Some(args)) => args,
+            Ok(None) => return ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("berth-shim: {e:#}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     match launch(args) {
         Ok(pid) => {
             println!("{pid}");
@@ -97,6 +114,21 @@ fn main() -> ExitCode {
             eprintln!("berth-shim: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// A spare's `start` arguments, read from stdin; `None` when it closes without any.
+fn spare_args() -> Result<Option<StartArgs>> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("read the start arguments")?;
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let args: Vec<String> = serde_json::from_str(&line).context("the start arguments (a JSON array of strings)")?;
+    let argv = ["berth-shim".to_string(), "start".to_string()].into_iter().chain(args);
+    match Cli::try_parse_from(argv)?.command {
+        Command::Start(a) => Ok(Some(a)),
+        Command::Spare => unreachable!("parsed as start"),
     }
 }
 
