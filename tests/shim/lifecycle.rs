@@ -194,9 +194,9 @@ fn after_the_exit_the_shim_leaves_on_sigterm_or_after_its_linger_time() {
 }
 
 #[test]
-fn a_spare_launcher_starts_the_container_it_is_sent_and_leaves_quietly_without_one() {
+fn a_spare_becomes_the_shim_of_the_container_it_is_sent_and_leaves_quietly_without_one() {
     require_root!();
-    use std::io::Write;
+    use std::io::{BufRead, Write};
     use std::process::{Command, Stdio};
     // No arguments: stdin ends, the spare exits 0 and starts nothing.
     let idle = Command::new(berth_tests::bin("berth-shim"))
@@ -214,7 +214,7 @@ fn a_spare_launcher_starts_the_container_it_is_sent_and_leaves_quietly_without_o
             .arg("spare")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .expect("spawn berth-shim spare"),
     );
@@ -224,10 +224,12 @@ fn a_spare_launcher_starts_the_container_it_is_sent_and_leaves_quietly_without_o
     let mut stdin = spare.0.stdin.take().unwrap();
     writeln!(stdin, "{}", serde_json::to_string(&args).unwrap()).unwrap();
     drop(stdin);
-    let out = std::mem::replace(&mut spare.0, Command::new("true").spawn().unwrap()).wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("the init pid");
-    assert!(pid > 0);
+    let mut report = String::new();
+    std::io::BufReader::new(spare.0.stdout.take().unwrap()).read_line(&mut report).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&report).expect("a JSON report");
+    assert!(report["pid"].as_i64().is_some_and(|p| p > 0), "{report}");
+    // The spare itself is the shim: same pid.
+    assert_eq!(t.shim_pid(), spare.0.id() as i32);
     assert_eq!(t.wait()["exit_code"], 0);
     assert!(t.records(&t.log).iter().any(|r| r["log"] == "from-spare\n"));
 

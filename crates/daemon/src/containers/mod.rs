@@ -217,8 +217,8 @@ pub struct Containers {
     pub execs: exec::Execs,
     /// Removed containers whose snapshot and directories are still being freed.
     releasing: watch::Sender<usize>,
-    /// A shim launcher started ahead of time (`berth-shim spare`), for the next start.
-    spare: Mutex<Option<std::process::Child>>,
+    /// A shim started ahead of time (`berth-shim spare`), for the next start.
+    spare: Mutex<Option<tokio::process::Child>>,
 }
 
 /// One removal finishing in the background; counted until dropped.
@@ -360,13 +360,15 @@ impl Containers {
         c
     }
 
-    /// Starts a spare shim launcher unless one waits already. Blocking (a process start).
+    /// Starts a spare shim unless one waits already. Blocking (a process start), in
+    /// the runtime's context: once it serves a container, the shim is berthd's child,
+    /// reaped by tokio when it exits.
     pub fn fill_spare(&self) {
         let mut slot = self.spare.lock().expect("spare lock");
         if slot.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None))) {
             return;
         }
-        *slot = std::process::Command::new(&self.shim)
+        *slot = tokio::process::Command::new(&self.shim)
             .arg("spare")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -375,8 +377,8 @@ impl Containers {
             .ok();
     }
 
-    /// The spare launcher, if one is alive; the caller sends it its arguments.
-    pub fn take_spare(&self) -> Option<std::process::Child> {
+    /// The spare shim, if one is alive; the caller sends it its arguments.
+    pub fn take_spare(&self) -> Option<tokio::process::Child> {
         let mut spare = self.spare.lock().expect("spare lock").take()?;
         match spare.try_wait() {
             Ok(None) => Some(spare),

@@ -278,15 +278,15 @@ fn launch_mounted(
     if wait_attach {
         cmd.arg("--wait-attach");
     }
-    let out = match by_spare(d, &cmd) {
-        Some(out) => out,
-        None => cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| StartError::internal(format!("run {}: {e}", d.containers.shim.display())))?,
-    };
+    if let Some(reported) = by_spare(d, id, &cmd) {
+        return reported;
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| StartError::internal(format!("run {}: {e}", d.containers.shim.display())))?;
     if !out.status.success() {
         return Err(StartError::runtime(
             id,
@@ -304,22 +304,42 @@ fn launch_mounted(
         })
 }
 
-/// The launch of `start` (its arguments in `cmd`) by the spare launcher: the same
-/// process and protocol as a fresh one, already loaded. `None` when there is no spare
-/// or it could not take the work (the caller then starts a fresh launcher).
-fn by_spare(d: &Daemon, cmd: &Command) -> Option<std::process::Output> {
-    use std::io::Write;
+/// The launch of `start` (its arguments in `cmd`) by the spare shim, which becomes
+/// the container's shim and reports on its stdout: `Some(pid or error)`. `None` when
+/// there is no spare or it could not take the work (a fresh launcher then starts).
+fn by_spare(d: &Daemon, id: &str, cmd: &Command) -> Option<Result<i32, StartError>> {
+    use std::io::{BufRead, Read, Write};
     let args: Vec<&str> = cmd.get_args().skip(1).map(|a| a.to_str()).collect::<Option<_>>()?;
     let mut spare = d.containers.take_spare()?;
+    let (stdin, stdout, stderr) = (spare.stdin.take()?, spare.stdout.take()?, spare.stderr.take()?);
+    let mut stdin = std::fs::File::from(stdin.into_owned_fd().ok()?);
     let mut line = serde_json::to_vec(&args).ok()?;
     line.push(b'\n');
-    let sent = spare.stdin.take().is_some_and(|mut stdin| stdin.write_all(&line).is_ok());
-    if !sent {
-        let _ = spare.kill();
-        let _ = spare.wait();
+    if stdin.write_all(&line).is_err() {
+        let _ = spare.start_kill();
         return None;
     }
-    spare.wait_with_output().ok()
+    drop(stdin);
+    // Dropped unwaited: tokio reaps the shim when it leaves.
+    drop(spare);
+    let mut report = String::new();
+    let stdout = std::fs::File::from(stdout.into_owned_fd().ok()?);
+    let _ = std::io::BufReader::new(stdout).read_line(&mut report);
+    let v: serde_json::Value = match serde_json::from_str(&report) {
+        Ok(v) => v,
+        Err(_) => {
+            let mut why = String::new();
+            if let Ok(fd) = stderr.into_owned_fd() {
+                let _ = std::fs::File::from(fd).read_to_string(&mut why);
+            }
+            return Some(Err(StartError::internal(format!("the shim did not report: {}", why.trim()))));
+        }
+    };
+    Some(match (v["pid"].as_i64(), v["error"].as_str()) {
+        (Some(pid), _) => Ok(pid as i32),
+        (None, Some(e)) => Err(StartError::runtime(id, e)),
+        _ => Err(StartError::internal(format!("the shim's report {report:?} has no pid"))),
+    })
 }
 
 /// A user's start: the restart policy's count and back-off begin again (Docker's rule).

@@ -4,10 +4,12 @@
 //! setsid) and waits on a pipe for its report, so it exits 0 with the init pid only
 //! once the container runs, or 1 with the error.
 //!
-//! `spare` is the same launcher started ahead of time: it waits for its `start`
-//! arguments on stdin (one JSON array of strings), so that loading and starting a
-//! process is off the path of a container's start. It leaves quietly when stdin
-//! ends without them (its berthd is gone).
+//! `spare` is a shim started ahead of time, so that starting and loading a process is
+//! off the path of a container's start: it waits for `start`'s arguments on stdin (one
+//! JSON array of strings), then becomes that container's shim itself (no fork: its
+//! parent, berthd, reaps it) and writes its one-line report on stdout, `{"pid": N}`
+//! or `{"error": "…"}`. It leaves quietly when stdin ends without arguments (its
+//! berthd is gone).
 
 mod attach;
 mod container;
@@ -17,7 +19,7 @@ mod server;
 mod sys;
 
 use std::io::BufRead;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -37,7 +39,8 @@ struct Cli {
 enum Command {
     /// Create and start a container under a new, daemonized shim; print its init pid
     Start(StartArgs),
-    /// Wait for `start`'s arguments on stdin (a JSON array of strings), then start
+    /// Wait for `start`'s arguments on stdin (a JSON array of strings), then become
+    /// that container's shim; report on stdout
     Spare,
 }
 
@@ -96,14 +99,7 @@ pub struct StartArgs {
 fn main() -> ExitCode {
     let args = match Cli::parse().command {
         Command::Start(args) => args,
-        Command::Spare => match spare_args() {
-            Ok(Some(args)) => args,
-            Ok(None) => return ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("berth-shim: {e:#}");
-                return ExitCode::from(2);
-            }
-        },
+        Command::Spare => return spare(),
     };
     match launch(args) {
         Ok(pid) => {
@@ -115,6 +111,33 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A spare's life: its arguments, then the shim's (see the module's documentation).
+fn spare() -> ExitCode {
+    // A session of its own, as a launched shim has: nothing sent to berthd's terminal
+    // or process group reaches it.
+    let _ = nix::unistd::setsid();
+    let mut args = match spare_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berth-shim: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => fd,
+        Err(e) => {
+            eprintln!("berth-shim: report: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = prepare(&mut args) {
+        println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+        return ExitCode::from(1);
+    }
+    daemon::run(&args, report)
 }
 
 /// A spare's `start` arguments, read from stdin; `None` when it closes without any.
@@ -134,22 +157,7 @@ fn spare_args() -> Result<Option<StartArgs>> {
 
 /// Checks the arguments, forks the shim away and returns what it reported.
 fn launch(mut a: StartArgs) -> Result<i32> {
-    for p in [&mut a.bundle, &mut a.runtime_root, &mut a.state_dir, &mut a.log_path] {
-        *p = std::path::absolute(&*p).with_context(|| format!("path {}", p.display()))?;
-    }
-    runtime::state::validate_id(&a.id)?;
-    check_terminal(&a)?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&a.state_dir)
-        .with_context(|| format!("create {}", a.state_dir.display()))?;
-    if let Some(dir) = a.log_path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
-    if UnixStream::connect(a.state_dir.join(shim::CONTROL_SOCKET)).is_ok() {
-        bail!("a shim already serves {}", a.state_dir.display());
-    }
+    prepare(&mut a)?;
     let (report_r, report_w) = sys::pipe().context("report pipe")?;
     // SAFETY: the launcher is single-threaded, so the child may run any code.
     match unsafe { nix::unistd::fork() }.context("fork")? {
@@ -171,6 +179,28 @@ fn launch(mut a: StartArgs) -> Result<i32> {
             read_report(report_r, &a.state_dir)
         }
     }
+}
+
+/// What a shim needs before it starts: absolute paths, a valid id, a terminal setting
+/// that agrees with the bundle, its directories, and no other shim serving them.
+fn prepare(a: &mut StartArgs) -> Result<()> {
+    for p in [&mut a.bundle, &mut a.runtime_root, &mut a.state_dir, &mut a.log_path] {
+        *p = std::path::absolute(&*p).with_context(|| format!("path {}", p.display()))?;
+    }
+    runtime::state::validate_id(&a.id)?;
+    check_terminal(a)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&a.state_dir)
+        .with_context(|| format!("create {}", a.state_dir.display()))?;
+    if let Some(dir) = a.log_path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    if UnixStream::connect(a.state_dir.join(shim::CONTROL_SOCKET)).is_ok() {
+        bail!("a shim already serves {}", a.state_dir.display());
+    }
+    Ok(())
 }
 
 /// --tty and the bundle's process.terminal must agree (the runtime would otherwise
