@@ -9,10 +9,17 @@ use oci_spec::runtime::{Capabilities, LinuxCapabilities};
 
 use crate::error::{Error, Result};
 
+/// The capabilities this kernel knows: probed once (a prctl per capability), not for
+/// each of the five sets.
+pub(crate) fn supported() -> &'static CapsHashSet {
+    static SUPPORTED: std::sync::OnceLock<CapsHashSet> = std::sync::OnceLock::new();
+    SUPPORTED.get_or_init(caps::runtime::thread_all_supported)
+}
+
 /// The spec's names as the kernel's capabilities; ones this kernel does not know
 /// cannot be granted and are skipped, as runc does.
 fn convert(set: &Option<Capabilities>) -> Result<CapsHashSet> {
-    let supported = caps::runtime::thread_all_supported();
+    let supported = supported();
     let mut out = HashSet::new();
     for c in set.iter().flatten() {
         let name = c.to_string();
@@ -32,7 +39,7 @@ pub fn drop_bounding(spec: Option<&LinuxCapabilities>) -> Result<()> {
         Some(c) => convert(c.bounding())?,
         None => HashSet::new(),
     };
-    for cap in caps::runtime::thread_all_supported() {
+    for &cap in supported() {
         if !keep.contains(&cap) {
             caps::drop(None, CapSet::Bounding, cap)
                 .map_err(|e| Error::Capabilities(format!("drop {cap} from bounding set: {e}")))?;

@@ -8,8 +8,15 @@ use cgroups::{Cgroup, CgroupPath, CgroupVersion, Controller, Hierarchy};
 use crate::error::Result;
 use crate::rootfs::CgroupMount;
 
+/// This host's cgroup mounts, read once per process (they do not change under it, and
+/// a create needs them twice).
 pub fn hierarchy() -> Result<Hierarchy> {
-    Ok(cgroups::detect()?)
+    static DETECTED: std::sync::OnceLock<Hierarchy> = std::sync::OnceLock::new();
+    if let Some(h) = DETECTED.get() {
+        return Ok(h.clone());
+    }
+    let h = cgroups::detect()?;
+    Ok(DETECTED.get_or_init(|| h).clone())
 }
 
 pub fn open(path: &CgroupPath) -> Result<Cgroup> {

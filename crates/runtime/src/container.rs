@@ -214,7 +214,11 @@ impl Runtime {
         if !msg.is_empty() {
             return Err(Error::Container(String::from_utf8_lossy(&msg).into_owned()));
         }
-        let spec = Bundle::load(&st.bundle).map(|b| b.spec).ok();
+        // The bundle is parsed again only when it may hold poststart hooks: a start
+        // otherwise pays for reading a spec it does not need.
+        let may_have_hooks = std::fs::read(st.bundle.join("config.json"))
+            .map_or(true, |text| text.windows(b"poststart".len()).any(|w| w == b"poststart"));
+        let spec = may_have_hooks.then(|| Bundle::load(&st.bundle).map(|b| b.spec).ok()).flatten();
         if let Some(h) = spec.as_ref().and_then(|s| s.hooks().as_ref()) {
             hooks::run_all_warn(h.poststart().as_ref(), &st.oci_state(Status::Running));
         }

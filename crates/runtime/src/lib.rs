@@ -28,3 +28,11 @@ mod sync;
 pub use container::{CreateOptions, Runtime};
 pub use error::{Error, Result};
 pub use exec::ExecOptions;
+
+/// Looks up now what every create needs from the host and keeps it for this process
+/// (the cgroup mounts, the capabilities the kernel knows): for a process started ahead
+/// of its container, such as the shim's spare.
+pub fn warm_up() {
+    let _ = cgroup::hierarchy();
+    let _ = capabilities::supported();
+}

@@ -212,7 +212,7 @@ fn launch_mounted(
         },
         default_ulimits: &d.config.default_ulimits,
         userns,
-        cgroup_v2: cgroups::detect().is_ok_and(|h| h.version() == cgroups::CgroupVersion::V2),
+        cgroup_v2: cgroup_v2(),
     };
     let spec = spec::build(&input).map_err(|e| StartError {
         message: e,
@@ -302,6 +302,13 @@ fn launch_mounted(
                 String::from_utf8_lossy(&out.stdout)
             ))
         })
+}
+
+/// Whether the host runs cgroup v2: looked up once (it reads mountinfo), as it cannot
+/// change under a running daemon.
+fn cgroup_v2() -> bool {
+    static V2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *V2.get_or_init(|| cgroups::detect().is_ok_and(|h| h.version() == cgroups::CgroupVersion::V2))
 }
 
 /// The launch of `start` (its arguments in `cmd`) by the spare shim, which becomes

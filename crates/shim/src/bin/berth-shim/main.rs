@@ -118,6 +118,7 @@ fn spare() -> ExitCode {
     // A session of its own, as a launched shim has: nothing sent to berthd's terminal
     // or process group reaches it.
     let _ = nix::unistd::setsid();
+    runtime::warm_up();
     let mut args = match spare_args() {
         Ok(Some(args)) => args,
         Ok(None) => return ExitCode::SUCCESS,
