@@ -10,6 +10,9 @@ docker_cli=/usr/local/bin/docker
 [[ -x $docker_cli ]] || docker_cli=$(command -v docker || true)
 
 tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
+# Exec roots on tmpfs, where both daemons keep them by default (/run/berth, /run/docker);
+# data roots on disk (/tmp here, as /var/lib by default).
+run_tmp=$(mktemp -d /run/berth-bench.XXXXXX)
 cg_parent=/berth-bench-$$
 berthd_pid= ctd_pid= dockerd_pid=
 cleanup() {
@@ -26,7 +29,8 @@ cleanup() {
   if [[ -n $ctd_pid ]]; then kill "$ctd_pid" 2>/dev/null; wait "$ctd_pid" 2>/dev/null; fi
   findmnt -rn -o TARGET | grep "^$tmp/" | sort -r | while read -r m; do umount -l "$m"; done
   for d in /sys/fs/cgroup/*/"${cg_parent#/}"; do [[ -d $d ]] && rmdir "$d"; done
-  rm -rf "$tmp"
+  findmnt -rn -o TARGET | grep "^$run_tmp/" | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf "$tmp" "$run_tmp"
 }
 trap cleanup EXIT
 
@@ -36,7 +40,7 @@ docker() { DOCKER_HOST=unix://$tmp/docker.sock "$docker_cli" "$@"; }
 
 echo '{}' >"$tmp/empty.json"
 start_berthd() {
-  "$rel/berthd" --data-root "$tmp/berth-data" --exec-root "$tmp/berth-exec" -H "unix://$tmp/berth.sock" \
+  "$rel/berthd" --data-root "$tmp/berth-data" --exec-root "$run_tmp/berth-exec" -H "unix://$tmp/berth.sock" \
     --pidfile "$tmp/berthd.pid" --config-file "$tmp/empty.json" --cgroup-parent "$cg_parent" >>"$tmp/berthd.log" 2>&1 &
   berthd_pid=$!
   for _ in $(seq 500); do ping_berthd && return; sleep 0.01; done
@@ -48,13 +52,13 @@ berth load -q -i "$tmp/busybox.tar" >/dev/null
 
 with_docker=
 if [[ ${SKIP_DOCKER:-} != 1 ]] && command -v dockerd >/dev/null && [[ -n $docker_cli ]]; then
-  mkdir -p "$tmp/ctd/root" "$tmp/ctd/state"
+  mkdir -p "$tmp/ctd/root" "$run_tmp/ctd-state"
   printf 'version = 2\nroot = "%s"\nstate = "%s"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s"\n' \
-    "$tmp/ctd/root" "$tmp/ctd/state" "$tmp/ctd/containerd.sock" >"$tmp/containerd.toml"
+    "$tmp/ctd/root" "$run_tmp/ctd-state" "$tmp/ctd/containerd.sock" >"$tmp/containerd.toml"
   containerd --config "$tmp/containerd.toml" >"$tmp/containerd.log" 2>&1 &
   ctd_pid=$!
   for _ in $(seq 50); do [[ -S $tmp/ctd/containerd.sock ]] && break; sleep 0.2; done
-  dockerd --containerd="$tmp/ctd/containerd.sock" --data-root "$tmp/docker" --exec-root "$tmp/dexec" \
+  dockerd --containerd="$tmp/ctd/containerd.sock" --data-root "$tmp/docker" --exec-root "$run_tmp/dexec" \
     -H "unix://$tmp/docker.sock" --pidfile "$tmp/docker.pid" --bridge=none --iptables=false \
     >"$tmp/dockerd.log" 2>&1 &
   dockerd_pid=$!
