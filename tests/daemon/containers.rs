@@ -18,15 +18,8 @@ fn ok(o: Output) -> String {
     text(&o)
 }
 
-/// A daemon with busybox loaded, and whether the docker CLI is here.
 fn daemon() -> Option<Daemon> {
-    let d = Daemon::start();
-    d.load_busybox();
-    if d.docker(&["version", "--format", "{{.Client.Version}}"]).is_none() {
-        eprintln!("skipped: no docker CLI");
-        return None;
-    }
-    Some(d)
+    Daemon::with_busybox_for_docker()
 }
 
 fn docker(d: &Daemon, args: &[&str]) -> Output {

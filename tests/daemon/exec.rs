@@ -9,10 +9,7 @@ use berth_tests::daemon::Daemon;
 use berth_tests::pty::Pty;
 
 fn daemon() -> Option<Daemon> {
-    let d = Daemon::start();
-    d.load_busybox();
-    d.docker(&["version"])?;
-    Some(d)
+    Daemon::with_busybox_for_docker()
 }
 
 fn docker(d: &Daemon, args: &[&str]) -> Output {

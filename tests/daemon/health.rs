@@ -14,15 +14,8 @@ fn ok(o: Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// A daemon with busybox loaded, or none without the docker CLI.
 fn daemon() -> Option<Daemon> {
-    let d = Daemon::start();
-    d.load_busybox();
-    if d.docker(&["version", "--format", "{{.Client.Version}}"]).is_none() {
-        eprintln!("skipped: no docker CLI");
-        return None;
-    }
-    Some(d)
+    Daemon::with_busybox_for_docker()
 }
 
 fn docker(d: &Daemon, args: &[&str]) -> Output {

@@ -7,10 +7,7 @@ use std::process::Output;
 use berth_tests::daemon::Daemon;
 
 fn daemon() -> Option<Daemon> {
-    let d = Daemon::start();
-    d.load_busybox();
-    d.docker(&["version"])?;
-    Some(d)
+    Daemon::with_busybox_for_docker()
 }
 
 fn ok(o: Output) -> String {

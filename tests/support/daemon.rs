@@ -16,6 +16,18 @@ impl Daemon {
         Self::start_with(&[])
     }
 
+    /// A daemon with busybox loaded, for tests that drive it with the docker CLI;
+    /// `None` (the test is skipped, and says so) where that CLI is not installed.
+    pub fn with_busybox_for_docker() -> Option<Daemon> {
+        let d = Daemon::start();
+        d.load_busybox();
+        if d.docker(&["version", "--format", "{{.Client.Version}}"]).is_none() {
+            eprintln!("skipped: no docker CLI");
+            return None;
+        }
+        Some(d)
+    }
+
     pub fn start_with(extra: &[&str]) -> Daemon {
         let dir = tempfile::Builder::new().prefix("berthd-test").tempdir().expect("tempdir");
         let socket = dir.path().join("berth.sock");

@@ -9,6 +9,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::de::{is_false, map_null_values, null_default};
 
+/// The sysctls of a container's own IPC namespace, which `--sysctl` may set (with
+/// `fs.mqueue.*` and, in its own network namespace, `net.*`), as Docker allows.
+pub const IPC_SYSCTLS: [&str; 8] = [
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
 /// Published ports: `"80/tcp"` → host bindings (`null` when exposed only).
 pub type PortMap = HashMap<String, Option<Vec<PortBinding>>>;
 

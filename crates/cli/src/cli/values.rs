@@ -294,16 +294,7 @@ pub fn dns_search(s: &str) -> Result<String, String> {
 
 /// `--sysctl key=value`, limited to the namespaced sysctls docker allows.
 pub fn sysctl(s: &str) -> Result<String, String> {
-    const ALLOWED: [&str; 8] = [
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
+    const ALLOWED: [&str; 8] = api::hostconfig::IPC_SYSCTLS;
     match s.split_once('=') {
         Some((k, _)) if ALLOWED.contains(&k) || k.starts_with("net.") || k.starts_with("fs.mqueue.") => {
             Ok(s.to_string())

@@ -116,16 +116,7 @@ fn check_devices(hc: &HostConfig) -> ApiResult<()> {
 /// namespaces (and `kernel.domainname`), with runc's messages for those that clash with
 /// another setting.
 fn check_sysctls(hc: &HostConfig) -> ApiResult<()> {
-    const IPC: [&str; 8] = [
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
+    const IPC: [&str; 8] = api::hostconfig::IPC_SYSCTLS;
     let mut sysctls: Vec<_> = hc.sysctls.iter().collect();
     sysctls.sort();
     for (key, value) in sysctls {
