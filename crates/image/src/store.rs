@@ -379,7 +379,15 @@ impl Store {
     /// A new writable snapshot `container_key` on top of the image's unpacked chain
     /// (unpacking it first if needed); returns the mounts of its root filesystem.
     pub fn container_snapshot(&self, container_key: &str, image: &Image) -> Result<Vec<Mount>> {
-        let parent = self.unpack(image)?;
+        // Almost always the image is unpacked already: its top layer's snapshot is
+        // committed, and checking that is all a container's create needs.
+        let unpacked = self.chain_ids(image)?.pop().filter(|top| {
+            self.snapshots.stat(&top.to_string()).is_ok_and(|i| i.kind == Kind::Committed)
+        });
+        let parent = match unpacked {
+            Some(top) => top,
+            None => self.unpack(image)?,
+        };
         Ok(self.snapshots.prepare(container_key, Some(&parent))?)
     }
 

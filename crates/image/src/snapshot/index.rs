@@ -104,6 +104,18 @@ impl Locked {
         Ok(Locked { _lock: lock, dir: dir.to_path_buf() })
     }
 
+    /// The index's generation, counted in the lock file (its first 8 bytes, 0 when
+    /// empty): every save under the lock bumps it, so a copy of the index read at
+    /// the same generation is the index.
+    pub fn generation(&self) -> u64 {
+        use std::os::unix::fs::FileExt;
+        let mut buf = [0u8; 8];
+        match self._lock.read_at(&mut buf, 0) {
+            Ok(8) => u64::from_le_bytes(buf),
+            _ => 0,
+        }
+    }
+
     pub fn load(&self) -> Result<Index> {
         let path = self.dir.join(INDEX);
         match fs::read(&path) {
@@ -114,10 +126,17 @@ impl Locked {
         }
     }
 
-    pub fn save(&self, index: &Index, durable: bool) -> Result<()> {
+    /// Replaces the index; returns its new generation.
+    pub fn save(&self, index: &Index, durable: bool) -> Result<u64> {
+        use std::os::unix::fs::FileExt;
         let tmp = self.dir.join(INDEX_TMP);
         let path = self.dir.join(INDEX);
-        let bytes = serde_json::to_vec_pretty(index).map_err(|e| Error::CorruptIndex(e.to_string()))?;
+        // Bumped first: a crash before the rename costs others a needless reread.
+        let generation = self.generation().wrapping_add(1);
+        self._lock
+            .write_at(&generation.to_le_bytes(), 0)
+            .map_err(Error::io(format!("write {}", self.dir.join(LOCK).display())))?;
+        let bytes = serde_json::to_vec(index).map_err(|e| Error::CorruptIndex(e.to_string()))?;
         let write = || -> std::io::Result<()> {
             let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
             f.write_all(&bytes)?;
@@ -131,6 +150,7 @@ impl Locked {
             }
             Ok(())
         };
-        write().map_err(Error::io(format!("write {}", path.display())))
+        write().map_err(Error::io(format!("write {}", path.display())))?;
+        Ok(generation)
     }
 }

@@ -189,6 +189,10 @@ pub struct Snapshotter {
     driver: Driver,
     /// How layers are applied (the whiteout mode always follows the driver).
     apply: layer::ApplyOptions,
+    /// The index as last read or written, with its generation (see
+    /// [`Locked::generation`]): a container's create consults the index several
+    /// times, and parsing it each time grew with the number of containers.
+    cached: std::sync::Mutex<Option<(u64, Index)>>,
 }
 
 impl Snapshotter {
@@ -206,7 +210,7 @@ impl Snapshotter {
         if driver == Driver::Overlay && dir.to_string_lossy().contains([',', ':']) {
             return Err(Error::UnusableRoot(dir));
         }
-        let s = Snapshotter { dir, driver, apply: layer::ApplyOptions::default() };
+        let s = Snapshotter { dir, driver, apply: layer::ApplyOptions::default(), cached: Default::default() };
         s.cleanup()?;
         Ok(s)
     }
@@ -257,13 +261,29 @@ impl Snapshotter {
     /// Runs `f` on the index under the lock, saving it if `f` changed it.
     fn locked<T>(&self, f: impl FnOnce(&mut Index, &Path) -> Result<T>) -> Result<T> {
         let lock = Locked::acquire(&self.dir)?;
-        let mut index = lock.load()?;
+        let mut index = self.load(&lock)?;
         let before = index.clone();
         let out = f(&mut index, &self.dir)?;
         if index != before {
-            lock.save(&index, touches_committed(&before, &index))?;
+            let generation = lock.save(&index, touches_committed(&before, &index))?;
+            *self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((generation, index));
         }
         Ok(out)
+    }
+
+    /// The index under `lock`: the cached copy while no one (this process or another)
+    /// saved since it was read, else read from the file.
+    fn load(&self, lock: &Locked) -> Result<Index> {
+        let generation = lock.generation();
+        let mut cached = self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((g, index)) = cached.as_ref()
+            && *g == generation
+        {
+            return Ok(index.clone());
+        }
+        let index = lock.load()?;
+        *cached = Some((generation, index.clone()));
+        Ok(index)
     }
 
     fn path(&self, id: u64) -> PathBuf {

@@ -259,3 +259,26 @@ fn apply_options_reach_unpack() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(fs::metadata(s.dir()).unwrap().permissions().mode() & 0o777, 0o700);
 }
+
+#[test]
+fn a_change_by_another_snapshotter_on_the_same_root_is_seen_through_the_cache() {
+    if !is_root() {
+        return;
+    }
+    let tmp = root();
+    let a = Snapshotter::new(tmp.path(), Driver::Overlay).unwrap();
+    let b = Snapshotter::new(tmp.path(), Driver::Overlay).unwrap();
+    let (base, _) = base_blobs();
+    let top = a.unpack(layers(&[base])).unwrap().chain_id().clone();
+    // b has cached the index before a's later changes; each is seen at once.
+    assert_eq!(b.stat(&top.to_string()).unwrap().kind, Kind::Committed);
+    a.prepare("c1", Some(&top)).unwrap();
+    assert_eq!(b.stat("c1").unwrap().kind, Kind::Active);
+    b.remove("c1").unwrap();
+    assert!(matches!(a.stat("c1"), Err(Error::NotFound(_))));
+    a.prepare("c2", Some(&top)).unwrap();
+    a.prepare("c3", Some(&top)).unwrap();
+    let mut keys: Vec<String> = b.list().unwrap().into_iter().map(|i| i.key).collect();
+    keys.sort();
+    assert_eq!(keys, vec!["c2".to_string(), "c3".to_string(), top.to_string()]);
+}
