@@ -18,8 +18,18 @@ use berth_tests::daemon::Daemon;
 /// Held while a test changes /etc.
 static ETC: Mutex<()> = Mutex::new(());
 
-/// Files the shadow tools rewrite as backups when they change the user database.
-const BACKUPS: &[&str] = &["/etc/passwd-", "/etc/group-", "/etc/shadow-", "/etc/gshadow-", "/etc/subuid-", "/etc/subgid-"];
+/// Files the shadow tools rewrite as backups when they change the user database, and
+/// the subordinate id files: each gets its content back, or goes if it was absent.
+const BACKUPS: &[&str] = &[
+    "/etc/passwd-",
+    "/etc/group-",
+    "/etc/shadow-",
+    "/etc/gshadow-",
+    "/etc/subuid-",
+    "/etc/subgid-",
+    "/etc/subuid",
+    "/etc/subgid",
+];
 
 /// /etc's turn for one test, and what to undo: a user the test made (`made`) is deleted
 /// with its /etc/subuid and /etc/subgid lines when the guard drops, and the shadow
@@ -66,13 +76,8 @@ impl Drop for RemapUser {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        for file in ["/etc/subuid", "/etc/subgid"] {
-            if let Ok(text) = std::fs::read_to_string(file) {
-                let prefix = format!("{}:", self.name);
-                let kept: String = text.lines().filter(|l| !l.starts_with(&prefix)).map(|l| format!("{l}\n")).collect();
-                let _ = std::fs::write(file, kept);
-            }
-        }
+        // The subordinate id files come back as they were (the test held /etc's turn),
+        // which also drops the test user's ranges.
         for (file, before) in &self.backups {
             match before {
                 Some(bytes) => {

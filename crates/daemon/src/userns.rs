@@ -373,7 +373,13 @@ fn create_default_user(etc: &Path) -> Result<(), Error> {
         .map_err(|_| e)
     })?;
     for (file, flag) in [("subuid", "-v"), ("subgid", "-w")] {
-        let taken = sub_ids(&etc.join(file))?;
+        // usermod adds ranges only to a file that exists; a host without users of its
+        // own may have none yet.
+        let path = etc.join(file);
+        if !path.exists() {
+            std::fs::write(&path, b"").map_err(|e| Error::CreateUser(format!("create {}: {e}", path.display())))?;
+        }
+        let taken = sub_ids(&path)?;
         if taken.iter().any(|(n, ..)| n == DEFAULT_USER) {
             continue;
         }

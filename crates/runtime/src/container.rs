@@ -195,10 +195,12 @@ impl Runtime {
         let status_fifo = open_fifo(&dir.join(state::STATUS_FIFO), OFlag::O_RDONLY | OFlag::O_NONBLOCK)?;
         let exec_fifo = open_fifo(&dir.join(state::EXEC_FIFO), OFlag::O_WRONLY | OFlag::O_NONBLOCK)
             .map_err(|_| wrong(id, Status::Stopped, "start", "created"))?;
-        st.started = true;
-        self.store.save(&st)?;
         nix::unistd::write(&exec_fifo, &[0]).map_err(Error::sys("write exec fifo"))?;
         drop(exec_fifo);
+        // Recorded once init has its byte: `state` says running only when a kill can no
+        // longer come between (it would end init before the write, failing the start).
+        st.started = true;
+        self.store.save(&st)?;
         nix::fcntl::fcntl(&status_fifo, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty())).map_err(Error::sys("status fifo"))?;
         let mut msg = Vec::new();
         let mut buf = [0u8; 4096];
