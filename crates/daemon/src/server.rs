@@ -98,6 +98,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (containers, broken) =
         crate::containers::Containers::open(&config.data_root, &config.exec_root)
             .with_context(|| format!("open the containers in {}", config.data_root.display()))?;
+    containers
+        .paths
+        .restrict(config.remap.as_ref().map(|r| r.root_gid()))
+        .context("restrict the containers' directories")?;
     let daemon = Arc::new(Daemon {
         config: config.clone(),
         events: Events::default(),

@@ -96,7 +96,7 @@ pub struct Filter {
     flags: libc::c_ulong,
 }
 
-const CACHE_MAGIC: &[u8] = b"berth-seccomp-bpf-1\n";
+const CACHE_MAGIC: &[u8] = b"berth-seccomp-bpf-2\n";
 
 /// The profile's filter, from `cache` (a directory) when it was compiled before.
 pub fn compile(profile: &LinuxSeccomp, cache: Option<&Path>) -> Result<Filter> {
@@ -128,10 +128,15 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// The cached program when the file is whole and made for exactly `key`.
+/// The cached program when the file is whole (its checksum agrees: a damaged
+/// program could let a denied call through) and made for exactly `key`.
 fn read_cached(path: &Path, key: &[u8]) -> Option<Vec<libc::sock_filter>> {
     let data = std::fs::read(path).ok()?;
-    let rest = data.strip_prefix(CACHE_MAGIC)?;
+    let (body, sum) = data.split_last_chunk::<8>()?;
+    if u64::from_le_bytes(*sum) != fnv1a(body) {
+        return None;
+    }
+    let rest = body.strip_prefix(CACHE_MAGIC)?;
     let (len, rest) = rest.split_first_chunk::<8>()?;
     let key_len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
     let (stored_key, rest) = rest.split_at_checked(key_len)?;
@@ -152,6 +157,8 @@ fn write_cached(dir: &Path, path: &Path, key: &[u8], program: &[u8]) -> std::io:
     data.extend_from_slice(key);
     data.extend_from_slice(&(program.len() as u64).to_le_bytes());
     data.extend_from_slice(program);
+    let sum = fnv1a(&data);
+    data.extend_from_slice(&sum.to_le_bytes());
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     let tmp = dir.join(format!(".{}.{nanos}.tmp", std::process::id()));
     std::fs::write(&tmp, &data)?;
@@ -311,10 +318,17 @@ mod tests {
         let good = compile(&profile, Some(dir.path())).unwrap();
         let entry = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
         let key = cache_key(&profile).unwrap();
-        // Truncated: not used.
+        // Truncated, or a byte of the program changed: not used.
         let whole = std::fs::read(&entry).unwrap();
         std::fs::write(&entry, &whole[..whole.len() - 3]).unwrap();
         assert!(read_cached(&entry, &key).is_none());
+        let mut flipped = whole.clone();
+        let at = flipped.len() - 12;
+        flipped[at] ^= 1;
+        std::fs::write(&entry, &flipped).unwrap();
+        assert!(read_cached(&entry, &key).is_none());
+        std::fs::write(&entry, &whole).unwrap();
+        assert!(read_cached(&entry, &key).is_some());
         assert_eq!(compile(&profile, Some(dir.path())).unwrap().program.len(), good.program.len());
         // Made for another profile (a name collision): not used.
         assert!(read_cached(&entry, b"another key").is_none());

@@ -208,6 +208,10 @@ fn stopped(rx: &watch::Receiver<bool>) -> bool {
 
 async fn monitor(d: Arc<Daemon>, c: Arc<Container>, probe: Probe, started: DateTime<Utc>, mut stop: watch::Receiver<bool>) {
     loop {
+        // An exit handled before this monitor was installed found nothing to stop.
+        if !matches!(c.status(), Status::Running | Status::Paused) {
+            return;
+        }
         let starting = c.record().state.health.as_ref().is_some_and(|h| status_of(h) == STARTING);
         let since_start = (Utc::now() - started).to_std().unwrap_or_default();
         tokio::select! {

@@ -76,6 +76,22 @@ impl Paths {
     pub fn dir(&self, id: &str) -> PathBuf {
         self.data.join(id)
     }
+
+    /// Closes the containers' directories to other users: a mounted rootfs below them
+    /// holds whatever setuid binary a container made (as Docker's 0710 overlay2 root).
+    /// With remapping, the remapped root's group may traverse the run directories (the
+    /// container's init resolves its mounts there).
+    pub fn restrict(&self, remap_gid: Option<u32>) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&self.data, std::fs::Permissions::from_mode(0o700))?;
+        match remap_gid {
+            None => std::fs::set_permissions(&self.exec, std::fs::Permissions::from_mode(0o700)),
+            Some(gid) => {
+                std::os::unix::fs::chown(&self.exec, Some(0), Some(gid))?;
+                std::fs::set_permissions(&self.exec, std::fs::Permissions::from_mode(0o710))
+            }
+        }
+    }
     /// `<exec-root>/containers/<id>`: what one run needs and a reboot forgets (the
     /// bundle, the rootfs mount point, hostname, hosts and resolv.conf, written at
     /// each start). On tmpfs, so a run makes and frees no inodes on the data-root's disk.
@@ -252,7 +268,13 @@ impl Containers {
             }
             match Record::load(&entry.path()) {
                 Ok(r) if r.id == id => {
-                    index.names.insert(r.name.clone(), id.clone());
+                    // A container being removed gave its name up already (an --rm one
+                    // at its exit): a newer container holding it keeps it.
+                    if r.state.status == Status::Removing {
+                        index.names.entry(r.name.clone()).or_insert_with(|| id.clone());
+                    } else {
+                        index.names.insert(r.name.clone(), id.clone());
+                    }
                     index.by_id.insert(id, Arc::new(Container::new(r)));
                 }
                 // No record: a create that crashed before writing it; its leftovers go.

@@ -286,8 +286,8 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                             r.state.status = Status::Running;
                             r.state.pid = st.pid;
                         });
-                        watch(d.clone(), c.clone());
                         health::watch(d, &c);
+                        watch(d.clone(), c.clone());
                     } else {
                         let _ = c.update(&paths, |r| r.state.status = Status::Exited);
                         if should_restart(&c.record()) {
@@ -296,13 +296,14 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                     }
                     continue;
                 }
-                // Connected or not, the watcher finds the exit (shim, exit record, or the
-                // init's disappearance) and handles it.
-                watch(d.clone(), c.clone());
-                // Health monitoring resumes where it was (a paused container has none).
+                // Health monitoring resumes where it was (a paused container has none),
+                // before the watcher: an exit it finds at once then stops the monitor.
                 if r.state.status == Status::Running {
                     health::watch(d, &c);
                 }
+                // Connected or not, the watcher finds the exit (shim, exit record, or the
+                // init's disappearance) and handles it.
+                watch(d.clone(), c.clone());
             }
             Status::Created | Status::Exited | Status::Dead => {
                 let rootfs = [paths.rootfs(&c.id), paths.legacy_rootfs(&c.id)];

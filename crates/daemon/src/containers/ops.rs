@@ -62,9 +62,20 @@ pub fn is_mounted(path: &Path) -> bool {
     let rc = unsafe {
         libc::statx(libc::AT_FDCWD, c_path.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, libc::STATX_BASIC_STATS, &mut st)
     };
-    rc == 0
-        && st.stx_attributes_mask & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0
-        && st.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0
+    if rc != 0 {
+        return false;
+    }
+    if st.stx_attributes_mask & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0 {
+        return st.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0;
+    }
+    // Before Linux 5.8 statx does not tell: an overlay (or any other file system)
+    // mounted there has a device of its own.
+    use std::os::unix::fs::MetadataExt;
+    let dev = |p: &Path| std::fs::symlink_metadata(p).map(|m| m.dev());
+    match (dev(path), path.parent().map(dev)) {
+        (Ok(a), Some(Ok(b))) => a != b,
+        _ => false,
+    }
 }
 
 /// Unmounts everything stacked on `path`, lazily: the container's processes are gone,
@@ -278,7 +289,7 @@ fn launch_mounted(
     if wait_attach {
         cmd.arg("--wait-attach");
     }
-    if let Some(reported) = by_spare(d, id, &cmd) {
+    if let Some(reported) = by_spare(d, id, &cmd, &engine) {
         return reported;
     }
     let out = cmd
@@ -313,42 +324,83 @@ fn cgroup_v2() -> bool {
 
 /// The launch of `start` (its arguments in `cmd`) by the spare shim, which becomes
 /// the container's shim and reports on its stdout: `Some(pid or error)`. `None` when
-/// there is no spare or it could not take the work (a fresh launcher then starts).
-fn by_spare(d: &Daemon, id: &str, cmd: &Command) -> Option<Result<i32, StartError>> {
-    use std::io::{BufRead, Read, Write};
+/// there is no spare or it could not take the arguments (a fresh launcher then
+/// starts); once they are sent, every failure is this start's.
+fn by_spare(d: &Daemon, id: &str, cmd: &Command, engine: &engine::Engine) -> Option<Result<i32, StartError>> {
+    use std::io::Write;
     let args: Vec<&str> = cmd.get_args().skip(1).map(|a| a.to_str()).collect::<Option<_>>()?;
     let mut spare = d.containers.take_spare()?;
-    let (stdin, stdout, stderr) = (spare.stdin.take()?, spare.stdout.take()?, spare.stderr.take()?);
-    let mut stdin = std::fs::File::from(stdin.into_owned_fd().ok()?);
     let mut line = serde_json::to_vec(&args).ok()?;
     line.push(b'\n');
-    if stdin.write_all(&line).is_err() {
+    let stdin = spare.stdin.take().and_then(|s| s.into_owned_fd().ok());
+    let sent = stdin.is_some_and(|fd| std::fs::File::from(fd).write_all(&line).is_ok());
+    if !sent {
         let _ = spare.start_kill();
         return None;
     }
-    drop(stdin);
+    let report = spare_report(&mut spare);
+    if report.is_err() {
+        // A shim that died or hung before its report: it and what it made go.
+        let _ = spare.start_kill();
+        engine.delete(id);
+    }
     // Dropped unwaited: tokio reaps the shim when it leaves.
     drop(spare);
-    let mut report = String::new();
-    let stdout = std::fs::File::from(stdout.into_owned_fd().ok()?);
-    let _ = std::io::BufReader::new(stdout).read_line(&mut report);
-    let v: serde_json::Value = match serde_json::from_str(&report) {
-        Ok(v) => v,
-        Err(_) => {
-            let mut why = String::new();
-            if let Ok(fd) = stderr.into_owned_fd() {
-                let _ = std::fs::File::from(fd).read_to_string(&mut why);
-            }
-            return Some(Err(StartError::internal(format!("the shim did not report: {}", why.trim()))));
+    Some(report.and_then(|report| {
+        let v: serde_json::Value = serde_json::from_str(&report)
+            .map_err(|_| StartError::internal(format!("the shim's report {report:?} is not JSON")))?;
+        match (v["pid"].as_i64(), v["error"].as_str()) {
+            (Some(pid), _) => Ok(pid as i32),
+            (None, Some(e)) => Err(StartError::runtime(id, e)),
+            _ => Err(StartError::internal(format!("the shim's report {report:?} has no pid"))),
         }
-    };
-    Some(match (v["pid"].as_i64(), v["error"].as_str()) {
-        (Some(pid), _) => Ok(pid as i32),
-        (None, Some(e)) => Err(StartError::runtime(id, e)),
-        _ => Err(StartError::internal(format!("the shim's report {report:?} has no pid"))),
-    })
+    }))
 }
 
+/// The spare shim's one-line report. Read with a deadline and while the shim lives:
+/// the container's init holds a copy of the pipe until it execs, so a shim that dies
+/// early never brings end-of-file.
+fn spare_report(spare: &mut tokio::process::Child) -> Result<String, StartError> {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    let stdout = spare
+        .stdout
+        .take()
+        .and_then(|s| s.into_owned_fd().ok())
+        .ok_or_else(|| StartError::internal("the spare shim has no report pipe"))?;
+    // Longer than the shim's own wait for the first attach client.
+    let deadline = std::time::Instant::now() + Duration::from_secs(shim::WAIT_ATTACH_TIMEOUT_SECS + 60);
+    let mut report = Vec::new();
+    let mut file = std::fs::File::from(stdout);
+    loop {
+        let mut fds = [nix::poll::PollFd::new(file.as_fd(), nix::poll::PollFlags::POLLIN)];
+        let ready = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)).unwrap_or(0);
+        if ready > 0 {
+            let mut buf = [0u8; 4096];
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    report.extend_from_slice(&buf[..n]);
+                    if report.contains(&b'\n') {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(StartError::internal(format!("read the shim's report: {e}"))),
+            }
+        } else if !matches!(spare.try_wait(), Ok(None)) {
+            return Err(StartError::internal("the shim exited before it reported"));
+        } else if std::time::Instant::now() > deadline {
+            return Err(StartError::internal("the shim did not report in time"));
+        }
+    }
+    let line = String::from_utf8_lossy(&report);
+    let line = line.lines().next().unwrap_or_default().to_string();
+    if line.is_empty() {
+        return Err(StartError::internal("the shim exited before it reported"));
+    }
+    Ok(line)
+}
 /// A user's start: the restart policy's count and back-off begin again (Docker's rule).
 pub async fn start(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
     let _op = c.op.lock().await;
@@ -409,8 +461,9 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResu
                 super::view::event_attributes(&r),
             );
             c.notify(|ch| ch.started += 1);
-            monitor::watch(d.clone(), c.clone());
+            // Health first: an exit handled at once then stops its monitor.
             health::watch(d, c);
+            monitor::watch(d.clone(), c.clone());
             Ok(())
         }
         Err(e) => {
@@ -625,20 +678,21 @@ pub async fn restart(
     timeout: Option<i64>,
 ) -> ApiResult<()> {
     let _op = c.op.lock().await;
+    // Only the stop's exit is the restart's: the new run's own exit (however soon)
+    // removes an --rm container again. stop_locked returns once that exit is handled.
     c.restarting_by_hand.store(true, Ordering::SeqCst);
-    let restarted = async {
-        if c.status().is_live() || c.status() == Status::Restarting {
-            match stop_locked(d, c, signal, timeout).await {
-                Err(e) if e.status == StatusCode::NOT_MODIFIED => {}
-                r => r?,
-            }
+    let stopped = if c.status().is_live() || c.status() == Status::Restarting {
+        match stop_locked(d, c, signal, timeout).await {
+            Err(e) if e.status == StatusCode::NOT_MODIFIED => Ok(()),
+            r => r,
         }
-        reset_restarts(d, c)?;
-        start_locked(d, c).await
-    }
-    .await;
+    } else {
+        Ok(())
+    };
     c.restarting_by_hand.store(false, Ordering::SeqCst);
-    restarted?;
+    stopped?;
+    reset_restarts(d, c)?;
+    start_locked(d, c).await?;
     d.events.publish(
         "container",
         "restart",
@@ -705,7 +759,17 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
         _ => {}
     }
     let live = r.state.status.is_live();
-    c.update(&d.containers.paths, |r| r.state.status = Status::Removing)?;
+    // Checked again under the record's lock: the container's own exit may have sent
+    // an --rm container to its removal since (handle_exit takes no op lock).
+    let mut already = false;
+    let saved = c.update(&d.containers.paths, |r| {
+        already = r.state.status == Status::Removing;
+        r.state.status = Status::Removing;
+    });
+    if already {
+        return Err(ApiError::conflict(format!("removal of container {} is already in progress", r.id)));
+    }
+    saved?;
     if live {
         let (d2, r2) = (d.clone(), r.clone());
         let _ = blocking(move || kill_init(&d2, &r2, Signal::SIGKILL, true)).await?;
