@@ -153,7 +153,7 @@ pub fn process_spec(d: &Daemon, e: &Exec) -> ApiResult<serde_json::Value> {
     if !cfg.user.is_empty() {
         // The container's --group-add holds for an exec's own user too, as in Docker.
         let group_add = c.record().host_config.group_add.clone();
-        let u = user::resolve(&paths.rootfs(&c.id), &cfg.user, &group_add).map_err(ApiError::bad_request)?;
+        let u = user::resolve(&paths.live_rootfs(&c.id), &cfg.user, &group_add).map_err(ApiError::bad_request)?;
         p["user"] = serde_json::json!({"uid": u.uid, "gid": u.gid, "additionalGids": u.additional_gids});
     }
     if cfg.privileged {

@@ -106,6 +106,13 @@ impl Paths {
     pub fn legacy_rootfs(&self, id: &str) -> PathBuf {
         self.data.join(id).join("rootfs")
     }
+
+    /// Where a running container's rootfs is mounted: [`Self::rootfs`], or the legacy
+    /// path for one an older berthd started.
+    pub fn live_rootfs(&self, id: &str) -> PathBuf {
+        let legacy = self.legacy_rootfs(id);
+        if ops::is_mounted(&legacy) { legacy } else { self.rootfs(id) }
+    }
     pub fn log(&self, id: &str) -> PathBuf {
         self.data.join(id).join(format!("{id}-json.log"))
     }

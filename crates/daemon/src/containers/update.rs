@@ -135,22 +135,28 @@ pub async fn update(
     let mut host_config = record.host_config.clone();
     merge(&mut host_config, &changes, body.restart_policy.as_ref())
         .map_err(|e| ApiError::conflict(cannot(e)))?;
+    // Recorded first, then applied: a cgroup that refuses the change puts the record
+    // back, while a record that cannot be saved never leaves the cgroup disagreeing.
+    let r = c.update(&d.containers.paths, |r| r.host_config = host_config)?;
     // Only what the update names is written, as Docker passes it to its runtime.
     if matches!(record.state.status, Status::Running | Status::Paused) {
-        let live =
-            resources::linux(&changes, true).map_err(|e| ApiError::bad_request(cannot(e)))?;
-        if !live.is_empty() {
-            let engine = d.containers.paths.engine(&record, &d.config);
-            let id = c.id.clone();
-            tokio::task::spawn_blocking(move || {
-                engine.update(&id, &serde_json::Value::Object(live))
-            })
-            .await
-            .map_err(|e| ApiError::internal(format!("update task: {e}")))?
-            .map_err(|e| ApiError::internal(cannot(e)))?;
+        let applied = match resources::linux(&changes, true) {
+            Err(e) => Err(ApiError::bad_request(cannot(e))),
+            Ok(live) if live.is_empty() => Ok(()),
+            Ok(live) => {
+                let engine = d.containers.paths.engine(&record, &d.config);
+                let id = c.id.clone();
+                tokio::task::spawn_blocking(move || engine.update(&id, &serde_json::Value::Object(live)))
+                    .await
+                    .map_err(|e| ApiError::internal(format!("update task: {e}")))
+                    .and_then(|done| done.map_err(|e| ApiError::internal(cannot(e))))
+            }
+        };
+        if let Err(e) = applied {
+            let _ = c.update(&d.containers.paths, |r| r.host_config = record.host_config.clone());
+            return Err(e);
         }
     }
-    let r = c.update(&d.containers.paths, |r| r.host_config = host_config)?;
     d.events.publish(
         "container",
         "update",

@@ -552,14 +552,15 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Respons
     let (writer, body) = BodyWriter::new();
     let d2 = d.clone();
     let r = c.record();
-    let live = ops::is_mounted(&d.containers.paths.rootfs(&c.id));
+    let live_rootfs = d.containers.paths.live_rootfs(&c.id);
+    let live = ops::is_mounted(&live_rootfs);
     // A remapped container's mount shows host ids shifted by its idmap: the export
     // reads a plain read-only view of the same layers, with the ids on disk.
     let remapped = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config).is_some();
     let mounted = live && !remapped;
     // Mount first (synchronously) so a failure is an error reply, not a cut stream.
     let dir = if mounted {
-        d.containers.paths.rootfs(&c.id)
+        live_rootfs
     } else {
         let dir = d
             .containers
