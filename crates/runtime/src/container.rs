@@ -106,6 +106,9 @@ impl Runtime {
             cgroup_path: cg_path.to_string(),
             systemd_cgroup: self.systemd_cgroup,
             annotations: spec.annotations().clone().unwrap_or_default(),
+            poststart_hooks: Some(
+                spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()).is_some_and(|p| !p.is_empty()),
+            ),
         };
         self.store.save(&state)?;
 
@@ -216,11 +219,10 @@ impl Runtime {
         if !msg.is_empty() {
             return Err(Error::Container(String::from_utf8_lossy(&msg).into_owned()));
         }
-        // The bundle is parsed again only when it may hold poststart hooks: a start
-        // otherwise pays for reading a spec it does not need.
-        let may_have_hooks = std::fs::read(st.bundle.join("config.json"))
-            .map_or(true, |text| text.windows(b"poststart".len()).any(|w| w == b"poststart"));
-        let spec = may_have_hooks.then(|| Bundle::load(&st.bundle).map(|b| b.spec).ok()).flatten();
+        // The bundle is read again only for poststart hooks: a start otherwise pays
+        // for parsing a spec it does not need.
+        let spec =
+            (st.poststart_hooks != Some(false)).then(|| Bundle::load(&st.bundle).map(|b| b.spec).ok()).flatten();
         if let Some(h) = spec.as_ref().and_then(|s| s.hooks().as_ref()) {
             hooks::run_all_warn(h.poststart().as_ref(), &st.oci_state(Status::Running));
         }

@@ -62,6 +62,10 @@ pub struct ContainerState {
     pub systemd_cgroup: bool,
     #[serde(default)]
     pub annotations: std::collections::HashMap<String, String>,
+    /// Whether the spec has poststart hooks, noted at create so that `start` reads
+    /// the bundle again only for them; `None` (state of an older runtime): unknown.
+    #[serde(default)]
+    pub poststart_hooks: Option<bool>,
 }
 
 impl ContainerState {

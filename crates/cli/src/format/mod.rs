@@ -6,6 +6,7 @@
 
 pub mod gofmt;
 pub mod humanize;
+pub mod json;
 mod serialize;
 pub mod table;
 pub mod template;

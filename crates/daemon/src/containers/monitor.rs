@@ -148,9 +148,7 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
         // container held is freed right after. A crash before that ends leaves its
         // `removing` record, which the next start finishes.
         let releasing = d.containers.begin_release();
-        d.containers.forget(c);
-        d.events.publish("container", "destroy", &c.id, super::view::event_attributes(r));
-        c.notify(|ch| ch.removed = true);
+        ops::gone(d, c, r);
         let (d2, id, runtime) = (d.clone(), c.id.clone(), r.host_config.runtime.clone());
         let released = tokio::task::spawn_blocking(move || ops::release_run(&d2, &id, &runtime)).await;
         c.notify(|ch| ch.cleanups += 1);

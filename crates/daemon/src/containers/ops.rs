@@ -789,15 +789,16 @@ async fn finish_removal(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) -> ApiR
         let _ = c.update(&d.containers.paths, |r| r.state.status = Status::Dead);
         return Err(e);
     }
-    d.containers.forget(c);
-    d.events.publish(
-        "container",
-        "destroy",
-        &c.id,
-        super::view::event_attributes(r),
-    );
-    c.notify(|ch| ch.removed = true);
+    gone(d, c, r);
     Ok(())
+}
+
+/// The container is no more for clients: forgotten (its name free), `destroy`
+/// published, waiters for its removal answered.
+pub(crate) fn gone(d: &Daemon, c: &Container, r: &Record) {
+    d.containers.forget(c);
+    d.events.publish("container", "destroy", &c.id, super::view::event_attributes(r));
+    c.notify(|ch| ch.removed = true);
 }
 
 /// Releases what one run held: the shim, the runtime's state (and cgroup), the rootfs

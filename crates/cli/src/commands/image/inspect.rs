@@ -11,93 +11,9 @@ use super::path_escape;
 use crate::cli::ImageInspectArgs;
 use crate::context::Cli;
 use crate::error::{CliError, Result};
+use crate::format::json::{compact_json, indent_json};
 use crate::format::{Template, TemplateError, Value, to_value};
 
-/// Go's `json.Indent(dst, src, "", indent)`: one value per line, `": "`
-/// after keys, and empty objects and arrays kept as `{}` and `[]`.
-pub fn indent_json(src: &str, indent: &str) -> String {
-    let mut out = String::with_capacity(src.len() * 2);
-    let mut depth = 0usize;
-    let mut need_indent = false;
-    let (mut in_string, mut escaped) = (false, false);
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        for _ in 0..depth {
-            out.push_str(indent);
-        }
-    };
-    for c in src.chars() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        if c.is_ascii_whitespace() {
-            continue;
-        }
-        if need_indent && c != '}' && c != ']' {
-            need_indent = false;
-            depth += 1;
-            newline(&mut out, depth);
-        }
-        match c {
-            '"' => {
-                in_string = true;
-                out.push(c);
-            }
-            '{' | '[' => {
-                out.push(c);
-                // Delayed, so that an empty one stays `{}` / `[]`.
-                need_indent = true;
-            }
-            ',' => {
-                out.push(c);
-                newline(&mut out, depth);
-            }
-            ':' => out.push_str(": "),
-            '}' | ']' => {
-                if need_indent {
-                    need_indent = false;
-                } else {
-                    depth = depth.saturating_sub(1);
-                    newline(&mut out, depth);
-                }
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// JSON without the whitespace between tokens.
-fn compact_json(src: &str) -> String {
-    let mut out = String::with_capacity(src.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in src.chars() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-        } else if c == '"' {
-            in_string = true;
-        } else if c.is_ascii_whitespace() {
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// How the images are printed.
 enum Output {
@@ -163,7 +79,7 @@ pub async fn run(cli: &mut Cli<'_>, args: ImageInspectArgs) -> Result<()> {
                 }
                 Err(e) => errors.push(e),
             },
-            _ => raws.push(compact_json(raw.trim())),
+            _ => raws.push(compact_json(raw.trim().as_bytes())),
         }
     }
     match output {
@@ -171,7 +87,7 @@ pub async fn run(cli: &mut Cli<'_>, args: ImageInspectArgs) -> Result<()> {
         Output::Template(_) => {}
         _ if raws.is_empty() => text.push_str("[]\n"),
         Output::Indented => {
-            text = indent_json(&format!("[{}]", raws.join(",")), "    ");
+            text = indent_json(format!("[{}]", raws.join(",")).as_bytes(), "    ");
             text.push('\n');
         }
         Output::Json => text = format!("[{}]\n", raws.join(",")),
@@ -188,7 +104,7 @@ mod tests {
 
     #[test]
     fn indents_like_go() {
-        let out = indent_json(&format!("[{RAW}]"), "    ");
+        let out = indent_json(format!("[{RAW}]").as_bytes(), "    ");
         assert_eq!(
             out,
             r#"[
@@ -218,8 +134,8 @@ mod tests {
     }
 ]"#
         );
-        assert_eq!(indent_json("[]", "    "), "[]");
-        assert_eq!(compact_json("{ \"a b\" : [ 1, 2 ] }"), "{\"a b\":[1,2]}");
+        assert_eq!(indent_json(b"[]", "    "), "[]");
+        assert_eq!(compact_json(b"{ \"a b\" : [ 1, 2 ] }"), "{\"a b\":[1,2]}");
     }
 
     #[test]
