@@ -23,6 +23,7 @@ pub mod stats;
 pub mod stream;
 pub mod system;
 pub mod time;
+pub mod units;
 pub mod version;
 pub mod volumes;
 

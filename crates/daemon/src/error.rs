@@ -1,55 +1,71 @@
-//! Errors as the Engine API returns them: an HTTP status and `{"message": …}` with
-//! `Content-Type: application/json`, the shape every Docker client parses.
+//! The daemon's domain error: what failed, in words a user can act on, and its
+//! [`ErrorKind`], the class of failure. Services return it and know nothing of HTTP;
+//! the routes turn a kind into a status code in one place
+//! ([`crate::routes::status_of`]), as dockerd maps its error classes.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+/// The class of a failure: what a client may do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No such container, image, exec …
+    NotFound,
+    /// The thing is in a state (or has a name) that forbids the request.
+    Conflict,
+    /// The request itself is wrong: a bad parameter, body or value.
+    Invalid,
+    /// Nothing to do: started already, stopped already.
+    NotModified,
+    /// Asked of a feature berth does not have (or not with this configuration).
+    NotImplemented,
+    /// A service the request needs is not there now; the same request may work later.
+    Unavailable,
+    /// berth or the system failed.
+    Internal,
+}
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
-pub struct ApiError {
-    pub status: StatusCode,
+pub struct Error {
+    pub kind: ErrorKind,
     pub message: String,
 }
 
-impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-        }
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { kind, message: message.into() }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, message)
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
     }
 
-    pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, message)
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Invalid, message)
     }
 
-    pub fn conflict(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::CONFLICT, message)
+    pub fn not_found(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::NotFound, message)
     }
 
-    pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    pub fn conflict(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Conflict, message)
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        // 304 carries no body (Docker's "already started/stopped").
-        if self.status == StatusCode::NOT_MODIFIED {
-            return self.status.into_response();
-        }
-        let body = serde_json::json!({ "message": self.message }).to_string();
-        (
-            self.status,
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response()
+    /// Docker's "already started" / "already stopped": no message, nothing changed.
+    pub fn not_modified() -> Error {
+        Error::new(ErrorKind::NotModified, "")
+    }
+
+    pub fn not_implemented(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::NotImplemented, message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Unavailable, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Internal, message)
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub type Result<T, E = Error> = std::result::Result<T, E>;

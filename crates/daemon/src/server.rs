@@ -13,7 +13,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::events::Events;
 use crate::system::Counts;
 
@@ -47,7 +47,7 @@ impl Daemon {
 /// JSON errors for unknown paths.
 pub fn app(daemon: Arc<Daemon>) -> Router {
     let inner =
-        crate::routes::router(daemon).fallback(|| async { ApiError::not_found("page not found") });
+        crate::routes::router(daemon).fallback(|| async { Error::not_found("page not found") });
     // Strip the version prefix before the inner router matches the path.
     Router::new()
         .fallback_service(inner)
@@ -58,7 +58,7 @@ async fn strip_version(mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let (version, rest) = match api::version::split_version_prefix(&path) {
         Ok(v) => v,
-        Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
+        Err(e) => return Error::invalid(e.to_string()).into_response(),
     };
     if let Some(v) = version {
         // Handlers that answer older clients as older daemons did read it.
@@ -70,7 +70,7 @@ async fn strip_version(mut req: Request, next: Next) -> Response {
         match rest.parse() {
             Ok(uri) => *req.uri_mut() = uri,
             Err(_) => {
-                return ApiError::bad_request(format!("invalid path {path:?}")).into_response();
+                return Error::invalid(format!("invalid path {path:?}")).into_response();
             }
         }
     }

@@ -538,36 +538,13 @@ impl std::fmt::Debug for Writer {
 
 /// Makes a directory's entries (a rename, a new file) durable.
 pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("fsync directory", dir))
+    atomic_file::sync_dir(dir).map_err(io_err("fsync directory", dir))
 }
 
-/// Writes `bytes` to `path` so that after a crash the file holds either the old or the
-/// new content: write a temp file beside it, fsync it, rename over, fsync the directory.
+/// Writes `bytes` to `path` so that after a crash (or a power loss) the file holds
+/// either the old or the new content.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = File::create(&tmp).map_err(io_err("create", &tmp))?;
-        f.write_all(bytes).map_err(io_err("write", &tmp))?;
-        f.sync_all().map_err(io_err("fsync", &tmp))?;
-        fs::rename(&tmp, path).map_err(io_err("rename into place", path))?;
-        fsync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    atomic_file::write(path, bytes, atomic_file::Durability::Durable).map_err(io_err("write", path))
 }
 
 #[cfg(test)]

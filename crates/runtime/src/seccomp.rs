@@ -159,12 +159,7 @@ fn write_cached(dir: &Path, path: &Path, key: &[u8], program: &[u8]) -> std::io:
     data.extend_from_slice(program);
     let sum = fnv1a(&data);
     data.extend_from_slice(&sum.to_le_bytes());
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    let tmp = dir.join(format!(".{}.{nanos}.tmp", std::process::id()));
-    std::fs::write(&tmp, &data)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    atomic_file::write(path, &data, atomic_file::Durability::Volatile)
 }
 
 /// The program bytes as BPF instructions (8 bytes each, native endian).

@@ -6,8 +6,7 @@
 //! time, so a recycled pid is not mistaken for it?), the `started` flag and the freezer.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -216,22 +215,8 @@ impl Store {
 /// runtime state under the state root (`/run`, a tmpfs that a reboot empties), which
 /// outlives process crashes in the page cache but is meant to die with the machine.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("state")
-    ));
-    let ctx = || format!("write {}", path.display());
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(Error::io(ctx()))?;
-    f.write_all(bytes).map_err(Error::io(ctx()))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(Error::io(ctx()))
+    atomic_file::write_mode(path, bytes, 0o600, atomic_file::Durability::Volatile)
+        .map_err(Error::io(format!("write {}", path.display())))
 }
 
 /// runc's rule: `^[\w+-\.]+$`, and never a path component that walks the root.

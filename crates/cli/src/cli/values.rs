@@ -72,59 +72,9 @@ pub fn uint16(s: &str) -> Result<u16, String> {
     go_uint(s, 16).map(|v| v as u16)
 }
 
-/// go-units' `RAMInBytes` (`--memory 512m`, `--shm-size 1g`): binary
-/// multipliers, an optional `b`/`ib` after the unit, no negative sizes.
-pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
-    let invalid = || format!("invalid size: '{s}'");
-    let (num, sfx) = match s.split_once(' ') {
-        Some((n, x)) => (n, x),
-        None => {
-            let sep = s.rfind(|c: char| c.is_ascii_digit() || c == '.').ok_or_else(invalid)?;
-            (&s[..=sep], &s[sep + 1..])
-        }
-    };
-    let size = go_parse_float(num)?;
-    if size < 0.0 {
-        return Err(invalid());
-    }
-    if sfx.is_empty() {
-        return Ok(size as i64);
-    }
-    let bad_suffix = || format!("invalid suffix: '{}'", sfx.to_lowercase());
-    if sfx.len() > 3 {
-        return Err(bad_suffix());
-    }
-    let lower = sfx.to_lowercase();
-    let bytes = lower.as_bytes();
-    if bytes[0] == b'b' {
-        return if bytes.len() > 1 { Err(bad_suffix()) } else { Ok(size as i64) };
-    }
-    let mul: f64 = match bytes[0] {
-        b'k' => 1024.0,
-        b'm' => 1024f64.powi(2),
-        b'g' => 1024f64.powi(3),
-        b't' => 1024f64.powi(4),
-        b'p' => 1024f64.powi(5),
-        _ => return Err(bad_suffix()),
-    };
-    match bytes.len() {
-        2 if bytes[1] != b'b' => return Err(bad_suffix()),
-        3 if &bytes[1..] != b"ib" => return Err(bad_suffix()),
-        _ => {}
-    }
-    Ok((size * mul) as i64)
-}
+/// go-units' `RAMInBytes` (`--memory 512m`, `--shm-size 1g`): binary multipliers.
+pub use api::units::ram_in_bytes;
 
-/// Go's `strconv.ParseFloat` for the plain decimal forms sizes use.
-fn go_parse_float(s: &str) -> Result<f64, String> {
-    let ok = !s.is_empty()
-        && s.trim_start_matches(['-', '+']).chars().all(|c| c.is_ascii_digit() || c == '.')
-        && s.matches('.').count() <= 1;
-    match s.parse::<f64>() {
-        Ok(v) if ok => Ok(v),
-        _ => Err(strconv_error("ParseFloat", s, "invalid syntax")),
-    }
-}
 
 /// `--memory-swap`: a size, or `-1` for unlimited swap.
 pub fn mem_swap(s: &str) -> Result<i64, String> {

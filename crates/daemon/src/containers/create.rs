@@ -11,42 +11,42 @@ use chrono::Utc;
 use super::merge;
 use super::names;
 use super::record::{Record, State};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::server::Daemon;
 
 /// Network modes that work before the network manager exists.
-fn check_network(hc: &mut HostConfig) -> ApiResult<()> {
+fn check_network(hc: &mut HostConfig) -> Result<()> {
     match hc.network_mode.as_str() {
         "" | "default" => {
             hc.network_mode = "none".into();
             Ok(())
         }
         "none" | "host" => Ok(()),
-        other => Err(ApiError::not_found(format!(
+        other => Err(Error::not_found(format!(
             "network {other} not found (berth has the none and host networks until its network manager lands)"
         ))),
     }
 }
 
-pub(super) fn check_restart_policy(hc: &HostConfig) -> ApiResult<()> {
+pub(super) fn check_restart_policy(hc: &HostConfig) -> Result<()> {
     let p = &hc.restart_policy;
     match p.name.as_str() {
         "" | "no" | "always" | "unless-stopped" if p.maximum_retry_count != 0 => {
-            Err(ApiError::bad_request(format!(
+            Err(Error::invalid(format!(
                 "invalid restart policy: maximum retry count can only be used with 'on-failure'"
             )))
         }
         "" | "no" | "always" | "unless-stopped" => Ok(()),
-        "on-failure" if p.maximum_retry_count < 0 => Err(ApiError::bad_request(
+        "on-failure" if p.maximum_retry_count < 0 => Err(Error::invalid(
             "invalid restart policy: maximum retry count must be a positive integer",
         )),
         "on-failure" => Ok(()),
-        other => Err(ApiError::bad_request(format!(
+        other => Err(Error::invalid(format!(
             "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
         ))),
     }?;
     if hc.auto_remove && !matches!(p.name.as_str(), "" | "no") {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "can't create 'AutoRemove' container with restart policy",
         ));
     }
@@ -56,29 +56,29 @@ pub(super) fn check_restart_policy(hc: &HostConfig) -> ApiResult<()> {
 /// Docker's checks of the resource values (see [`super::resources::check`]) and of the
 /// process limits beside them; returns Docker's warnings. As Docker does, a memory limit
 /// without a swap limit allows as much swap again.
-fn check_resources(hc: &mut HostConfig) -> ApiResult<Vec<String>> {
+fn check_resources(hc: &mut HostConfig) -> Result<Vec<String>> {
     let host = super::resources::Host::get();
     let warnings =
-        super::resources::check(&mut hc.resources, host, false).map_err(ApiError::bad_request)?;
+        super::resources::check(&mut hc.resources, host, false).map_err(Error::invalid)?;
     if hc.shm_size < 0 {
-        return Err(ApiError::bad_request("SHM size can not be less than 0"));
+        return Err(Error::invalid("SHM size can not be less than 0"));
     }
     if hc.oom_score_adj < -1000 || hc.oom_score_adj > 1000 {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::invalid(format!(
             "Invalid value {}, range for oom score adj is [-1000, 1000]",
             hc.oom_score_adj
         )));
     }
     for u in &hc.resources.ulimits {
         if super::spec::ulimit_type(&u.name).is_none() {
-            return Err(ApiError::bad_request(format!("invalid ulimit type: {}", u.name)));
+            return Err(Error::invalid(format!("invalid ulimit type: {}", u.name)));
         }
         let soft = match u.soft {
             -1 => "soft: -1 (unlimited), hard:".to_string(),
             soft => format!("{soft} >"),
         };
         if u.hard != -1 && (u.soft == -1 || u.soft > u.hard) {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::invalid(format!(
                 "ulimit soft limit must be less than or equal to hard limit: {soft} {}",
                 u.hard
             )));
@@ -93,29 +93,29 @@ fn check_resources(hc: &mut HostConfig) -> ApiResult<Vec<String>> {
 
 /// `--security-opt` as Docker reads it, and a seccomp profile given inline, decoded
 /// now so that a bad one is refused before anything is made.
-fn check_security_opt(hc: &HostConfig) -> ApiResult<()> {
+fn check_security_opt(hc: &HostConfig) -> Result<()> {
     let security = super::security_opts::SecurityOptions::parse(&hc.security_opt)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        .map_err(|e| Error::invalid(e.to_string()))?;
     if let Some(profile) = security
         .seccomp
         .as_deref()
         .filter(|p| !matches!(*p, "builtin" | "unconfined"))
     {
-        super::seccomp::Profile::parse(profile).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        super::seccomp::Profile::parse(profile).map_err(|e| Error::invalid(e.to_string()))?;
     }
     Ok(())
 }
 
 /// `--device` and `--device-cgroup-rule`: the host's nodes must exist and the rules parse.
-fn check_devices(hc: &HostConfig) -> ApiResult<()> {
-    super::devices::from_host_config(hc).map_err(ApiError::bad_request)?;
+fn check_devices(hc: &HostConfig) -> Result<()> {
+    super::devices::from_host_config(hc).map_err(Error::invalid)?;
     Ok(())
 }
 
 /// Docker's rule for `--sysctl`: only sysctls of the container's own IPC and network
 /// namespaces (and `kernel.domainname`), with runc's messages for those that clash with
 /// another setting.
-fn check_sysctls(hc: &HostConfig) -> ApiResult<()> {
+fn check_sysctls(hc: &HostConfig) -> Result<()> {
     const IPC: [&str; 8] = api::hostconfig::IPC_SYSCTLS;
     let mut sysctls: Vec<_> = hc.sysctls.iter().collect();
     sysctls.sort();
@@ -123,13 +123,13 @@ fn check_sysctls(hc: &HostConfig) -> ApiResult<()> {
         // `net/ipv4/ip_forward` is the same sysctl, as its /proc/sys path.
         let name = key.replace('/', ".");
         if name == "kernel.hostname" {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::invalid(format!(
                 "sysctl {name:?} is not allowed as it conflicts with the OCI \"hostname\" field"
             )));
         }
         if name.starts_with("net.") {
             if hc.network_mode == "host" {
-                return Err(ApiError::bad_request(format!(
+                return Err(Error::invalid(format!(
                     "sysctl {name:?} not allowed in host network namespace"
                 )));
             }
@@ -138,16 +138,16 @@ fn check_sysctls(hc: &HostConfig) -> ApiResult<()> {
         if IPC.contains(&name.as_str()) || name.starts_with("fs.mqueue.") || name == "kernel.domainname" {
             continue;
         }
-        return Err(ApiError::bad_request(format!("sysctl '{key}={value}' is not allowed")));
+        return Err(Error::invalid(format!("sysctl '{key}={value}' is not allowed")));
     }
     Ok(())
 }
 
-fn check_log_config(hc: &HostConfig) -> ApiResult<()> {
+fn check_log_config(hc: &HostConfig) -> Result<()> {
     match hc.log_config.r#type.as_str() {
         "" | "json-file" | "none" => {}
         other => {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::invalid(format!(
                 "logging driver {other:?} is not supported; use json-file or none"
             )));
         }
@@ -155,19 +155,18 @@ fn check_log_config(hc: &HostConfig) -> ApiResult<()> {
     for (k, v) in &hc.log_config.config {
         match k.as_str() {
             "max-size" => {
-                parse_size(v)
-                    .ok_or_else(|| ApiError::bad_request(format!("invalid max-size {v:?}")))?;
+                log_max_size(v).map_err(Error::invalid)?;
             }
             "max-file" => {
                 v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    ApiError::bad_request(format!(
+                    Error::invalid(format!(
                         "invalid max-file {v:?}: must be a positive number"
                     ))
                 })?;
             }
             "labels" | "env" | "env-regex" | "tag" | "compress" | "mode" | "max-buffer-size" => {}
             other => {
-                return Err(ApiError::bad_request(format!(
+                return Err(Error::invalid(format!(
                     "unknown log opt '{other}' for json-file log driver"
                 )));
             }
@@ -176,24 +175,13 @@ fn check_log_config(hc: &HostConfig) -> ApiResult<()> {
     Ok(())
 }
 
-/// `10m`, `1g`, `512k`, `100` (bytes), as Docker's log options read them.
-pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim().to_ascii_lowercase();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => s.split_at(i),
-        None => (s.as_str(), ""),
-    };
-    let n: f64 = num.parse().ok()?;
-    let mult: u64 = match unit.trim_end_matches('b').trim_end_matches('i') {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        "t" => 1 << 40,
-        _ => return None,
-    };
-    let v = (n * mult as f64) as u64;
-    (v > 0).then_some(v)
+/// The json-file driver's `max-size` in bytes: Docker's decimal units (`10m` is
+/// 10,000,000 bytes), and positive.
+pub fn log_max_size(s: &str) -> std::result::Result<u64, String> {
+    match api::units::from_human_size(s)? {
+        n if n > 0 => Ok(n as u64),
+        _ => Err("max-size must be a positive number".into()),
+    }
 }
 
 /// The host's resolv.conf for a container: kept as is on the host network; elsewhere
@@ -228,7 +216,7 @@ fn resolv_conf(host_net: bool, dns: &[String], search: &[String], options: &[Str
     out
 }
 
-fn hosts_file(host_net: bool, extra: &[String]) -> ApiResult<String> {
+fn hosts_file(host_net: bool, extra: &[String]) -> Result<String> {
     let mut out = if host_net {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
@@ -236,10 +224,10 @@ fn hosts_file(host_net: bool, extra: &[String]) -> ApiResult<String> {
     };
     for e in extra {
         let (host, ip) = e.split_once(':').ok_or_else(|| {
-            ApiError::bad_request(format!("invalid extra host {e:?}: use host:ip"))
+            Error::invalid(format!("invalid extra host {e:?}: use host:ip"))
         })?;
         if ip.parse::<std::net::IpAddr>().is_err() && ip != "host-gateway" {
-            return Err(ApiError::bad_request(format!(
+            return Err(Error::invalid(format!(
                 "invalid IP address in add-host: {ip:?}"
             )));
         }
@@ -250,12 +238,12 @@ fn hosts_file(host_net: bool, extra: &[String]) -> ApiResult<String> {
 
 /// Writes the container's hostname, hosts and resolv.conf into `dir` (its run
 /// directory, made if missing), at each start as Docker rebuilds them.
-pub(crate) fn write_etc_files(dir: &Path, r: &Record) -> ApiResult<()> {
+pub(crate) fn write_etc_files(dir: &Path, r: &Record) -> Result<()> {
     let hc = &r.host_config;
     let host_net = hc.network_mode == "host";
     let io = |what: &str| {
         let what = what.to_string();
-        move |e: std::io::Error| ApiError::internal(format!("write {what}: {e}"))
+        move |e: std::io::Error| Error::internal(format!("write {what}: {e}"))
     };
     std::fs::create_dir_all(dir).map_err(io("the run directory"))?;
     let hostname = if host_net {
@@ -285,14 +273,14 @@ pub async fn create(
     d: &Arc<Daemon>,
     name: Option<&str>,
     body: ContainerCreateBody,
-) -> ApiResult<(String, Vec<String>)> {
+) -> Result<(String, Vec<String>)> {
     let mut body = body;
     let name = match name.filter(|n| !n.is_empty()) {
-        Some(n) => Some(names::validate(n).map_err(ApiError::bad_request)?),
+        Some(n) => Some(names::validate(n).map_err(Error::invalid)?),
         None => None,
     };
     if body.config.image.is_empty() {
-        return Err(ApiError::bad_request("No image specified"));
+        return Err(Error::invalid("No image specified"));
     }
     let hc = &mut body.host_config;
     // Docker records the daemon's default log driver in the container (clients read it:
@@ -304,10 +292,10 @@ pub async fn create(
         hc.runtime = d.config.default_runtime.clone();
     }
     if !d.config.runtimes.contains_key(&hc.runtime) {
-        return Err(ApiError::bad_request(format!("unknown or invalid runtime name: {}", hc.runtime)));
+        return Err(Error::invalid(format!("unknown or invalid runtime name: {}", hc.runtime)));
     }
     check_network(hc)?;
-    crate::userns::check(hc, d.config.remap.is_some()).map_err(ApiError::bad_request)?;
+    crate::userns::check(hc, d.config.remap.is_some()).map_err(Error::invalid)?;
     check_restart_policy(hc)?;
     let warnings = check_resources(hc)?;
     check_log_config(hc)?;
@@ -315,35 +303,35 @@ pub async fn create(
     check_devices(hc)?;
     check_sysctls(hc)?;
     super::health::validate(body.config.healthcheck.as_ref())?;
-    super::spec::capabilities(hc).map_err(ApiError::bad_request)?;
-    super::spec::user_mounts(hc).map_err(ApiError::bad_request)?;
+    super::spec::capabilities(hc).map_err(Error::invalid)?;
+    super::spec::user_mounts(hc).map_err(Error::invalid)?;
     let d2 = d.clone();
     tokio::task::spawn_blocking(move || create_blocking(&d2, name, body).map(|id| (id, warnings)))
         .await
-        .map_err(|e| ApiError::internal(format!("create task: {e}")))?
+        .map_err(|e| Error::internal(format!("create task: {e}")))?
 }
 
 fn create_blocking(
     d: &Arc<Daemon>,
     name: Option<String>,
     body: ContainerCreateBody,
-) -> ApiResult<String> {
+) -> Result<String> {
     let img = d
         .images
         .images()
         .resolve(&body.config.image)
         .map_err(|e| match e {
             image::metadata::Error::NotFound(_) | image::metadata::Error::Reference(_) => {
-                ApiError::not_found(format!("No such image: {}", familiar(&body.config.image)))
+                Error::not_found(format!("No such image: {}", familiar(&body.config.image)))
             }
-            other => ApiError::internal(other.to_string()),
+            other => Error::internal(other.to_string()),
         })?;
     let image_config = d
         .images
         .config(&img)
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+        .map_err(|e| Error::internal(e.to_string()))?;
     let mut config = merge::merge(&body.config, image_config.parsed().config.as_ref());
-    let (path, args) = merge::command(&config).map_err(ApiError::bad_request)?;
+    let (path, args) = merge::command(&config).map_err(Error::invalid)?;
     let mut id = names::new_id();
     while d.containers.short_id_taken(&id) {
         id = names::new_id();
@@ -381,17 +369,17 @@ fn create_blocking(
         state: State::default(),
     };
     let dir = containers.paths.dir(&id);
-    let made = (|| -> ApiResult<()> {
+    let made = (|| -> Result<()> {
         std::fs::create_dir(&dir)
-            .map_err(|e| ApiError::internal(format!("create {}: {e}", dir.display())))?;
+            .map_err(|e| Error::internal(format!("create {}: {e}", dir.display())))?;
         d.images
             .container_snapshot(&id, &img)
-            .map_err(|e| ApiError::internal(format!("prepare the container's filesystem: {e}")))?;
+            .map_err(|e| Error::internal(format!("prepare the container's filesystem: {e}")))?;
         // Written at start; checked now so that a bad --add-host fails the create.
         hosts_file(false, &record.host_config.extra_hosts)?;
         record
             .save(&dir)
-            .map_err(|e| ApiError::internal(format!("save container {id}: {e}")))
+            .map_err(|e| Error::internal(format!("save container {id}: {e}")))
     })();
     if let Err(e) = made {
         let _ = d.images.snapshots().remove(&id);
@@ -423,12 +411,11 @@ mod tests {
 
     #[test]
     fn log_sizes_parse_like_docker() {
-        assert_eq!(parse_size("10m"), Some(10 << 20));
-        assert_eq!(parse_size("1k"), Some(1024));
-        assert_eq!(parse_size("100"), Some(100));
-        assert_eq!(parse_size("1.5g"), Some(3 << 29));
-        assert_eq!(parse_size("0"), None);
-        assert_eq!(parse_size("ten"), None);
+        assert_eq!(log_max_size("10m"), Ok(10_000_000));
+        assert_eq!(log_max_size("1k"), Ok(1000));
+        assert_eq!(log_max_size("100"), Ok(100));
+        assert_eq!(log_max_size("0"), Err("max-size must be a positive number".into()));
+        assert_eq!(log_max_size("ten"), Err("invalid size: 'ten'".into()));
     }
 
     #[test]
@@ -478,7 +465,7 @@ mod tests {
         assert!(check_security_opt(&hc).is_ok());
         hc.security_opt = vec![r#"seccomp={"defaultAction": 1}"#.into()];
         let e = check_security_opt(&hc).unwrap_err();
-        assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Invalid);
         assert!(e.message.starts_with("Decoding seccomp profile failed"), "{}", e.message);
     }
 

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::record::Status;
 use super::{Container, engine, names, user};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::server::Daemon;
 
 #[derive(Debug, Default, Clone)]
@@ -44,13 +44,13 @@ pub struct Execs {
 }
 
 impl Execs {
-    pub fn get(&self, id: &str) -> ApiResult<Arc<Exec>> {
+    pub fn get(&self, id: &str) -> Result<Arc<Exec>> {
         self.map
             .lock()
             .expect("execs lock")
             .get(id)
             .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("No such exec instance: {id}")))
+            .ok_or_else(|| Error::not_found(format!("No such exec instance: {id}")))
     }
 
     /// Forgets an exec nobody will inspect (a health probe's, once its result is kept).
@@ -71,19 +71,19 @@ impl Execs {
 }
 
 /// `POST /containers/{id}/exec`.
-pub fn create(d: &Daemon, c: &Arc<Container>, body: ExecCreateBody) -> ApiResult<String> {
+pub fn create(d: &Daemon, c: &Arc<Container>, body: ExecCreateBody) -> Result<String> {
     match c.status() {
         Status::Running => {}
         Status::Paused => {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "Container {} is paused, unpause the container before exec",
                 c.id
             )));
         }
-        _ => return Err(ApiError::conflict(format!("Container {} is not running", c.id))),
+        _ => return Err(Error::conflict(format!("Container {} is not running", c.id))),
     }
     if body.cmd.as_ref().is_none_or(|c| c.is_empty()) {
-        return Err(ApiError::bad_request("No exec command specified"));
+        return Err(Error::invalid("No exec command specified"));
     }
     let id = names::new_id();
     let exec = Exec { id: id.clone(), container: c.clone(), config: body, state: Mutex::default(), tty: Mutex::default() };
@@ -125,20 +125,20 @@ pub fn inspect(e: &Exec) -> ExecInspect {
 }
 
 /// `POST /exec/{id}/resize`.
-pub fn resize(e: &Exec, height: u16, width: u16) -> ApiResult<()> {
+pub fn resize(e: &Exec, height: u16, width: u16) -> Result<()> {
     let tty = e.tty.lock().expect("exec lock");
     let Some(master) = tty.as_ref() else { return Ok(()) };
     runtime::console::set_size(master.as_raw_fd(), height, width)
-        .map_err(|err| ApiError::internal(format!("resize exec {}: {err}", e.id)))
+        .map_err(|err| Error::internal(format!("resize exec {}: {err}", e.id)))
 }
 
 /// The process to run: the container's, with the exec's command, env, cwd and user.
-pub fn process_spec(d: &Daemon, e: &Exec) -> ApiResult<serde_json::Value> {
+pub fn process_spec(d: &Daemon, e: &Exec) -> Result<serde_json::Value> {
     let paths = &d.containers.paths;
     let c = &e.container;
     let bundle = std::fs::read(paths.bundle(&c.id).join("config.json"))
-        .map_err(|err| ApiError::internal(format!("read the container's bundle: {err}")))?;
-    let spec: serde_json::Value = serde_json::from_slice(&bundle).map_err(|err| ApiError::internal(err.to_string()))?;
+        .map_err(|err| Error::internal(format!("read the container's bundle: {err}")))?;
+    let spec: serde_json::Value = serde_json::from_slice(&bundle).map_err(|err| Error::internal(err.to_string()))?;
     let mut p = spec["process"].clone();
     let cfg = &e.config;
     p["args"] = serde_json::json!(cfg.cmd.clone().unwrap_or_default());
@@ -153,7 +153,7 @@ pub fn process_spec(d: &Daemon, e: &Exec) -> ApiResult<serde_json::Value> {
     if !cfg.user.is_empty() {
         // The container's --group-add holds for an exec's own user too, as in Docker.
         let group_add = c.record().host_config.group_add.clone();
-        let u = user::resolve(&paths.live_rootfs(&c.id), &cfg.user, &group_add).map_err(ApiError::bad_request)?;
+        let u = user::resolve(&paths.live_rootfs(&c.id), &cfg.user, &group_add).map_err(Error::invalid)?;
         p["user"] = serde_json::json!({"uid": u.uid, "gid": u.gid, "additionalGids": u.additional_gids});
     }
     if cfg.privileged {
@@ -201,20 +201,20 @@ fn failed_exit_code(log: &str) -> Option<i64> {
 
 /// `POST /exec/{id}/start`: runs the process; with a connection, joins its stdio to
 /// it until the process ends (or the client detaches on a terminal).
-pub async fn start<C>(d: Arc<Daemon>, e: Arc<Exec>, conn: Option<C>) -> ApiResult<()>
+pub async fn start<C>(d: Arc<Daemon>, e: Arc<Exec>, conn: Option<C>) -> Result<()>
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     {
         let mut st = e.state.lock().expect("exec lock");
         if st.started {
-            return Err(ApiError::conflict(format!("Exec {} has already been started", e.id)));
+            return Err(Error::conflict(format!("Exec {} has already been started", e.id)));
         }
         st.started = true;
     }
     let c = e.container.clone();
     if !c.status().is_live() {
-        return Err(ApiError::conflict(format!("Container {} is not running", c.id)));
+        return Err(Error::conflict(format!("Container {} is not running", c.id)));
     }
     let process = match process_spec(&d, &e) {
         Ok(p) => p,
@@ -243,7 +243,7 @@ where
     let failed = |msg: String| {
         // Recorded before the client's stream is dropped: it inspects the exec then.
         e.state.lock().expect("exec lock").exit_code = Some(126);
-        ApiError::internal(msg)
+        Error::internal(msg)
     };
     std::fs::write(&process_file, process.to_string()).map_err(|err| failed(format!("write the exec's process: {err}")))?;
     let mut cmd = runtime_command(&d, &c, &process_file);

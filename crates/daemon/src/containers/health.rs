@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use super::record::{Record, Status};
 use super::{Container, exec};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::server::Daemon;
 
 pub const STARTING: &str = "starting";
@@ -101,20 +101,20 @@ impl Probe {
 }
 
 /// Docker's checks of a healthcheck's values (at create, on the user's config).
-pub fn validate(h: Option<&HealthConfig>) -> ApiResult<()> {
+pub fn validate(h: Option<&HealthConfig>) -> Result<()> {
     let Some(h) = h else { return Ok(()) };
     let too_small = |nanos: i64| nanos != 0 && nanos < MINIMUM_DURATION_NANOS;
     for (name, nanos) in [("Interval", h.interval), ("Timeout", h.timeout)] {
         if too_small(nanos) {
-            return Err(ApiError::bad_request(format!("{name} in Healthcheck cannot be less than 1ms")));
+            return Err(Error::invalid(format!("{name} in Healthcheck cannot be less than 1ms")));
         }
     }
     if h.retries < 0 {
-        return Err(ApiError::bad_request("Retries in Healthcheck cannot be negative"));
+        return Err(Error::invalid("Retries in Healthcheck cannot be negative"));
     }
     for (name, nanos) in [("StartPeriod", h.start_period), ("StartInterval", h.start_interval)] {
         if too_small(nanos) {
-            return Err(ApiError::bad_request(format!("{name} in Healthcheck cannot be less than 1ms")));
+            return Err(Error::invalid(format!("{name} in Healthcheck cannot be less than 1ms")));
         }
     }
     Ok(())
@@ -269,7 +269,7 @@ async fn run_probe(d: &Arc<Daemon>, c: &Arc<Container>, probe: &Probe, stop: &mu
     };
     tokio::pin!(run);
     enum End {
-        Done(ApiResult<()>),
+        Done(Result<()>),
         TimedOut,
         Stopped,
     }
@@ -307,7 +307,7 @@ async fn run_probe(d: &Arc<Daemon>, c: &Arc<Container>, probe: &Probe, stop: &mu
 
 /// SIGKILLs the probe's process until its exec ends (the runtime writes the pid a
 /// moment after it starts), for at most [`KILLED_PROBE_GRACE`].
-async fn kill(d: &Daemon, e: &exec::Exec, run: &mut (impl std::future::Future<Output = ApiResult<()>> + Unpin)) {
+async fn kill(d: &Daemon, e: &exec::Exec, run: &mut (impl std::future::Future<Output = Result<()>> + Unpin)) {
     let deadline = tokio::time::Instant::now() + KILLED_PROBE_GRACE;
     loop {
         exec::signal(d, e, nix::sys::signal::Signal::SIGKILL);

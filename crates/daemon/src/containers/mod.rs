@@ -45,7 +45,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::watch;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use record::{Record, Status};
 
 /// Where a container's files live.
@@ -200,12 +200,12 @@ impl Container {
     }
 
     /// Changes the record in memory and on disk (atomically); returns the new record.
-    pub fn update(&self, paths: &Paths, f: impl FnOnce(&mut Record)) -> ApiResult<Record> {
+    pub fn update(&self, paths: &Paths, f: impl FnOnce(&mut Record)) -> Result<Record> {
         let mut r = self.record.lock().expect("record lock");
         let mut next = r.clone();
         f(&mut next);
         next.save(&paths.dir(&self.id)).map_err(|e| {
-            ApiError::internal(format!("save the state of container {}: {e}", self.id))
+            Error::internal(format!("save the state of container {}: {e}", self.id))
         })?;
         *r = next.clone();
         Ok(next)
@@ -324,9 +324,9 @@ impl Containers {
 
     /// Finds a container by full id, name (with or without `/`) or unique id prefix,
     /// in Docker's order.
-    pub fn get(&self, name_or_id: &str) -> ApiResult<Arc<Container>> {
+    pub fn get(&self, name_or_id: &str) -> Result<Arc<Container>> {
         let idx = self.index.read().expect("index lock");
-        let not_found = || ApiError::not_found(format!("No such container: {name_or_id}"));
+        let not_found = || Error::not_found(format!("No such container: {name_or_id}"));
         if name_or_id.is_empty() {
             return Err(not_found());
         }
@@ -343,7 +343,7 @@ impl Containers {
             .filter(|(id, _)| id.starts_with(name_or_id));
         match (found.next(), found.next()) {
             (Some((_, c)), None) => Ok(c.clone()),
-            (Some(_), Some(_)) => Err(ApiError::bad_request(format!(
+            (Some(_), Some(_)) => Err(Error::invalid(format!(
                 "multiple IDs found with provided prefix: {name_or_id}"
             ))),
             _ => Err(not_found()),
@@ -351,10 +351,10 @@ impl Containers {
     }
 
     /// Reserves `name` for `id`; Docker's conflict message when taken.
-    pub fn reserve_name(&self, name: &str, id: &str) -> ApiResult<()> {
+    pub fn reserve_name(&self, name: &str, id: &str) -> Result<()> {
         let mut idx = self.index.write().expect("index lock");
         if let Some(owner) = idx.names.get(name) {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "Conflict. The container name \"/{name}\" is already in use by container \"{owner}\". You have to remove (or rename) that container to be able to reuse that name."
             )));
         }

@@ -9,39 +9,24 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use chrono::Utc;
 use nix::sys::signal::Signal;
 
 use super::record::{Record, Status};
 use super::{Container, Paths, engine, health, monitor, spec, user};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, ErrorKind, Result};
 use crate::server::Daemon;
 
-/// Docker answers 304 to starting a started or stopping a stopped container.
-fn not_modified() -> ApiError {
-    ApiError::new(StatusCode::NOT_MODIFIED, "")
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::internal(format!("container task: {e}")))
+        .map_err(|e| Error::internal(format!("container task: {e}")))
 }
 
-/// `KILL`, `SIGKILL`, `sigkill`, `9` → the signal; Docker's message otherwise.
-pub fn parse_signal(s: &str) -> ApiResult<Signal> {
-    let bad = || ApiError::bad_request(format!("Invalid signal: {s}"));
-    if let Ok(n) = s.parse::<i32>() {
-        return Signal::try_from(n).map_err(|_| bad());
-    }
-    let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    name.parse::<Signal>().map_err(|_| bad())
+/// `KILL`, `SIGKILL`, `sigkill`, `9` → the signal (the runtime's table); Docker's
+/// message otherwise.
+pub fn parse_signal(s: &str) -> Result<Signal> {
+    runtime::signal::parse(s).map_err(|_| Error::invalid(format!("Invalid signal: {s}")))
 }
 
 /// The signal `stop` sends first: the container's StopSignal or SIGTERM.
@@ -90,7 +75,7 @@ pub fn unmount_all(path: &Path) {
 struct StartError {
     message: String,
     exit_code: i64,
-    status: StatusCode,
+    kind: ErrorKind,
 }
 
 impl StartError {
@@ -98,7 +83,7 @@ impl StartError {
         StartError {
             message: message.into(),
             exit_code: 128,
-            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: ErrorKind::Internal,
         }
     }
 
@@ -114,19 +99,19 @@ impl StartError {
         let message = format!(
             "failed to create task for container: OCI runtime create failed: {line}: unknown"
         );
-        let (exit_code, status) = if line.contains("executable file not found")
+        let (exit_code, kind) = if line.contains("executable file not found")
             || line.contains("no such file or directory")
         {
-            (127, StatusCode::BAD_REQUEST)
+            (127, ErrorKind::Invalid)
         } else if line.contains("permission denied") {
-            (126, StatusCode::BAD_REQUEST)
+            (126, ErrorKind::Invalid)
         } else {
-            (128, StatusCode::INTERNAL_SERVER_ERROR)
+            (128, ErrorKind::Internal)
         };
         StartError {
             message,
             exit_code,
-            status,
+            kind,
         }
     }
 }
@@ -185,7 +170,7 @@ fn launch_mounted(
         StartError {
             message: e,
             exit_code: 128,
-            status: StatusCode::BAD_REQUEST,
+            kind: ErrorKind::Invalid,
         }
     })?;
     // As Docker: a missing source of a `-v` bind is created as a directory.
@@ -228,15 +213,15 @@ fn launch_mounted(
     let spec = spec::build(&input).map_err(|e| StartError {
         message: e,
         exit_code: 128,
-        status: StatusCode::BAD_REQUEST,
+        kind: ErrorKind::Invalid,
     })?;
     let bundle = paths.bundle(id);
     let shim_dir = paths.shim(id);
     let io = |what: String| move |e: std::io::Error| StartError::internal(format!("{what}: {e}"));
     std::fs::create_dir_all(&bundle).map_err(io(format!("create {}", bundle.display())))?;
     let bytes = serde_json::to_vec(&spec).map_err(|e| StartError::internal(e.to_string()))?;
-    // Runtime state, rewritten at every start: atomic, no fsync (see runtime::state::write_atomic).
-    runtime::state::write_atomic(&bundle.join("config.json"), &bytes)
+    // Rewritten at every start, on the exec root's tmpfs: atomic, no fsync.
+    atomic_file::write(&bundle.join("config.json"), &bytes, atomic_file::Durability::Volatile)
         .map_err(|e| StartError::internal(format!("write the bundle: {e}")))?;
     // A previous run's shim files (its exit record above all) must not be mistaken for this run's.
     let _ = std::fs::remove_dir_all(&shim_dir);
@@ -259,7 +244,7 @@ fn launch_mounted(
     } else {
         cmd.arg("--log-path").arg(paths.log(id));
         let opt = |k: &str| log.config.get(k).or_else(|| d.config.log_opts.get(k));
-        if let Some(size) = opt("max-size").and_then(|s| super::create::parse_size(s)) {
+        if let Some(size) = opt("max-size").and_then(|s| super::create::log_max_size(s).ok()) {
             cmd.arg("--log-max-size").arg(size.to_string());
             if let Some(n) = opt("max-file") {
                 cmd.arg("--log-max-file").arg(n);
@@ -402,13 +387,13 @@ fn spare_report(spare: &mut tokio::process::Child) -> Result<String, StartError>
     Ok(line)
 }
 /// A user's start: the restart policy's count and back-off begin again (Docker's rule).
-pub async fn start(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
+pub async fn start(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
     reset_restarts(d, c)?;
     start_locked(d, c).await
 }
 
-fn reset_restarts(d: &Daemon, c: &Container) -> ApiResult<()> {
+fn reset_restarts(d: &Daemon, c: &Container) -> Result<()> {
     *c.backoff.lock().expect("backoff lock") = Duration::ZERO;
     if c.record().state.restart_count != 0 && !c.status().is_live() {
         c.update(&d.containers.paths, |r| r.state.restart_count = 0)?;
@@ -416,16 +401,16 @@ fn reset_restarts(d: &Daemon, c: &Container) -> ApiResult<()> {
     Ok(())
 }
 
-pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
+pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     match c.status() {
-        Status::Running => return Err(not_modified()),
+        Status::Running => return Err(Error::not_modified()),
         Status::Paused => {
-            return Err(ApiError::conflict(
+            return Err(Error::conflict(
                 "cannot start a paused container, try unpause instead",
             ));
         }
         Status::Removing | Status::Dead => {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "container {} is marked for removal and cannot be started",
                 c.id
             )));
@@ -480,7 +465,7 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResu
                     let _ = remove(&d, &c, true).await;
                 });
             }
-            Err(ApiError::new(e.status, e.message))
+            Err(Error::new(e.kind, e.message))
         }
     }
 }
@@ -496,12 +481,12 @@ pub async fn wait_exited(c: &Container, exits0: u64, limit: Option<Duration>) ->
     }
 }
 
-fn kill_init(d: &Daemon, r: &Record, sig: Signal, all: bool) -> ApiResult<()> {
+fn kill_init(d: &Daemon, r: &Record, sig: Signal, all: bool) -> Result<()> {
     d.containers
         .paths
         .engine(r, &d.config)
         .kill(&r.id, sig, all)
-        .map_err(|e| ApiError::internal(format!("kill container {}: {e}", r.id)))
+        .map_err(|e| Error::internal(format!("kill container {}: {e}", r.id)))
 }
 
 pub async fn stop(
@@ -509,7 +494,7 @@ pub async fn stop(
     c: &Arc<Container>,
     signal: Option<&str>,
     timeout: Option<i64>,
-) -> ApiResult<()> {
+) -> Result<()> {
     let _op = c.op.lock().await;
     stop_locked(d, c, signal, timeout).await
 }
@@ -519,7 +504,7 @@ pub(crate) async fn stop_locked(
     c: &Arc<Container>,
     signal: Option<&str>,
     timeout: Option<i64>,
-) -> ApiResult<()> {
+) -> Result<()> {
     let paths = &d.containers.paths;
     // Read before the state: an exit handled in between is then not waited for twice.
     let exits0 = c.subscribe().borrow().exits;
@@ -541,7 +526,7 @@ pub(crate) async fn stop_locked(
             return Ok(());
         }
         Status::Running | Status::Paused => {}
-        _ => return Err(not_modified()),
+        _ => return Err(Error::not_modified()),
     }
     let sig = match signal.filter(|s| !s.is_empty()) {
         Some(s) => parse_signal(s)?,
@@ -564,7 +549,7 @@ pub(crate) async fn stop_locked(
         let (d2, r2) = (d.clone(), r.clone());
         let _ = blocking(move || kill_init(&d2, &r2, Signal::SIGKILL, true)).await?;
         if !wait_exited(c, exits0, Some(Duration::from_secs(30))).await {
-            return Err(ApiError::internal(format!(
+            return Err(Error::internal(format!(
                 "container {} did not exit after SIGKILL",
                 c.id
             )));
@@ -579,7 +564,7 @@ pub(crate) async fn stop_locked(
     Ok(())
 }
 
-pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> ApiResult<()> {
+pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> Result<()> {
     let _op = c.op.lock().await;
     let paths = &d.containers.paths;
     // Read before the state: an exit handled in between is then not waited for twice.
@@ -593,7 +578,7 @@ pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> 
         // A paused container is thawed after the signal (the engine does it).
         Status::Running | Status::Paused => {}
         _ => {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "Cannot kill container: {}: container {} is not running",
                 r.name, r.id
             )));
@@ -613,18 +598,18 @@ pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> 
     Ok(())
 }
 
-pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
+pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
     match c.status() {
         Status::Running => {}
         Status::Paused => {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "Container {} is already paused",
                 c.id
             )));
         }
         _ => {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "Container {} is not running",
                 c.id
             )));
@@ -633,7 +618,7 @@ pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
     let (engine, id) = (d.containers.paths.engine(&c.record(), &d.config), c.id.clone());
     blocking(move || engine.pause(&id))
         .await?
-        .map_err(|e| ApiError::internal(format!("pause: {e}")))?;
+        .map_err(|e| Error::internal(format!("pause: {e}")))?;
     health::stop(c);
     let r = c.update(&d.containers.paths, |r| {
         r.state.status = Status::Paused;
@@ -648,10 +633,10 @@ pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
+pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
     if c.status() != Status::Paused {
-        return Err(ApiError::conflict(format!(
+        return Err(Error::conflict(format!(
             "Container {} is not paused",
             c.id
         )));
@@ -659,7 +644,7 @@ pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> ApiResult<()> {
     let (engine, id) = (d.containers.paths.engine(&c.record(), &d.config), c.id.clone());
     blocking(move || engine.resume(&id))
         .await?
-        .map_err(|e| ApiError::internal(format!("unpause: {e}")))?;
+        .map_err(|e| Error::internal(format!("unpause: {e}")))?;
     let r = c.update(&d.containers.paths, |r| r.state.status = Status::Running)?;
     health::watch(d, c);
     d.events.publish(
@@ -676,14 +661,14 @@ pub async fn restart(
     c: &Arc<Container>,
     signal: Option<&str>,
     timeout: Option<i64>,
-) -> ApiResult<()> {
+) -> Result<()> {
     let _op = c.op.lock().await;
     // Only the stop's exit is the restart's: the new run's own exit (however soon)
     // removes an --rm container again. stop_locked returns once that exit is handled.
     c.restarting_by_hand.store(true, Ordering::SeqCst);
     let stopped = if c.status().is_live() || c.status() == Status::Restarting {
         match stop_locked(d, c, signal, timeout).await {
-            Err(e) if e.status == StatusCode::NOT_MODIFIED => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotModified => Ok(()),
             r => r,
         }
     } else {
@@ -702,12 +687,12 @@ pub async fn restart(
     Ok(())
 }
 
-pub async fn rename(d: &Arc<Daemon>, c: &Arc<Container>, new_name: &str) -> ApiResult<()> {
+pub async fn rename(d: &Arc<Daemon>, c: &Arc<Container>, new_name: &str) -> Result<()> {
     let _op = c.op.lock().await;
-    let new_name = super::names::validate(new_name).map_err(ApiError::bad_request)?;
+    let new_name = super::names::validate(new_name).map_err(Error::invalid)?;
     let old = c.name();
     if new_name == old {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "Renaming a container with the same name as its current name",
         ));
     }
@@ -726,32 +711,32 @@ pub async fn rename(d: &Arc<Daemon>, c: &Arc<Container>, new_name: &str) -> ApiR
     Ok(())
 }
 
-pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResult<()> {
+pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> Result<()> {
     let _op = c.op.lock().await;
     // Read before the state: an exit handled in between is then not waited for twice.
     let exits0 = c.subscribe().borrow().exits;
     let r = c.record();
     match r.state.status {
         Status::Running if !force => {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
                 r.name
             )));
         }
         Status::Paused if !force => {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "cannot remove container \"/{}\": container is paused and must be unpaused first",
                 r.name
             )));
         }
         Status::Restarting if !force => {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "cannot remove container \"/{}\": container is restarting: stop the container before removing or force remove",
                 r.name
             )));
         }
         Status::Removing => {
-            return Err(ApiError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "removal of container {} is already in progress",
                 r.id
             )));
@@ -767,7 +752,7 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
         r.state.status = Status::Removing;
     });
     if already {
-        return Err(ApiError::conflict(format!("removal of container {} is already in progress", r.id)));
+        return Err(Error::conflict(format!("removal of container {} is already in progress", r.id)));
     }
     saved?;
     if live {
@@ -780,7 +765,7 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> ApiResu
 
 /// The end of a removal, once nothing runs: the run's leftovers, the snapshot, the
 /// record; then the container is forgotten.
-async fn finish_removal(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) -> ApiResult<()> {
+async fn finish_removal(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) -> Result<()> {
     // A shim that never answers must not hold the removal forever.
     let _ = tokio::time::timeout(Duration::from_secs(30), c.cleaned_up()).await;
     let (d2, id) = (d.clone(), c.id.clone());
@@ -813,19 +798,19 @@ pub(crate) fn end_run(d: &Daemon, id: &str, runtime: &str) {
 
 /// Frees everything a container holds, the record last (so a crash in between leaves
 /// a record in state `removing`, which the next start finishes).
-pub(crate) fn release(d: &Daemon, id: &str) -> ApiResult<()> {
+pub(crate) fn release(d: &Daemon, id: &str) -> Result<()> {
     let runtime = d.containers.get(id).map(|c| c.record().host_config.runtime).unwrap_or_default();
     release_run(d, id, &runtime)
 }
 
 /// [`release`] of a container that ran on `runtime`.
-pub(crate) fn release_run(d: &Daemon, id: &str, runtime: &str) -> ApiResult<()> {
+pub(crate) fn release_run(d: &Daemon, id: &str, runtime: &str) -> Result<()> {
     let paths = &d.containers.paths;
     end_run(d, id, runtime);
     match d.images.snapshots().remove(id) {
         Ok(()) | Err(image::snapshot::Error::NotFound(_)) => {}
         Err(e) => {
-            return Err(ApiError::internal(format!(
+            return Err(Error::internal(format!(
                 "remove the container's filesystem: {e}"
             )));
         }
@@ -839,7 +824,7 @@ pub(crate) fn release_run(d: &Daemon, id: &str, runtime: &str) -> ApiResult<()> 
     let dir = paths.dir(id);
     match super::trash(&dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(ApiError::internal(format!("remove {}: {e}", dir.display())))
+            Err(Error::internal(format!("remove {}: {e}", dir.display())))
         }
         _ => Ok(()),
     }

@@ -2,7 +2,7 @@
 //! (written atomically: temp file, fsync, rename, fsync of the directory), and the
 //! container's state machine as Docker has it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use api::containers::{ContainerConfig, HostConfig};
 use chrono::{DateTime, Utc};
@@ -118,7 +118,12 @@ impl Record {
     /// anyway, so losing its last state change costs nothing.
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
-        write_atomic(&dir.join(RECORD_FILE), &bytes, !self.host_config.auto_remove)
+        let durability = if self.host_config.auto_remove {
+            atomic_file::Durability::Volatile
+        } else {
+            atomic_file::Durability::Durable
+        };
+        atomic_file::write(&dir.join(RECORD_FILE), &bytes, durability)
     }
 
     /// The command line as `ps` shows it: arguments with a space in single quotes,
@@ -137,29 +142,6 @@ impl Record {
     }
 }
 
-/// Writes `path` so that a reader (or a crash) sees the old content or the new, never
-/// a mix: temp file, rename; `durable` adds the fsyncs of the file and the directory
-/// that make it survive a power loss.
-pub fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp: PathBuf = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    if durable {
-        f.sync_all()?;
-    }
-    drop(f);
-    if let Err(e) = std::fs::rename(&tmp, path) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if durable {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

@@ -6,17 +6,17 @@ use std::process::Command;
 
 use api::containers::ContainerTopResponse;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// Runs `ps` and keeps the rows of `pids`.
-pub fn top(pids: &[i32], ps_args: &str) -> ApiResult<ContainerTopResponse> {
+pub fn top(pids: &[i32], ps_args: &str) -> Result<ContainerTopResponse> {
     let args: Vec<&str> = if ps_args.trim().is_empty() { vec!["-ef"] } else { ps_args.split_whitespace().collect() };
     let out = Command::new("ps")
         .args(&args)
         .output()
-        .map_err(|e| ApiError::internal(format!("Error running ps: {e}")))?;
+        .map_err(|e| Error::internal(format!("Error running ps: {e}")))?;
     if !out.status.success() {
-        return Err(ApiError::internal(format!(
+        return Err(Error::internal(format!(
             "ps: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));
@@ -24,13 +24,13 @@ pub fn top(pids: &[i32], ps_args: &str) -> ApiResult<ContainerTopResponse> {
     parse(&String::from_utf8_lossy(&out.stdout), pids)
 }
 
-fn parse(output: &str, pids: &[i32]) -> ApiResult<ContainerTopResponse> {
+fn parse(output: &str, pids: &[i32]) -> Result<ContainerTopResponse> {
     let mut lines = output.lines();
     let titles: Vec<String> = lines.next().unwrap_or_default().split_whitespace().map(String::from).collect();
     let pid_at = titles
         .iter()
         .position(|t| t == "PID")
-        .ok_or_else(|| ApiError::internal("Couldn't find PID field in ps output"))?;
+        .ok_or_else(|| Error::internal("Couldn't find PID field in ps output"))?;
     let mut processes = Vec::new();
     for line in lines {
         let fields: Vec<&str> = line.split_whitespace().collect();

@@ -12,7 +12,7 @@ use api::hostconfig::{HostConfig, Resources, RestartPolicy};
 use super::Container;
 use super::record::Status;
 use super::resources::{self, Host};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::server::Daemon;
 
 /// Whether an update names a value: Docker's zero values mean "unchanged".
@@ -114,10 +114,10 @@ pub async fn update(
     d: &Arc<Daemon>,
     c: &Arc<Container>,
     body: ContainerUpdateBody,
-) -> ApiResult<Vec<String>> {
+) -> Result<Vec<String>> {
     let mut changes = body.resources;
     let warnings =
-        resources::check(&mut changes, Host::get(), true).map_err(ApiError::bad_request)?;
+        resources::check(&mut changes, Host::get(), true).map_err(Error::invalid)?;
     if let Some(p) = &body.restart_policy {
         super::create::check_restart_policy(&HostConfig {
             restart_policy: p.clone(),
@@ -128,28 +128,28 @@ pub async fn update(
     let record = c.record();
     let cannot = |e: String| format!("Cannot update container {}: {e}", c.id);
     if matches!(record.state.status, Status::Removing | Status::Dead) {
-        return Err(ApiError::internal(cannot(
+        return Err(Error::internal(cannot(
             "container is marked for removal and cannot be \"update\"".into(),
         )));
     }
     let mut host_config = record.host_config.clone();
     merge(&mut host_config, &changes, body.restart_policy.as_ref())
-        .map_err(|e| ApiError::conflict(cannot(e)))?;
+        .map_err(|e| Error::conflict(cannot(e)))?;
     // Recorded first, then applied: a cgroup that refuses the change puts the record
     // back, while a record that cannot be saved never leaves the cgroup disagreeing.
     let r = c.update(&d.containers.paths, |r| r.host_config = host_config)?;
     // Only what the update names is written, as Docker passes it to its runtime.
     if matches!(record.state.status, Status::Running | Status::Paused) {
         let applied = match resources::linux(&changes, true) {
-            Err(e) => Err(ApiError::bad_request(cannot(e))),
+            Err(e) => Err(Error::invalid(cannot(e))),
             Ok(live) if live.is_empty() => Ok(()),
             Ok(live) => {
                 let engine = d.containers.paths.engine(&record, &d.config);
                 let id = c.id.clone();
                 tokio::task::spawn_blocking(move || engine.update(&id, &serde_json::Value::Object(live)))
                     .await
-                    .map_err(|e| ApiError::internal(format!("update task: {e}")))
-                    .and_then(|done| done.map_err(|e| ApiError::internal(cannot(e))))
+                    .map_err(|e| Error::internal(format!("update task: {e}")))
+                    .and_then(|done| done.map_err(|e| Error::internal(cannot(e))))
             }
         };
         if let Err(e) = applied {

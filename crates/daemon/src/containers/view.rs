@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::Paths;
 use super::record::{Record, Status};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 
 /// Go's zero time, as Docker prints a time never set.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -231,29 +231,29 @@ const STATUSES: &[&str] = &[
 impl ListFilter {
     pub fn new(
         f: Filters,
-        created_of: impl Fn(&str) -> ApiResult<DateTime<Utc>>,
+        created_of: impl Fn(&str) -> Result<DateTime<Utc>>,
         image_id_of: impl Fn(&str) -> Option<String>,
-    ) -> ApiResult<ListFilter> {
+    ) -> Result<ListFilter> {
         f.validate(&[
             "id", "name", "label", "status", "ancestor", "exited", "before", "since", "health",
             "network", "volume", "is-task", "publish", "expose", "until",
         ])
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        .map_err(|e| Error::invalid(e.to_string()))?;
         for s in f.get("status") {
             if !STATUSES.contains(&s.as_str()) {
-                return Err(ApiError::bad_request(format!(
+                return Err(Error::invalid(format!(
                     "invalid filter 'status={s}'"
                 )));
             }
         }
         for h in f.get("health") {
             if ![super::health::STARTING, super::health::HEALTHY, super::health::UNHEALTHY, super::health::NONE].contains(&h.as_str()) {
-                return Err(ApiError::bad_request(format!("Unrecognised filter value for health: {h}")));
+                return Err(Error::invalid(format!("Unrecognised filter value for health: {h}")));
             }
         }
         for e in f.get("exited") {
             if e.parse::<i64>().is_err() {
-                return Err(ApiError::bad_request(format!(
+                return Err(Error::invalid(format!(
                     "invalid filter 'exited={e}'"
                 )));
             }

@@ -21,7 +21,7 @@ use hyper_util::rt::TokioIo;
 use crate::body::{BodyWriter, ChunkStream};
 use crate::containers::record::Status;
 use crate::containers::{Container, attach, create, logs, ops, view};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::server::Daemon;
 
 type S = Arc<Daemon>;
@@ -51,39 +51,39 @@ pub fn routes() -> Router<S> {
         .route("/containers/{id}", delete(remove))
 }
 
-fn query(req_query: Option<&str>) -> ApiResult<Query> {
-    Query::parse(req_query.unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))
+fn query(req_query: Option<&str>) -> Result<Query> {
+    Query::parse(req_query.unwrap_or("")).map_err(|e| Error::invalid(e.to_string()))
 }
 
-fn int(q: &Query, key: &str) -> ApiResult<Option<i64>> {
+fn int(q: &Query, key: &str) -> Result<Option<i64>> {
     q.get_i64(key)
-        .map_err(|e| ApiError::bad_request(e.to_string()))
+        .map_err(|e| Error::invalid(e.to_string()))
 }
 
 /// Runs an operation to its end even when the client goes away meanwhile (axum drops
 /// a handler's future on disconnect; a start or removal cut in half would leave the
 /// container unmonitored or stuck), as Docker does with an uncancellable context.
-async fn detached<T: Send + 'static>(f: impl Future<Output = ApiResult<T>> + Send + 'static) -> ApiResult<T> {
-    tokio::spawn(f).await.map_err(|e| ApiError::internal(format!("container operation: {e}")))?
+async fn detached<T: Send + 'static>(f: impl Future<Output = Result<T>> + Send + 'static) -> Result<T> {
+    tokio::spawn(f).await.map_err(|e| Error::internal(format!("container operation: {e}")))?
 }
 
 fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn create_container(State(d): State<S>, req: Request) -> ApiResult<Response> {
+async fn create_container(State(d): State<S>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let version = req.extensions().get::<api::version::ApiVersion>().copied();
     let bytes = axum::body::to_bytes(req.into_body(), 16 << 20)
         .await
-        .map_err(|e| ApiError::bad_request(format!("read the request body: {e}")))?;
+        .map_err(|e| Error::invalid(format!("read the request body: {e}")))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "config cannot be empty in order to create a container",
         ));
     }
     let mut body: ContainerCreateBody = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
+        .map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?;
     // StartInterval came with API 1.44: older clients' values are not theirs.
     if version.is_some_and(|v| v < api::version::ApiVersion::new(1, 44))
         && let Some(h) = &mut body.config.healthcheck
@@ -93,7 +93,7 @@ async fn create_container(State(d): State<S>, req: Request) -> ApiResult<Respons
     if let Some(p) = q.get("platform").filter(|p| !p.is_empty())
         && !p.starts_with("linux")
     {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::invalid(format!(
             "unsupported platform {p:?}: berth runs linux containers"
         )));
     }
@@ -123,10 +123,10 @@ fn sizes(d: &Daemon, image_id: &str, id: &str) -> (i64, i64) {
     (rw, rw + image)
 }
 
-fn list_filter(d: &Daemon, q: &Query) -> ApiResult<view::ListFilter> {
+fn list_filter(d: &Daemon, q: &Query) -> Result<view::ListFilter> {
     let filters = q
         .filters()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        .map_err(|e| Error::invalid(e.to_string()))?;
     view::ListFilter::new(
         filters,
         |name| d.containers.get(name).map(|c| c.record().created),
@@ -140,7 +140,7 @@ fn list_filter(d: &Daemon, q: &Query) -> ApiResult<view::ListFilter> {
     )
 }
 
-async fn list(State(d): State<S>, req: Request) -> ApiResult<Response> {
+async fn list(State(d): State<S>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let filter = list_filter(&d, &q)?;
     let limit = int(&q, "limit")?.filter(|l| *l > 0);
@@ -167,11 +167,11 @@ async fn list(State(d): State<S>, req: Request) -> ApiResult<Response> {
             .collect::<Vec<_>>()
     })
     .await
-    .map_err(|e| ApiError::internal(e.to_string()))?;
+    .map_err(|e| Error::internal(e.to_string()))?;
     Ok(axum::Json(rows).into_response())
 }
 
-async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let r = c.record();
@@ -179,13 +179,13 @@ async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Ap
     Ok(axum::Json(view::inspect(&r, &d.containers.paths, size)).into_response())
 }
 
-async fn start(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn start(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
     detached(async move { ops::start(&d, &c).await }).await?;
     Ok(no_content())
 }
 
-async fn stop(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn stop(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let (signal, t) = (q.get("signal").map(String::from), int(&q, "t")?);
@@ -193,7 +193,7 @@ async fn stop(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiRe
     Ok(no_content())
 }
 
-async fn kill(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn kill(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let signal = q.get("signal").map(String::from);
@@ -201,7 +201,7 @@ async fn kill(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiRe
     Ok(no_content())
 }
 
-async fn restart(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn restart(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let (signal, t) = (q.get("signal").map(String::from), int(&q, "t")?);
@@ -209,19 +209,19 @@ async fn restart(State(d): State<S>, Path(id): Path<String>, req: Request) -> Ap
     Ok(no_content())
 }
 
-async fn pause(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn pause(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
     detached(async move { ops::pause(&d, &c).await }).await?;
     Ok(no_content())
 }
 
-async fn unpause(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn unpause(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
     detached(async move { ops::unpause(&d, &c).await }).await?;
     Ok(no_content())
 }
 
-async fn rename(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn rename(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let name = q.get("name").unwrap_or("");
@@ -231,26 +231,26 @@ async fn rename(State(d): State<S>, Path(id): Path<String>, req: Request) -> Api
 }
 
 /// `POST /containers/{id}/update`: Docker's UpdateConfig; replies `{"Warnings": […]}`.
-async fn update_container(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn update_container(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     // The body is read before any error reply: a keep-alive client (docker's) sends its
     // next request on this connection, which an unread body would corrupt.
     let bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
         .await
-        .map_err(|e| ApiError::bad_request(format!("read the request body: {e}")))?;
+        .map_err(|e| Error::invalid(format!("read the request body: {e}")))?;
     let body: api::containers::ContainerUpdateBody = if bytes.iter().all(u8::is_ascii_whitespace) {
         Default::default()
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?
+        serde_json::from_slice(&bytes).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?
     };
     let c = d.containers.get(&id)?;
     let warnings = detached(async move { crate::containers::update::update(&d, &c, body).await }).await?;
     Ok(axum::Json(api::containers::ContainerUpdateResponse { warnings }).into_response())
 }
 
-async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     if q.get_bool("link") {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "legacy links are not supported by berth",
         ));
     }
@@ -278,7 +278,7 @@ fn wait_reply(c: &Container) -> Bytes {
 /// `POST /containers/{id}/wait`: the headers go out at once (clients rely on it to
 /// know the wait is registered before they start the container); the body when the
 /// condition holds.
-async fn wait(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn wait(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let condition = q
         .get("condition")
@@ -286,7 +286,7 @@ async fn wait(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiRe
         .unwrap_or("not-running")
         .to_string();
     if !matches!(condition.as_str(), "not-running" | "next-exit" | "removed") {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::invalid(format!(
             "invalid condition: {condition:?}"
         )));
     }
@@ -326,12 +326,12 @@ async fn attach_container(
     State(d): State<S>,
     Path(id): Path<String>,
     mut req: Request,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let r = c.record();
     let detach_keys = match q.get("detachKeys").filter(|k| !k.is_empty()) {
-        Some(k) => attach::parse_detach_keys(k).map_err(ApiError::bad_request)?,
+        Some(k) => attach::parse_detach_keys(k).map_err(Error::invalid)?,
         None => attach::DEFAULT_DETACH_KEYS.to_vec(),
     };
     let o = attach::Options {
@@ -345,7 +345,7 @@ async fn attach_container(
     let replay = q.get_bool("logs");
     let stream = q.get_bool("stream");
     if !stream && !replay {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "Bad parameters: you must choose at least one stream",
         ));
     }
@@ -441,15 +441,15 @@ async fn attach_container(
     Ok(resp)
 }
 
-async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let (h, w) = (int(&q, "h")?.unwrap_or(0), int(&q, "w")?.unwrap_or(0));
     if !(0..=u16::MAX as i64).contains(&h) || !(0..=u16::MAX as i64).contains(&w) {
-        return Err(ApiError::bad_request("invalid terminal size"));
+        return Err(Error::invalid("invalid terminal size"));
     }
     if !c.status().is_live() {
-        return Err(ApiError::conflict(format!(
+        return Err(Error::conflict(format!(
             "Container {} is not running",
             c.id
         )));
@@ -468,40 +468,39 @@ async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> Api
         })
     })
     .await
-    .map_err(|e| ApiError::internal(e.to_string()))?
-    .map_err(|e| ApiError::internal(format!("resize: {e}")))?;
+    .map_err(|e| Error::internal(e.to_string()))?
+    .map_err(|e| Error::internal(format!("resize: {e}")))?;
     Ok(StatusCode::OK.into_response())
 }
 
-async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let r = c.record();
     if r.host_config.log_config.r#type == "none" {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
+        return Err(Error::not_implemented(
             "configured logging driver does not support reading",
         ));
     }
     let (stdout, stderr) = (q.get_bool("stdout"), q.get_bool("stderr"));
     if !stdout && !stderr {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "Bad parameters: you must choose at least one stream",
         ));
     }
     let now = Utc::now();
-    let time = |key: &str| -> ApiResult<Option<chrono::DateTime<Utc>>> {
+    let time = |key: &str| -> Result<Option<chrono::DateTime<Utc>>> {
         match q.get(key).filter(|v| !v.is_empty() && *v != "0") {
             Some(v) => api::time::parse_query_timestamp(v, now)
                 .map(Some)
-                .map_err(|e| ApiError::bad_request(format!("invalid value for \"{key}\": {e}"))),
+                .map_err(|e| Error::invalid(format!("invalid value for \"{key}\": {e}"))),
             None => Ok(None),
         }
     };
     let tail = match q.get("tail").filter(|t| !t.is_empty() && *t != "all") {
         Some(t) => Some(
             t.parse::<i64>()
-                .map_err(|_| ApiError::bad_request(format!("invalid tail {t:?}")))?
+                .map_err(|_| Error::invalid(format!("invalid tail {t:?}")))?
                 .max(0) as usize,
         ),
         None => None,
@@ -545,7 +544,7 @@ async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Ap
 
 /// `GET /containers/{id}/export`: the container's filesystem as a tar stream, mounted
 /// for the export when the container is not running.
-async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn export(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
     // Held until the export ends: no start, mount or removal of the same snapshot meanwhile.
     let op = c.op.clone().lock_owned().await;
@@ -571,12 +570,12 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Respons
             .images
             .snapshots()
             .mounts(&c.id)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()))?;
         let mounts = if live { image::snapshot::read_only_view(&mounts) } else { mounts };
-        std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(e.to_string()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::internal(e.to_string()))?;
         if let Err(e) = image::snapshot::mount_all(&mounts, &dir) {
             let _ = std::fs::remove_dir(&dir);
-            return Err(ApiError::internal(format!(
+            return Err(Error::internal(format!(
                 "mount the container's filesystem: {e}"
             )));
         }
@@ -608,7 +607,7 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Respons
     Ok(resp)
 }
 
-async fn prune(State(d): State<S>, req: Request) -> ApiResult<Response> {
+async fn prune(State(d): State<S>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let filter = list_filter(&d, &q)?;
     let mut deleted = Vec::new();
@@ -646,41 +645,41 @@ async fn prune(State(d): State<S>, req: Request) -> ApiResult<Response> {
     .into_response())
 }
 
-async fn top_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn top_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let r = c.record();
     if !r.state.status.is_live() {
-        return Err(ApiError::conflict(format!("Container {} is not running", c.id)));
+        return Err(Error::conflict(format!("Container {} is not running", c.id)));
     }
     let ps_args = q.get("ps_args").unwrap_or("").to_string();
     let d2 = d.clone();
     let t = tokio::task::spawn_blocking(move || {
-        let pids = d2.containers.paths.engine(&r, &d2.config).pids(&r.id).map_err(ApiError::internal)?;
+        let pids = d2.containers.paths.engine(&r, &d2.config).pids(&r.id).map_err(Error::internal)?;
         crate::containers::top::top(&pids, &ps_args)
     })
     .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+    .map_err(|e| Error::internal(e.to_string()))??;
     Ok(axum::Json(t).into_response())
 }
 
-async fn changes_of(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn changes_of(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
     let d2 = d.clone();
     let changes = tokio::task::spawn_blocking(move || {
-        let mounts = d2.images.snapshots().mounts(&c.id).map_err(|e| ApiError::internal(e.to_string()))?;
-        let (upper, lowers) = crate::containers::diff::layers_of(&mounts).map_err(ApiError::internal)?;
-        crate::containers::diff::changes(&upper, &lowers).map_err(ApiError::internal)
+        let mounts = d2.images.snapshots().mounts(&c.id).map_err(|e| Error::internal(e.to_string()))?;
+        let (upper, lowers) = crate::containers::diff::layers_of(&mounts).map_err(Error::internal)?;
+        crate::containers::diff::changes(&upper, &lowers).map_err(Error::internal)
     })
     .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+    .map_err(|e| Error::internal(e.to_string()))??;
     Ok(axum::Json(changes).into_response())
 }
 
 /// `GET /containers/{id}/stats`: one sample (`stream=false`; with `precpu_stats` from a
 /// sample 50 ms before unless `one-shot`: short, so `stats --no-stream` of many
 /// containers stays quick), or a sample each second.
-async fn stats_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn stats_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let stream = q.get_bool_or("stream", true);

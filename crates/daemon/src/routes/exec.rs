@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use hyper_util::rt::TokioIo;
 
 use crate::containers::exec;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::server::Daemon;
 
 type S = Arc<Daemon>;
@@ -27,24 +27,24 @@ pub fn routes() -> Router<S> {
         .route("/exec/{id}/resize", post(resize))
 }
 
-async fn json_body<T: serde::de::DeserializeOwned + Default>(req: Request) -> ApiResult<T> {
+async fn json_body<T: serde::de::DeserializeOwned + Default>(req: Request) -> Result<T> {
     let bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
         .await
-        .map_err(|e| ApiError::bad_request(format!("read the request body: {e}")))?;
+        .map_err(|e| Error::invalid(format!("read the request body: {e}")))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
 }
 
-async fn create(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
+async fn create(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let c = d.containers.get(&id)?;
     let body: ExecCreateBody = json_body(req).await?;
     let exec_id = exec::create(&d, &c, body)?;
     Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "Id": exec_id }))).into_response())
 }
 
-async fn start(State(d): State<S>, Path(id): Path<String>, mut req: Request) -> ApiResult<Response> {
+async fn start(State(d): State<S>, Path(id): Path<String>, mut req: Request) -> Result<Response> {
     let e = d.containers.execs.get(&id)?;
     let upgrade = req
         .headers()
@@ -54,14 +54,14 @@ async fn start(State(d): State<S>, Path(id): Path<String>, mut req: Request) -> 
     let on_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let body: ExecStartBody = json_body(req).await?;
     if !e.container.status().is_live() {
-        return Err(ApiError::conflict(format!("Container {} is not running", e.container.id)));
+        return Err(Error::conflict(format!("Container {} is not running", e.container.id)));
     }
     if body.detach {
         exec::start::<TokioIo<hyper::upgrade::Upgraded>>(d, e, None).await?;
         return Ok(StatusCode::OK.into_response());
     }
     let Some(on_upgrade) = on_upgrade else {
-        return Err(ApiError::bad_request("exec start without detach needs a connection upgrade (Upgrade: tcp)"));
+        return Err(Error::invalid("exec start without detach needs a connection upgrade (Upgrade: tcp)"));
     };
     let tty = e.config.tty;
     tokio::spawn(async move {
@@ -79,20 +79,20 @@ async fn start(State(d): State<S>, Path(id): Path<String>, mut req: Request) -> 
     Ok(resp)
 }
 
-async fn inspect(State(d): State<S>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn inspect(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let e = d.containers.execs.get(&id)?;
     Ok(axum::Json(exec::inspect(&e)).into_response())
 }
 
-async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> ApiResult<Response> {
-    let q = Query::parse(req.uri().query().unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
+    let q = Query::parse(req.uri().query().unwrap_or("")).map_err(|e| Error::invalid(e.to_string()))?;
     let e = d.containers.execs.get(&id)?;
-    let size = |k: &str| -> ApiResult<u16> {
+    let size = |k: &str| -> Result<u16> {
         q.get_i64(k)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .map_err(|e| Error::invalid(e.to_string()))?
             .unwrap_or(0)
             .try_into()
-            .map_err(|_| ApiError::bad_request("invalid terminal size"))
+            .map_err(|_| Error::invalid("invalid terminal size"))
     };
     exec::resize(&e, size("h")?, size("w")?)?;
     Ok(StatusCode::OK.into_response())

@@ -15,7 +15,7 @@ use image::metadata;
 use serde::Deserialize;
 
 use crate::body::{BodyReader, BodyWriter};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::server::Daemon;
 
 type S = Arc<Daemon>;
@@ -30,24 +30,24 @@ pub fn routes() -> Router<S> {
         .route("/images/{*rest}", any(by_name))
 }
 
-fn store_err(e: metadata::Error) -> ApiError {
+fn store_err(e: metadata::Error) -> Error {
     match e {
-        metadata::Error::NotFound(_) => ApiError::not_found(e.to_string()),
-        metadata::Error::Conflict(_) => ApiError::conflict(e.to_string()),
+        metadata::Error::NotFound(_) => Error::not_found(e.to_string()),
+        metadata::Error::Conflict(_) => Error::conflict(e.to_string()),
         metadata::Error::Ambiguous { .. }
         | metadata::Error::Reference(_)
         | metadata::Error::TagWithDigest(_)
-        | metadata::Error::InvalidFilter(_) => ApiError::bad_request(e.to_string()),
-        other => ApiError::internal(other.to_string()),
+        | metadata::Error::InvalidFilter(_) => Error::invalid(e.to_string()),
+        other => Error::internal(other.to_string()),
     }
 }
 
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
-) -> ApiResult<T> {
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::internal(format!("image store task: {e}")))?
+        .map_err(|e| Error::internal(format!("image store task: {e}")))?
 }
 
 #[derive(Deserialize, Default)]
@@ -55,7 +55,7 @@ struct ListQuery {
     filters: Option<String>,
 }
 
-async fn list(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+async fn list(State(d): State<S>, Query(q): Query<ListQuery>) -> Result<Response> {
     blocking(move || {
         let filters = match q.filters.as_deref().filter(|f| !f.is_empty()) {
             Some(f) => metadata::Filters::from_docker_json(f).map_err(store_err)?,
@@ -64,7 +64,7 @@ async fn list(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Respo
         let store = &d.images;
         let sizes = store
             .image_sizes()
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()))?;
         let rows: Vec<serde_json::Value> = store
             .images()
             .list(&filters)
@@ -108,7 +108,7 @@ async fn by_name(
     method: Method,
     Path(rest): Path<String>,
     Query(q): Query<NameQuery>,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let (name, action) = match rest.rsplit_once('/') {
         Some((n, a @ ("json" | "history" | "tag" | "push" | "get"))) => {
             (n.to_string(), a.to_string())
@@ -129,14 +129,14 @@ async fn by_name(
             }
             (Method::POST, "tag") => {
                 let repo = q.repo.clone().filter(|r| !r.is_empty()).ok_or_else(|| {
-                    ApiError::bad_request("repository name must have at least one component")
+                    Error::invalid("repository name must have at least one component")
                 })?;
                 let target = match q.tag.as_deref().filter(|t| !t.is_empty()) {
                     Some(t) => format!("{repo}:{t}"),
                     None => repo,
                 };
                 let reference = image::Reference::parse(&target)
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                    .map_err(|e| Error::invalid(e.to_string()))?;
                 let img = images.resolve(&name).map_err(store_err)?;
                 images.tag(&reference, &img.id).map_err(store_err)?;
                 d.events.publish(
@@ -162,7 +162,7 @@ async fn by_name(
                 }
                 Ok(axum::Json(deleted).into_response())
             }
-            _ => Err(ApiError::not_found("page not found")),
+            _ => Err(Error::not_found("page not found")),
         }
     })
     .await
@@ -175,7 +175,7 @@ struct LoadQuery {
 
 /// `docker load`: the body is a docker-save or OCI archive; the answer is Docker's
 /// JSON message stream ("Loaded image: …").
-async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> ApiResult<Response> {
+async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> Result<Response> {
     // quiet only silences progress bars (none are sent): the result lines always go.
     let _ = q.quiet;
     let reader = BodyReader::spawn(body);
@@ -186,7 +186,7 @@ async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> Api
             Err(e) => {
                 // Drain the rest so the client reads this answer, not a broken pipe.
                 let _ = std::io::copy(&mut reader, &mut std::io::sink());
-                return Err(ApiError::bad_request(e.to_string()));
+                return Err(Error::invalid(e.to_string()));
             }
         };
         for l in &loaded {
@@ -218,12 +218,12 @@ async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> Api
 async fn save(
     State(d): State<S>,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let query = api::query::Query::parse(raw.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        .map_err(|e| Error::invalid(e.to_string()))?;
     let names: Vec<String> = query.get_all("names").map(String::from).collect();
     if names.is_empty() {
-        return Err(ApiError::bad_request("no image names given"));
+        return Err(Error::invalid("no image names given"));
     }
     // Unknown names fail before any byte is sent, with a proper status.
     let check = d.clone();
@@ -251,17 +251,17 @@ async fn save(
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
 }
 
-async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> ApiResult<Response> {
+async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> Result<Response> {
     let filters = match q.filters.as_deref().filter(|f| !f.is_empty()) {
         Some(f) => {
-            api::filters::Filters::parse(f).map_err(|e| ApiError::bad_request(e.to_string()))?
+            api::filters::Filters::parse(f).map_err(|e| Error::invalid(e.to_string()))?
         }
         None => api::filters::Filters::default(),
     };
     // `docker image prune -a` sends dangling=false: every unused image, not only untagged ones.
     let all = filters
         .get_bool("dangling")
-        .map_err(|e| ApiError::bad_request(e.to_string()))?
+        .map_err(|e| Error::invalid(e.to_string()))?
         == Some(false);
     d.containers.settled().await;
     blocking(move || {
@@ -278,12 +278,11 @@ async fn create(
     State(d): State<S>,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
     body: Body,
-) -> ApiResult<Response> {
+) -> Result<Response> {
     let query = api::query::Query::parse(raw.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        .map_err(|e| Error::invalid(e.to_string()))?;
     if let Some(from) = query.get("fromImage").filter(|f| !f.is_empty()) {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
+        return Err(Error::not_implemented(
             format!(
                 "cannot pull {from}: pulling from a registry is not supported by this berthd yet; use docker load or docker import"
             ),
@@ -294,7 +293,7 @@ async fn create(
         .filter(|f| !f.is_empty())
         .map(String::from)
     else {
-        return Err(ApiError::bad_request(
+        return Err(Error::invalid(
             "either fromImage or fromSrc is required",
         ));
     };
@@ -308,7 +307,7 @@ async fn create(
         (false, false) => Some(image::Reference::parse(&format!("{repo}:{tag}"))),
     }
     .transpose()
-    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    .map_err(|e| Error::invalid(e.to_string()))?;
     let reader: Box<dyn std::io::Read + Send> = if src == "-" {
         Box::new(BodyReader::spawn(body))
     } else {
@@ -318,12 +317,12 @@ async fn create(
         let input: Box<dyn std::io::Read + Send> = if src == "-" {
             reader
         } else {
-            image::archive::fetch(&src).map_err(|e| ApiError::bad_request(e.to_string()))?
+            image::archive::fetch(&src).map_err(|e| Error::invalid(e.to_string()))?
         };
         let mut input = std::io::BufReader::with_capacity(1 << 20, input);
         let compression = image::archive::detect_compression(
             std::io::BufRead::fill_buf(&mut input)
-                .map_err(|e| ApiError::bad_request(format!("read the tarball: {e}")))?,
+                .map_err(|e| Error::invalid(format!("read the tarball: {e}")))?,
         );
         let img = match image::archive::import(
             &d.images,
@@ -338,7 +337,7 @@ async fn create(
                 // Read what the client still sends, so it gets this answer rather than
                 // a broken pipe.
                 let _ = std::io::copy(&mut input, &mut std::io::sink());
-                return Err(ApiError::bad_request(e.to_string()));
+                return Err(Error::invalid(e.to_string()));
             }
         };
         d.events

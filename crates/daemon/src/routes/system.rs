@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{Error, Result};
 use crate::server::Daemon;
 
 type S = Arc<Daemon>;
@@ -79,9 +79,9 @@ struct EventsQuery {
 
 /// Streams events as JSON lines: the history since `since`, then live ones until
 /// `until` (or until the client goes away).
-async fn events(State(d): State<S>, Query(q): Query<EventsQuery>) -> ApiResult<Response> {
+async fn events(State(d): State<S>, Query(q): Query<EventsQuery>) -> Result<Response> {
     let now = chrono::Utc::now();
-    let ts = |s: &Option<String>| -> ApiResult<Option<i64>> {
+    let ts = |s: &Option<String>| -> Result<Option<i64>> {
         s.as_deref()
             .filter(|s| !s.is_empty())
             .map(|s| {
@@ -89,12 +89,12 @@ async fn events(State(d): State<S>, Query(q): Query<EventsQuery>) -> ApiResult<R
                     .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
             })
             .transpose()
-            .map_err(|e| ApiError::bad_request(e.to_string()))
+            .map_err(|e| Error::invalid(e.to_string()))
     };
     let since = ts(&q.since)?;
     let until = ts(&q.until)?;
     let filters = match q.filters.as_deref().filter(|f| !f.is_empty()) {
-        Some(f) => Filters::parse(f).map_err(|e| ApiError::bad_request(e.to_string()))?,
+        Some(f) => Filters::parse(f).map_err(|e| Error::invalid(e.to_string()))?,
         None => Filters::default(),
     };
     for key in filters.keys() {
@@ -112,7 +112,7 @@ async fn events(State(d): State<S>, Query(q): Query<EventsQuery>) -> ApiResult<R
         ]
         .contains(&key)
         {
-            return Err(ApiError::bad_request(format!("invalid filter '{key}'")));
+            return Err(Error::invalid(format!("invalid filter '{key}'")));
         }
     }
     let (history, mut live) = d.events.subscribe();
@@ -190,14 +190,14 @@ fn matches(e: &EventMessage, f: &Filters) -> bool {
 
 /// `GET /system/df`: images (with how many containers use each), containers with
 /// their writable layer's size, and the total of the unpacked layers.
-async fn disk_usage(State(d): State<S>) -> ApiResult<Response> {
+async fn disk_usage(State(d): State<S>) -> Result<Response> {
     let d2 = d.clone();
-    let v = tokio::task::spawn_blocking(move || -> ApiResult<serde_json::Value> {
+    let v = tokio::task::spawn_blocking(move || -> Result<serde_json::Value> {
         let now = chrono::Utc::now();
         let sizes = d2
             .images
             .image_sizes()
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()))?;
         let records: Vec<_> = d2
             .containers
             .all()
@@ -245,7 +245,7 @@ async fn disk_usage(State(d): State<S>) -> ApiResult<Response> {
                 crate::containers::view::summary(r, now, Some((rw, rw + image)))
             })
             .collect();
-        let layers = d2.images.layers_size().map_err(|e| ApiError::internal(e.to_string()))?;
+        let layers = d2.images.layers_size().map_err(|e| Error::internal(e.to_string()))?;
         Ok(serde_json::json!({
             "LayersSize": layers,
             "Images": images,
@@ -255,6 +255,6 @@ async fn disk_usage(State(d): State<S>) -> ApiResult<Response> {
         }))
     })
     .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+    .map_err(|e| Error::internal(e.to_string()))??;
     Ok(axum::Json(v).into_response())
 }
