@@ -164,7 +164,7 @@ fn write_cached(dir: &Path, path: &Path, key: &[u8], program: &[u8]) -> std::io:
 
 /// The program bytes as BPF instructions (8 bytes each, native endian).
 fn to_program(bytes: &[u8]) -> Option<Vec<libc::sock_filter>> {
-    if bytes.is_empty() || bytes.len() % 8 != 0 || bytes.len() / 8 > usize::from(u16::MAX) {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(8) || bytes.len() / 8 > usize::from(u16::MAX) {
         return None;
     }
     Some(

@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use api::exec::{ExecCreateBody, ExecInspect, ExecProcessConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::record::Status;
 use super::{Container, engine, names, user};
 use crate::error::{Error, Result};
 use crate::server::Daemon;
@@ -72,16 +71,7 @@ impl Execs {
 
 /// `POST /containers/{id}/exec`.
 pub fn create(d: &Daemon, c: &Arc<Container>, body: ExecCreateBody) -> Result<String> {
-    match c.status() {
-        Status::Running => {}
-        Status::Paused => {
-            return Err(Error::conflict(format!(
-                "Container {} is paused, unpause the container before exec",
-                c.id
-            )));
-        }
-        _ => return Err(Error::conflict(format!("Container {} is not running", c.id))),
-    }
+    super::lifecycle::admit(super::lifecycle::Command::Exec, super::lifecycle::Subject::of(&c.record()))?;
     if body.cmd.as_ref().is_none_or(|c| c.is_empty()) {
         return Err(Error::invalid("No exec command specified"));
     }

@@ -22,6 +22,7 @@ pub mod diff;
 pub mod engine;
 pub mod exec;
 pub mod health;
+pub mod lifecycle;
 pub mod logs;
 pub mod merge;
 pub mod monitor;

@@ -13,14 +13,9 @@ use shim::ExitStatus;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::record::{Record, Status};
+use super::lifecycle::{self, AfterExit, RestartPolicy};
 use super::{Container, health, ops};
 use crate::server::Daemon;
-
-/// Docker's restart back-off: 100 ms, doubled after each quick exit, at most a minute,
-/// back to the start once a run lasted 10 s.
-const BACKOFF_START: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(60);
-const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(10);
 
 /// Starts the task that waits for `c`'s exit.
 pub fn watch(d: Arc<Daemon>, c: Arc<Container>) {
@@ -122,18 +117,13 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
     // An `--rm` container goes straight to `removing`: one record write fewer on the
     // path of every `run --rm`, and a crash before its removal is finished at restart.
     let restarting_by_hand = c.restarting_by_hand.load(std::sync::atomic::Ordering::SeqCst);
-    let mut auto_removing = false;
+    let exit = lifecycle::Exit { exit_code: status.exit_code as i64, oom_killed: status.oom_killed, finished_at: finished };
+    let mut after = AfterExit::Exited;
     let r = c.update(&d.containers.paths, |r| {
         health::mark_unmonitored(r);
-        if r.state.status != Status::Removing {
-            auto_removing = r.host_config.auto_remove && !restarting_by_hand;
-            r.state.status = if auto_removing { Status::Removing } else { Status::Exited };
-        }
-        r.state.pid = 0;
-        r.state.exit_code = status.exit_code as i64;
-        r.state.oom_killed = status.oom_killed;
-        r.state.finished_at = Some(finished);
+        after = lifecycle::on_exit(&mut r.state, r.host_config.auto_remove, restarting_by_hand, exit);
     });
+    let auto_removing = after == AfterExit::Remove;
     if let Ok(r) = &r {
         let mut attrs = super::view::event_attributes(r);
         if status.oom_killed {
@@ -171,36 +161,21 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
 /// their removal already, but when a `restart` stopped them).
 fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>) {
     // Decided on the current state: a removal or a stop may have come during the clean-up.
-    let r = &c.record();
-    if r.state.status != Status::Exited || r.host_config.auto_remove {
-        return;
-    }
-    if !should_restart(r) {
-        return;
-    }
-    let ran = match (r.state.started_at, r.state.finished_at) {
-        (Some(s), Some(f)) => (f - s).to_std().unwrap_or_default(),
-        _ => Duration::ZERO,
-    };
-    let delay = {
-        let mut b = c.backoff.lock().expect("backoff lock");
-        *b = if ran >= BACKOFF_RESET_AFTER || b.is_zero() {
-            BACKOFF_START
-        } else {
-            (*b * 2).min(BACKOFF_MAX)
-        };
-        *b
-    };
     let mut restarting = false;
+    let mut ran = Duration::ZERO;
     let _ = c.update(&d.containers.paths, |r| {
-        if r.state.status == Status::Exited && should_restart(r) {
-            r.state.status = Status::Restarting;
-            restarting = true;
-        }
+        ran = lifecycle::ran_for(&r.state);
+        let policy = RestartPolicy::of(&r.host_config.restart_policy);
+        restarting = lifecycle::restart_due(&mut r.state, r.host_config.auto_remove, policy);
     });
     if !restarting {
         return;
     }
+    let delay = {
+        let mut b = c.backoff.lock().expect("backoff lock");
+        *b = lifecycle::next_backoff(*b, ran);
+        *b
+    };
     let (d, c) = (d.clone(), c.clone());
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
@@ -216,19 +191,9 @@ fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>) {
     });
 }
 
-/// Docker's rule: `always` and `unless-stopped` unless stopped by hand; `on-failure`
-/// after a non-zero exit while retries remain.
+/// Whether the record's restart policy brings it back after its last exit.
 pub fn should_restart(r: &Record) -> bool {
-    let p = &r.host_config.restart_policy;
-    match p.name.as_str() {
-        "always" | "unless-stopped" => !r.state.manually_stopped,
-        "on-failure" => {
-            r.state.exit_code != 0
-                && !r.state.manually_stopped
-                && (p.maximum_retry_count == 0 || r.state.restart_count < p.maximum_retry_count)
-        }
-        _ => false,
-    }
+    RestartPolicy::of(&r.host_config.restart_policy).restarts(&r.state)
 }
 
 /// Live restore, run once at daemon start: reconnects to running containers, records
@@ -311,54 +276,11 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                     let _ = ops::remove(d, &c, true).await;
                     continue;
                 }
-                // Docker's rule at daemon start: `always` even after a manual stop.
-                let always = r.host_config.restart_policy.name == "always";
-                if r.state.status == Status::Exited && (always || should_restart(&r)) {
+                let policy = RestartPolicy::of(&r.host_config.restart_policy);
+                if r.state.status == Status::Exited && policy.restarts_at_daemon_start(&r.state) {
                     let _ = ops::start(d, &c).await;
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use api::containers::{ContainerConfig, HostConfig, RestartPolicy};
-
-    fn record(policy: &str, max: i64, exit: i64, manual: bool, count: i64) -> Record {
-        let mut r = Record {
-            id: "x".into(),
-            name: "x".into(),
-            created: Utc::now(),
-            image_id: String::new(),
-            image_name: String::new(),
-            path: "true".into(),
-            args: vec![],
-            config: ContainerConfig::default(),
-            host_config: HostConfig::default(),
-            state: Default::default(),
-        };
-        r.host_config.restart_policy = RestartPolicy {
-            name: policy.into(),
-            maximum_retry_count: max,
-        };
-        r.state.exit_code = exit;
-        r.state.manually_stopped = manual;
-        r.state.restart_count = count;
-        r
-    }
-
-    #[test]
-    fn restart_policies_decide_as_docker() {
-        assert!(!should_restart(&record("no", 0, 1, false, 0)));
-        assert!(!should_restart(&record("", 0, 1, false, 0)));
-        assert!(should_restart(&record("always", 0, 0, false, 5)));
-        assert!(!should_restart(&record("always", 0, 0, true, 0)));
-        assert!(!should_restart(&record("unless-stopped", 0, 1, true, 0)));
-        assert!(should_restart(&record("on-failure", 0, 1, false, 9)));
-        assert!(!should_restart(&record("on-failure", 0, 0, false, 0)));
-        assert!(should_restart(&record("on-failure", 2, 1, false, 1)));
-        assert!(!should_restart(&record("on-failure", 2, 1, false, 2)));
     }
 }

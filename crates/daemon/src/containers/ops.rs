@@ -13,6 +13,7 @@ use chrono::Utc;
 use nix::sys::signal::Signal;
 
 use super::record::{Record, Status};
+use super::lifecycle::{self, Admission, Command as Op, Subject};
 use super::{Container, Paths, engine, health, monitor, spec, user};
 use crate::error::{Error, ErrorKind, Result};
 use crate::server::Daemon;
@@ -402,21 +403,7 @@ fn reset_restarts(d: &Daemon, c: &Container) -> Result<()> {
 }
 
 pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
-    match c.status() {
-        Status::Running => return Err(Error::not_modified()),
-        Status::Paused => {
-            return Err(Error::conflict(
-                "cannot start a paused container, try unpause instead",
-            ));
-        }
-        Status::Removing | Status::Dead => {
-            return Err(Error::conflict(format!(
-                "container {} is marked for removal and cannot be started",
-                c.id
-            )));
-        }
-        _ => {}
-    }
+    lifecycle::admit(Op::Start, Subject::of(&c.record()))?;
     // The previous run's mount and runtime state must be gone first.
     c.cleaned_up().await;
     let wait_attach = c.attach_waiting.load(std::sync::atomic::Ordering::SeqCst) > 0;
@@ -430,13 +417,7 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<
     match launched {
         Ok(pid) => {
             let r = c.update(paths, |r| {
-                r.state.status = Status::Running;
-                r.state.pid = pid;
-                r.state.exit_code = 0;
-                r.state.error.clear();
-                r.state.oom_killed = false;
-                r.state.started_at = Some(Utc::now());
-                r.state.manually_stopped = false;
+                lifecycle::on_started(&mut r.state, pid, Utc::now());
                 health::reset_for_start(r);
             })?;
             d.events.publish(
@@ -452,10 +433,7 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<
             Ok(())
         }
         Err(e) => {
-            let _ = c.update(paths, |r| {
-                r.state.error = e.message.clone();
-                r.state.exit_code = e.exit_code;
-            });
+            let _ = c.update(paths, |r| lifecycle::on_start_failed(&mut r.state, &e.message, e.exit_code));
             c.notify(|ch| ch.failed_starts += 1);
             // Docker removes an AutoRemove container whose start failed (`run --rm`
             // clients wait for that removal).
@@ -509,13 +487,10 @@ pub(crate) async fn stop_locked(
     // Read before the state: an exit handled in between is then not waited for twice.
     let exits0 = c.subscribe().borrow().exits;
     let r = c.record();
-    match r.state.status {
-        Status::Restarting => {
+    match lifecycle::admit(Op::Stop, Subject::of(&r))? {
+        Admission::CancelRestart => {
             // Cancels the pending restart: the restart task finds it no longer restarting.
-            let r = c.update(paths, |r| {
-                r.state.status = Status::Exited;
-                r.state.manually_stopped = true;
-            })?;
+            let r = c.update(paths, |r| lifecycle::on_restart_cancelled(&mut r.state))?;
             // Its exit was recorded before the back-off; waiters that came during the
             // back-off are answered now.
             c.notify(|ch| {
@@ -525,8 +500,8 @@ pub(crate) async fn stop_locked(
             d.events.publish("container", "stop", &c.id, super::view::event_attributes(&r));
             return Ok(());
         }
-        Status::Running | Status::Paused => {}
-        _ => return Err(Error::not_modified()),
+        Admission::Live => {}
+        Admission::Idle => return Err(Error::not_modified()),
     }
     let sig = match signal.filter(|s| !s.is_empty()) {
         Some(s) => parse_signal(s)?,
@@ -536,7 +511,7 @@ pub(crate) async fn stop_locked(
     // As Docker: no probes while the container stops.
     health::stop(c);
     c.update(paths, |r| {
-        r.state.manually_stopped = true;
+        lifecycle::on_stopped_by_hand(&mut r.state);
         health::mark_unmonitored(r);
     })?;
     let mut attrs = super::view::event_attributes(&r);
@@ -574,18 +549,9 @@ pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> 
         Some(s) => parse_signal(s)?,
         None => Signal::SIGKILL,
     };
-    match r.state.status {
-        // A paused container is thawed after the signal (the engine does it).
-        Status::Running | Status::Paused => {}
-        _ => {
-            return Err(Error::conflict(format!(
-                "Cannot kill container: {}: container {} is not running",
-                r.name, r.id
-            )));
-        }
-    }
-    // Docker counts any kill as a user's stop: the restart policy leaves it down.
-    c.update(paths, |r| r.state.manually_stopped = true)?;
+    // A paused container is thawed after the signal (the engine does it).
+    lifecycle::admit(Op::Kill, Subject::of(&r))?;
+    c.update(paths, |r| lifecycle::on_stopped_by_hand(&mut r.state))?;
     let mut attrs = super::view::event_attributes(&r);
     attrs.insert("signal".into(), (sig as i32).to_string());
     d.events.publish("container", "kill", &c.id, attrs);
@@ -600,21 +566,7 @@ pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> 
 
 pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
-    match c.status() {
-        Status::Running => {}
-        Status::Paused => {
-            return Err(Error::conflict(format!(
-                "Container {} is already paused",
-                c.id
-            )));
-        }
-        _ => {
-            return Err(Error::conflict(format!(
-                "Container {} is not running",
-                c.id
-            )));
-        }
-    }
+    lifecycle::admit(Op::Pause, Subject::of(&c.record()))?;
     let (engine, id) = (d.containers.paths.engine(&c.record(), &d.config), c.id.clone());
     blocking(move || engine.pause(&id))
         .await?
@@ -635,12 +587,7 @@ pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
 
 pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
-    if c.status() != Status::Paused {
-        return Err(Error::conflict(format!(
-            "Container {} is not paused",
-            c.id
-        )));
-    }
+    lifecycle::admit(Op::Unpause, Subject::of(&c.record()))?;
     let (engine, id) = (d.containers.paths.engine(&c.record(), &d.config), c.id.clone());
     blocking(move || engine.resume(&id))
         .await?
@@ -716,33 +663,7 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> Result<
     // Read before the state: an exit handled in between is then not waited for twice.
     let exits0 = c.subscribe().borrow().exits;
     let r = c.record();
-    match r.state.status {
-        Status::Running if !force => {
-            return Err(Error::conflict(format!(
-                "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
-                r.name
-            )));
-        }
-        Status::Paused if !force => {
-            return Err(Error::conflict(format!(
-                "cannot remove container \"/{}\": container is paused and must be unpaused first",
-                r.name
-            )));
-        }
-        Status::Restarting if !force => {
-            return Err(Error::conflict(format!(
-                "cannot remove container \"/{}\": container is restarting: stop the container before removing or force remove",
-                r.name
-            )));
-        }
-        Status::Removing => {
-            return Err(Error::conflict(format!(
-                "removal of container {} is already in progress",
-                r.id
-            )));
-        }
-        _ => {}
-    }
+    lifecycle::admit(Op::Remove { force }, Subject::of(&r))?;
     let live = r.state.status.is_live();
     // Checked again under the record's lock: the container's own exit may have sent
     // an --rm container to its removal since (handle_exit takes no op lock).

@@ -127,11 +127,7 @@ pub async fn update(
     let _op = c.op.lock().await;
     let record = c.record();
     let cannot = |e: String| format!("Cannot update container {}: {e}", c.id);
-    if matches!(record.state.status, Status::Removing | Status::Dead) {
-        return Err(Error::internal(cannot(
-            "container is marked for removal and cannot be \"update\"".into(),
-        )));
-    }
+    super::lifecycle::admit(super::lifecycle::Command::Update, super::lifecycle::Subject::of(&record))?;
     let mut host_config = record.host_config.clone();
     merge(&mut host_config, &changes, body.restart_policy.as_ref())
         .map_err(|e| Error::conflict(cannot(e)))?;

@@ -38,7 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create and start a container under a new, daemonized shim; print its init pid
-    Start(StartArgs),
+    Start(Box<StartArgs>),
     /// Wait for `start`'s arguments on stdin (a JSON array of strings), then become
     /// that container's shim; report on stdout
     Spare,
@@ -98,7 +98,7 @@ pub struct StartArgs {
 
 fn main() -> ExitCode {
     let args = match Cli::parse().command {
-        Command::Start(args) => args,
+        Command::Start(args) => *args,
         Command::Spare => return spare(),
     };
     match launch(args) {
@@ -151,7 +151,7 @@ fn spare_args() -> Result<Option<StartArgs>> {
     let args: Vec<String> = serde_json::from_str(&line).context("the start arguments (a JSON array of strings)")?;
     let argv = ["berth-shim".to_string(), "start".to_string()].into_iter().chain(args);
     match Cli::try_parse_from(argv)?.command {
-        Command::Start(a) => Ok(Some(a)),
+        Command::Start(a) => Ok(Some(*a)),
         Command::Spare => unreachable!("parsed as start"),
     }
 }
