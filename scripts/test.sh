@@ -10,5 +10,7 @@ if [[ ! -x target/docker-py/bin/python ]] || ! target/docker-py/bin/python -c 'i
   python3 -m venv target/docker-py
   target/docker-py/bin/pip install -q 'docker>=7,<8'
 fi
+# Lints first: clippy with warnings as errors (the workspace denies undocumented unsafe).
+cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --bins --locked
 cargo test --workspace --locked "$@"

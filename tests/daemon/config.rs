@@ -44,3 +44,65 @@ fn two_daemons_run_side_by_side_and_a_second_on_the_same_socket_is_refused() {
     // The refused daemon did not take the first one's socket away.
     assert!(std::os::unix::net::UnixStream::connect(&a.socket).is_ok());
 }
+
+fn docker_ok(d: &Daemon, args: &[&str]) -> String {
+    let out = d.docker(args).expect("docker CLI");
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn pid_alive(pid: i32) -> bool {
+    pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+#[test]
+fn the_log_level_decides_what_berthd_logs() {
+    berth_tests::require_root!();
+    for (level, shows_steps) in [("debug", true), ("info", false)] {
+        let Some(d) = Daemon::with_busybox_for_docker_and(&["--log-level", level]) else { return };
+        assert_eq!(docker_ok(&d, &["run", "--rm", "busybox", "echo", "hi"]), "hi");
+        let log = d.log();
+        for step in ["start: mount the rootfs", "start: write the bundle", "start: running"] {
+            assert_eq!(log.contains(step), shows_steps, "--log-level {level}: {step:?} in\n{log}");
+        }
+        // Every level shows what berthd tells at start.
+        assert!(log.contains("API listening on"), "{log}");
+    }
+}
+
+#[test]
+fn without_live_restore_a_clean_shutdown_stops_the_containers() {
+    berth_tests::require_root!();
+    let Some(mut d) = Daemon::with_busybox_for_docker_and(&["--live-restore=false"]) else { return };
+    // Exits 3 on SIGTERM: the stop's signal, not the timeout's SIGKILL, ends it.
+    let script = "trap 'exit 3' TERM; while :; do sleep 0.1; done";
+    let plain = docker_ok(&d, &["run", "-d", "busybox", "sh", "-c", script]);
+    let comes_back = docker_ok(&d, &["run", "-d", "--restart", "unless-stopped", "busybox", "sh", "-c", script]);
+    let pid_of = |d: &Daemon, id: &str| docker_ok(d, &["inspect", "-f", "{{.State.Pid}}", id]).parse::<i32>().unwrap();
+    let pids = [pid_of(&d, &plain), pid_of(&d, &comes_back)];
+    assert!(pids.iter().all(|p| pid_alive(*p)));
+    let status = d.stop().expect("berthd ran");
+    assert!(status.success(), "{status}: {}", d.log());
+    assert!(!pids.iter().any(|p| pid_alive(*p)), "containers outlived berthd without live restore");
+    d.start_again(&["--live-restore=false"]);
+    assert_eq!(docker_ok(&d, &["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", &plain]), "exited 3");
+    // Stopped by the shutdown, not by a user: its policy brings it back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while docker_ok(&d, &["inspect", "-f", "{{.State.Status}}", &comes_back]) != "running" {
+        assert!(std::time::Instant::now() < deadline, "unless-stopped container did not come back");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn with_live_restore_the_default_containers_outlive_a_clean_shutdown() {
+    berth_tests::require_root!();
+    let Some(mut d) = Daemon::with_busybox_for_docker() else { return };
+    let id = docker_ok(&d, &["run", "-d", "busybox", "sleep", "1000"]);
+    let pid = docker_ok(&d, &["inspect", "-f", "{{.State.Pid}}", &id]).parse::<i32>().unwrap();
+    assert!(d.stop().expect("berthd ran").success());
+    assert!(pid_alive(pid), "the container died with berthd");
+    d.start_again(&[]);
+    assert_eq!(docker_ok(&d, &["inspect", "-f", "{{.State.Status}} {{.State.Pid}}", &id]), format!("running {pid}"));
+    assert_eq!(docker_ok(&d, &["info", "-f", "{{.LiveRestoreEnabled}}"]), "true");
+}

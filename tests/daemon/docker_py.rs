@@ -9,7 +9,7 @@ fn docker_py_scenario() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let python = root.join("target/docker-py/bin/python");
     if !python.exists() {
-        eprintln!("skipped: no docker-py at {} (scripts/test.sh installs it)", python.display());
+        berth_tests::skip(&format!("no docker-py at {} (scripts/test.sh installs it)", python.display()));
         return;
     }
     let d = Daemon::start();

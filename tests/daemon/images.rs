@@ -15,7 +15,7 @@ fn load_list_inspect_tag_remove_and_save_with_the_docker_cli() {
     fixture::write_docker_archive(&archive, "busybox:latest").unwrap();
     let image = fixture::Image::busybox().unwrap();
     let Some(out) = d.docker(&["load", "-i", archive.to_str().unwrap()]) else {
-        eprintln!("skipped: no docker CLI");
+        berth_tests::skip("no docker CLI");
         return;
     };
     assert_eq!(ok(out).trim(), "Loaded image: busybox:latest");
@@ -66,7 +66,7 @@ fn import_a_rootfs_and_refuse_pulls_clearly() {
     let rootfs = d.dir.path().join("rootfs.tar");
     std::fs::write(&rootfs, fixture::Image::busybox().unwrap().layer_tar()).unwrap();
     let Some(out) = d.docker(&["import", "--change", "CMD [\"sh\"]", "--change", "ENV A=b", "-m", "hello", rootfs.to_str().unwrap(), "imported:1"]) else {
-        eprintln!("skipped: no docker CLI");
+        berth_tests::skip("no docker CLI");
         return;
     };
     let id = ok(out);

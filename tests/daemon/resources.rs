@@ -143,7 +143,7 @@ impl LoopDevice {
         f.set_len(32 << 20).unwrap();
         let o = std::process::Command::new("losetup").args(["--find", "--show"]).arg(backing).output().ok()?;
         if !o.status.success() {
-            eprintln!("skipped: losetup: {}", String::from_utf8_lossy(&o.stderr));
+            berth_tests::skip(&format!("losetup: {}", String::from_utf8_lossy(&o.stderr)));
             return None;
         }
         Some(LoopDevice(String::from_utf8_lossy(&o.stdout).trim().to_string()))

@@ -60,7 +60,7 @@ fn errors_are_json_with_docker_status_codes() {
 fn the_docker_cli_talks_to_berthd() {
     let d = Daemon::start();
     let Some(out) = d.docker(&["version", "--format", "{{.Server.APIVersion}} {{.Server.Os}}"]) else {
-        eprintln!("skipped: no docker CLI");
+        berth_tests::skip("no docker CLI");
         return;
     };
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

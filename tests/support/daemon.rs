@@ -19,10 +19,15 @@ impl Daemon {
     /// A daemon with busybox loaded, for tests that drive it with the docker CLI;
     /// `None` (the test is skipped, and says so) where that CLI is not installed.
     pub fn with_busybox_for_docker() -> Option<Daemon> {
-        let d = Daemon::start();
+        Self::with_busybox_for_docker_and(&[])
+    }
+
+    /// [`Daemon::with_busybox_for_docker`] with more flags for berthd.
+    pub fn with_busybox_for_docker_and(extra: &[&str]) -> Option<Daemon> {
+        let d = Daemon::start_with(extra);
         d.load_busybox();
         if d.docker(&["version", "--format", "{{.Client.Version}}"]).is_none() {
-            eprintln!("skipped: no docker CLI");
+            crate::skip("no docker CLI");
             return None;
         }
         Some(d)
@@ -142,6 +147,11 @@ impl Daemon {
     pub fn restart(&mut self) {
         self.stop();
         self.spawn(&[]);
+    }
+
+    /// Starts berthd again (after [`Daemon::stop`]) on the same roots, with more flags.
+    pub fn start_again(&mut self, extra: &[&str]) {
+        self.spawn(extra);
     }
 
     /// Loads the busybox fixture as `busybox:latest` through the API.

@@ -66,8 +66,9 @@ pub struct Flags {
     /// Register a runtime: NAME=PATH
     #[arg(long)]
     pub add_runtime: Vec<String>,
-    /// Keep containers running while the daemon is down
-    #[arg(long)]
+    /// Keep containers running while the daemon is down (the default; `--live-restore=false`
+    /// stops them when berthd stops)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub live_restore: Option<bool>,
     /// Default ulimits for containers: NAME=SOFT[:HARD]
     #[arg(long)]
@@ -143,7 +144,25 @@ pub struct Config {
 }
 
 impl Config {
+    /// What berthd logs: `--log-level` as dockerd reads it (`fatal` logs errors only).
+    pub fn log_filter(&self) -> tracing::Level {
+        match self.log_level.as_str() {
+            "debug" => tracing::Level::DEBUG,
+            "warn" => tracing::Level::WARN,
+            "error" | "fatal" => tracing::Level::ERROR,
+            _ => tracing::Level::INFO,
+        }
+    }
+
+    /// The configuration from flags and daemon.json, its `userns-remap` resolved.
     pub fn load(flags: Flags) -> Result<Config, ConfigError> {
+        let mut config = Config::read(flags)?;
+        config.resolve_remap()?;
+        Ok(config)
+    }
+
+    /// [`Config::load`] without resolving `userns-remap` ([`Config::resolve_remap`]).
+    pub fn read(flags: Flags) -> Result<Config, ConfigError> {
         let (file, explicit) = match &flags.config_file {
             Some(p) => (p.clone(), true),
             None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
@@ -153,11 +172,16 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => File::default(),
             Err(source) => return Err(ConfigError::Read { path: file, source }),
         };
-        let mut config = merge(flags, file)?;
-        if let Some(spec) = &config.userns_remap {
-            config.remap = crate::userns::Remap::resolve(spec)?.map(Arc::new);
+        merge(flags, file)
+    }
+
+    /// Resolves `userns-remap` to its ids (creating Docker's `dockremap` user for
+    /// `default`), which it logs.
+    pub fn resolve_remap(&mut self) -> Result<(), ConfigError> {
+        if let Some(spec) = &self.userns_remap {
+            self.remap = crate::userns::Remap::resolve(spec)?.map(Arc::new);
         }
-        Ok(config)
+        Ok(())
     }
 }
 
@@ -356,7 +380,7 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
         log_level,
         default_runtime,
         runtimes,
-        live_restore: flags.live_restore.or(file.live_restore).unwrap_or(false),
+        live_restore: flags.live_restore.or(file.live_restore).unwrap_or(true),
         default_ulimits,
         log_opts,
     })

@@ -1,16 +1,25 @@
-//! berthd: parse flags and daemon.json, then serve.
+//! berthd: parse flags and daemon.json, set up logging at `--log-level`, then serve.
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let flags = daemon::config::Flags::parse();
-    let config = match daemon::Config::load(flags) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("berthd: {e}");
-            return std::process::ExitCode::from(1);
-        }
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("berthd: {e}");
+        std::process::ExitCode::from(1)
     };
+    let mut config = match daemon::Config::read(flags) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(config.log_filter())
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    if let Err(e) = config.resolve_remap() {
+        return fail(&e);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -18,9 +27,6 @@ fn main() -> std::process::ExitCode {
         .expect("tokio runtime");
     match rt.block_on(daemon::server::run(config)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("berthd: {e:#}");
-            std::process::ExitCode::from(1)
-        }
+        Err(e) => fail(&format!("{e:#}")),
     }
 }

@@ -87,7 +87,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     if let Some(remap) = &config.remap {
         remap.check_traversable(&config.exec_root)?;
-        eprintln!("berthd: user namespaces: containers' ids map to the subordinate ids of {}", remap.name);
+        tracing::info!("user namespaces: containers' ids map to the subordinate ids of {}", remap.name);
     }
     // Before anything can answer: a SIGTERM from then on is a clean shutdown.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -119,8 +119,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let app = app(daemon.clone());
         servers.spawn(async move { axum::serve(listener, app).await });
     }
-    eprintln!(
-        "berthd: API listening on {}",
+    tracing::info!(
+        "API listening on {}",
         config
             .sockets
             .iter()
@@ -136,6 +136,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 bail!("API server failed: {e}");
             }
         }
+    }
+    if !config.live_restore {
+        crate::containers::monitor::shutdown(&daemon).await;
     }
     drop(sockets);
     drop(pidfile);

@@ -93,9 +93,7 @@ impl Remap {
             r => r?,
         };
         if user.id == 0 {
-            eprintln!(
-                "berthd: userns-remap: root cannot be remapped to itself; user namespaces are off"
-            );
+            tracing::warn!("userns-remap: root cannot be remapped to itself; user namespaces are off");
             return Ok(None);
         }
         let uids = ranges(&etc.join("subuid"), "uid", &user)?;
@@ -355,7 +353,7 @@ fn run(program: &str, args: &[&str]) -> Result<(), Error> {
 /// dockerd's way: a system user with no login, and a free range of 65536 ids in
 /// /etc/subuid and /etc/subgid each (system users get none from the distribution).
 fn create_default_user(etc: &Path) -> Result<(), Error> {
-    eprintln!("berthd: userns-remap: creating the {DEFAULT_USER} user");
+    tracing::info!("userns-remap: creating the {DEFAULT_USER} user");
     run("useradd", &["-r", "-s", "/bin/false", DEFAULT_USER]).or_else(|e| {
         run(
             "adduser",

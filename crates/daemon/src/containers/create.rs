@@ -32,9 +32,9 @@ pub(super) fn check_restart_policy(hc: &HostConfig) -> Result<()> {
     let p = &hc.restart_policy;
     match p.name.as_str() {
         "" | "no" | "always" | "unless-stopped" if p.maximum_retry_count != 0 => {
-            Err(Error::invalid(format!(
-                "invalid restart policy: maximum retry count can only be used with 'on-failure'"
-            )))
+            Err(Error::invalid(
+                "invalid restart policy: maximum retry count can only be used with 'on-failure'",
+            ))
         }
         "" | "no" | "always" | "unless-stopped" => Ok(()),
         "on-failure" if p.maximum_retry_count < 0 => Err(Error::invalid(

@@ -72,7 +72,7 @@ impl Probe {
             }
             "NONE" => return None,
             other => {
-                eprintln!("berthd: unknown healthcheck type '{other}' (expected 'CMD'); the healthcheck is ignored");
+                tracing::warn!("unknown healthcheck type '{other}' (expected 'CMD'); the healthcheck is ignored");
                 return None;
             }
         };

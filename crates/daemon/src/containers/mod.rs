@@ -288,8 +288,8 @@ impl Containers {
                 // No record: a create that crashed before writing it; its leftovers go.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => broken.push(id),
                 // A record that cannot be read is kept, untouched, for a human to look at.
-                Ok(_) => eprintln!("berthd: {}: the record names another container; skipped", entry.path().display()),
-                Err(e) => eprintln!("berthd: {}: unreadable container record ({e}); skipped", entry.path().display()),
+                Ok(_) => tracing::warn!("{}: the record names another container; skipped", entry.path().display()),
+                Err(e) => tracing::warn!("{}: unreadable container record ({e}); skipped", entry.path().display()),
             }
         }
         Ok((

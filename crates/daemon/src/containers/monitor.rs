@@ -143,7 +143,7 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
         let released = tokio::task::spawn_blocking(move || ops::release_run(&d2, &id, &runtime)).await;
         c.notify(|ch| ch.cleanups += 1);
         if let Ok(Err(e)) = released {
-            eprintln!("berthd: removing --rm container {}: {}; the next start retries", c.id, e.message);
+            tracing::warn!(container = %c.id, "removing an --rm container: {}; the next start retries", e.message);
         }
         drop(releasing);
         return;
@@ -194,6 +194,29 @@ fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>) {
 /// Whether the record's restart policy brings it back after its last exit.
 pub fn should_restart(r: &Record) -> bool {
     RestartPolicy::of(&r.host_config.restart_policy).restarts(&r.state)
+}
+
+/// Without live restore, berthd's clean shutdown stops its containers, as dockerd's
+/// does: each with its stop signal and timeout, all at once. A container stopped so
+/// is not stopped by hand: its restart policy brings it back at the next start.
+pub async fn shutdown(d: &Arc<Daemon>) {
+    let mut stops = tokio::task::JoinSet::new();
+    for c in d.containers.all() {
+        if !matches!(c.status(), Status::Running | Status::Paused | Status::Restarting) {
+            continue;
+        }
+        let d = d.clone();
+        stops.spawn(async move {
+            tracing::debug!(container = %c.id, "stop at shutdown");
+            match ops::stop(&d, &c, None, None).await {
+                Ok(()) => {
+                    let _ = c.update(&d.containers.paths, |r| r.state.manually_stopped = false);
+                }
+                Err(e) => tracing::warn!(container = %c.id, "stop at shutdown: {}", e.message),
+            }
+        });
+    }
+    while stops.join_next().await.is_some() {}
 }
 
 /// Live restore, run once at daemon start: reconnects to running containers, records

@@ -144,6 +144,7 @@ fn launch(d: &Daemon, c: &Container, wait_attach: bool) -> Result<i32, StartErro
         }?;
         std::fs::create_dir_all(&rootfs)
             .map_err(|e| StartError::internal(format!("create {}: {e}", rootfs.display())))?;
+        tracing::debug!(container = %id, rootfs = %rootfs.display(), layers = mounts.len(), "start: mount the rootfs");
         // In a user namespace the layers are seen through it (idmapped), so that the
         // image's files stay root's inside and the disk keeps host ids.
         match crate::userns::for_container(d.config.remap.as_deref(), &r.host_config) {
@@ -218,6 +219,7 @@ fn launch_mounted(
     })?;
     let bundle = paths.bundle(id);
     let shim_dir = paths.shim(id);
+    tracing::debug!(container = %id, bundle = %bundle.display(), "start: write the bundle");
     let io = |what: String| move |e: std::io::Error| StartError::internal(format!("{what}: {e}"));
     std::fs::create_dir_all(&bundle).map_err(io(format!("create {}", bundle.display())))?;
     let bytes = serde_json::to_vec(&spec).map_err(|e| StartError::internal(e.to_string()))?;
@@ -276,8 +278,10 @@ fn launch_mounted(
         cmd.arg("--wait-attach");
     }
     if let Some(reported) = by_spare(d, id, &cmd, &engine) {
+        tracing::debug!(container = %id, "start: the spare shim took it: {:?}", reported.as_ref().map_err(|e| &e.message));
         return reported;
     }
+    tracing::debug!(container = %id, shim = %d.containers.shim.display(), "start: launch a new shim");
     let out = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -416,6 +420,7 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<
     let paths = &d.containers.paths;
     match launched {
         Ok(pid) => {
+            tracing::debug!(container = %c.id, pid, "start: running");
             let r = c.update(paths, |r| {
                 lifecycle::on_started(&mut r.state, pid, Utc::now());
                 health::reset_for_start(r);

@@ -132,7 +132,7 @@ pub fn resolve(root: &Path, spec: &str, group_add: &[String]) -> Result<User, St
     {
         for g in all_groups
             .iter()
-            .filter(|g| g.members.iter().any(|m| *m == e.name))
+            .filter(|g| g.members.contains(&e.name))
         {
             if g.gid != gid && !additional.contains(&g.gid) {
                 additional.push(g.gid);

@@ -293,8 +293,8 @@ impl ListFilter {
                 r.state.status == Status::Exited && v.parse::<i64>().ok() == Some(r.state.exit_code)
             })
             && (f.get("ancestor").is_empty()
-                || self.ancestors.iter().any(|id| *id == r.image_id)
-                || f.get("ancestor").iter().any(|a| *a == r.image_name))
+                || self.ancestors.contains(&r.image_id)
+                || f.get("ancestor").contains(&r.image_name))
             && self.before.is_none_or(|b| r.created < b)
             && self.since.is_none_or(|s| r.created > s)
             && any("until", &|v| {

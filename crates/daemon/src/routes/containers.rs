@@ -157,7 +157,7 @@ async fn list(State(d): State<S>, req: Request) -> Result<Response> {
             .filter(|r| all || r.state.status.is_live() || r.state.status == Status::Restarting)
             .filter(|r| filter.matches(r))
             .collect();
-        records.sort_by(|a, b| b.created.cmp(&a.created));
+        records.sort_by_key(|r| std::cmp::Reverse(r.created));
         if let Some(l) = limit {
             records.truncate(l as usize);
         }
@@ -589,7 +589,7 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> Result<Response> 
         }
         drop(op);
         if let Err(e) = res {
-            eprintln!("berthd: export of {}: {e}", r.id);
+            tracing::warn!(container = %r.id, "export: {e}");
         }
         drop(d2);
     });
