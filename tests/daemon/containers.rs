@@ -450,3 +450,30 @@ fn an_rm_container_is_gone_when_run_returns_and_restart_keeps_it() {
     ok(docker(&d, &["stop", "-t", "0", "kept"]));
     assert!(wait_until(Duration::from_secs(10), || !docker(&d, &["inspect", "kept"]).status.success()));
 }
+
+#[test]
+fn binds_are_mounted_with_their_mode_and_shown_with_their_propagation() {
+    let Some(d) = daemon() else { return };
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "from the host\n").unwrap();
+    let src = host.path().display().to_string();
+    let ro = format!("{src}:/ro:ro");
+    let shared = format!("{src}:/sh:rw,rshared");
+    let script = "cat /ro/f; echo x > /ro/g 2>/dev/null || echo ro-refused; cat /sh/f";
+    let out = ok(docker(&d, &["run", "--name", "binds", "-v", &ro, "-v", &shared, "busybox", "sh", "-c", script]));
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("from the host"));
+    assert_eq!(lines.next(), Some("ro-refused"));
+    assert_eq!(lines.next(), Some("from the host"));
+    let mounts: Value = serde_json::from_str(&inspect(&d, "binds", "{{json .Mounts}}")).unwrap();
+    let by_dest = |dst: &str| mounts.as_array().unwrap().iter().find(|m| m["Destination"] == dst).cloned().unwrap();
+    let (r, s) = (by_dest("/ro"), by_dest("/sh"));
+    assert_eq!((r["Type"].as_str(), r["Source"].as_str(), r["Mode"].as_str(), r["RW"].as_bool(), r["Propagation"].as_str()),
+        (Some("bind"), Some(src.as_str()), Some("ro"), Some(false), Some("rprivate")));
+    assert_eq!((s["Mode"].as_str(), s["RW"].as_bool(), s["Propagation"].as_str()), (Some("rw,rshared"), Some(true), Some("rshared")));
+    // dockerd's refusals, before anything is made.
+    let bad = docker(&d, &["run", "-v", &format!("{src}:/x:rx"), "busybox", "true"]);
+    assert_eq!(bad.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("invalid mode: rx"), "{err}");
+}

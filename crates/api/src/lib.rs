@@ -7,6 +7,7 @@
 //! the real docker CLI, docker-py and compose send: missing fields default, unknown
 //! fields are ignored, `null` is read as "unset", and wrong types are rejected.
 
+pub mod binds;
 pub mod client;
 pub mod containers;
 pub mod detach;

@@ -176,10 +176,9 @@ fn launch_mounted(
         }
     })?;
     // As Docker: a missing source of a `-v` bind is created as a directory.
-    for b in &r.host_config.binds {
-        if let Some(src) = b.split(':').next().filter(|s| s.starts_with('/'))
-            && !Path::new(src).exists()
-        {
+    for b in r.host_config.binds.iter().filter_map(|b| api::binds::Bind::parse(b).ok()) {
+        if b.is_host_path() && !Path::new(&b.source).exists() {
+            let src = &b.source;
             std::fs::create_dir_all(src).map_err(|e| StartError::internal(format!("create bind source {src}: {e}")))?;
         }
     }

@@ -220,8 +220,8 @@ fn resources(hc: &HostConfig) -> Result<Value, String> {
     Ok(out)
 }
 
-fn bind(src: &Path, dst: &str, ro: bool) -> Value {
-    let mut options = vec!["rbind", "rprivate"];
+fn bind(src: &Path, dst: &str, ro: bool, propagation: api::binds::Propagation) -> Value {
+    let mut options = vec!["rbind", propagation.as_str()];
     if ro {
         options.push("ro");
     }
@@ -235,32 +235,13 @@ fn bind(src: &Path, dst: &str, ro: bool) -> Value {
 pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     for b in &hc.binds {
-        let parts: Vec<&str> = b.split(':').collect();
-        let (src, dst, opts) = match parts.as_slice() {
-            [s, d] => (*s, *d, ""),
-            [s, d, o] => (*s, *d, *o),
-            _ => return Err(format!("invalid volume specification: '{b}'")),
-        };
-        if !src.starts_with('/') {
+        let parsed = api::binds::Bind::parse(b).map_err(|e| e.to_string())?;
+        if !parsed.is_host_path() {
             return Err(format!(
                 "invalid volume specification: '{b}': named volumes are not supported yet"
             ));
         }
-        if !dst.starts_with('/') {
-            return Err(format!(
-                "invalid volume specification: '{b}': invalid mount config: destination must be an absolute path"
-            ));
-        }
-        let mut ro = false;
-        for o in opts.split(',').filter(|o| !o.is_empty()) {
-            match o {
-                "ro" => ro = true,
-                "rw" | "z" | "Z" | "private" | "rprivate" | "shared" | "rshared" | "slave"
-                | "rslave" | "nocopy" => {}
-                _ => return Err(format!("invalid mode: {o}")),
-            }
-        }
-        out.push(bind(Path::new(src), dst, ro));
+        out.push(bind(Path::new(&parsed.source), &parsed.destination, parsed.read_only, parsed.propagation));
     }
     let mut tmpfs: Vec<_> = hc.tmpfs.iter().collect();
     tmpfs.sort();
@@ -367,7 +348,7 @@ pub fn build(input: &Input) -> Result<Value, String> {
         (input.etc.hosts, "/etc/hosts"),
     ] {
         if !covered(dst) {
-            mounts.push(bind(path, dst, hc.readonly_rootfs));
+            mounts.push(bind(path, dst, hc.readonly_rootfs, api::binds::Propagation::RPrivate));
         }
     }
     mounts.extend(user_mounts);
@@ -482,6 +463,8 @@ mod tests {
         };
         let m = user_mounts(&hc).unwrap();
         assert_eq!(m[0]["options"], json!(["rbind", "rprivate", "ro"]));
+        hc.binds = vec!["/tmp:/data:rshared".into()];
+        assert_eq!(user_mounts(&hc).unwrap()[0]["options"], json!(["rbind", "rshared"]));
         hc.binds = vec!["data:/data".into()];
         assert!(user_mounts(&hc).unwrap_err().contains("named volumes"));
         hc.binds = vec!["/tmp:data".into()];

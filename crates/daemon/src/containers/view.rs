@@ -81,16 +81,14 @@ fn mounts(r: &Record) -> Vec<MountPoint> {
         .binds
         .iter()
         .filter_map(|b| {
-            let parts: Vec<&str> = b.split(':').collect();
-            let (src, dst) = (parts.first()?, parts.get(1)?);
-            let mode = parts.get(2).copied().unwrap_or("");
+            let b = api::binds::Bind::parse(b).ok()?;
             Some(MountPoint {
                 r#type: "bind".into(),
-                source: src.to_string(),
-                destination: dst.to_string(),
-                mode: mode.to_string(),
-                rw: !mode.split(',').any(|o| o == "ro"),
-                propagation: "rprivate".into(),
+                rw: !b.read_only,
+                propagation: b.propagation.to_string(),
+                source: b.source,
+                destination: b.destination,
+                mode: b.mode,
                 ..Default::default()
             })
         })
