@@ -4,6 +4,7 @@
 mod config;
 mod bollard_client;
 mod containers;
+mod crash;
 mod docker_py;
 mod exec;
 mod health;

@@ -34,10 +34,16 @@ impl Daemon {
     }
 
     pub fn start_with(extra: &[&str]) -> Daemon {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// A daemon whose first run has more environment (`BERTH_CRASH_AT` …); a restart
+    /// runs without it.
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new().prefix("berthd-test").tempdir().expect("tempdir");
         let socket = dir.path().join("berth.sock");
         let mut d = Daemon { socket, child: None, dir };
-        d.spawn(extra);
+        d.spawn_env(extra, env);
         d
     }
 
@@ -60,6 +66,10 @@ impl Daemon {
     }
 
     fn spawn(&mut self, extra: &[&str]) {
+        self.spawn_env(extra, &[]);
+    }
+
+    fn spawn_env(&mut self, extra: &[&str], env: &[(&str, &str)]) {
         let cfg = self.dir.path().join("daemon.json");
         if !cfg.exists() {
             std::fs::write(&cfg, "{}").unwrap();
@@ -68,6 +78,7 @@ impl Daemon {
         let child = Command::new(crate::bin("berthd"))
             .args(self.args())
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -139,6 +150,19 @@ impl Daemon {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        self.spawn(&[]);
+    }
+
+    /// Waits for berthd to die by itself (a crash point), then starts a new one on the
+    /// same roots.
+    pub fn wait_crash_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().unwrap().is_none() {
+                assert!(Instant::now() < deadline, "berthd did not reach its crash point: {}", self.log());
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
         self.spawn(&[]);
     }

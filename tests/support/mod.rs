@@ -43,6 +43,12 @@ macro_rules! require_root {
             return;
         }
     };
+    ($ret:expr) => {
+        if !$crate::is_root() {
+            $crate::skip("needs root");
+            return $ret;
+        }
+    };
 }
 
 /// A test that cannot run here says why and passes; under CI (`CI=true`), which

@@ -5,6 +5,7 @@
 pub mod body;
 pub mod config;
 pub mod containers;
+pub mod crash;
 pub mod error;
 pub mod events;
 pub mod routes;

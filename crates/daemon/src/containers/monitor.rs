@@ -292,6 +292,30 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                 watch(d.clone(), c.clone());
             }
             Status::Created | Status::Exited | Status::Dead => {
+                // A start handed to its shim just before berthd went away: the shim
+                // runs the container (or ran it) while the record still says created.
+                // The shim's word is the truth; the watcher then finds any exit.
+                if r.state.status == Status::Created {
+                    let shim_dir = paths.shim(&c.id);
+                    let state = tokio::task::spawn_blocking(move || {
+                        shim::client::Control::connect(&shim_dir)
+                            .and_then(|mut s| s.request::<shim::StateReply>(&shim::ControlRequest::State))
+                            .ok()
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                    if let Some(st) = state {
+                        tracing::info!(container = %c.id, pid = st.pid, "adopting a container its shim started while berthd was away");
+                        let _ = c.update(&paths, |r| {
+                            lifecycle::on_started(&mut r.state, st.pid, Utc::now());
+                            health::reset_for_start(r);
+                        });
+                        health::watch(d, &c);
+                        watch(d.clone(), c.clone());
+                        continue;
+                    }
+                }
                 let rootfs = [paths.rootfs(&c.id), paths.legacy_rootfs(&c.id)];
                 let _ = tokio::task::spawn_blocking(move || rootfs.iter().for_each(|p| ops::unmount_all(p))).await;
                 if r.state.status == Status::Exited && r.host_config.auto_remove {

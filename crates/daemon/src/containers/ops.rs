@@ -419,6 +419,7 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<
     let paths = &d.containers.paths;
     match launched {
         Ok(pid) => {
+            crate::crash::point("start:launched");
             tracing::debug!(container = %c.id, pid, "start: running");
             let r = c.update(paths, |r| {
                 lifecycle::on_started(&mut r.state, pid, Utc::now());
@@ -680,6 +681,7 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> Result<
         return Err(Error::conflict(format!("removal of container {} is already in progress", r.id)));
     }
     saved?;
+    crate::crash::point("remove:marked");
     if live {
         let (d2, r2) = (d.clone(), r.clone());
         let _ = blocking(move || kill_init(&d2, &r2, Signal::SIGKILL, true)).await?;

@@ -1,0 +1,66 @@
+//! berthd dies (as a `kill -9` would) at named points of an operation, and the next
+//! berthd repairs what it finds: nothing lost, nothing left behind.
+
+use std::time::{Duration, Instant};
+
+use berth_tests::daemon::Daemon;
+
+fn crashing_at(point: &str) -> Option<Daemon> {
+    berth_tests::require_root!(None);
+    let d = Daemon::start_with_env(&[], &[("BERTH_CRASH_AT", point)]);
+    d.load_busybox();
+    if d.docker(&["version"]).is_none() {
+        berth_tests::skip("no docker CLI");
+        return None;
+    }
+    Some(d)
+}
+
+fn docker(d: &Daemon, args: &[&str]) -> (bool, String) {
+    let out = d.docker(args).expect("docker CLI");
+    let text = if out.status.success() { out.stdout } else { out.stderr };
+    (out.status.success(), String::from_utf8_lossy(&text).trim().to_string())
+}
+
+fn alive(pid: i32) -> bool {
+    pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+#[test]
+fn a_start_handed_to_its_shim_before_the_crash_is_adopted_running() {
+    let Some(mut d) = crashing_at("start:launched") else { return };
+    assert!(docker(&d, &["create", "--name", "adopted", "busybox", "sleep", "1000"]).0);
+    let (started, out) = docker(&d, &["start", "adopted"]);
+    assert!(!started, "berthd should have died mid-start: {out}");
+    d.wait_crash_and_restart();
+    let (_, state) = docker(&d, &["inspect", "-f", "{{.State.Status}} {{.State.Pid}}", "adopted"]);
+    let (status, pid) = state.split_once(' ').unwrap();
+    assert_eq!(status, "running", "{}", d.log());
+    let pid: i32 = pid.parse().unwrap();
+    assert!(alive(pid), "the adopted pid {pid} is not the container's");
+    // Managed as any other: it stops, and its exit is recorded.
+    assert!(docker(&d, &["stop", "-t", "1", "adopted"]).0);
+    assert!(!alive(pid));
+    assert_eq!(docker(&d, &["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "adopted"]).1, "exited 137");
+    assert!(docker(&d, &["rm", "adopted"]).0);
+}
+
+#[test]
+fn a_removal_cut_by_the_crash_is_finished_at_the_next_start() {
+    let Some(mut d) = crashing_at("remove:marked") else { return };
+    let (ok, id) = docker(&d, &["run", "-d", "--name", "removed", "busybox", "sleep", "1000"]);
+    assert!(ok, "{id}");
+    let pid: i32 = docker(&d, &["inspect", "-f", "{{.State.Pid}}", "removed"]).1.parse().unwrap();
+    assert!(!docker(&d, &["rm", "-f", "removed"]).0);
+    d.wait_crash_and_restart();
+    let (found, out) = docker(&d, &["inspect", "removed"]);
+    assert!(!found && out.contains("No such"), "{out}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "the removed container's process lives on");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Its directories and name are free: the name is taken again at once.
+    assert!(!d.dir.path().join("data/containers").join(&id).exists());
+    assert!(docker(&d, &["run", "--rm", "--name", "removed", "busybox", "true"]).0);
+}
