@@ -84,6 +84,12 @@ fn without_live_restore_a_clean_shutdown_stops_the_containers() {
     let status = d.stop().expect("berthd ran");
     assert!(status.success(), "{status}: {}", d.log());
     assert!(!pids.iter().any(|p| pid_alive(*p)), "containers outlived berthd without live restore");
+    // Nor did a restart policy bring one back while berthd went down: no shim is left.
+    for shim in std::fs::read_dir(d.dir.path().join("exec/s")).into_iter().flatten().flatten() {
+        let pid = std::fs::read_to_string(shim.path().join("shim.pid")).unwrap_or_default();
+        let pid: i32 = pid.trim().parse().unwrap_or(0);
+        assert!(!pid_alive(pid), "shim {pid} of {} outlived berthd", shim.path().display());
+    }
     d.start_again(&["--live-restore=false"]);
     assert_eq!(docker_ok(&d, &["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", &plain]), "exited 3");
     // Stopped by the shutdown, not by a user: its policy brings it back.

@@ -21,7 +21,8 @@ pub enum Durability {
     Volatile,
 }
 
-/// Replaces `path` with `bytes` (mode 0644 for a new file), atomically.
+/// Replaces `path` with `bytes` (mode 0644 for a new file), atomically. An error names
+/// the step that failed; the caller adds which file.
 pub fn write(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
     write_mode(path, bytes, 0o644, durability)
 }
@@ -33,22 +34,28 @@ pub fn write_mode(path: &Path, bytes: &[u8], mode: u32, durability: Durability) 
         _ => Path::new("."),
     };
     let tmp = temp_path(dir, path);
+    let step = |what: &'static str| move |e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
+        let open = || OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp);
+        let mut f = match open() {
+            // Left by a writer that crashed under the same pid (a reused one).
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                fs::remove_file(&tmp).map_err(step("remove a stale temporary file"))?;
+                open()
+            }
+            other => other,
+        }
+        .map_err(step("create a temporary file"))?;
+        f.write_all(bytes).map_err(step("write"))?;
         if durability == Durability::Durable {
-            f.sync_all()?;
+            f.sync_all().map_err(step("fsync"))?;
         }
         drop(f);
-        fs::rename(&tmp, path)
+        fs::rename(&tmp, path).map_err(step("rename into place"))
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
-        return Err(io::Error::new(e.kind(), format!("write {}: {e}", path.display())));
+        return Err(e);
     }
     if durability == Durability::Durable {
         sync_dir(dir)?;
@@ -60,7 +67,7 @@ pub fn write_mode(path: &Path, bytes: &[u8], mode: u32, durability: Durability) 
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| io::Error::new(e.kind(), format!("fsync directory {}: {e}", dir.display())))
+        .map_err(|e| io::Error::new(e.kind(), format!("fsync of the directory: {e}")))
 }
 
 /// A name beside `path`, unique among the writers of this process and of others (pid
@@ -108,7 +115,7 @@ mod tests {
         fs::create_dir(&path).unwrap();
         fs::write(path.join("inside"), b"x").unwrap();
         let e = write(&path, b"new", Durability::Durable).unwrap_err();
-        assert!(e.to_string().contains("busy"), "{e}");
+        assert!(e.to_string().starts_with("rename into place: "), "{e}");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

@@ -137,10 +137,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     }
-    if !config.live_restore {
-        crate::containers::monitor::shutdown(&daemon).await;
-    }
+    // No new requests from here on.
+    servers.abort_all();
     drop(sockets);
+    if !config.live_restore {
+        // A second signal ends the wait (dockerd's way out of a stop that hangs).
+        tokio::select! {
+            _ = crate::containers::monitor::shutdown(&daemon) => {}
+            _ = term.recv() => tracing::warn!("shutdown cut short: containers may be left running"),
+            _ = int.recv() => tracing::warn!("shutdown cut short: containers may be left running"),
+        }
+    }
     drop(pidfile);
     Ok(())
 }

@@ -243,6 +243,9 @@ pub struct Containers {
     releasing: watch::Sender<usize>,
     /// A shim started ahead of time (`berth-shim spare`), for the next start.
     spare: Mutex<Option<tokio::process::Child>>,
+    /// berthd stops its containers on its way out (no live restore): exits then
+    /// restart nothing.
+    pub shutting_down: std::sync::atomic::AtomicBool,
 }
 
 /// One removal finishing in the background; counted until dropped.
@@ -300,6 +303,7 @@ impl Containers {
                 execs: exec::Execs::default(),
                 releasing: watch::Sender::new(0),
                 spare: Mutex::new(None),
+                shutting_down: std::sync::atomic::AtomicBool::new(false),
             },
             broken,
         ))

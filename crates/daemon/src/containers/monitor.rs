@@ -161,6 +161,15 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
 /// their removal already, but when a `restart` stopped them).
 fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>) {
     // Decided on the current state: a removal or a stop may have come during the clean-up.
+    // A daemon going down without live restore stops containers; none comes back.
+    if d.containers.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    // Asked of the record first: most exits restart nothing, and need no write.
+    let r = c.record();
+    if !lifecycle::restart_due(&mut r.state.clone(), r.host_config.auto_remove, RestartPolicy::of(&r.host_config.restart_policy)) {
+        return;
+    }
     let mut restarting = false;
     let mut ran = Duration::ZERO;
     let _ = c.update(&d.containers.paths, |r| {
@@ -200,6 +209,7 @@ pub fn should_restart(r: &Record) -> bool {
 /// does: each with its stop signal and timeout, all at once. A container stopped so
 /// is not stopped by hand: its restart policy brings it back at the next start.
 pub async fn shutdown(d: &Arc<Daemon>) {
+    d.containers.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut stops = tokio::task::JoinSet::new();
     for c in d.containers.all() {
         if !matches!(c.status(), Status::Running | Status::Paused | Status::Restarting) {

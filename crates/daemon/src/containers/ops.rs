@@ -223,7 +223,8 @@ fn launch_mounted(
     std::fs::create_dir_all(&bundle).map_err(io(format!("create {}", bundle.display())))?;
     let bytes = serde_json::to_vec(&spec).map_err(|e| StartError::internal(e.to_string()))?;
     // Rewritten at every start, on the exec root's tmpfs: atomic, no fsync.
-    atomic_file::write(&bundle.join("config.json"), &bytes, atomic_file::Durability::Volatile)
+    // 0600: it holds the container's environment, secrets included.
+    atomic_file::write_mode(&bundle.join("config.json"), &bytes, 0o600, atomic_file::Durability::Volatile)
         .map_err(|e| StartError::internal(format!("write the bundle: {e}")))?;
     // A previous run's shim files (its exit record above all) must not be mistaken for this run's.
     let _ = std::fs::remove_dir_all(&shim_dir);
