@@ -229,6 +229,18 @@ pub async fn shutdown(d: &Arc<Daemon>) {
     while stops.join_next().await.is_some() {}
 }
 
+/// What the container's shim says of it, if a shim answers in `shim_dir`.
+async fn shim_state(shim_dir: std::path::PathBuf) -> Option<shim::StateReply> {
+    tokio::task::spawn_blocking(move || {
+        shim::client::Control::connect(&shim_dir)
+            .and_then(|mut s| s.request::<shim::StateReply>(&shim::ControlRequest::State))
+            .ok()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 /// Live restore, run once at daemon start: reconnects to running containers, records
 /// the exits that happened while berthd was away, finishes interrupted removals and
 /// creates, and restarts containers whose policy says so.
@@ -265,15 +277,7 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                 }
             }
             Status::Running | Status::Paused | Status::Restarting => {
-                let shim_dir = paths.shim(&c.id);
-                let state = tokio::task::spawn_blocking(move || {
-                    shim::client::Control::connect(&shim_dir)
-                        .and_then(|mut s| s.request::<shim::StateReply>(&shim::ControlRequest::State))
-                        .ok()
-                })
-                .await
-                .ok()
-                .flatten();
+                let state = shim_state(paths.shim(&c.id)).await;
                 if r.state.status == Status::Restarting {
                     // The restart was pending when berthd went away: apply the policy now.
                     if let Some(st) = state.filter(|s| s.status != shim::Status::Exited) {
@@ -305,26 +309,17 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                 // A start handed to its shim just before berthd went away: the shim
                 // runs the container (or ran it) while the record still says created.
                 // The shim's word is the truth; the watcher then finds any exit.
-                if r.state.status == Status::Created {
-                    let shim_dir = paths.shim(&c.id);
-                    let state = tokio::task::spawn_blocking(move || {
-                        shim::client::Control::connect(&shim_dir)
-                            .and_then(|mut s| s.request::<shim::StateReply>(&shim::ControlRequest::State))
-                            .ok()
-                    })
-                    .await
-                    .ok()
-                    .flatten();
-                    if let Some(st) = state {
-                        tracing::info!(container = %c.id, pid = st.pid, "adopting a container its shim started while berthd was away");
-                        let _ = c.update(&paths, |r| {
-                            lifecycle::on_started(&mut r.state, st.pid, Utc::now());
-                            health::reset_for_start(r);
-                        });
-                        health::watch(d, &c);
-                        watch(d.clone(), c.clone());
-                        continue;
-                    }
+                if r.state.status == Status::Created
+                    && let Some(st) = shim_state(paths.shim(&c.id)).await
+                {
+                    tracing::info!(container = %c.id, pid = st.pid, "adopting a container its shim started while berthd was away");
+                    let _ = c.update(&paths, |r| {
+                        lifecycle::on_started(&mut r.state, st.pid, Utc::now());
+                        health::reset_for_start(r);
+                    });
+                    health::watch(d, &c);
+                    watch(d.clone(), c.clone());
+                    continue;
                 }
                 let rootfs = [paths.rootfs(&c.id), paths.legacy_rootfs(&c.id)];
                 let _ = tokio::task::spawn_blocking(move || rootfs.iter().for_each(|p| ops::unmount_all(p))).await;
