@@ -207,6 +207,46 @@ where
     }
 }
 
+/// `POST /containers/{id}/resize`: the terminal's new size, to the shim that holds the
+/// pty; ignored for a container without a terminal, as Docker does.
+pub async fn resize(d: &Arc<Daemon>, c: &Container, height: u16, width: u16) -> crate::error::Result<()> {
+    use crate::error::Error;
+    if !c.status().is_live() {
+        return Err(Error::conflict(format!("Container {} is not running", c.id)));
+    }
+    if !c.record().config.tty {
+        return Ok(());
+    }
+    let shim_dir = d.containers.paths.shim(&c.id);
+    tokio::task::spawn_blocking(move || {
+        shim::client::Control::connect(&shim_dir)
+            .and_then(|mut s| s.request::<shim::OkReply>(&shim::ControlRequest::Resize { width, height }))
+    })
+    .await
+    .map_err(|e| Error::internal(e.to_string()))?
+    .map(|_| ())
+    .map_err(|e| Error::internal(format!("resize: {e}")))
+}
+
+/// Output only, for a client without the upgrade: the shim's stream, chunk by chunk,
+/// to `send` until it refuses one or the stream ends.
+pub async fn output_only<F, Fut>(mut shim: UnixStream, o: &Options, send: F)
+where
+    F: Fn(bytes::Bytes) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let req = shim::AttachRequest { stdin: false, stdout: o.stdout, stderr: o.stderr, logs: false };
+    if shim.write_all(req.to_line().as_bytes()).await.is_err() {
+        return;
+    }
+    let mut buf = vec![0u8; 32 * 1024];
+    while let Ok(n) = shim.read(&mut buf).await {
+        if n == 0 || !send(bytes::Bytes::copy_from_slice(&buf[..n])).await {
+            break;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

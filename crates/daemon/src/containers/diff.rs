@@ -10,6 +10,20 @@ use std::path::{Path, PathBuf};
 
 use api::containers::ContainerChange;
 
+/// The changes of a container's filesystem against its image (blocking work off the
+/// async workers).
+pub async fn of(d: &std::sync::Arc<crate::server::Daemon>, c: &super::Container) -> crate::error::Result<Vec<ContainerChange>> {
+    use crate::error::Error;
+    let (d, id) = (d.clone(), c.id.clone());
+    tokio::task::spawn_blocking(move || {
+        let mounts = d.images.snapshots().mounts(&id).map_err(|e| Error::internal(e.to_string()))?;
+        let (upper, lowers) = layers_of(&mounts).map_err(Error::internal)?;
+        changes(&upper, &lowers).map_err(Error::internal)
+    })
+    .await
+    .map_err(|e| Error::internal(e.to_string()))?
+}
+
 /// The upper directory and the lower layers (top first) of an overlay mount.
 pub fn layers_of(mounts: &[image::snapshot::Mount]) -> Result<(PathBuf, Vec<PathBuf>), String> {
     let m = mounts.first().ok_or("the container has no filesystem")?;

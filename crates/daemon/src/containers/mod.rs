@@ -21,6 +21,7 @@ pub mod devices;
 pub mod diff;
 pub mod engine;
 pub mod exec;
+pub mod export;
 pub mod health;
 pub mod lifecycle;
 pub mod logs;

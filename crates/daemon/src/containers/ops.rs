@@ -691,6 +691,28 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> Result<
     finish_removal(d, c, &r).await
 }
 
+/// `container prune`: removes the stopped containers `filter` matches; returns their
+/// ids and the space their writable layers held.
+pub async fn prune(d: &Arc<Daemon>, filter: &super::view::ListFilter) -> (Vec<String>, u64) {
+    let mut deleted = Vec::new();
+    let mut reclaimed: u64 = 0;
+    for c in d.containers.all() {
+        let r = c.record();
+        if !matches!(r.state.status, Status::Exited | Status::Dead | Status::Created) || !filter.matches(&r) {
+            continue;
+        }
+        let (d2, id) = (d.clone(), c.id.clone());
+        let size = tokio::task::spawn_blocking(move || d2.images.snapshots().usage(&id).map(|u| u.size).unwrap_or(0))
+            .await
+            .unwrap_or(0);
+        if remove(d, &c, false).await.is_ok() {
+            deleted.push(c.id.clone());
+            reclaimed += size;
+        }
+    }
+    (deleted, reclaimed)
+}
+
 /// The end of a removal, once nothing runs: the run's leftovers, the snapshot, the
 /// record; then the container is forgotten.
 async fn finish_removal(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) -> Result<()> {

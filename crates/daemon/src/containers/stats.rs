@@ -19,6 +19,19 @@ fn online_cpus() -> u32 {
     std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1)
 }
 
+/// A blocking sampler of a container's cgroup: `None` once it is not live (or its
+/// cgroup is gone).
+pub fn sampler(d: &std::sync::Arc<crate::server::Daemon>, r: &super::record::Record) -> impl Fn() -> Option<ContainerStats> + Clone + Send + 'static {
+    let (d, r) = (d.clone(), r.clone());
+    move || {
+        if !r.state.status.is_live() {
+            return None;
+        }
+        let cg = d.containers.paths.engine(&r, &d.config).cgroup(&r.id).ok()?;
+        sample(&cg, &r.id, &r.name).ok()
+    }
+}
+
 /// One sample of `cg`, in Docker's shape (without `precpu_stats`).
 pub fn sample(cg: &cgroups::Cgroup, id: &str, name: &str) -> Result<ContainerStats, String> {
     let s = cg.stats().map_err(|e| e.to_string())?;

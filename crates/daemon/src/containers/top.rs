@@ -8,6 +8,21 @@ use api::containers::ContainerTopResponse;
 
 use crate::error::{Error, Result};
 
+/// The processes of a running container, as `ps` with `ps_args` shows them.
+pub async fn of(d: &std::sync::Arc<crate::server::Daemon>, c: &super::Container, ps_args: &str) -> Result<ContainerTopResponse> {
+    let r = c.record();
+    if !r.state.status.is_live() {
+        return Err(Error::conflict(format!("Container {} is not running", c.id)));
+    }
+    let (d, ps_args) = (d.clone(), ps_args.to_string());
+    tokio::task::spawn_blocking(move || {
+        let pids = d.containers.paths.engine(&r, &d.config).pids(&r.id).map_err(Error::internal)?;
+        top(&pids, &ps_args)
+    })
+    .await
+    .map_err(|e| Error::internal(e.to_string()))?
+}
+
 /// Runs `ps` and keeps the rows of `pids`.
 pub fn top(pids: &[i32], ps_args: &str) -> Result<ContainerTopResponse> {
     let args: Vec<&str> = if ps_args.trim().is_empty() { vec!["-ef"] } else { ps_args.split_whitespace().collect() };

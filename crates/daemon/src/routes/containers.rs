@@ -106,23 +106,6 @@ async fn create_container(State(d): State<S>, req: Request) -> Result<Response> 
         .into_response())
 }
 
-/// `SizeRw` and `SizeRootFs` of a container, for `size=1`.
-fn sizes(d: &Daemon, image_id: &str, id: &str) -> (i64, i64) {
-    let rw = d
-        .images
-        .snapshots()
-        .usage(id)
-        .map(|u| u.size as i64)
-        .unwrap_or(0);
-    let image = image_id
-        .parse::<image::Digest>()
-        .ok()
-        .and_then(|dg| d.images.images().get(&dg))
-        .map(|i| i.size as i64)
-        .unwrap_or(0);
-    (rw, rw + image)
-}
-
 fn list_filter(d: &Daemon, q: &Query) -> Result<view::ListFilter> {
     let filters = q
         .filters()
@@ -163,7 +146,7 @@ async fn list(State(d): State<S>, req: Request) -> Result<Response> {
         }
         records
             .iter()
-            .map(|r| view::summary(r, now, with_size.then(|| sizes(&d2, &r.image_id, &r.id))))
+            .map(|r| view::summary(r, now, with_size.then(|| view::sizes(&d2, &r.image_id, &r.id))))
             .collect::<Vec<_>>()
     })
     .await
@@ -175,8 +158,15 @@ async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let r = c.record();
-    let size = q.get_bool("size").then(|| sizes(&d, &r.image_id, &r.id));
-    Ok(axum::Json(view::inspect(&r, &d.containers.paths, size)).into_response())
+    // The size walks the writable layer: off the async workers.
+    let d2 = d.clone();
+    let inspected = tokio::task::spawn_blocking(move || {
+        let size = q.get_bool("size").then(|| view::sizes(&d2, &r.image_id, &r.id));
+        view::inspect(&r, &d2.containers.paths, size)
+    })
+    .await
+    .map_err(|e| Error::internal(e.to_string()))?;
+    Ok(axum::Json(inspected).into_response())
 }
 
 async fn start(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
@@ -382,28 +372,13 @@ async fn attach_container(
                 }
             }
             if let Some(reg) = registration
-                && let Some(mut shim) = reg.connect(&d).await
+                && let Some(shim) = reg.connect(&d).await
             {
-                use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let req = shim::AttachRequest {
-                    stdin: false,
-                    stdout: o.stdout,
-                    stderr: o.stderr,
-                    logs: false,
-                };
-                if shim.write_all(req.to_line().as_bytes()).await.is_ok() {
-                    let mut buf = vec![0u8; 32 * 1024];
-                    while let Ok(n) = shim.read(&mut buf).await {
-                        if n == 0
-                            || tx
-                                .send(Ok(Bytes::copy_from_slice(&buf[..n])))
-                                .await
-                                .is_err()
-                        {
-                            break;
-                        }
-                    }
-                }
+                attach::output_only(shim, &o, |bytes| {
+                    let tx = tx.clone();
+                    async move { tx.send(Ok(bytes)).await.is_ok() }
+                })
+                .await;
             }
         });
         let mut resp = Response::new(Body::from_stream(ChunkStream(rx)));
@@ -458,18 +433,7 @@ async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> Res
         // Docker ignores a resize of a container without a terminal.
         return Ok(StatusCode::OK.into_response());
     }
-    let shim_dir = d.containers.paths.shim(&c.id);
-    tokio::task::spawn_blocking(move || {
-        shim::client::Control::connect(&shim_dir).and_then(|mut s| {
-            s.request::<shim::OkReply>(&shim::ControlRequest::Resize {
-                width: w as u16,
-                height: h as u16,
-            })
-        })
-    })
-    .await
-    .map_err(|e| Error::internal(e.to_string()))?
-    .map_err(|e| Error::internal(format!("resize: {e}")))?;
+    attach::resize(&d, &c, h as u16, w as u16).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -546,53 +510,9 @@ async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
 /// for the export when the container is not running.
 async fn export(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
-    // Held until the export ends: no start, mount or removal of the same snapshot meanwhile.
-    let op = c.op.clone().lock_owned().await;
+    let export = crate::containers::export::Export::prepare(&d, &c).await?;
     let (writer, body) = BodyWriter::new();
-    let d2 = d.clone();
-    let r = c.record();
-    let live_rootfs = d.containers.paths.live_rootfs(&c.id);
-    let live = ops::is_mounted(&live_rootfs);
-    // A remapped container's mount shows host ids shifted by its idmap: the export
-    // reads a plain read-only view of the same layers, with the ids on disk.
-    let remapped = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config).is_some();
-    let mounted = live && !remapped;
-    // Mount first (synchronously) so a failure is an error reply, not a cut stream.
-    let dir = if mounted {
-        live_rootfs
-    } else {
-        let dir = d
-            .containers
-            .paths
-            .dir(&c.id)
-            .join(format!("export-{}", crate::containers::names::new_id()));
-        let mounts = d
-            .images
-            .snapshots()
-            .mounts(&c.id)
-            .map_err(|e| Error::internal(e.to_string()))?;
-        let mounts = if live { image::snapshot::read_only_view(&mounts) } else { mounts };
-        std::fs::create_dir_all(&dir).map_err(|e| Error::internal(e.to_string()))?;
-        if let Err(e) = image::snapshot::mount_all(&mounts, &dir) {
-            let _ = std::fs::remove_dir(&dir);
-            return Err(Error::internal(format!(
-                "mount the container's filesystem: {e}"
-            )));
-        }
-        dir
-    };
-    tokio::task::spawn_blocking(move || {
-        let res = image::archive::export(&dir, writer);
-        if !mounted {
-            ops::unmount_all(&dir);
-            let _ = std::fs::remove_dir(&dir);
-        }
-        drop(op);
-        if let Err(e) = res {
-            tracing::warn!(container = %r.id, "export: {e}");
-        }
-        drop(d2);
-    });
+    tokio::task::spawn_blocking(move || export.write_to(writer));
     d.events.publish(
         "container",
         "export",
@@ -610,28 +530,7 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> Result<Response> 
 async fn prune(State(d): State<S>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let filter = list_filter(&d, &q)?;
-    let mut deleted = Vec::new();
-    let mut reclaimed: u64 = 0;
-    for c in d.containers.all() {
-        let r = c.record();
-        if !matches!(
-            r.state.status,
-            Status::Exited | Status::Dead | Status::Created
-        ) || !filter.matches(&r)
-        {
-            continue;
-        }
-        let size = d
-            .images
-            .snapshots()
-            .usage(&c.id)
-            .map(|u| u.size)
-            .unwrap_or(0);
-        if ops::remove(&d, &c, false).await.is_ok() {
-            deleted.push(c.id.clone());
-            reclaimed += size;
-        }
-    }
+    let (deleted, reclaimed) = ops::prune(&d, &filter).await;
     d.events.publish(
         "container",
         "prune",
@@ -648,31 +547,13 @@ async fn prune(State(d): State<S>, req: Request) -> Result<Response> {
 async fn top_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
-    let r = c.record();
-    if !r.state.status.is_live() {
-        return Err(Error::conflict(format!("Container {} is not running", c.id)));
-    }
-    let ps_args = q.get("ps_args").unwrap_or("").to_string();
-    let d2 = d.clone();
-    let t = tokio::task::spawn_blocking(move || {
-        let pids = d2.containers.paths.engine(&r, &d2.config).pids(&r.id).map_err(Error::internal)?;
-        crate::containers::top::top(&pids, &ps_args)
-    })
-    .await
-    .map_err(|e| Error::internal(e.to_string()))??;
+    let t = crate::containers::top::of(&d, &c, q.get("ps_args").unwrap_or("")).await?;
     Ok(axum::Json(t).into_response())
 }
 
 async fn changes_of(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
-    let d2 = d.clone();
-    let changes = tokio::task::spawn_blocking(move || {
-        let mounts = d2.images.snapshots().mounts(&c.id).map_err(|e| Error::internal(e.to_string()))?;
-        let (upper, lowers) = crate::containers::diff::layers_of(&mounts).map_err(Error::internal)?;
-        crate::containers::diff::changes(&upper, &lowers).map_err(Error::internal)
-    })
-    .await
-    .map_err(|e| Error::internal(e.to_string()))??;
+    let changes = crate::containers::diff::of(&d, &c).await?;
     Ok(axum::Json(changes).into_response())
 }
 
@@ -685,16 +566,7 @@ async fn stats_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> R
     let stream = q.get_bool_or("stream", true);
     let one_shot = q.get_bool("one-shot");
     let r = c.record();
-    let take = {
-        let (d, r) = (d.clone(), r.clone());
-        move || -> Option<api::stats::ContainerStats> {
-            if !r.state.status.is_live() {
-                return None;
-            }
-            let cg = d.containers.paths.engine(&r, &d.config).cgroup(&r.id).ok()?;
-            crate::containers::stats::sample(&cg, &r.id, &r.name).ok()
-        }
-    };
+    let take = crate::containers::stats::sampler(&d, &r);
     let (rid, rname) = (r.id.clone(), format!("/{}", r.name));
     // Times never empty: Go clients parse them (zero time, as Docker sends for a
     // stopped container or the first sample's `preread`).

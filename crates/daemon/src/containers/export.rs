@@ -1,0 +1,67 @@
+//! `docker export`: the container's filesystem as a tar stream. A running container's
+//! mounted rootfs is read as it is; a stopped one's snapshot is mounted for the export
+//! (and a remapped one's layers are read through a plain read-only view, so the tar
+//! has the ids on disk, not the idmapped ones).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Container, names, ops};
+use crate::error::{Error, Result};
+use crate::server::Daemon;
+
+/// A filesystem ready to be written out; what was mounted for it is released when the
+/// export ends.
+pub struct Export {
+    id: String,
+    dir: PathBuf,
+    /// Mounted for this export (else the live rootfs).
+    own_mount: bool,
+    /// Held until the export ends: no start, mount or removal of the same snapshot meanwhile.
+    _op: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Export {
+    /// Mounts what the export reads (a failure is an error reply, not a cut stream) and
+    /// publishes the `export` event.
+    pub async fn prepare(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Export> {
+        let op = c.op.clone().lock_owned().await;
+        let r = c.record();
+        let (d2, c2) = (d.clone(), c.clone());
+        let (dir, own_mount) = tokio::task::spawn_blocking(move || mount_for_export(&d2, &c2))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))??;
+        d.events.publish("container", "export", &c.id, super::view::event_attributes(&r));
+        Ok(Export { id: c.id.clone(), dir, own_mount, _op: op })
+    }
+
+    /// Writes the tar stream (blocking), then releases the export's mount.
+    pub fn write_to(self, out: impl std::io::Write) {
+        if let Err(e) = image::archive::export(&self.dir, out) {
+            tracing::warn!(container = %self.id, "export: {e}");
+        }
+        if self.own_mount {
+            ops::unmount_all(&self.dir);
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+}
+
+fn mount_for_export(d: &Daemon, c: &Container) -> Result<(PathBuf, bool)> {
+    let r = c.record();
+    let live_rootfs = d.containers.paths.live_rootfs(&c.id);
+    let live = ops::is_mounted(&live_rootfs);
+    let remapped = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config).is_some();
+    if live && !remapped {
+        return Ok((live_rootfs, false));
+    }
+    let dir = d.containers.paths.dir(&c.id).join(format!("export-{}", names::new_id()));
+    let mounts = d.images.snapshots().mounts(&c.id).map_err(|e| Error::internal(e.to_string()))?;
+    let mounts = if live { image::snapshot::read_only_view(&mounts) } else { mounts };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::internal(e.to_string()))?;
+    if let Err(e) = image::snapshot::mount_all(&mounts, &dir) {
+        let _ = std::fs::remove_dir(&dir);
+        return Err(Error::internal(format!("mount the container's filesystem: {e}")));
+    }
+    Ok((dir, true))
+}
