@@ -66,6 +66,13 @@ fn docker_run_prints_and_exits_with_the_containers_status() {
     let o = docker(&d, &["run", "--rm", "busybox", "no-such-command"]);
     assert_eq!(o.status.code(), Some(127), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("executable file not found in $PATH"));
+    let o = docker(&d, &["run", "--rm", "busybox", "/etc/passwd"]);
+    assert_eq!(o.status.code(), Some(126), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("permission denied"));
+    // A failure of another kind is the daemon's (128), whatever its words say.
+    let o = docker(&d, &["run", "--rm", "-v", "/proc/no-such-file:/x/y", "busybox", "true"]);
+    assert!(!o.status.success());
+    assert_ne!(o.status.code(), Some(127), "{}", String::from_utf8_lossy(&o.stderr));
     // --rm left nothing; the named one stays until removed.
     assert_eq!(ok(docker(&d, &["ps", "-a", "--format", "{{.Names}}"])).trim(), "three");
     ok(docker(&d, &["rm", "three"]));
@@ -379,6 +386,9 @@ fn containers_can_run_on_runc() {
     }
     assert_eq!(ok(docker(&d, &["run", "--rm", "--runtime", "runc", "busybox", "sh", "-c", "echo on-runc; exit 0"])), "on-runc\n");
     assert_eq!(docker(&d, &["run", "--rm", "--runtime", "runc", "busybox", "sh", "-c", "exit 6"]).status.code(), Some(6));
+    // runc's own words for a missing command still give Docker's 127.
+    let o = docker(&d, &["run", "--rm", "--runtime", "runc", "busybox", "no-such-command"]);
+    assert_eq!(o.status.code(), Some(127), "{}", String::from_utf8_lossy(&o.stderr));
     ok(docker(&d, &["run", "-d", "--runtime", "runc", "--name", "onrunc", "busybox", "sleep", "1000"]));
     assert_eq!(inspect(&d, "onrunc", "{{.HostConfig.Runtime}} {{.State.Status}}"), "runc running");
     ok(docker(&d, &["pause", "onrunc"]));
@@ -476,4 +486,17 @@ fn binds_are_mounted_with_their_mode_and_shown_with_their_propagation() {
     assert_eq!(bad.status.code(), Some(125));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("invalid mode: rx"), "{err}");
+}
+
+#[test]
+fn a_containers_shim_shows_the_containers_id_in_ps() {
+    let Some(d) = daemon() else { return };
+    let id = ok(docker(&d, &["run", "-d", "busybox", "sleep", "1000"])).trim().to_string();
+    let shim_pid = std::fs::read_to_string(d.dir.path().join("exec/s").join(&id[..12]).join("shim.pid")).unwrap();
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", shim_pid.trim())).unwrap();
+    let args: Vec<String> =
+        cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    assert!(args[0].ends_with("berth-shim"), "{args:?}");
+    assert_eq!((args.len(), args[1].as_str()), (2, id.as_str()), "{args:?}");
+    ok(docker(&d, &["rm", "-f", &id]));
 }

@@ -217,7 +217,10 @@ impl Runtime {
         }
         let _ = std::fs::remove_file(dir.join(state::EXEC_FIFO));
         if !msg.is_empty() {
-            return Err(Error::Container(String::from_utf8_lossy(&msg).into_owned()));
+            // The init's failure as it wrote it (JSON); plain text from an older init.
+            let failure = serde_json::from_slice(&msg)
+                .unwrap_or_else(|_| crate::error::Failure::other(String::from_utf8_lossy(&msg)));
+            return Err(Error::Container(failure));
         }
         // The bundle is read again only for poststart hooks: a start otherwise pays
         // for parsing a spec it does not need.

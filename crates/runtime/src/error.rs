@@ -36,14 +36,63 @@ pub enum Error {
     CorruptState { id: String, reason: String },
     #[error("container init: {0}")]
     Init(String),
-    /// An error a container's process reported back; it already says what failed.
+    /// A failure a container's process reported back; it already says what failed.
     #[error("{0}")]
-    Container(String),
+    Container(Failure),
     #[error("unknown signal {0:?}")]
     UnknownSignal(String),
 }
 
+/// What kind of failure a container's process met before it ran its program: callers
+/// report a missing or unrunnable program as Docker does (127, 126).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The program does not exist (not on PATH, or no such file).
+    NotFound,
+    /// The program exists but may not be run.
+    PermissionDenied,
+    /// Anything else: a mount, a capability, a hook …
+    Other,
+}
+
+/// A failure as it crosses from a container's process to the runtime: its kind and
+/// its words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Failure {
+    pub fn other(message: impl Into<String>) -> Failure {
+        Failure { kind: FailureKind::Other, message: message.into() }
+    }
+}
+
 impl Error {
+    /// The failure to send across: a process's own keeps its kind.
+    pub fn to_failure(&self) -> Failure {
+        match self {
+            Error::Container(f) => f.clone(),
+            e => Failure::other(e.to_string()),
+        }
+    }
+
+    /// What kind of failure this is, for callers that report Docker's exit codes.
+    pub fn failure_kind(&self) -> FailureKind {
+        match self {
+            Error::Container(f) => f.kind,
+            _ => FailureKind::Other,
+        }
+    }
+
     /// Wraps an I/O error with what was being done, for messages like
     /// `create cgroup /sys/fs/cgroup/memory/x: Permission denied`.
     pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {

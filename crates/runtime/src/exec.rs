@@ -69,7 +69,7 @@ impl Runtime {
                     let pid = clone_sibling(nix::sched::CloneFlags::empty())?;
                     if pid == 0 {
                         let e = run_process(&child, opts, console.as_ref(), filter.as_ref()).unwrap_err();
-                        let _ = child.send(&Msg::Failed(e.to_string()));
+                        let _ = child.send(&Msg::Failed(e.to_failure()));
                         // SAFETY: leave without running the runtime's exit handlers.
                         unsafe { libc::_exit(1) }
                     }
@@ -77,7 +77,7 @@ impl Runtime {
                 })();
                 let msg = match res {
                     Ok(pid) => Msg::InitPid(pid),
-                    Err(e) => Msg::Failed(e.to_string()),
+                    Err(e) => Msg::Failed(e.to_failure()),
                 };
                 let code = i32::from(!matches!(msg, Msg::InitPid(_)));
                 let _ = child.send(&msg);

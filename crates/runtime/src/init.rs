@@ -86,7 +86,7 @@ pub fn intermediate(setup: &Setup, ch: &Channel) -> ! {
 }
 
 fn fail(ch: &Channel, e: Error) -> ! {
-    let _ = ch.send(&Msg::Failed(e.to_string()));
+    let _ = ch.send(&Msg::Failed(e.to_failure()));
     // SAFETY: as above.
     unsafe { libc::_exit(1) }
 }
@@ -116,7 +116,8 @@ fn init(setup: &Setup, ch: &Channel) -> ! {
                 Ok(never) => match never {},
                 Err(e) => {
                     // The runtime that created us is gone; `start` reads this.
-                    let _ = nix::unistd::write(&setup.status_fifo, e.to_string().as_bytes());
+                    let failure = serde_json::to_vec(&e.to_failure()).unwrap_or_default();
+                    let _ = nix::unistd::write(&setup.status_fifo, &failure);
                     // SAFETY: as above.
                     unsafe { libc::_exit(1) }
                 }

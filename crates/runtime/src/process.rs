@@ -10,14 +10,18 @@ use std::path::{Path, PathBuf};
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{PosixRlimitType, Process};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, FailureKind, Result};
 use crate::{capabilities, seccomp};
 
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// What exec failure looks like to a caller; the daemon maps these to 127 and 126.
+/// A program that is not there: Docker's 127.
 pub fn not_found(name: &str) -> Error {
-    Error::Container(format!("exec: {name:?}: executable file not found in $PATH"))
+    process_failure(FailureKind::NotFound, format!("exec: {name:?}: executable file not found in $PATH"))
+}
+
+fn process_failure(kind: FailureKind, message: String) -> Error {
+    Error::Container(Failure { kind, message })
 }
 
 /// Resolves args[0] against the process's own PATH, inside the container's root.
@@ -27,7 +31,10 @@ pub fn find_executable(process: &Process) -> Result<PathBuf> {
     let check = |p: &Path| -> Result<Option<PathBuf>> {
         match std::fs::metadata(p) {
             Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(Some(p.to_path_buf())),
-            Ok(_) => Err(Error::Container(format!("exec: {:?}: permission denied", p.display().to_string()))),
+            Ok(_) => Err(process_failure(
+                FailureKind::PermissionDenied,
+                format!("exec: {:?}: permission denied", p.display().to_string()),
+            )),
             Err(_) => Ok(None),
         }
     };
@@ -37,7 +44,9 @@ pub fn find_executable(process: &Process) -> Result<PathBuf> {
         } else {
             process.cwd().join(name)
         };
-        return check(&p)?.ok_or_else(|| Error::Container(format!("exec: {name:?}: no such file or directory")));
+        return check(&p)?.ok_or_else(|| {
+            process_failure(FailureKind::NotFound, format!("exec: {name:?}: no such file or directory"))
+        });
     }
     let path = process
         .env()
@@ -194,5 +203,10 @@ fn exec(process: &Process, executable: &Path, preserve_fds: i32) -> Result<Infal
     let env: Vec<CString> = process.env().iter().flatten().map(|e| to_c(e)).collect::<Result<_>>()?;
     let path = CString::new(executable.as_os_str().as_bytes()).map_err(|_| Error::InvalidSpec("NUL in path".into()))?;
     let e = nix::unistd::execve(&path, &args, &env).unwrap_err();
-    Err(Error::Container(format!("exec {}: {e}", executable.display())))
+    let kind = match e {
+        nix::Error::ENOENT => FailureKind::NotFound,
+        nix::Error::EACCES | nix::Error::EPERM => FailureKind::PermissionDenied,
+        _ => FailureKind::Other,
+    };
+    Err(process_failure(kind, format!("exec {}: {e}", executable.display())))
 }

@@ -26,7 +26,7 @@ pub enum Msg {
     /// Init → runtime: fully set up, waiting for `start`.
     Created,
     /// Any child → runtime: this step failed.
-    Failed(String),
+    Failed(crate::error::Failure),
 }
 
 pub struct Channel {
@@ -71,7 +71,7 @@ impl Channel {
     pub fn expect(&self, want: Msg, awaiting: &str) -> Result<()> {
         match self.recv(awaiting)? {
             m if m == want => Ok(()),
-            Msg::Failed(reason) => Err(Error::Container(reason)),
+            Msg::Failed(failure) => Err(Error::Container(failure)),
             other => Err(Error::Init(format!("unexpected {other:?} while {awaiting}"))),
         }
     }

@@ -92,5 +92,6 @@ pub mod protocol;
 pub use error::{Error, Result};
 pub use protocol::{
     ATTACH_BUFFER_LIMIT, ATTACH_SOCKET, AttachRequest, CONTROL_SOCKET, ControlRequest, DEFAULT_LINGER_SECS,
-    EXIT_FILE, ErrorReply, ExitStatus, OkReply, PID_FILE, SHIM_LOG, StateReply, Status, WAIT_ATTACH_TIMEOUT_SECS,
+    EXIT_FILE, ErrorReply, ExitStatus, FailureCode, OkReply, PID_FILE, SHIM_LOG, StartReport, StateReply, Status,
+    WAIT_ATTACH_TIMEOUT_SECS,
 };

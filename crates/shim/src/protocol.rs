@@ -104,6 +104,40 @@ pub struct ExitStatus {
     pub finished_at: String,
 }
 
+/// Why a start failed, as the daemon tells Docker's exit codes apart (127, 126, 128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureCode {
+    /// The container's program does not exist.
+    NotFound,
+    /// The container's program may not be run.
+    PermissionDenied,
+    /// Anything else.
+    #[serde(other)]
+    Other,
+}
+
+/// A spare shim's one-line report of the start it was sent: `{"pid": N}` or
+/// `{"error": "…", "code": "not-found"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StartReport {
+    Started { pid: i32 },
+    Failed { error: String, code: FailureCode },
+}
+
+impl StartReport {
+    pub fn to_line(&self) -> String {
+        let mut s = serde_json::to_string(self).expect("plain enum serializes");
+        s.push('\n');
+        s
+    }
+
+    pub fn parse(line: &str) -> Result<StartReport> {
+        serde_json::from_str(line.trim_end()).map_err(|e| Error::Protocol(format!("start report {line:?}: {e}")))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OkReply {
     pub ok: bool,
@@ -146,6 +180,22 @@ mod tests {
     fn exit_status_omits_a_missing_signal() {
         let e = ExitStatus { exit_code: 3, signal: None, oom_killed: false, finished_at: "t".into() };
         assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"exit_code":3,"oom_killed":false,"finished_at":"t"}"#);
+    }
+
+    #[test]
+    fn start_reports_on_the_wire() {
+        let ok = StartReport::Started { pid: 42 };
+        assert_eq!(ok.to_line(), "{\"pid\":42}\n");
+        assert_eq!(StartReport::parse(&ok.to_line()).unwrap(), ok);
+        let failed = StartReport::Failed { error: "exec: \"x\": not found".into(), code: FailureCode::NotFound };
+        assert_eq!(failed.to_line(), "{\"error\":\"exec: \\\"x\\\": not found\",\"code\":\"not-found\"}\n");
+        assert_eq!(StartReport::parse(&failed.to_line()).unwrap(), failed);
+        // A code this side does not know yet is an "other" failure, not a broken report.
+        assert_eq!(
+            StartReport::parse(r#"{"error":"e","code":"quota"}"#).unwrap(),
+            StartReport::Failed { error: "e".into(), code: FailureCode::Other }
+        );
+        assert!(StartReport::parse("{}").is_err());
     }
 
     #[test]

@@ -403,13 +403,19 @@ impl Containers {
         if slot.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None))) {
             return;
         }
-        *slot = tokio::process::Command::new(&self.shim)
+        *slot = self.new_spare().ok();
+    }
+
+    /// A new `berth-shim spare`, waiting for a start's arguments on its stdin.
+    pub fn new_spare(&self) -> std::io::Result<tokio::process::Child> {
+        tokio::process::Command::new(&self.shim)
             .arg("spare")
+            // Room for the id `ps` shows once the spare serves a container.
+            .arg("_".repeat(64))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .ok();
     }
 
     /// The spare shim, if one is alive; the caller sends it its arguments.

@@ -4,7 +4,7 @@
 //! rules and messages.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -88,32 +88,19 @@ impl StartError {
         }
     }
 
-    /// The runtime's own words, in the shape Docker users (and their scripts) know.
-    fn runtime(id: &str, stderr: &str) -> StartError {
-        let line = stderr.trim().trim_start_matches("berth-shim: ");
-        let line = line
-            .strip_prefix(&format!("create container {id}: "))
-            .unwrap_or(line);
-        let line = line
-            .strip_prefix(&format!("start container {id}: "))
-            .unwrap_or(line);
-        let message = format!(
-            "failed to create task for container: OCI runtime create failed: {line}: unknown"
-        );
-        let (exit_code, kind) = if line.contains("executable file not found")
-            || line.contains("no such file or directory")
-        {
-            (127, ErrorKind::Invalid)
-        } else if line.contains("permission denied") {
-            (126, ErrorKind::Invalid)
-        } else {
-            (128, ErrorKind::Internal)
+    /// The runtime's own words, in the shape Docker users (and their scripts) know,
+    /// with the exit code Docker records for the kind of failure the shim reported.
+    fn runtime(id: &str, error: &str, code: shim::FailureCode) -> StartError {
+        let line = error.trim().trim_start_matches("berth-shim: ");
+        let line = line.strip_prefix(&format!("create container {id}: ")).unwrap_or(line);
+        let line = line.strip_prefix(&format!("start container {id}: ")).unwrap_or(line);
+        let message = format!("failed to create task for container: OCI runtime create failed: {line}: unknown");
+        let (exit_code, kind) = match code {
+            shim::FailureCode::NotFound => (127, ErrorKind::Invalid),
+            shim::FailureCode::PermissionDenied => (126, ErrorKind::Invalid),
+            shim::FailureCode::Other => (128, ErrorKind::Internal),
         };
-        StartError {
-            message,
-            exit_code,
-            kind,
-        }
+        StartError { message, exit_code, kind }
     }
 }
 
@@ -277,32 +264,9 @@ fn launch_mounted(
     if wait_attach {
         cmd.arg("--wait-attach");
     }
-    if let Some(reported) = by_spare(d, id, &cmd, &engine) {
-        tracing::debug!(container = %id, "start: the spare shim took it: {:?}", reported.as_ref().map_err(|e| &e.message));
-        return reported;
-    }
-    tracing::debug!(container = %id, shim = %d.containers.shim.display(), "start: launch a new shim");
-    let out = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| StartError::internal(format!("run {}: {e}", d.containers.shim.display())))?;
-    if !out.status.success() {
-        return Err(StartError::runtime(
-            id,
-            &String::from_utf8_lossy(&out.stderr),
-        ));
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse::<i32>()
-        .map_err(|_| {
-            StartError::internal(format!(
-                "the shim reported no pid: {:?}",
-                String::from_utf8_lossy(&out.stdout)
-            ))
-        })
+    let reported = hand_to_shim(d, id, &cmd, &engine);
+    tracing::debug!(container = %id, "start: the shim reported {:?}", reported.as_ref().map_err(|e| &e.message));
+    reported
 }
 
 /// Whether the host runs cgroup v2: looked up once (it reads mountinfo), as it cannot
@@ -312,22 +276,32 @@ fn cgroup_v2() -> bool {
     *V2.get_or_init(|| cgroups::detect().is_ok_and(|h| h.version() == cgroups::CgroupVersion::V2))
 }
 
-/// The launch of `start` (its arguments in `cmd`) by the spare shim, which becomes
-/// the container's shim and reports on its stdout: `Some(pid or error)`. `None` when
-/// there is no spare or it could not take the arguments (a fresh launcher then
-/// starts); once they are sent, every failure is this start's.
-fn by_spare(d: &Daemon, id: &str, cmd: &Command, engine: &engine::Engine) -> Option<Result<i32, StartError>> {
+/// Hands the start (its arguments in `cmd`) to a spare shim, the one waiting or a
+/// new one, which becomes the container's shim and reports how the start went
+/// ([`shim::StartReport`]). Once the arguments are sent, every failure is this start's.
+fn hand_to_shim(d: &Daemon, id: &str, cmd: &Command, engine: &engine::Engine) -> Result<i32, StartError> {
     use std::io::Write;
-    let args: Vec<&str> = cmd.get_args().skip(1).map(|a| a.to_str()).collect::<Option<_>>()?;
-    let mut spare = d.containers.take_spare()?;
-    let mut line = serde_json::to_vec(&args).ok()?;
+    let args: Vec<&str> = cmd
+        .get_args()
+        .skip(1)
+        .map(|a| a.to_str())
+        .collect::<Option<_>>()
+        .ok_or_else(|| StartError::internal("a start argument is not UTF-8"))?;
+    let mut line = serde_json::to_vec(&args).map_err(|e| StartError::internal(e.to_string()))?;
     line.push(b'\n');
-    let stdin = spare.stdin.take().and_then(|s| s.into_owned_fd().ok());
-    let sent = stdin.is_some_and(|fd| std::fs::File::from(fd).write_all(&line).is_ok());
-    if !sent {
+    // The spare waiting, else a new one (the first start, or a spare that died).
+    let mut taken = None;
+    for _ in 0..2 {
+        let Some(mut spare) = d.containers.take_spare().or_else(|| d.containers.new_spare().ok()) else { break };
+        let stdin = spare.stdin.take().and_then(|s| s.into_owned_fd().ok());
+        if stdin.is_some_and(|fd| std::fs::File::from(fd).write_all(&line).is_ok()) {
+            taken = Some(spare);
+            break;
+        }
         let _ = spare.start_kill();
-        return None;
     }
+    let mut spare = taken
+        .ok_or_else(|| StartError::internal(format!("no shim took the start ({})", d.containers.shim.display())))?;
     let report = spare_report(&mut spare);
     if report.is_err() {
         // A shim that died or hung before its report: it and what it made go.
@@ -336,15 +310,11 @@ fn by_spare(d: &Daemon, id: &str, cmd: &Command, engine: &engine::Engine) -> Opt
     }
     // Dropped unwaited: tokio reaps the shim when it leaves.
     drop(spare);
-    Some(report.and_then(|report| {
-        let v: serde_json::Value = serde_json::from_str(&report)
-            .map_err(|_| StartError::internal(format!("the shim's report {report:?} is not JSON")))?;
-        match (v["pid"].as_i64(), v["error"].as_str()) {
-            (Some(pid), _) => Ok(pid as i32),
-            (None, Some(e)) => Err(StartError::runtime(id, e)),
-            _ => Err(StartError::internal(format!("the shim's report {report:?} has no pid"))),
-        }
-    }))
+    match shim::StartReport::parse(&report?) {
+        Ok(shim::StartReport::Started { pid }) => Ok(pid),
+        Ok(shim::StartReport::Failed { error, code }) => Err(StartError::runtime(id, &error, code)),
+        Err(e) => Err(StartError::internal(e.to_string())),
+    }
 }
 
 /// The spare shim's one-line report. Read with a deadline and while the shim lives:
@@ -812,15 +782,15 @@ mod tests {
         let e = StartError::runtime(
             id,
             "berth-shim: create container abc: exec: \"nope\": executable file not found in $PATH\n",
+            shim::FailureCode::NotFound,
         );
         assert_eq!(e.exit_code, 127);
         assert_eq!(
             e.message,
             "failed to create task for container: OCI runtime create failed: exec: \"nope\": executable file not found in $PATH: unknown"
         );
-        assert_eq!(
-            StartError::runtime(id, "open /x: permission denied").exit_code,
-            126
-        );
+        assert_eq!(StartError::runtime(id, "open /x: permission denied", shim::FailureCode::PermissionDenied).exit_code, 126);
+        // The kind decides, not the words.
+        assert_eq!(StartError::runtime(id, "mount /x: no such file or directory", shim::FailureCode::Other).exit_code, 128);
     }
 }

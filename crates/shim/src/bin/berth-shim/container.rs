@@ -14,6 +14,36 @@ use runtime::console::Console;
 use runtime::{CreateOptions, Runtime};
 use shim::frame::Stream;
 
+/// A runtime binary's failure, in its own words (its log's last message).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BinaryFailure(String);
+
+/// What kind of failure ended a start: the runtime library says so; a runtime
+/// binary (runc, crun) only has words, read here and nowhere else.
+pub fn failure_code(e: &anyhow::Error) -> shim::FailureCode {
+    use shim::FailureCode;
+    for cause in e.chain() {
+        if let Some(rt) = cause.downcast_ref::<runtime::Error>() {
+            return match rt.failure_kind() {
+                runtime::error::FailureKind::NotFound => FailureCode::NotFound,
+                runtime::error::FailureKind::PermissionDenied => FailureCode::PermissionDenied,
+                runtime::error::FailureKind::Other => FailureCode::Other,
+            };
+        }
+        if let Some(BinaryFailure(words)) = cause.downcast_ref::<BinaryFailure>() {
+            return if words.contains("executable file not found") || words.contains("no such file or directory") {
+                FailureCode::NotFound
+            } else if words.contains("permission denied") {
+                FailureCode::PermissionDenied
+            } else {
+                FailureCode::Other
+            };
+        }
+    }
+    FailureCode::Other
+}
+
 /// How the shim drives the OCI runtime.
 pub enum Engine {
     /// berth's own runtime, as a library: no exec at all.
@@ -76,7 +106,7 @@ impl Engine {
                 });
                 let status = child.wait().context("wait for the runtime")?;
                 if !status.success() {
-                    anyhow::bail!("{}", self.last_error());
+                    return Err(BinaryFailure(self.last_error()).into());
                 }
                 if let Some(r) = relay {
                     r.join().map_err(|_| anyhow::anyhow!("console relay panicked"))??;
@@ -93,7 +123,7 @@ impl Engine {
             Engine::Binary { .. } => {
                 let status = self.command("start").arg(id).status().context("run the runtime")?;
                 if !status.success() {
-                    anyhow::bail!("{}", self.last_error());
+                    return Err(BinaryFailure(self.last_error()).into());
                 }
                 Ok(())
             }

@@ -33,7 +33,8 @@ pub fn run(a: &StartArgs, report: OwnedFd) -> ! {
         Err(e) => {
             note(format!("{e:#}"));
             if let Some(mut r) = report.take() {
-                let _ = writeln!(r, "{}", serde_json::json!({ "error": format!("{e:#}") }));
+                let failed = shim::StartReport::Failed { error: format!("{e:#}"), code: container::failure_code(&e) };
+                let _ = r.write_all(failed.to_line().as_bytes());
             }
             std::process::exit(1)
         }
@@ -81,7 +82,7 @@ fn serve(a: &StartArgs, report: &mut Option<std::fs::File>) -> Result<()> {
     shim.set_started();
     note(format!("container {} started, init pid {pid}", a.id));
     if let Some(mut r) = report.take() {
-        let _ = writeln!(r, "{}", serde_json::json!({ "pid": pid }));
+        let _ = r.write_all(shim::StartReport::Started { pid }.to_line().as_bytes());
     }
     shim.run();
     Ok(())

@@ -41,7 +41,11 @@ enum Command {
     Start(Box<StartArgs>),
     /// Wait for `start`'s arguments on stdin (a JSON array of strings), then become
     /// that container's shim; report on stdout
-    Spare,
+    Spare {
+        /// Room in the argument area for the container's id, which `ps` then shows
+        #[arg(hide = true)]
+        title_room: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Clone, Debug)]
@@ -99,7 +103,7 @@ pub struct StartArgs {
 fn main() -> ExitCode {
     let args = match Cli::parse().command {
         Command::Start(args) => *args,
-        Command::Spare => return spare(),
+        Command::Spare { .. } => return spare(),
     };
     match launch(args) {
         Ok(pid) => {
@@ -127,6 +131,7 @@ fn spare() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    retitle(&args.id);
     let report = match std::io::stdout().as_fd().try_clone_to_owned() {
         Ok(fd) => fd,
         Err(e) => {
@@ -135,10 +140,34 @@ fn spare() -> ExitCode {
         }
     };
     if let Err(e) = prepare(&mut args) {
-        println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+        print!("{}", shim::StartReport::Failed { error: format!("{e:#}"), code: shim::FailureCode::Other }.to_line());
         return ExitCode::from(1);
     }
     daemon::run(&args, report)
+}
+
+/// Shows the container's id in `ps` in place of the spare's arguments: the argument
+/// area is rewritten where it is (through /proc/self/mem, as setproctitle does), the
+/// program's path kept first. Cut to the room the spare was started with.
+fn retitle(id: &str) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return };
+    // After the command's closing parenthesis come fields 3 on; arg_start and
+    // arg_end are fields 48 and 49.
+    let Some((_, rest)) = stat.rsplit_once(')') else { return };
+    let field = |n: usize| rest.split_whitespace().nth(n - 3).and_then(|v| v.parse::<u64>().ok());
+    let (Some(start), Some(end)) = (field(48), field(49)) else { return };
+    let Ok(cmdline) = std::fs::read("/proc/self/cmdline") else { return };
+    let Some(program_len) = cmdline.iter().position(|b| *b == 0) else { return };
+    let room = (end.saturating_sub(start) as usize).saturating_sub(program_len + 2);
+    let mut title = cmdline[..=program_len].to_vec();
+    title.extend_from_slice(&id.as_bytes()[..id.len().min(room)]);
+    title.resize((end - start) as usize, 0);
+    use std::io::{Seek, Write};
+    if let Ok(mut mem) = std::fs::OpenOptions::new().write(true).open("/proc/self/mem")
+        && mem.seek(std::io::SeekFrom::Start(start)).is_ok()
+    {
+        let _ = mem.write_all(&title);
+    }
 }
 
 /// A spare's `start` arguments, read from stdin; `None` when it closes without any.
@@ -152,7 +181,7 @@ fn spare_args() -> Result<Option<StartArgs>> {
     let argv = ["berth-shim".to_string(), "start".to_string()].into_iter().chain(args);
     match Cli::try_parse_from(argv)?.command {
         Command::Start(a) => Ok(Some(*a)),
-        Command::Spare => unreachable!("parsed as start"),
+        Command::Spare { .. } => unreachable!("parsed as start"),
     }
 }
 
@@ -218,19 +247,15 @@ fn check_terminal(a: &StartArgs) -> Result<()> {
     }
 }
 
-/// The shim's one-line report: `{"pid": N}` or `{"error": "…"}`.
+/// The shim's one-line report ([`shim::StartReport`]).
 fn read_report(fd: OwnedFd, state_dir: &Path) -> Result<i32> {
     let mut line = String::new();
     std::io::BufReader::new(std::fs::File::from(fd)).read_line(&mut line).context("read the shim's report")?;
     if line.is_empty() {
         bail!("the shim exited without reporting (see {})", state_dir.join(shim::SHIM_LOG).display());
     }
-    let v: serde_json::Value = serde_json::from_str(&line).context("the shim's report")?;
-    if let Some(e) = v.get("error").and_then(|e| e.as_str()) {
-        bail!("{e}");
+    match shim::StartReport::parse(&line)? {
+        shim::StartReport::Started { pid } => Ok(pid),
+        shim::StartReport::Failed { error, .. } => bail!("{error}"),
     }
-    v.get("pid")
-        .and_then(|p| p.as_i64())
-        .map(|p| p as i32)
-        .with_context(|| format!("the shim's report {line:?} has no pid"))
 }
