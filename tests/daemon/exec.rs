@@ -97,3 +97,50 @@ fn top_lists_the_containers_processes() {
     let o = docker(&d, &["top", "topped"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not running"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// `GET /exec/{id}/json` through the API.
+fn exec_inspect(d: &Daemon, id: &str) -> serde_json::Value {
+    let client = api::Client::new(&d.host()).unwrap();
+    berth_tests::daemon::block_on(client.get_json::<serde_json::Value>(&format!("/exec/{id}/json"), &[])).unwrap()
+}
+
+#[test]
+fn an_exec_outlives_a_daemon_kill_and_reports_its_exit_after_it() {
+    berth_tests::require_root!();
+    let Some(mut d) = daemon() else { return };
+    ok(docker(&d, &["run", "-d", "--name", "host", "busybox", "sleep", "1000"]));
+    // Writes a line every 50 ms for 2 s: long after its client and berthd are gone, so
+    // a process that lost its reader would die of SIGPIPE (141) instead of exiting 7.
+    let script = "i=0; while [ $i -lt 40 ]; do echo line $i; i=$((i+1)); sleep 0.05; done; exit 7";
+    let mut client = docker_cmd(&d).args(["exec", "host", "sh", "-c", script]).stdout(Stdio::piped()).spawn().unwrap();
+    // The exec runs: its id is among the container's running execs.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let exec_id = loop {
+        let ids = ok(docker(&d, &["inspect", "-f", "{{json .ExecIDs}}", "host"]));
+        if let Ok(ids) = serde_json::from_str::<Vec<String>>(ids.trim())
+            && let Some(id) = ids.into_iter().next()
+        {
+            break id;
+        }
+        assert!(std::time::Instant::now() < deadline, "the exec never showed as running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let pid = exec_inspect(&d, &exec_id)["Pid"].as_i64().unwrap();
+    d.kill9_and_restart();
+    let _ = client.kill();
+    let _ = client.wait();
+    // Known again after the restart, with the same process, then its exit code.
+    let after = exec_inspect(&d, &exec_id);
+    assert_eq!(after["Pid"].as_i64(), Some(pid), "{after}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let e = exec_inspect(&d, &exec_id);
+        if e["Running"] == false {
+            assert_eq!(e["ExitCode"], 7, "{e}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the exec never ended: {e}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ok(docker(&d, &["rm", "-f", "host"]));
+}

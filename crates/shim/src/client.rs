@@ -45,6 +45,42 @@ impl Control {
     }
 }
 
+/// Starts an exec (`req` is a [`ControlRequest::Exec`]) on a connection of its own,
+/// which owns the exec: keep it (for `exec_wait`) while the exec's stdio is served.
+/// Returns the reply, the stdio descriptors that came with it, and the connection.
+pub fn exec(state_dir: &Path, req: &ControlRequest) -> Result<(crate::protocol::ExecReply, Vec<std::os::fd::OwnedFd>, Control)> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let mut c = Control::connect(state_dir)?;
+    c.reader.get_mut().write_all(req.to_line().as_bytes()).map_err(Error::io("send control request"))?;
+    // The reply is read with recvmsg, past the (empty) buffer: the descriptors come
+    // with its first bytes.
+    let fd = c.reader.get_ref().as_raw_fd();
+    let mut line = Vec::new();
+    let mut fds = Vec::new();
+    while !line.contains(&b'\n') {
+        let mut buf = [0u8; 4096];
+        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let msg = nix::sys::socket::recvmsg::<()>(fd, &mut iov, Some(&mut space), nix::sys::socket::MsgFlags::MSG_CMSG_CLOEXEC)
+            .map_err(|e| Error::io("read the exec reply")(std::io::Error::from(e)))?;
+        for cmsg in msg.cmsgs().map_err(|e| Error::io("read the exec reply")(std::io::Error::from(e)))? {
+            if let nix::sys::socket::ControlMessageOwned::ScmRights(raw) = cmsg {
+                // SAFETY: the kernel just installed these descriptors in this process
+                // for us; nothing else owns them.
+                fds.extend(raw.into_iter().map(|r| unsafe { OwnedFd::from_raw_fd(r) }));
+            }
+        }
+        let n = msg.bytes;
+        if n == 0 {
+            return Err(Error::Protocol("the shim closed the control connection".into()));
+        }
+        line.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&line);
+    let reply = serde_json::from_str(text.trim_end()).map_err(|e| Error::Protocol(format!("exec reply {text:?}: {e}")))?;
+    Ok((reply, fds, c))
+}
+
 /// Connects to `S/attach.sock` and sends `req`; the stream then carries the output
 /// (frames, or raw bytes with a tty) and takes stdin.
 pub fn attach(state_dir: &Path, req: &AttachRequest) -> Result<UnixStream> {

@@ -66,7 +66,17 @@
 //! * `{"op":"wait"}` → an [`ExitStatus`] once the container has exited (at once if it
 //!   already has); later requests on that connection wait behind it;
 //! * `{"op":"shutdown"}` → `{"ok":true}`, then the shim cleans up and exits; refused
-//!   while the container runs.
+//!   while the container runs;
+//! * `{"op":"exec","id":ID,"process":FILE,"tty":T,"stdin":S}` → an [`ExecReply`]
+//!   `{"pid":N}` with the client's ends of the exec's stdio attached (SCM_RIGHTS: the
+//!   terminal's master with a tty; else stdout, stderr, then stdin if asked), or
+//!   `{"error":"…","code":"not-found"}`. The process (an OCI process in FILE) is the
+//!   shim's child, so it outlives the daemon. The connection that asked owns it: once
+//!   that closes, the shim reads and drops the exec's output itself, so the process
+//!   never blocks on, or dies of, a reader that went away;
+//! * `{"op":"exec_wait","id":ID}` → an [`ExitStatus`] once the exec has exited (also
+//!   recorded in `exec-<id12>.exit.json`); `{"op":"exec_state","id":ID}` → an
+//!   [`ExecState`].
 //!
 //! A request that fails gets `{"error":"…"}` ([`ErrorReply`]).
 //!
@@ -92,6 +102,6 @@ pub mod protocol;
 pub use error::{Error, Result};
 pub use protocol::{
     ATTACH_BUFFER_LIMIT, ATTACH_SOCKET, AttachRequest, CONTROL_SOCKET, ControlRequest, DEFAULT_LINGER_SECS,
-    EXIT_FILE, ErrorReply, ExitStatus, FailureCode, OkReply, PID_FILE, SHIM_LOG, StartReport, StateReply, Status,
+    EXIT_FILE, ErrorReply, ExecReply, ExecState, ExitStatus, FailureCode, OkReply, PID_FILE, SHIM_LOG, StartReport, StateReply, Status,
     WAIT_ATTACH_TIMEOUT_SECS,
 };

@@ -61,6 +61,18 @@ pub enum ControlRequest {
     Wait,
     /// Clean up and exit; only once the container has exited.
     Shutdown,
+    /// Start a process in the container (an exec) as the shim's child. The reply, an
+    /// [`ExecReply`], carries the client's ends of its stdio (SCM_RIGHTS): the
+    /// terminal's master with `tty`; else stdout and stderr, then stdin with `stdin`.
+    /// The connection that asked owns the exec: once it closes, the shim drains the
+    /// exec's output itself, so the process runs on whatever becomes of its client.
+    Exec { id: String, process: std::path::PathBuf, tty: bool, stdin: bool },
+    /// Reply (an [`ExitStatus`]) when the exec has exited.
+    #[serde(rename = "exec_wait")]
+    ExecWait { id: String },
+    /// The exec's pid and whether it has exited ([`ExecState`]).
+    #[serde(rename = "exec_state")]
+    ExecState { id: String },
 }
 
 impl ControlRequest {
@@ -102,6 +114,29 @@ pub struct ExitStatus {
     pub oom_killed: bool,
     /// When the shim reaped it: RFC 3339, UTC, nanoseconds (as Docker's FinishedAt).
     pub finished_at: String,
+}
+
+/// Reply to `exec`: the process runs (its stdio follows as file descriptors), or did
+/// not start, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ExecReply {
+    Started { pid: i32 },
+    Failed { error: String, code: FailureCode },
+}
+
+/// Reply to `exec_state`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecState {
+    pub pid: i32,
+    /// Set once it has exited.
+    pub exit: Option<ExitStatus>,
+}
+
+/// The exec's files in the state directory: its process (written by the daemon) and
+/// its exit record (written by the shim), by the exec id's first 12 digits.
+pub fn exec_file(id: &str, what: &str) -> String {
+    format!("exec-{}.{what}", &id[..id.len().min(12)])
 }
 
 /// Why a start failed, as the daemon tells Docker's exit codes apart (127, 126, 128).
@@ -161,6 +196,18 @@ pub fn parse_reply<T: DeserializeOwned>(line: &str) -> Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_requests_on_the_wire() {
+        let r = ControlRequest::Exec { id: "e1".into(), process: "/s/exec-e1.json".into(), tty: false, stdin: true };
+        assert_eq!(r.to_line(), "{\"op\":\"exec\",\"id\":\"e1\",\"process\":\"/s/exec-e1.json\",\"tty\":false,\"stdin\":true}\n");
+        assert_eq!(ControlRequest::ExecWait { id: "e1".into() }.to_line(), "{\"op\":\"exec_wait\",\"id\":\"e1\"}\n");
+        let started: ExecReply = serde_json::from_str(r#"{"pid":9}"#).unwrap();
+        assert_eq!(started, ExecReply::Started { pid: 9 });
+        let failed: ExecReply = serde_json::from_str(r#"{"error":"no","code":"permission-denied"}"#).unwrap();
+        assert_eq!(failed, ExecReply::Failed { error: "no".into(), code: FailureCode::PermissionDenied });
+        assert_eq!(exec_file("0123456789abcdef", "exit.json"), "exec-0123456789ab.exit.json");
+    }
 
     #[test]
     fn control_requests_on_the_wire() {

@@ -5,18 +5,19 @@
 //! runtime's console socket) and joined to the client's hijacked connection; its exit
 //! code is kept for `GET /exec/{id}/json`.
 //!
-//! The exec's process is a child of berthd: unlike the container, it does not survive
-//! a daemon restart.
+//! The exec's process is the container's shim's child, not berthd's: it outlives a
+//! daemon restart as its container does. The shim hands berthd the client's ends of
+//! its stdio and keeps its exit; an exec's record (`exec-<id>.record.json` in the
+//! shim's directory) lets the next berthd answer `exec inspect` for it.
 
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use api::exec::{ExecCreateBody, ExecInspect, ExecProcessConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::{Container, engine, names, user};
+use super::{Container, names, user};
 use crate::error::{Error, Result};
 use crate::server::Daemon;
 
@@ -52,9 +53,14 @@ impl Execs {
             .ok_or_else(|| Error::not_found(format!("No such exec instance: {id}")))
     }
 
-    /// Forgets an exec nobody will inspect (a health probe's, once its result is kept).
-    pub fn remove(&self, id: &str) {
-        self.map.lock().expect("execs lock").remove(id);
+    /// Forgets an exec nobody will inspect (a health probe's, once its result is kept),
+    /// its files in the shim's directory with it.
+    pub fn forget(&self, paths: &super::Paths, e: &Exec) {
+        self.map.lock().expect("execs lock").remove(&e.id);
+        let dir = paths.shim(&e.container.id);
+        for what in ["record.json", "exit.json"] {
+            let _ = std::fs::remove_file(dir.join(shim::protocol::exec_file(&e.id, what)));
+        }
     }
 
     /// The execs of a container (inspect's `ExecIDs`), running ones.
@@ -161,36 +167,34 @@ pub fn process_spec(d: &Daemon, e: &Exec) -> Result<serde_json::Value> {
     Ok(p)
 }
 
-/// The runtime's command line for an exec of `process.json`.
-fn runtime_command(d: &Daemon, c: &Container, process: &std::path::Path) -> tokio::process::Command {
-    let r = c.record();
-    let eng = d.containers.paths.engine(&r, &d.config);
-    let (path, args) = match &eng {
-        engine::Engine::Berth(_) => {
-            let rt = d.config.runtimes.get(engine::BERTH).map(|r| r.path.clone()).unwrap_or_else(|| "berth-runtime".into());
-            (rt, Vec::new())
-        }
-        engine::Engine::Binary { path, args, .. } => (path.clone(), args.clone()),
-    };
-    let mut cmd = tokio::process::Command::new(path);
-    cmd.args(args).arg("--root").arg(eng.root()).arg("exec").arg("--process").arg(process);
-    cmd
+/// What the next berthd needs to know of an exec started before it: kept in the
+/// shim's directory, so it goes with the run.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExecRecord {
+    id: String,
+    config: ExecCreateBody,
 }
 
-/// Where a failed start of the exec's process says why: Docker's codes for a command
-/// that cannot run.
-fn failed_exit_code(log: &str) -> Option<i64> {
-    if log.contains("executable file not found") || log.contains("no such file or directory") {
-        Some(127)
-    } else if log.contains("permission denied") {
-        Some(126)
-    } else {
-        None
+/// The exit code Docker gives an exec whose process could not start.
+fn failed_exit_code(code: shim::FailureCode) -> i64 {
+    match code {
+        shim::FailureCode::NotFound => 127,
+        shim::FailureCode::PermissionDenied | shim::FailureCode::Other => 126,
     }
 }
 
-/// `POST /exec/{id}/start`: runs the process; with a connection, joins its stdio to
-/// it until the process ends (or the client detaches on a terminal).
+/// Tells a client its exec could not start, as Docker words it on the stream.
+async fn refuse_on_stream<C: AsyncWrite + Unpin>(conn: Option<C>, tty: bool, why: &str) {
+    let Some(mut conn) = conn else { return };
+    let msg = format!("OCI runtime exec failed: exec failed: {why}: unknown\n");
+    let bytes = if tty { msg.into_bytes() } else { api::stream::encode_frame(api::stream::StreamType::Stderr, msg.as_bytes()) };
+    let _ = conn.write_all(&bytes).await;
+    let _ = conn.shutdown().await;
+}
+
+/// `POST /exec/{id}/start`: the container's shim runs the process; with a connection,
+/// its stdio is joined to it until the process ends (or the client detaches on a
+/// terminal).
 pub async fn start<C>(d: Arc<Daemon>, e: Arc<Exec>, conn: Option<C>) -> Result<()>
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -206,115 +210,82 @@ where
     if !c.status().is_live() {
         return Err(Error::conflict(format!("Container {} is not running", c.id)));
     }
+    let tty = e.config.tty;
+    // Recorded before the stream ends: the client inspects the exec right then.
+    let failed = |code: i64| e.state.lock().expect("exec lock").exit_code = Some(code);
     let process = match process_spec(&d, &e) {
         Ok(p) => p,
         // As Docker: the exec fails with status 126 and says why on its stream.
         Err(err) => {
-            // Recorded before the stream ends: the client inspects the exec right then.
-            e.state.lock().expect("exec lock").exit_code = Some(126);
-            let msg = format!("OCI runtime exec failed: exec failed: {}: unknown\n", err.message);
-            if let Some(mut conn) = conn {
-                let bytes = if e.config.tty {
-                    msg.into_bytes()
-                } else {
-                    api::stream::encode_frame(api::stream::StreamType::Stderr, msg.as_bytes())
-                };
-                let _ = conn.write_all(&bytes).await;
-                let _ = conn.shutdown().await;
-            }
+            failed(126);
+            refuse_on_stream(conn, tty, &err.message).await;
             return Ok(());
         }
     };
     let dir = d.containers.paths.shim(&c.id);
-    let short = &e.id[..12];
-    let process_file = dir.join(format!("exec-{short}.json"));
-    let log_file = dir.join(format!("exec-{short}.log"));
-    let pid_file = pid_file(&d, &e);
-    let failed = |msg: String| {
-        // Recorded before the client's stream is dropped: it inspects the exec then.
-        e.state.lock().expect("exec lock").exit_code = Some(126);
-        Error::internal(msg)
-    };
-    std::fs::write(&process_file, process.to_string()).map_err(|err| failed(format!("write the exec's process: {err}")))?;
-    let mut cmd = runtime_command(&d, &c, &process_file);
-    cmd.arg("--log").arg(&log_file).arg("--log-format").arg("json");
-    cmd.arg("--pid-file").arg(&pid_file);
-    let tty = e.config.tty;
-    let console = if tty {
-        let sock = dir.join(format!("exec-{short}.sock"));
-        let _ = std::fs::remove_file(&sock);
-        let l = tokio::net::UnixListener::bind(&sock).map_err(|err| failed(format!("console socket: {err}")))?;
-        cmd.arg("--console-socket").arg(&sock);
-        Some((l, sock))
-    } else {
-        None
-    };
-    cmd.arg(&c.id);
+    let process_file = dir.join(shim::protocol::exec_file(&e.id, "json"));
+    let record = ExecRecord { id: e.id.clone(), config: e.config.clone() };
+    let written = serde_json::to_vec(&record)
+        .map_err(std::io::Error::other)
+        .and_then(|r| atomic_file::write(&dir.join(shim::protocol::exec_file(&e.id, "record.json")), &r, atomic_file::Durability::Volatile))
+        .and_then(|()| atomic_file::write_mode(&process_file, process.to_string().as_bytes(), 0o600, atomic_file::Durability::Volatile));
+    if let Err(err) = written {
+        failed(126);
+        return Err(Error::internal(format!("write the exec's process: {err}")));
+    }
     let attached = conn.is_some();
-    cmd.stdin(if attached && e.config.attach_stdin && !tty { Stdio::piped() } else { Stdio::null() });
-    cmd.stdout(if attached && !tty { Stdio::piped() } else { Stdio::null() });
-    cmd.stderr(if attached && !tty { Stdio::piped() } else { Stdio::null() });
+    let request = shim::ControlRequest::Exec {
+        id: e.id.clone(),
+        process: process_file.clone(),
+        tty,
+        stdin: attached && e.config.attach_stdin && !tty,
+    };
     let mut attrs = super::view::event_attributes(&c.record());
     attrs.insert("execID".into(), e.id.clone());
     d.events.publish("container", &format!("exec_start: {}", exec_command(&e)), &c.id, attrs);
-    let mut child = cmd.spawn().map_err(|err| failed(format!("run the runtime: {err}")))?;
+    let shim_dir = dir.clone();
+    let asked = tokio::task::spawn_blocking(move || shim::client::exec(&shim_dir, &request))
+        .await
+        .map_err(|err| Error::internal(err.to_string()))?;
+    let _ = std::fs::remove_file(&process_file);
+    let (pid, fds, owner) = match asked {
+        Ok((shim::protocol::ExecReply::Started { pid }, fds, owner)) => (pid, fds, owner),
+        Ok((shim::protocol::ExecReply::Failed { error, code }, _, _)) => {
+            failed(failed_exit_code(code));
+            refuse_on_stream(conn, tty, &error).await;
+            return Ok(());
+        }
+        Err(err) => {
+            failed(126);
+            return Err(Error::internal(format!("exec in container {}: {err}", c.id)));
+        }
+    };
     {
         let mut st = e.state.lock().expect("exec lock");
         st.running = true;
-        st.pid = child.id().map(|p| p as i32).unwrap_or(0);
+        st.pid = pid;
     }
-    let mut master = None;
-    if let Some((listener, sock)) = console {
-        let accepted = tokio::select! {
-            a = listener.accept() => a.ok(),
-            _ = child.wait() => None,
-        };
-        let _ = std::fs::remove_file(&sock);
-        if let Some((stream, _)) = accepted {
-            // Blocking again: the runtime may send the master a moment after connecting.
-            let stream = stream.into_std().ok().filter(|s| s.set_nonblocking(false).is_ok());
-            master = tokio::task::spawn_blocking(move || stream.and_then(|s| runtime::console::recv_fd(s.as_raw_fd()).ok()))
-                .await
-                .ok()
-                .flatten();
-        }
-        if let Some(m) = &master {
-            *e.tty.lock().expect("exec lock") = m.try_clone().ok();
-        }
-    }
-    let e2 = e.clone();
-    let d2 = d.clone();
+    let (e2, d2) = (e.clone(), d.clone());
     let run = async move {
+        // The owner connection is kept while berthd serves the exec's stdio; once it
+        // closes, the shim drains what is left.
+        let mut conn_w = None;
+        match conn {
+            Some(conn) if tty => {
+                let master = fds.into_iter().next();
+                if let Some(m) = master {
+                    *e2.tty.lock().expect("exec lock") = m.try_clone().ok();
+                    conn_w = Some(pump_tty(conn, m, e2.config.attach_stdin, &e2.config.detach_keys).await);
+                }
+            }
+            Some(conn) => conn_w = Some(pump_pipes(conn, fds).await),
+            None => drop(fds),
+        }
+        drop(owner);
+        let code = wait_exit(&d2, &e2).await;
+        finish(&d2, &e2, code);
         // The client's connection ends only once the exit code is recorded: clients
         // inspect the exec as soon as the stream ends.
-        let mut conn_w = None;
-        if let Some(conn) = conn {
-            conn_w = Some(if let Some(m) = master {
-                pump_tty(conn, m, e2.config.attach_stdin, &e2.config.detach_keys).await
-            } else {
-                pump_pipes(conn, &mut child).await
-            });
-        }
-        let status = child.wait().await.ok();
-        let code = status.map_or(255, |s| {
-            use std::os::unix::process::ExitStatusExt;
-            s.code().map_or_else(|| 128 + s.signal().unwrap_or(0) as i64, |c| c as i64)
-        });
-        let log = std::fs::read_to_string(&log_file).unwrap_or_default();
-        let code = if code != 0 { failed_exit_code(&log).unwrap_or(code) } else { code };
-        let _ = std::fs::remove_file(&process_file);
-        let _ = std::fs::remove_file(&log_file);
-        let _ = std::fs::remove_file(&pid_file);
-        {
-            let mut st = e2.state.lock().expect("exec lock");
-            st.running = false;
-            st.exit_code = Some(code);
-        }
-        *e2.tty.lock().expect("exec lock") = None;
-        let mut attrs = super::view::event_attributes(&e2.container.record());
-        attrs.insert("execID".into(), e2.id.clone());
-        attrs.insert("exitCode".into(), code.to_string());
-        d2.events.publish("container", "exec_die", &e2.container.id, attrs);
         if let Some(mut w) = conn_w {
             let _ = w.shutdown().await;
         }
@@ -327,32 +298,90 @@ where
     Ok(())
 }
 
-/// Where the runtime writes the host pid of the exec's process.
-fn pid_file(d: &Daemon, e: &Exec) -> std::path::PathBuf {
-    d.containers.paths.shim(&e.container.id).join(format!("exec-{}.pid", &e.id[..12]))
+/// The exec's exit code, from its shim (255 if the shim is gone without telling).
+async fn wait_exit(d: &Daemon, e: &Exec) -> i64 {
+    let (dir, id) = (d.containers.paths.shim(&e.container.id), e.id.clone());
+    tokio::task::spawn_blocking(move || {
+        shim::client::Control::connect(&dir)
+            .and_then(|mut c| c.request::<shim::ExitStatus>(&shim::ControlRequest::ExecWait { id }))
+            .map(|x| x.exit_code as i64)
+            .unwrap_or(255)
+    })
+    .await
+    .unwrap_or(255)
 }
 
-/// Sends `sig` to the exec's process itself (not to the runtime waiting on it, which
-/// cannot forward SIGKILL). Only while the runtime still waits on it, so the pid is
-/// not yet reaped and cannot have been reused; and only if it is still in the
-/// container's cgroup.
-pub fn signal(d: &Daemon, e: &Exec, sig: nix::sys::signal::Signal) -> bool {
-    if !e.state.lock().expect("exec lock").running {
-        return false;
+/// Records the exit and tells the world.
+fn finish(d: &Daemon, e: &Exec, code: i64) {
+    {
+        let mut st = e.state.lock().expect("exec lock");
+        st.running = false;
+        st.exit_code = Some(code);
     }
-    let Some(pid) = std::fs::read_to_string(pid_file(d, e)).ok().and_then(|p| p.trim().parse::<i32>().ok()) else {
-        return false;
-    };
-    pid > 1
+    *e.tty.lock().expect("exec lock") = None;
+    let mut attrs = super::view::event_attributes(&e.container.record());
+    attrs.insert("execID".into(), e.id.clone());
+    attrs.insert("exitCode".into(), code.to_string());
+    d.events.publish("container", "exec_die", &e.container.id, attrs);
+}
+
+/// The execs a berthd before this one started in `c` (found by their records in the
+/// shim's directory): known again, their state from the shim, and watched to their end.
+pub fn restore(d: &Arc<Daemon>, c: &Arc<Container>) {
+    let dir = d.containers.paths.shim(&c.id);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("exec-") && name.ends_with(".record.json")) {
+            continue;
+        }
+        let Ok(record) = std::fs::read(entry.path()).map_err(|_| ()).and_then(|b| serde_json::from_slice::<ExecRecord>(&b).map_err(|_| ())) else {
+            continue;
+        };
+        let state = shim::client::Control::connect(&dir)
+            .and_then(|mut s| s.request::<shim::protocol::ExecState>(&shim::ControlRequest::ExecState { id: record.id.clone() }));
+        let st = match &state {
+            Ok(s) => State {
+                started: true,
+                running: s.exit.is_none(),
+                pid: s.pid,
+                exit_code: s.exit.as_ref().map(|x| x.exit_code as i64),
+            },
+            // The shim does not know it (it never started): nothing to show.
+            Err(_) => continue,
+        };
+        let running = st.running;
+        let exec = Arc::new(Exec { id: record.id, container: c.clone(), config: record.config, state: Mutex::new(st), tty: Mutex::default() });
+        d.containers.execs.map.lock().expect("execs lock").insert(exec.id.clone(), exec.clone());
+        if running {
+            let d = d.clone();
+            tokio::spawn(async move {
+                let code = wait_exit(&d, &exec).await;
+                finish(&d, &exec, code);
+            });
+        }
+    }
+}
+
+/// Sends `sig` to the exec's process while it runs, and only if it is still in the
+/// container's cgroup (its pid cannot have been reused: the shim has not reaped it).
+pub fn signal(_d: &Daemon, e: &Exec, sig: nix::sys::signal::Signal) -> bool {
+    let st = e.state.lock().expect("exec lock");
+    let pid = st.pid;
+    st.running
+        && pid > 1
         && super::monitor::is_container_process(pid, &e.container.id)
         && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok()
 }
 
 /// Without a terminal: stdout and stderr as frames, the client's input to stdin.
-async fn pump_pipes<C>(conn: C, child: &mut tokio::process::Child) -> Box<dyn AsyncWrite + Unpin + Send>
+/// `fds` are the exec's stdout, stderr and (if asked) stdin, as the shim sent them.
+async fn pump_pipes<C>(conn: C, fds: Vec<OwnedFd>) -> Box<dyn AsyncWrite + Unpin + Send>
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let mut fds = fds.into_iter();
+    let (stdout, stderr, stdin) = (fds.next(), fds.next(), fds.next());
     let (mut conn_r, conn_w) = tokio::io::split(conn);
     let conn_w = Arc::new(tokio::sync::Mutex::new(conn_w));
     let forward = |mut from: Box<dyn AsyncRead + Unpin + Send>, stream: api::stream::StreamType| {
@@ -366,9 +395,10 @@ where
             }
         }
     };
-    let out = child.stdout.take().map(|o| forward(Box::new(o), api::stream::StreamType::Stdout));
-    let err = child.stderr.take().map(|o| forward(Box::new(o), api::stream::StreamType::Stderr));
-    if let Some(mut stdin) = child.stdin.take() {
+    let receiver = |fd: OwnedFd| tokio::net::unix::pipe::Receiver::from_owned_fd(fd).ok();
+    let out = stdout.and_then(receiver).map(|o| forward(Box::new(o), api::stream::StreamType::Stdout));
+    let err = stderr.and_then(receiver).map(|o| forward(Box::new(o), api::stream::StreamType::Stderr));
+    if let Some(mut stdin) = stdin.and_then(|fd| tokio::net::unix::pipe::Sender::from_owned_fd(fd).ok()) {
         tokio::spawn(async move {
             let _ = tokio::io::copy(&mut conn_r, &mut stdin).await;
             let _ = stdin.shutdown().await;
@@ -450,8 +480,8 @@ mod tests {
 
     #[test]
     fn commands_that_cannot_run_get_dockers_codes() {
-        assert_eq!(failed_exit_code(r#"{"msg":"exec: \"nope\": executable file not found in $PATH"}"#), Some(127));
-        assert_eq!(failed_exit_code("open /x: permission denied"), Some(126));
-        assert_eq!(failed_exit_code(""), None);
+        assert_eq!(failed_exit_code(shim::FailureCode::NotFound), 127);
+        assert_eq!(failed_exit_code(shim::FailureCode::PermissionDenied), 126);
+        assert_eq!(failed_exit_code(shim::FailureCode::Other), 126);
     }
 }

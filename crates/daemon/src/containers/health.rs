@@ -282,7 +282,7 @@ async fn run_probe(d: &Arc<Daemon>, c: &Arc<Container>, probe: &Probe, stop: &mu
         // Killed and waited for, so that dying probes do not pile up.
         kill(d, &e, &mut run).await;
     }
-    d.containers.execs.remove(&e.id);
+    d.containers.execs.forget(&d.containers.paths, &e);
     let out = output.lock().expect("probe output lock").text();
     match end {
         End::Stopped => None,

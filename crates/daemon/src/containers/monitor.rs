@@ -301,6 +301,9 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                 if r.state.status == Status::Running {
                     health::watch(d, &c);
                 }
+                // Execs started before berthd went away are known again.
+                let (d2, c2) = (d.clone(), c.clone());
+                let _ = tokio::task::spawn_blocking(move || super::exec::restore(&d2, &c2)).await;
                 // Connected or not, the watcher finds the exit (shim, exit record, or the
                 // init's disappearance) and handles it.
                 watch(d.clone(), c.clone());

@@ -106,7 +106,8 @@ fn mounts(r: &Record) -> Vec<MountPoint> {
 }
 
 /// `GET /containers/{id}/json`.
-pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> ContainerInspect {
+/// `exec_ids`: the container's running execs (`ExecIDs`, null when none, as Docker).
+pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>, exec_ids: Vec<String>) -> ContainerInspect {
     let run_dir = paths.run_dir(&r.id);
     let st = &r.state;
     let state = ContainerState {
@@ -160,7 +161,7 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>) -> Container
         mount_label: String::new(),
         process_label: String::new(),
         app_armor_profile: String::new(),
-        exec_ids: None,
+        exec_ids: (!exec_ids.is_empty()).then_some(exec_ids),
         host_config: r.host_config.clone(),
         graph_driver: GraphDriverData {
             name: "overlay2".into(),

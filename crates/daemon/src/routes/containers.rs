@@ -162,7 +162,8 @@ async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
     let d2 = d.clone();
     let inspected = tokio::task::spawn_blocking(move || {
         let size = q.get_bool("size").then(|| view::sizes(&d2, &r.image_id, &r.id));
-        view::inspect(&r, &d2.containers.paths, size)
+        let exec_ids = d2.containers.execs.of(&r.id);
+        view::inspect(&r, &d2.containers.paths, size, exec_ids)
     })
     .await
     .map_err(|e| Error::internal(e.to_string()))?;

@@ -17,7 +17,7 @@ use shim::frame::Stream;
 /// A runtime binary's failure, in its own words (its log's last message).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct BinaryFailure(String);
+pub struct BinaryFailure(pub String);
 
 /// What kind of failure ended a start: the runtime library says so; a runtime
 /// binary (runc, crun) only has words, read here and nowhere else.
@@ -53,7 +53,8 @@ pub enum Engine {
 }
 
 impl Engine {
-    fn command(&self, op: &str) -> std::process::Command {
+    /// The runtime binary's command line for `op`, its log in the state directory.
+    pub fn binary_command(&self, op: &str) -> std::process::Command {
         let Engine::Binary { path, args, root, state_dir } = self else { unreachable!("binary engine only") };
         let mut c = std::process::Command::new(path);
         c.args(args).arg("--root").arg(root).arg("--log").arg(state_dir.join("runtime.log")).arg(op);
@@ -61,7 +62,7 @@ impl Engine {
     }
 
     /// The runtime binary's last error, from its log (`--log`), for the report.
-    fn last_error(&self) -> String {
+    pub fn last_error(&self) -> String {
         let Engine::Binary { path, state_dir, .. } = self else { return String::new() };
         let log = std::fs::read_to_string(state_dir.join("runtime.log")).unwrap_or_default();
         let msg = log
@@ -78,7 +79,7 @@ impl Engine {
             Engine::Library(rt) => Ok(rt.create(id, bundle, opts)?),
             Engine::Binary { state_dir, .. } => {
                 let pid_file = state_dir.join("init.pid");
-                let mut c = self.command("create");
+                let mut c = self.binary_command("create");
                 c.arg("--bundle").arg(bundle).arg("--pid-file").arg(&pid_file);
                 // The console socket's peer: a listener the runtime connects to.
                 let console = match &opts.console {
@@ -121,7 +122,7 @@ impl Engine {
         match self {
             Engine::Library(rt) => Ok(rt.start(id)?),
             Engine::Binary { .. } => {
-                let status = self.command("start").arg(id).status().context("run the runtime")?;
+                let status = self.binary_command("start").arg(id).status().context("run the runtime")?;
                 if !status.success() {
                     return Err(BinaryFailure(self.last_error()).into());
                 }
@@ -136,7 +137,7 @@ impl Engine {
                 let _ = rt.delete(id, true);
             }
             Engine::Binary { .. } => {
-                let _ = self.command("delete").arg("--force").arg(id).status();
+                let _ = self.binary_command("delete").arg("--force").arg(id).status();
             }
         }
     }

@@ -11,18 +11,31 @@ use serde::Serialize;
 use shim::protocol::{ControlRequest, ErrorReply, MAX_REQUEST_LINE};
 
 pub struct ControlClient {
+    /// This connection among all the shim has accepted (an exec's owner is named so).
+    pub serial: u64,
     stream: UnixStream,
     input: Vec<u8>,
     out: Vec<u8>,
-    /// A `wait` is pending: later requests wait behind it.
+    /// A `wait` (or, with `waiting_exec`, an `exec_wait`) is pending: later requests
+    /// wait behind it.
     pub waiting: bool,
+    pub waiting_exec: Option<String>,
     pub input_done: bool,
     pub dead: bool,
 }
 
 impl ControlClient {
-    pub fn new(stream: UnixStream) -> ControlClient {
-        ControlClient { stream, input: Vec::new(), out: Vec::new(), waiting: false, input_done: false, dead: false }
+    pub fn new(serial: u64, stream: UnixStream) -> ControlClient {
+        ControlClient {
+            serial,
+            stream,
+            input: Vec::new(),
+            out: Vec::new(),
+            waiting: false,
+            waiting_exec: None,
+            input_done: false,
+            dead: false,
+        }
     }
 
     pub fn fd(&self) -> i32 {
@@ -79,6 +92,27 @@ impl ControlClient {
         line.push(b'\n');
         self.out.extend_from_slice(&line);
         self.flush();
+    }
+
+    /// A reply with descriptors attached to its first byte (SCM_RIGHTS). Sent at once:
+    /// what is queued before it goes first, waiting a second at most.
+    pub fn reply_with_fds(&mut self, value: &impl Serialize, fds: &[std::os::fd::RawFd]) {
+        use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
+        if self.dead {
+            return;
+        }
+        let _ = self.stream.set_nonblocking(false);
+        let _ = self.stream.set_write_timeout(Some(Duration::from_secs(1)));
+        let mut line = serde_json::to_vec(value).expect("replies serialize");
+        line.push(b'\n');
+        let sent = self.stream.write_all(&std::mem::take(&mut self.out)).is_ok()
+            && match sendmsg::<()>(self.stream.as_raw_fd(), &[std::io::IoSlice::new(&line)], &[ControlMessage::ScmRights(fds)], MsgFlags::empty(), None) {
+                Ok(n) => self.stream.write_all(&line[n..]).is_ok(),
+                Err(_) => false,
+            };
+        if !sent || self.stream.set_nonblocking(true).is_err() {
+            self.dead = true;
+        }
     }
 
     pub fn reply_error(&mut self, msg: impl Into<String>) {

@@ -15,6 +15,7 @@ mod attach;
 mod container;
 mod control;
 mod daemon;
+mod exec;
 mod server;
 mod sys;
 

@@ -17,7 +17,7 @@ use nix::unistd::Pid;
 use shim::frame::Stream;
 use shim::jsonlog::{self, LineSplitter};
 use shim::logfile::LogFile;
-use shim::protocol::{ControlRequest, EXIT_FILE, ExitStatus, OkReply, StateReply, Status};
+use shim::protocol::{ControlRequest, EXIT_FILE, ExecReply, ExecState, ExitStatus, OkReply, StateReply, Status, exec_file};
 
 use crate::attach::{AttachClient, Input};
 use crate::container::{self, Stdio};
@@ -73,6 +73,17 @@ struct Reaped {
     drain_until: Instant,
 }
 
+/// An exec the shim started (see `exec`).
+struct Exec {
+    id: String,
+    pid: i32,
+    /// The serial of the control connection that started it, while that lives.
+    owner: Option<u64>,
+    /// The shim's copies of its output ends, drained once the owner is gone.
+    outputs: Vec<Option<OwnedFd>>,
+    exit: Option<ExitStatus>,
+}
+
 #[derive(Clone, Copy)]
 enum Token {
     Signals,
@@ -82,6 +93,7 @@ enum Token {
     ControlListener,
     Attach(usize),
     Control(usize),
+    ExecOutput(usize, usize),
 }
 
 pub struct Shim {
@@ -98,6 +110,8 @@ pub struct Shim {
     record: Vec<u8>,
     attach_clients: Vec<AttachClient>,
     control_clients: Vec<ControlClient>,
+    accepted: u64,
+    execs: Vec<Exec>,
     started: bool,
     reaped: Option<Reaped>,
     exit: Option<ExitStatus>,
@@ -127,6 +141,8 @@ impl Shim {
             record: Vec::new(),
             attach_clients: Vec::new(),
             control_clients: Vec::new(),
+            accepted: 0,
+            execs: Vec::new(),
             started: false,
             reaped: None,
             exit: None,
@@ -224,6 +240,13 @@ impl Shim {
         for (i, c) in self.control_clients.iter().enumerate() {
             add(c.fd(), c.events(), Token::Control(i));
         }
+        for (e, x) in self.execs.iter().enumerate().filter(|(_, x)| x.owner.is_none()) {
+            for (k, fd) in x.outputs.iter().enumerate() {
+                if let Some(fd) = fd {
+                    add(fd.as_raw_fd(), libc::POLLIN, Token::ExecOutput(e, k));
+                }
+            }
+        }
         sys::poll(&mut fds, deadline);
         for (pfd, token) in fds.iter().zip(tokens) {
             if pfd.revents == 0 {
@@ -237,6 +260,7 @@ impl Shim {
                 Token::ControlListener => self.accept_control(),
                 Token::Attach(i) => self.on_attach(i, pfd.revents),
                 Token::Control(i) => self.on_control(i, pfd.revents),
+                Token::ExecOutput(e, k) => self.drain_exec(e, k),
             }
         }
         self.sweep();
@@ -280,6 +304,8 @@ impl Shim {
             if pid.as_raw() == self.pid && self.reaped.is_none() {
                 self.reaped =
                     Some(Reaped { exit_code: code, signal, at: Utc::now(), drain_until: Instant::now() + DRAIN_GRACE });
+            } else if let Some(e) = self.execs.iter().position(|x| x.pid == pid.as_raw() && x.exit.is_none()) {
+                self.exec_exited(e, code, signal);
             }
         }
     }
@@ -329,8 +355,67 @@ impl Shim {
     fn accept_control(&mut self) {
         while let Ok((s, _)) = self.ep.control.accept() {
             if s.set_nonblocking(true).is_ok() {
-                self.control_clients.push(ControlClient::new(s));
+                self.accepted += 1;
+                self.control_clients.push(ControlClient::new(self.accepted, s));
             }
+        }
+    }
+
+    /// Starts an exec for control client `i` and replies with its stdio.
+    fn start_exec(&mut self, i: usize, id: String, process: PathBuf, tty: bool, stdin: bool) {
+        if self.exit.is_some() || self.reaped.is_some() {
+            self.control_clients[i].reply_error("the container is not running");
+            return;
+        }
+        if self.execs.iter().any(|x| x.id == id) {
+            self.control_clients[i].reply_error(format!("exec {id} exists already"));
+            return;
+        }
+        match crate::exec::start(&self.rt, &self.id, &process, tty, stdin, &self.state_dir) {
+            Ok(started) => {
+                note(format!("exec {id} started, pid {}", started.pid));
+                let fds: Vec<i32> = started.client.iter().map(|f| f.as_raw_fd()).collect();
+                self.control_clients[i].reply_with_fds(&ExecReply::Started { pid: started.pid }, &fds);
+                // The client's ends are berthd's now; ours close here.
+                drop(started.client);
+                let owner = Some(self.control_clients[i].serial);
+                let outputs = started.outputs.into_iter().map(Some).collect();
+                self.execs.push(Exec { id, pid: started.pid, owner, outputs, exit: None });
+            }
+            Err(e) => {
+                let reply = ExecReply::Failed { error: format!("{e:#}"), code: container::failure_code(&e) };
+                self.control_clients[i].reply(&reply);
+            }
+        }
+    }
+
+    /// An exec's process exited: its record is kept (the daemon may ask after a
+    /// restart) and its waiters answered.
+    fn exec_exited(&mut self, e: usize, exit_code: i32, signal: Option<i32>) {
+        let exit = ExitStatus { exit_code, signal, oom_killed: false, finished_at: jsonlog::timestamp(Utc::now()) };
+        let json = serde_json::to_vec(&exit).expect("exit status serializes");
+        let x = &mut self.execs[e];
+        if let Err(err) = runtime::state::write_atomic(&self.state_dir.join(exec_file(&x.id, "exit.json")), &json) {
+            note(format!("record the exit of exec {}: {err}", x.id));
+        }
+        x.exit = Some(exit.clone());
+        let id = x.id.clone();
+        for i in 0..self.control_clients.len() {
+            if self.control_clients[i].waiting_exec.as_deref() == Some(id.as_str()) {
+                self.control_clients[i].waiting = false;
+                self.control_clients[i].waiting_exec = None;
+                self.control_clients[i].reply(&exit);
+                self.serve_control(i);
+            }
+        }
+    }
+
+    /// Reads and drops an exec's output once nobody else reads it.
+    fn drain_exec(&mut self, e: usize, k: usize) {
+        let Some(fd) = self.execs[e].outputs[k].as_ref() else { return };
+        match sys::read(fd.as_raw_fd(), &mut self.buf) {
+            Io::Done(_) | Io::Later => {}
+            Io::Closed | Io::Failed(_) => self.execs[e].outputs[k] = None,
         }
     }
 
@@ -413,6 +498,25 @@ impl Shim {
                 Some(e) => self.control_clients[i].reply(e),
                 None => self.control_clients[i].waiting = true,
             },
+            ControlRequest::Exec { id, process, tty, stdin } => self.start_exec(i, id, process, tty, stdin),
+            ControlRequest::ExecWait { id } => match self.execs.iter().find(|x| x.id == id) {
+                None => self.control_clients[i].reply_error(format!("no such exec: {id}")),
+                Some(Exec { exit: Some(exit), .. }) => {
+                    let exit = exit.clone();
+                    self.control_clients[i].reply(&exit);
+                }
+                Some(_) => {
+                    self.control_clients[i].waiting = true;
+                    self.control_clients[i].waiting_exec = Some(id);
+                }
+            },
+            ControlRequest::ExecState { id } => match self.execs.iter().find(|x| x.id == id) {
+                None => self.control_clients[i].reply_error(format!("no such exec: {id}")),
+                Some(x) => {
+                    let reply = ExecState { pid: x.pid, exit: x.exit.clone() };
+                    self.control_clients[i].reply(&reply);
+                }
+            },
             ControlRequest::Shutdown => {
                 if self.exit.is_some() {
                     self.control_clients[i].reply(&OkReply { ok: true });
@@ -488,7 +592,7 @@ impl Shim {
         self.exit = Some(exit.clone());
         self.exited_at = Some(Instant::now());
         for i in 0..self.control_clients.len() {
-            if self.control_clients[i].waiting {
+            if self.control_clients[i].waiting && self.control_clients[i].waiting_exec.is_none() {
                 self.control_clients[i].waiting = false;
                 self.control_clients[i].reply(&exit);
                 self.serve_control(i);
@@ -514,6 +618,13 @@ impl Shim {
         });
         if stdin_ended && self.opts.stdin_once {
             self.close_stdin();
+        }
+        let gone: Vec<u64> = self.control_clients.iter().filter(|c| c.finished()).map(|c| c.serial).collect();
+        for x in &mut self.execs {
+            if x.owner.is_some_and(|o| gone.contains(&o)) {
+                // berthd went away (or is done with it): the shim reads its output now.
+                x.owner = None;
+            }
         }
         self.control_clients.retain(|c| !c.finished());
     }
