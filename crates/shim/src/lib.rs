@@ -67,6 +67,10 @@
 //!   already has); later requests on that connection wait behind it;
 //! * `{"op":"shutdown"}` → `{"ok":true}`, then the shim cleans up and exits; refused
 //!   while the container runs;
+//! * `{"op":"kill","signal":N,"all":B}`, `{"op":"pause"}`, `{"op":"resume"}`,
+//!   `{"op":"update","resources":{…}}` → `{"ok":true}`; `{"op":"pids"}` → a
+//!   [`PidsReply`]: the shim drives the container's runtime (berth's library, or a
+//!   runc-compatible binary) for the daemon, which never does it behind the shim;
 //! * `{"op":"exec","id":ID,"process":FILE,"tty":T,"stdin":S}` → an [`ExecReply`]
 //!   `{"pid":N}` with the client's ends of the exec's stdio attached (SCM_RIGHTS: the
 //!   terminal's master with a tty; else stdout, stderr, then stdin if asked), or
@@ -102,6 +106,6 @@ pub mod protocol;
 pub use error::{Error, Result};
 pub use protocol::{
     ATTACH_BUFFER_LIMIT, ATTACH_SOCKET, AttachRequest, CONTROL_SOCKET, ControlRequest, DEFAULT_LINGER_SECS,
-    EXIT_FILE, ErrorReply, ExecReply, ExecState, ExitStatus, FailureCode, OkReply, PID_FILE, SHIM_LOG, StartReport, StateReply, Status,
+    EXIT_FILE, ErrorReply, ExecReply, ExecState, ExitStatus, FailureCode, OkReply, PID_FILE, PidsReply, SHIM_LOG, StartReport, StateReply, Status,
     WAIT_ATTACH_TIMEOUT_SECS,
 };

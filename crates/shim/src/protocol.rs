@@ -61,6 +61,18 @@ pub enum ControlRequest {
     Wait,
     /// Clean up and exit; only once the container has exited.
     Shutdown,
+    /// Send `signal` to the init (`all`: to every process of the container); a paused
+    /// container is thawed after it, so that the signal is delivered.
+    Kill { signal: i32, all: bool },
+    /// Freeze every process of the container.
+    Pause,
+    /// Thaw them.
+    Resume,
+    /// Write `resources` (a `linux.resources` object naming only what changes) to the
+    /// running container's cgroup.
+    Update { resources: serde_json::Value },
+    /// The host pids of the container's processes ([`PidsReply`]).
+    Pids,
     /// Start a process in the container (an exec) as the shim's child. The reply, an
     /// [`ExecReply`], carries the client's ends of its stdio (SCM_RIGHTS): the
     /// terminal's master with `tty`; else stdout and stderr, then stdin with `stdin`.
@@ -123,6 +135,12 @@ pub struct ExitStatus {
 pub enum ExecReply {
     Started { pid: i32 },
     Failed { error: String, code: FailureCode },
+}
+
+/// Reply to `pids`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PidsReply {
+    pub pids: Vec<i32>,
 }
 
 /// Reply to `exec_state`.

@@ -1,10 +1,12 @@
 //! Which OCI runtime a container runs on (`HostConfig.Runtime`, from the daemon's
 //! `runtimes`): berth's own, driven as a library with no exec at all, or a
 //! runc-compatible binary (runc, crun) driven through its command line with a state
-//! root of berth's (`<exec-root>/runtimes/<name>`). The shim creates and starts the
-//! container; the daemon signals, pauses, resumes and deletes it through this.
+//! root of berth's (`<exec-root>/runtimes/<name>`). The container's shim drives the
+//! runtime ([`Task`]: create, start, kill, pause, resume, update, pids, exec); berthd
+//! reads the cgroup for stats, and removes what a run left once its shim is gone.
 
 use std::path::PathBuf;
+use std::time::Duration;
 use std::process::{Command, Stdio};
 
 use nix::sys::signal::Signal;
@@ -74,79 +76,6 @@ impl Engine {
         }
     }
 
-    /// Sends `sig` to the init (`all`: to every process of the container), then thaws a
-    /// paused container so that the signal is delivered.
-    pub fn kill(&self, id: &str, sig: Signal, all: bool) -> Result<(), String> {
-        match self {
-            Engine::Berth(rt) => {
-                rt.kill(id, sig, all).map_err(|e| e.to_string())?;
-                if let Ok((st, runtime::state::Status::Paused)) = rt.load(id)
-                    && let Ok(cg) = rt.cgroup_of(&st)
-                {
-                    let _ = cg.thaw();
-                }
-                Ok(())
-            }
-            Engine::Binary { .. } => {
-                let n = (sig as i32).to_string();
-                let r = if all { self.run(&["kill", "--all", id, &n]) } else { self.run(&["kill", id, &n]) };
-                let _ = self.run(&["resume", id]);
-                r
-            }
-        }
-    }
-
-    pub fn pause(&self, id: &str) -> Result<(), String> {
-        match self {
-            Engine::Berth(rt) => rt.pause(id).map_err(|e| e.to_string()),
-            Engine::Binary { .. } => self.run(&["pause", id]),
-        }
-    }
-
-    pub fn resume(&self, id: &str) -> Result<(), String> {
-        match self {
-            Engine::Berth(rt) => rt.resume(id).map_err(|e| e.to_string()),
-            Engine::Binary { .. } => self.run(&["resume", id]),
-        }
-    }
-
-    /// Writes `resources` (a `linux.resources` object naming only what changes) to the
-    /// running container's cgroup: through the cgroups library for berth's runtime, with
-    /// `update --resources -` for a runtime binary.
-    pub fn update(&self, id: &str, resources: &serde_json::Value) -> Result<(), String> {
-        match self {
-            Engine::Berth(rt) => {
-                let parsed: oci_spec::runtime::LinuxResources = serde_json::from_value(resources.clone())
-                    .map_err(|e| format!("invalid resources: {e}"))?;
-                let (st, _) = rt.load(id).map_err(|e| e.to_string())?;
-                let cg = rt.cgroup_of(&st).map_err(|e| e.to_string())?;
-                cg.apply(&parsed).map_err(|e| memory_limit_refused(&cg, &parsed, e))
-            }
-            Engine::Binary { path, args, root } => {
-                let mut child = Command::new(path)
-                    .args(args)
-                    .arg("--root")
-                    .arg(root)
-                    .args(["update", "--resources", "-", id])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .map_err(|e| format!("run {path}: {e}"))?;
-                if let Some(mut stdin) = child.stdin.take() {
-                    use std::io::Write;
-                    stdin.write_all(resources.to_string().as_bytes()).map_err(|e| format!("{path} update: {e}"))?;
-                }
-                let out = child.wait_with_output().map_err(|e| format!("{path} update: {e}"))?;
-                if out.status.success() {
-                    Ok(())
-                } else {
-                    Err(format!("{path} update: {}", String::from_utf8_lossy(&out.stderr).trim()))
-                }
-            }
-        }
-    }
-
     /// The container's cgroup (berth's runtime only: a runtime binary keeps its own state).
     pub fn cgroup(&self, id: &str) -> Result<cgroups::Cgroup, String> {
         match self {
@@ -158,23 +87,13 @@ impl Engine {
         }
     }
 
-    /// Host pids of every process of the container.
-    pub fn pids(&self, id: &str) -> Result<Vec<i32>, String> {
+    /// A kill of a container whose shim is gone (it died): nobody else can.
+    fn kill_without_shim(&self, id: &str, sig: Signal, all: bool) -> Result<(), String> {
         match self {
-            Engine::Berth(rt) => rt.pids(id).map_err(|e| e.to_string()),
-            Engine::Binary { path, args, root } => {
-                let out = Command::new(path)
-                    .args(args)
-                    .arg("--root")
-                    .arg(root)
-                    .args(["ps", "--format", "json", id])
-                    .stdin(Stdio::null())
-                    .output()
-                    .map_err(|e| format!("run {path}: {e}"))?;
-                if !out.status.success() {
-                    return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-                }
-                serde_json::from_slice(&out.stdout).map_err(|e| format!("{path} ps: {e}"))
+            Engine::Berth(rt) => rt.kill(id, sig, all).map_err(|e| e.to_string()),
+            Engine::Binary { .. } => {
+                let n = (sig as i32).to_string();
+                if all { self.run(&["kill", "--all", id, &n]) } else { self.run(&["kill", id, &n]) }
             }
         }
     }
@@ -196,19 +115,58 @@ impl Engine {
     }
 }
 
-/// runc's message when the kernel refuses a memory limit (EBUSY on cgroup v1: the usage
-/// cannot be reclaimed below it), with the usage that explains why; other errors as
-/// they are.
-fn memory_limit_refused(cg: &cgroups::Cgroup, r: &oci_spec::runtime::LinuxResources, e: cgroups::Error) -> String {
-    let busy = matches!(&e, cgroups::Error::Write { path, source, .. }
-        if path.ends_with("memory.limit_in_bytes") && source.raw_os_error() == Some(libc::EBUSY));
-    let limit = r.memory().as_ref().and_then(|m| m.limit());
-    match (busy, limit, cg.stats().ok().and_then(|s| s.memory)) {
-        (true, Some(limit), Some(m)) => format!(
-            "unable to set memory limit to {limit} (current usage: {}, peak usage: {})",
-            m.usage,
-            m.max_usage.unwrap_or(m.usage)
-        ),
-        _ => e.to_string(),
+/// A running container as berthd drives it: through its shim, which owns it.
+pub struct Task {
+    id: String,
+    shim_dir: PathBuf,
+    /// For a kill when the shim is gone (it died): the runtime is then the only way.
+    engine: Engine,
+}
+
+impl Task {
+    pub fn new(id: &str, shim_dir: PathBuf, engine: Engine) -> Task {
+        Task { id: id.to_string(), shim_dir, engine }
+    }
+
+    fn ask<T: serde::de::DeserializeOwned>(&self, req: &shim::ControlRequest) -> Result<T, String> {
+        // A shim that accepts but never answers must not hold an operation forever.
+        shim::client::Control::connect_with_timeout(&self.shim_dir, Duration::from_secs(30))
+            .and_then(|mut c| c.request(req))
+            .map_err(|e| match e {
+                shim::Error::Refused(m) => m,
+                e => format!("the shim of container {}: {e}", self.id),
+            })
+    }
+
+    fn done(&self, req: &shim::ControlRequest) -> Result<(), String> {
+        self.ask::<shim::OkReply>(req).map(|_| ())
+    }
+
+    /// Sends `sig` to the init (`all`: to every process), a paused container thawed
+    /// after it. Without a shim to ask, the runtime does it.
+    pub fn kill(&self, sig: Signal, all: bool) -> Result<(), String> {
+        match self.done(&shim::ControlRequest::Kill { signal: sig as i32, all }) {
+            Err(e) if !self.shim_dir.join(shim::CONTROL_SOCKET).exists() => self.engine.kill_without_shim(&self.id, sig, all).map_err(|_| e),
+            r => r,
+        }
+    }
+
+    pub fn pause(&self) -> Result<(), String> {
+        self.done(&shim::ControlRequest::Pause)
+    }
+
+    pub fn resume(&self) -> Result<(), String> {
+        self.done(&shim::ControlRequest::Resume)
+    }
+
+    /// Writes `resources` (a `linux.resources` object naming only what changes) to the
+    /// running container's cgroup.
+    pub fn update(&self, resources: &serde_json::Value) -> Result<(), String> {
+        self.done(&shim::ControlRequest::Update { resources: resources.clone() })
+    }
+
+    /// Host pids of every process of the container.
+    pub fn pids(&self) -> Result<Vec<i32>, String> {
+        self.ask::<shim::PidsReply>(&shim::ControlRequest::Pids).map(|r| r.pids)
     }
 }

@@ -132,6 +132,11 @@ impl Paths {
         engine::Engine::named(&r.host_config.runtime, config, self)
     }
 
+    /// The running container `r`, driven through its shim.
+    pub fn task(&self, r: &Record, config: &crate::config::Config) -> engine::Task {
+        engine::Task::new(&r.id, self.shim(&r.id), self.engine(r, config))
+    }
+
     pub fn runtime(&self) -> runtime::Runtime {
         runtime::Runtime {
             store: runtime::state::Store::new(&self.runtime_root),

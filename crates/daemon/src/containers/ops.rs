@@ -438,8 +438,8 @@ pub async fn wait_exited(c: &Container, exits0: u64, limit: Option<Duration>) ->
 fn kill_init(d: &Daemon, r: &Record, sig: Signal, all: bool) -> Result<()> {
     d.containers
         .paths
-        .engine(r, &d.config)
-        .kill(&r.id, sig, all)
+        .task(r, &d.config)
+        .kill(sig, all)
         .map_err(|e| Error::internal(format!("kill container {}: {e}", r.id)))
 }
 
@@ -543,8 +543,8 @@ pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> 
 pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
     lifecycle::admit(Op::Pause, Subject::of(&c.record()))?;
-    let (engine, id) = (d.containers.paths.engine(&c.record(), &d.config), c.id.clone());
-    blocking(move || engine.pause(&id))
+    let task = d.containers.paths.task(&c.record(), &d.config);
+    blocking(move || task.pause())
         .await?
         .map_err(|e| Error::internal(format!("pause: {e}")))?;
     health::stop(c);
@@ -564,8 +564,8 @@ pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
 pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
     lifecycle::admit(Op::Unpause, Subject::of(&c.record()))?;
-    let (engine, id) = (d.containers.paths.engine(&c.record(), &d.config), c.id.clone());
-    blocking(move || engine.resume(&id))
+    let task = d.containers.paths.task(&c.record(), &d.config);
+    blocking(move || task.resume())
         .await?
         .map_err(|e| Error::internal(format!("unpause: {e}")))?;
     let r = c.update(&d.containers.paths, |r| r.state.status = Status::Running)?;

@@ -16,7 +16,7 @@ pub async fn of(d: &std::sync::Arc<crate::server::Daemon>, c: &super::Container,
     }
     let (d, ps_args) = (d.clone(), ps_args.to_string());
     tokio::task::spawn_blocking(move || {
-        let pids = d.containers.paths.engine(&r, &d.config).pids(&r.id).map_err(Error::internal)?;
+        let pids = d.containers.paths.task(&r, &d.config).pids().map_err(Error::internal)?;
         top(&pids, &ps_args)
     })
     .await

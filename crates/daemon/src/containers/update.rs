@@ -140,9 +140,8 @@ pub async fn update(
             Err(e) => Err(Error::invalid(cannot(e))),
             Ok(live) if live.is_empty() => Ok(()),
             Ok(live) => {
-                let engine = d.containers.paths.engine(&record, &d.config);
-                let id = c.id.clone();
-                tokio::task::spawn_blocking(move || engine.update(&id, &serde_json::Value::Object(live)))
+                let task = d.containers.paths.task(&record, &d.config);
+                tokio::task::spawn_blocking(move || task.update(&serde_json::Value::Object(live)))
                     .await
                     .map_err(|e| Error::internal(format!("update task: {e}")))
                     .and_then(|done| done.map_err(|e| Error::internal(cannot(e))))

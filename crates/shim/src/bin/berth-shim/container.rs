@@ -131,6 +131,97 @@ impl Engine {
         }
     }
 
+    /// Runs the runtime binary with `args` (after its global options); its error
+    /// output is the error.
+    fn run_binary(&self, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, String> {
+        use std::io::Write;
+        let Engine::Binary { path, args: extra, root, .. } = self else { unreachable!("binary engine only") };
+        let mut child = std::process::Command::new(path)
+            .args(extra)
+            .arg("--root")
+            .arg(root)
+            .args(args)
+            .stdin(if input.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("run {}: {e}", path.display()))?;
+        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+            stdin.write_all(bytes).map_err(|e| format!("{} {}: {e}", path.display(), args[0]))?;
+        }
+        let out = child.wait_with_output().map_err(|e| format!("{} {}: {e}", path.display(), args[0]))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(format!("{} {}: {}", path.display(), args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        }
+    }
+
+    /// Sends `signal` to the init (`all`: to every process), then thaws a paused
+    /// container so that the signal is delivered.
+    pub fn kill(&self, id: &str, signal: i32, all: bool) -> Result<(), String> {
+        let sig = nix::sys::signal::Signal::try_from(signal).map_err(|_| format!("invalid signal {signal}"))?;
+        match self {
+            Engine::Library(rt) => {
+                rt.kill(id, sig, all).map_err(|e| e.to_string())?;
+                if let Ok((st, runtime::state::Status::Paused)) = rt.load(id)
+                    && let Ok(cg) = rt.cgroup_of(&st)
+                {
+                    let _ = cg.thaw();
+                }
+                Ok(())
+            }
+            Engine::Binary { .. } => {
+                let n = signal.to_string();
+                let r = if all { self.run_binary(&["kill", "--all", id, &n], None) } else { self.run_binary(&["kill", id, &n], None) };
+                let _ = self.run_binary(&["resume", id], None);
+                r.map(|_| ())
+            }
+        }
+    }
+
+    pub fn pause(&self, id: &str) -> Result<(), String> {
+        match self {
+            Engine::Library(rt) => rt.pause(id).map_err(|e| e.to_string()),
+            Engine::Binary { .. } => self.run_binary(&["pause", id], None).map(|_| ()),
+        }
+    }
+
+    pub fn resume(&self, id: &str) -> Result<(), String> {
+        match self {
+            Engine::Library(rt) => rt.resume(id).map_err(|e| e.to_string()),
+            Engine::Binary { .. } => self.run_binary(&["resume", id], None).map(|_| ()),
+        }
+    }
+
+    /// Writes `resources` to the container's cgroup: through the cgroups library, or
+    /// with the binary's `update --resources -`.
+    pub fn update(&self, id: &str, resources: &serde_json::Value) -> Result<(), String> {
+        match self {
+            Engine::Library(rt) => {
+                let parsed: oci_spec::runtime::LinuxResources =
+                    serde_json::from_value(resources.clone()).map_err(|e| format!("invalid resources: {e}"))?;
+                let (st, _) = rt.load(id).map_err(|e| e.to_string())?;
+                let cg = rt.cgroup_of(&st).map_err(|e| e.to_string())?;
+                cg.apply(&parsed).map_err(|e| memory_limit_refused(&cg, &parsed, e))
+            }
+            Engine::Binary { .. } => {
+                self.run_binary(&["update", "--resources", "-", id], Some(resources.to_string().as_bytes())).map(|_| ())
+            }
+        }
+    }
+
+    /// Host pids of every process of the container.
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>, String> {
+        match self {
+            Engine::Library(rt) => rt.pids(id).map_err(|e| e.to_string()),
+            Engine::Binary { path, .. } => {
+                let out = self.run_binary(&["ps", "--format", "json", id], None)?;
+                serde_json::from_slice(&out).map_err(|e| format!("{} ps: {e}", path.display()))
+            }
+        }
+    }
+
     fn delete(&self, id: &str) {
         match self {
             Engine::Library(rt) => {
@@ -229,4 +320,21 @@ pub fn oom_killed(rt: &Engine, id: &str) -> bool {
     let Ok((st, _)) = rt.load(id) else { return false };
     let Ok(cg) = rt.cgroup_of(&st) else { return false };
     cg.stats().ok().and_then(|s| s.memory).and_then(|m| m.oom_kill).is_some_and(|n| n > 0)
+}
+
+/// runc's message when the kernel refuses a memory limit (EBUSY on cgroup v1: the usage
+/// cannot be reclaimed below it), with the usage that explains why; other errors as
+/// they are.
+fn memory_limit_refused(cg: &cgroups::Cgroup, r: &oci_spec::runtime::LinuxResources, e: cgroups::Error) -> String {
+    let busy = matches!(&e, cgroups::Error::Write { path, source, .. }
+        if path.ends_with("memory.limit_in_bytes") && source.raw_os_error() == Some(libc::EBUSY));
+    let limit = r.memory().as_ref().and_then(|m| m.limit());
+    match (busy, limit, cg.stats().ok().and_then(|s| s.memory)) {
+        (true, Some(limit), Some(m)) => format!(
+            "unable to set memory limit to {limit} (current usage: {}, peak usage: {})",
+            m.usage,
+            m.max_usage.unwrap_or(m.usage)
+        ),
+        _ => e.to_string(),
+    }
 }

@@ -361,6 +361,21 @@ impl Shim {
         }
     }
 
+    /// Whether the container still runs: its init not yet reaped.
+    fn live(&self) -> Result<(), String> {
+        match self.reaped {
+            None => Ok(()),
+            Some(_) => Err(format!("container {} is not running", self.id)),
+        }
+    }
+
+    fn reply_done(&mut self, i: usize, r: Result<(), String>) {
+        match r {
+            Ok(()) => self.control_clients[i].reply(&OkReply { ok: true }),
+            Err(e) => self.control_clients[i].reply_error(e),
+        }
+    }
+
     /// Starts an exec for control client `i` and replies with its stdio.
     fn start_exec(&mut self, i: usize, id: String, process: PathBuf, tty: bool, stdin: bool) {
         if self.exit.is_some() || self.reaped.is_some() {
@@ -497,6 +512,26 @@ impl Shim {
             ControlRequest::Wait => match &self.exit {
                 Some(e) => self.control_clients[i].reply(e),
                 None => self.control_clients[i].waiting = true,
+            },
+            ControlRequest::Kill { signal, all } => {
+                let r = self.rt.kill(&self.id, signal, all);
+                self.reply_done(i, r);
+            }
+            ControlRequest::Pause => {
+                let r = self.live().and_then(|()| self.rt.pause(&self.id));
+                self.reply_done(i, r);
+            }
+            ControlRequest::Resume => {
+                let r = self.live().and_then(|()| self.rt.resume(&self.id));
+                self.reply_done(i, r);
+            }
+            ControlRequest::Update { resources } => {
+                let r = self.live().and_then(|()| self.rt.update(&self.id, &resources));
+                self.reply_done(i, r);
+            }
+            ControlRequest::Pids => match self.live().and_then(|()| self.rt.pids(&self.id)) {
+                Ok(pids) => self.control_clients[i].reply(&shim::PidsReply { pids }),
+                Err(e) => self.control_clients[i].reply_error(e),
             },
             ControlRequest::Exec { id, process, tty, stdin } => self.start_exec(i, id, process, tty, stdin),
             ControlRequest::ExecWait { id } => match self.execs.iter().find(|x| x.id == id) {
