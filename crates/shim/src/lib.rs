@@ -67,6 +67,8 @@
 //!   already has); later requests on that connection wait behind it;
 //! * `{"op":"shutdown"}` → `{"ok":true}`, then the shim cleans up and exits; refused
 //!   while the container runs;
+//! * `{"op":"delete"}` → `{"ok":true}` once the container has exited: its runtime
+//!   state and cgroup are removed (the daemon asks before `shutdown`);
 //! * `{"op":"kill","signal":N,"all":B}`, `{"op":"pause"}`, `{"op":"resume"}`,
 //!   `{"op":"update","resources":{…}}` → `{"ok":true}`; `{"op":"pids"}` → a
 //!   [`PidsReply`]: the shim drives the container's runtime (berth's library, or a

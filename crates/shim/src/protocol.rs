@@ -61,6 +61,8 @@ pub enum ControlRequest {
     Wait,
     /// Clean up and exit; only once the container has exited.
     Shutdown,
+    /// Remove the exited container's runtime state (and cgroup), before `shutdown`.
+    Delete,
     /// Send `signal` to the init (`all`: to every process of the container); a paused
     /// container is thawed after it, so that the signal is delivered.
     Kill { signal: i32, all: bool },

@@ -76,13 +76,17 @@ fn exit_record(shim_dir: &Path) -> Option<ExitStatus> {
     serde_json::from_slice(&std::fs::read(shim_dir.join(shim::EXIT_FILE)).ok()?).ok()
 }
 
-/// Tells a shim to leave (once its container exited); a shim that does not answer
-/// is ended by its pid.
-pub fn stop_shim(shim_dir: &Path) {
+/// Tells a shim to leave (once its container exited): it removes its container's
+/// runtime state first. Returns whether it did; a shim that does not answer is ended
+/// by its pid (and its container's state is then the caller's to remove).
+pub fn stop_shim(shim_dir: &Path) -> bool {
     // A shim that accepts but never answers must not hold the clean-up: a few seconds,
     // then it is ended by its pid.
     let asked = shim::client::Control::connect_with_timeout(shim_dir, Duration::from_secs(5))
-        .and_then(|mut c| c.request::<shim::OkReply>(&shim::ControlRequest::Shutdown))
+        .and_then(|mut c| {
+            c.request::<shim::OkReply>(&shim::ControlRequest::Delete)?;
+            c.request::<shim::OkReply>(&shim::ControlRequest::Shutdown)
+        })
         .is_ok();
     if !asked
         && let Ok(text) = std::fs::read_to_string(shim_dir.join(shim::PID_FILE))
@@ -95,6 +99,7 @@ pub fn stop_shim(shim_dir: &Path) {
             nix::sys::signal::Signal::SIGKILL,
         );
     }
+    asked
 }
 
 /// Guards against a recycled pid: only a process running berth-shim is ended.

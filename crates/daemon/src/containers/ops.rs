@@ -710,8 +710,10 @@ pub(crate) fn gone(d: &Daemon, c: &Container, r: &Record) {
 /// mount. Safe to repeat.
 pub(crate) fn end_run(d: &Daemon, id: &str, runtime: &str) {
     let paths = &d.containers.paths;
-    monitor::stop_shim(&paths.shim(id));
-    engine::Engine::named(runtime, &d.config, paths).delete(id);
+    if !monitor::stop_shim(&paths.shim(id)) {
+        // No shim removed it: whatever runtime state the run left goes here.
+        engine::Engine::named(runtime, &d.config, paths).delete(id);
+    }
     unmount_all(&paths.rootfs(id));
     unmount_all(&paths.legacy_rootfs(id));
 }

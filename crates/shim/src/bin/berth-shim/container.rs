@@ -313,6 +313,11 @@ pub fn start(rt: &Engine, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Removes the container's runtime state and cgroup (it has exited).
+pub fn delete(rt: &Engine, id: &str) {
+    rt.delete(id);
+}
+
 /// Whether the kernel's OOM killer killed anything in the container's cgroup.
 pub fn oom_killed(rt: &Engine, id: &str) -> bool {
     // A runtime binary's state is its own; only berth's runtime is asked.

@@ -533,6 +533,14 @@ impl Shim {
                 Ok(pids) => self.control_clients[i].reply(&shim::PidsReply { pids }),
                 Err(e) => self.control_clients[i].reply_error(e),
             },
+            ControlRequest::Delete => {
+                if self.exit.is_some() {
+                    container::delete(&self.rt, &self.id);
+                    self.control_clients[i].reply(&OkReply { ok: true });
+                } else {
+                    self.control_clients[i].reply_error("the container is still running: stop it first");
+                }
+            }
             ControlRequest::Exec { id, process, tty, stdin } => self.start_exec(i, id, process, tty, stdin),
             ControlRequest::ExecWait { id } => match self.execs.iter().find(|x| x.id == id) {
                 None => self.control_clients[i].reply_error(format!("no such exec: {id}")),
