@@ -64,3 +64,53 @@ fn a_removal_cut_by_the_crash_is_finished_at_the_next_start() {
     assert!(!d.dir.path().join("data/containers").join(&id).exists());
     assert!(docker(&d, &["run", "--rm", "--name", "removed", "busybox", "true"]).0);
 }
+
+#[test]
+fn a_create_cut_after_its_snapshot_leaves_nothing_and_frees_the_name() {
+    let Some(mut d) = crashing_at("create:snapshot") else { return };
+    assert!(!docker(&d, &["create", "--name", "halfmade", "busybox", "true"]).0);
+    d.wait_crash_and_restart();
+    assert_eq!(docker(&d, &["ps", "-aq"]).1, "");
+    // Neither its directory nor its writable layer is left.
+    let dirs: Vec<_> = std::fs::read_dir(d.dir.path().join("data/containers")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(dirs.is_empty(), "{dirs:?}");
+    let (ok, id) = docker(&d, &["create", "--name", "halfmade", "busybox", "true"]);
+    assert!(ok, "{id}");
+    assert!(docker(&d, &["rm", "halfmade"]).0);
+}
+
+#[test]
+fn a_stop_cut_after_its_signal_is_recorded_at_the_next_start() {
+    let Some(mut d) = crashing_at("stop:signalled") else { return };
+    assert!(docker(&d, &["run", "-d", "--name", "stopping", "busybox", "sh", "-c", "trap 'exit 9' TERM; while :; do sleep 0.1; done"]).0);
+    let pid: i32 = docker(&d, &["inspect", "-f", "{{.State.Pid}}", "stopping"]).1.parse().unwrap();
+    assert!(!docker(&d, &["stop", "stopping"]).0);
+    d.wait_crash_and_restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = docker(&d, &["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "stopping"]).1;
+        if state == "exited 9" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the stop's exit was not recorded: {state}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(pid));
+    assert!(docker(&d, &["rm", "stopping"]).0);
+}
+
+#[test]
+fn a_restart_cut_between_its_stop_and_start_leaves_a_startable_container() {
+    let Some(mut d) = crashing_at("restart:stopped") else { return };
+    assert!(docker(&d, &["run", "-d", "--name", "restarting", "busybox", "sleep", "1000"]).0);
+    assert!(!docker(&d, &["restart", "-t", "1", "restarting"]).0);
+    d.wait_crash_and_restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while docker(&d, &["inspect", "-f", "{{.State.Status}}", "restarting"]).1 != "exited" {
+        assert!(Instant::now() < deadline, "the stopped container was not recorded exited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(docker(&d, &["start", "restarting"]).0);
+    assert_eq!(docker(&d, &["inspect", "-f", "{{.State.Status}}", "restarting"]).1, "running");
+    assert!(docker(&d, &["rm", "-f", "restarting"]).0);
+}

@@ -375,6 +375,7 @@ fn create_blocking(
         d.images
             .container_snapshot(&id, &img)
             .map_err(|e| Error::internal(format!("prepare the container's filesystem: {e}")))?;
+        crate::crash::point("create:snapshot");
         // Written at start; checked now so that a bad --add-host fails the create.
         hosts_file(false, &record.host_config.extra_hosts)?;
         record

@@ -495,6 +495,7 @@ pub(crate) async fn stop_locked(
     d.events.publish("container", "kill", &c.id, attrs);
     let (d2, r2) = (d.clone(), r.clone());
     let sent = blocking(move || kill_init(&d2, &r2, sig, false)).await?;
+    crate::crash::point("stop:signalled");
     let limit = (timeout >= 0).then(|| Duration::from_secs(timeout as u64));
     if sent.is_err() || !wait_exited(c, exits0, limit).await {
         let (d2, r2) = (d.clone(), r.clone());
@@ -599,6 +600,7 @@ pub async fn restart(
     };
     c.restarting_by_hand.store(false, Ordering::SeqCst);
     stopped?;
+    crate::crash::point("restart:stopped");
     reset_restarts(d, c)?;
     start_locked(d, c).await?;
     d.events.publish(
