@@ -357,6 +357,7 @@ fn create_blocking(
         }
     };
     let record = Record {
+        schema: super::record::SCHEMA,
         id: id.clone(),
         name: name.clone(),
         created: Utc::now(),

@@ -11,6 +11,12 @@ use serde::{Deserialize, Serialize};
 /// The file of a container's record inside its directory.
 pub const RECORD_FILE: &str = "container.json";
 
+/// The record's schema, written into every record. A record of an older schema is
+/// migrated when read (one step per schema); one of a newer schema is refused, so an
+/// older berthd never rewrites what it does not understand.
+/// 1: berth before records were versioned (no `schema` field); 2: versioned.
+pub const SCHEMA: u32 = 2;
+
 /// Docker's container states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,6 +94,9 @@ impl Default for State {
 /// One container: its configuration as created and its state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
+    /// [`SCHEMA`] when written by this berthd.
+    #[serde(default = "schema_one")]
+    pub schema: u32,
     pub id: String,
     /// Without the leading `/`.
     pub name: String,
@@ -105,12 +114,30 @@ pub struct Record {
     pub state: State,
 }
 
+fn schema_one() -> u32 {
+    1
+}
+
 impl Record {
-    /// Reads `dir/container.json`.
+    /// Reads `dir/container.json`, migrated to this berthd's schema.
     pub fn load(dir: &Path) -> std::io::Result<Record> {
         let bytes = std::fs::read(dir.join(RECORD_FILE))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        Record::parse(&bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+
+    /// A record's bytes, of any schema up to [`SCHEMA`], as this berthd's record.
+    pub fn parse(bytes: &[u8]) -> Result<Record, String> {
+        let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let schema = value.get("schema").map_or(Some(1), |s| s.as_u64()).ok_or("the record's schema is not a number")?;
+        if schema > u64::from(SCHEMA) {
+            return Err(format!("schema {schema} is newer than this berthd's ({SCHEMA}): written by a newer berthd"));
+        }
+        // One step per schema, oldest first.
+        if schema < 2 {
+            // 1 → 2: the record says its schema; nothing else changed.
+            value["schema"] = serde_json::json!(2);
+        }
+        serde_json::from_value(value).map_err(|e| e.to_string())
     }
 
     /// Writes `dir/container.json` atomically, and durably (fsync) unless the
@@ -151,6 +178,7 @@ mod tests {
     fn records_round_trip_through_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let r = Record {
+            schema: SCHEMA,
             id: "a".repeat(64),
             name: "web".into(),
             created: Utc::now(),
@@ -173,5 +201,35 @@ mod tests {
         assert_eq!(spaced.command(), "sh -c 'echo x; y'");
         // Only the record is left: the temp file was renamed.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// A record written by berthd before records were versioned (a container created
+    /// with -e, -l, -v, --restart, --health-cmd, -m and a log option) reads as today's.
+    #[test]
+    fn a_record_of_schema_one_is_migrated() {
+        let r = Record::parse(include_bytes!("testdata/record-v1.json")).unwrap();
+        assert_eq!(r.schema, SCHEMA);
+        assert_eq!((r.name.as_str(), r.path.as_str(), r.args.as_slice()), ("web", "sh", &["-c".to_string(), "echo hi".to_string()][..]));
+        assert!(r.config.env.contains(&"A=1".to_string()));
+        assert_eq!(r.config.labels.get("tier").map(String::as_str), Some("front"));
+        assert_eq!(r.host_config.binds, ["/tmp:/data:ro"]);
+        assert_eq!((r.host_config.restart_policy.name.as_str(), r.host_config.restart_policy.maximum_retry_count), ("on-failure", 3));
+        assert_eq!(r.host_config.resources.memory, 64 << 20);
+        assert_eq!(r.host_config.log_config.config.get("max-size").map(String::as_str), Some("10m"));
+        assert_eq!(r.state.status, Status::Created);
+        // Written back with its schema, and read again the same.
+        let dir = tempfile::tempdir().unwrap();
+        r.save(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(RECORD_FILE)).unwrap();
+        assert!(text.contains("\"schema\":2"), "{text}");
+        assert_eq!(Record::load(dir.path()).unwrap(), r);
+    }
+
+    #[test]
+    fn a_record_of_a_newer_schema_is_refused() {
+        let mut v: serde_json::Value = serde_json::from_slice(include_bytes!("testdata/record-v1.json")).unwrap();
+        v["schema"] = serde_json::json!(SCHEMA + 1);
+        let e = Record::parse(v.to_string().as_bytes()).unwrap_err();
+        assert!(e.contains("newer berthd"), "{e}");
     }
 }
