@@ -10,8 +10,9 @@ pub mod error;
 pub mod events;
 pub mod routes;
 pub mod server;
+pub mod services;
 pub mod system;
 pub mod userns;
 
 pub use config::Config;
-pub use server::Daemon;
+pub use services::Daemon;

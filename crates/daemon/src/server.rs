@@ -13,36 +13,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
 use crate::config::Config;
+use crate::services::Daemon;
 use crate::error::Error;
 use crate::events::Events;
-use crate::system::Counts;
 
 /// The state every route shares.
-pub struct Daemon {
-    pub config: Config,
-    pub events: Events,
-    pub images: image::store::Store,
-    pub containers: crate::containers::Containers,
-}
-
-impl Daemon {
-    pub fn counts(&self) -> Counts {
-        let mut counts = Counts {
-            images: self.images.images().all().len() as i64,
-            ..Counts::default()
-        };
-        for c in self.containers.all() {
-            match c.status() {
-                crate::containers::record::Status::Running
-                | crate::containers::record::Status::Restarting => counts.running += 1,
-                crate::containers::record::Status::Paused => counts.paused += 1,
-                _ => counts.stopped += 1,
-            }
-        }
-        counts
-    }
-}
-
 /// The full HTTP surface: versioned (`/v1.44/...`) and unversioned paths, Docker's
 /// JSON errors for unknown paths.
 pub fn app(daemon: Arc<Daemon>) -> Router {
@@ -93,22 +68,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let pidfile = PidFile::create(&config.pidfile)?;
-    let images = image::store::Store::open(&config.data_root)
-        .with_context(|| format!("open the image store in {}", config.data_root.display()))?;
-    let (containers, broken) =
-        crate::containers::Containers::open(&config.data_root, &config.exec_root)
-            .with_context(|| format!("open the containers in {}", config.data_root.display()))?;
+    // The composition root: each service from its configuration and the handles it needs.
+    let shared_config = Arc::new(config.clone());
+    let events = Arc::new(Events::default());
+    let images = Arc::new(
+        image::store::Store::open(&config.data_root)
+            .with_context(|| format!("open the image store in {}", config.data_root.display()))?,
+    );
+    let (containers, broken) = crate::containers::Containers::open(shared_config.clone(), events.clone(), images.clone())
+        .with_context(|| format!("open the containers in {}", config.data_root.display()))?;
     containers
         .paths
         .restrict(config.remap.as_ref().map(|r| r.root_gid()))
         .context("restrict the containers' directories")?;
-    let daemon = Arc::new(Daemon {
-        config: config.clone(),
-        events: Events::default(),
-        images,
-        containers,
-    });
-    crate::containers::monitor::restore(&daemon, broken).await;
+    let daemon = Arc::new(Daemon { config: shared_config, events, images, containers: Arc::new(containers) });
+    crate::containers::monitor::restore(&daemon.containers, broken).await;
     let d = daemon.clone();
     tokio::task::spawn_blocking(move || d.containers.fill_spare());
     let mut servers = tokio::task::JoinSet::new();
@@ -143,7 +117,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if !config.live_restore {
         // A second signal ends the wait (dockerd's way out of a stop that hangs).
         tokio::select! {
-            _ = crate::containers::monitor::shutdown(&daemon) => {}
+            _ = crate::containers::monitor::shutdown(&daemon.containers) => {}
             _ = term.recv() => tracing::warn!("shutdown cut short: containers may be left running"),
             _ = int.recv() => tracing::warn!("shutdown cut short: containers may be left running"),
         }

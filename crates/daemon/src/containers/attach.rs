@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::UnixStream;
 
 use super::Container;
-use crate::server::Daemon;
+use super::Containers;
 
 /// Docker's default: ctrl-p, ctrl-q.
 pub const DEFAULT_DETACH_KEYS: &[u8] = api::detach::DEFAULT_KEYS;
@@ -102,9 +102,9 @@ impl Registration {
 
     /// Connects to the shim, waiting for the container's start when it was not
     /// running. `None` when the container is gone or its start failed.
-    pub async fn connect(self, d: &Arc<Daemon>) -> Option<UnixStream> {
+    pub async fn connect(self, d: &Arc<Containers>) -> Option<UnixStream> {
         let c = &self.c;
-        let sock = d.containers.paths.shim(&c.id).join(shim::ATTACH_SOCKET);
+        let sock = d.paths.shim(&c.id).join(shim::ATTACH_SOCKET);
         if self.live {
             return UnixStream::connect(&sock).await.ok();
         }
@@ -209,7 +209,7 @@ where
 
 /// `POST /containers/{id}/resize`: the terminal's new size, to the shim that holds the
 /// pty; ignored for a container without a terminal, as Docker does.
-pub async fn resize(d: &Arc<Daemon>, c: &Container, height: u16, width: u16) -> crate::error::Result<()> {
+pub async fn resize(d: &Arc<Containers>, c: &Container, height: u16, width: u16) -> crate::error::Result<()> {
     use crate::error::Error;
     if !c.status().is_live() {
         return Err(Error::conflict(format!("Container {} is not running", c.id)));
@@ -217,7 +217,7 @@ pub async fn resize(d: &Arc<Daemon>, c: &Container, height: u16, width: u16) -> 
     if !c.record().config.tty {
         return Ok(());
     }
-    let shim_dir = d.containers.paths.shim(&c.id);
+    let shim_dir = d.paths.shim(&c.id);
     tokio::task::spawn_blocking(move || {
         shim::client::Control::connect(&shim_dir)
             .and_then(|mut s| s.request::<shim::OkReply>(&shim::ControlRequest::Resize { width, height }))

@@ -12,7 +12,7 @@ use super::merge;
 use super::names;
 use super::record::{Record, State};
 use crate::error::{Error, Result};
-use crate::server::Daemon;
+use super::Containers;
 
 /// Network modes that work before the network manager exists.
 fn check_network(hc: &mut HostConfig) -> Result<()> {
@@ -270,7 +270,7 @@ pub(crate) fn write_etc_files(dir: &Path, r: &Record) -> Result<()> {
 
 /// Creates a container; returns its id and Docker's warnings.
 pub async fn create(
-    d: &Arc<Daemon>,
+    d: &Arc<Containers>,
     name: Option<&str>,
     body: ContainerCreateBody,
 ) -> Result<(String, Vec<String>)> {
@@ -312,7 +312,7 @@ pub async fn create(
 }
 
 fn create_blocking(
-    d: &Arc<Daemon>,
+    d: &Arc<Containers>,
     name: Option<String>,
     body: ContainerCreateBody,
 ) -> Result<String> {
@@ -333,13 +333,13 @@ fn create_blocking(
     let mut config = merge::merge(&body.config, image_config.parsed().config.as_ref());
     let (path, args) = merge::command(&config).map_err(Error::invalid)?;
     let mut id = names::new_id();
-    while d.containers.short_id_taken(&id) {
+    while d.short_id_taken(&id) {
         id = names::new_id();
     }
     if config.hostname.is_empty() {
         config.hostname = id[..12].to_string();
     }
-    let containers = &d.containers;
+    let containers = d;
     let name = match name {
         Some(n) => {
             containers.reserve_name(&n, &id)?;

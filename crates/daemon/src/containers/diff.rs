@@ -12,7 +12,7 @@ use api::containers::ContainerChange;
 
 /// The changes of a container's filesystem against its image (blocking work off the
 /// async workers).
-pub async fn of(d: &std::sync::Arc<crate::server::Daemon>, c: &super::Container) -> crate::error::Result<Vec<ContainerChange>> {
+pub async fn of(d: &std::sync::Arc<super::Containers>, c: &super::Container) -> crate::error::Result<Vec<ContainerChange>> {
     use crate::error::Error;
     let (d, id) = (d.clone(), c.id.clone());
     tokio::task::spawn_blocking(move || {

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::{Container, names, user};
 use crate::error::{Error, Result};
-use crate::server::Daemon;
+use super::Containers;
 
 #[derive(Debug, Default, Clone)]
 struct State {
@@ -76,7 +76,7 @@ impl Execs {
 }
 
 /// `POST /containers/{id}/exec`.
-pub fn create(d: &Daemon, c: &Arc<Container>, body: ExecCreateBody) -> Result<String> {
+pub fn create(d: &Containers, c: &Arc<Container>, body: ExecCreateBody) -> Result<String> {
     super::lifecycle::admit(super::lifecycle::Command::Exec, super::lifecycle::Subject::of(&c.record()))?;
     if body.cmd.as_ref().is_none_or(|c| c.is_empty()) {
         return Err(Error::invalid("No exec command specified"));
@@ -84,7 +84,7 @@ pub fn create(d: &Daemon, c: &Arc<Container>, body: ExecCreateBody) -> Result<St
     let id = names::new_id();
     let exec = Exec { id: id.clone(), container: c.clone(), config: body, state: Mutex::default(), tty: Mutex::default() };
     let action = format!("exec_create: {}", exec_command(&exec));
-    d.containers.execs.map.lock().expect("execs lock").insert(id.clone(), Arc::new(exec));
+    d.execs.map.lock().expect("execs lock").insert(id.clone(), Arc::new(exec));
     let mut attrs = super::view::event_attributes(&c.record());
     attrs.insert("execID".into(), id.clone());
     d.events.publish("container", &action, &c.id, attrs);
@@ -129,8 +129,8 @@ pub fn resize(e: &Exec, height: u16, width: u16) -> Result<()> {
 }
 
 /// The process to run: the container's, with the exec's command, env, cwd and user.
-pub fn process_spec(d: &Daemon, e: &Exec) -> Result<serde_json::Value> {
-    let paths = &d.containers.paths;
+pub fn process_spec(d: &Containers, e: &Exec) -> Result<serde_json::Value> {
+    let paths = &d.paths;
     let c = &e.container;
     let bundle = std::fs::read(paths.bundle(&c.id).join("config.json"))
         .map_err(|err| Error::internal(format!("read the container's bundle: {err}")))?;
@@ -195,7 +195,7 @@ async fn refuse_on_stream<C: AsyncWrite + Unpin>(conn: Option<C>, tty: bool, why
 /// `POST /exec/{id}/start`: the container's shim runs the process; with a connection,
 /// its stdio is joined to it until the process ends (or the client detaches on a
 /// terminal).
-pub async fn start<C>(d: Arc<Daemon>, e: Arc<Exec>, conn: Option<C>) -> Result<()>
+pub async fn start<C>(d: Arc<Containers>, e: Arc<Exec>, conn: Option<C>) -> Result<()>
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -222,7 +222,7 @@ where
             return Ok(());
         }
     };
-    let dir = d.containers.paths.shim(&c.id);
+    let dir = d.paths.shim(&c.id);
     let process_file = dir.join(shim::protocol::exec_file(&e.id, "json"));
     let record = ExecRecord { id: e.id.clone(), config: e.config.clone() };
     let written = serde_json::to_vec(&record)
@@ -299,8 +299,8 @@ where
 }
 
 /// The exec's exit code, from its shim (255 if the shim is gone without telling).
-async fn wait_exit(d: &Daemon, e: &Exec) -> i64 {
-    let (dir, id) = (d.containers.paths.shim(&e.container.id), e.id.clone());
+async fn wait_exit(d: &Containers, e: &Exec) -> i64 {
+    let (dir, id) = (d.paths.shim(&e.container.id), e.id.clone());
     tokio::task::spawn_blocking(move || {
         shim::client::Control::connect(&dir)
             .and_then(|mut c| c.request::<shim::ExitStatus>(&shim::ControlRequest::ExecWait { id }))
@@ -312,7 +312,7 @@ async fn wait_exit(d: &Daemon, e: &Exec) -> i64 {
 }
 
 /// Records the exit and tells the world.
-fn finish(d: &Daemon, e: &Exec, code: i64) {
+fn finish(d: &Containers, e: &Exec, code: i64) {
     {
         let mut st = e.state.lock().expect("exec lock");
         st.running = false;
@@ -327,8 +327,8 @@ fn finish(d: &Daemon, e: &Exec, code: i64) {
 
 /// The execs a berthd before this one started in `c` (found by their records in the
 /// shim's directory): known again, their state from the shim, and watched to their end.
-pub fn restore(d: &Arc<Daemon>, c: &Arc<Container>) {
-    let dir = d.containers.paths.shim(&c.id);
+pub fn restore(d: &Arc<Containers>, c: &Arc<Container>) {
+    let dir = d.paths.shim(&c.id);
     let Ok(entries) = std::fs::read_dir(&dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -352,7 +352,7 @@ pub fn restore(d: &Arc<Daemon>, c: &Arc<Container>) {
         };
         let running = st.running;
         let exec = Arc::new(Exec { id: record.id, container: c.clone(), config: record.config, state: Mutex::new(st), tty: Mutex::default() });
-        d.containers.execs.map.lock().expect("execs lock").insert(exec.id.clone(), exec.clone());
+        d.execs.map.lock().expect("execs lock").insert(exec.id.clone(), exec.clone());
         if running {
             let d = d.clone();
             tokio::spawn(async move {
@@ -365,7 +365,7 @@ pub fn restore(d: &Arc<Daemon>, c: &Arc<Container>) {
 
 /// Sends `sig` to the exec's process while it runs, and only if it is still in the
 /// container's cgroup (its pid cannot have been reused: the shim has not reaped it).
-pub fn signal(_d: &Daemon, e: &Exec, sig: nix::sys::signal::Signal) -> bool {
+pub fn signal(_d: &Containers, e: &Exec, sig: nix::sys::signal::Signal) -> bool {
     let st = e.state.lock().expect("exec lock");
     let pid = st.pid;
     st.running

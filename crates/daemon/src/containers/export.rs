@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::{Container, names, ops};
 use crate::error::{Error, Result};
-use crate::server::Daemon;
+use super::Containers;
 
 /// A filesystem ready to be written out; what was mounted for it is released when the
 /// export ends.
@@ -24,7 +24,7 @@ pub struct Export {
 impl Export {
     /// Mounts what the export reads (a failure is an error reply, not a cut stream) and
     /// publishes the `export` event.
-    pub async fn prepare(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<Export> {
+    pub async fn prepare(d: &Arc<Containers>, c: &Arc<Container>) -> Result<Export> {
         let op = c.op.clone().lock_owned().await;
         let r = c.record();
         let (d2, c2) = (d.clone(), c.clone());
@@ -47,15 +47,15 @@ impl Export {
     }
 }
 
-fn mount_for_export(d: &Daemon, c: &Container) -> Result<(PathBuf, bool)> {
+fn mount_for_export(d: &Containers, c: &Container) -> Result<(PathBuf, bool)> {
     let r = c.record();
-    let live_rootfs = d.containers.paths.live_rootfs(&c.id);
+    let live_rootfs = d.paths.live_rootfs(&c.id);
     let live = ops::is_mounted(&live_rootfs);
     let remapped = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config).is_some();
     if live && !remapped {
         return Ok((live_rootfs, false));
     }
-    let dir = d.containers.paths.dir(&c.id).join(format!("export-{}", names::new_id()));
+    let dir = d.paths.dir(&c.id).join(format!("export-{}", names::new_id()));
     let mounts = d.images.snapshots().mounts(&c.id).map_err(|e| Error::internal(e.to_string()))?;
     let mounts = if live { image::snapshot::read_only_view(&mounts) } else { mounts };
     std::fs::create_dir_all(&dir).map_err(|e| Error::internal(e.to_string()))?;

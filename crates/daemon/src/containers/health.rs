@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use super::record::{Record, Status};
 use super::{Container, exec};
 use crate::error::{Error, Result};
-use crate::server::Daemon;
+use super::Containers;
 
 pub const STARTING: &str = "starting";
 pub const HEALTHY: &str = "healthy";
@@ -191,7 +191,7 @@ pub fn stop(c: &Container) {
 }
 
 /// Starts monitoring `c` (running, with a healthcheck); replaces any monitor it had.
-pub fn watch(d: &Arc<Daemon>, c: &Arc<Container>) {
+pub fn watch(d: &Arc<Containers>, c: &Arc<Container>) {
     let r = c.record();
     let Some(probe) = Probe::of(&r.config) else { return };
     let (tx, rx) = watch::channel(false);
@@ -206,7 +206,7 @@ fn stopped(rx: &watch::Receiver<bool>) -> bool {
     *rx.borrow()
 }
 
-async fn monitor(d: Arc<Daemon>, c: Arc<Container>, probe: Probe, started: DateTime<Utc>, mut stop: watch::Receiver<bool>) {
+async fn monitor(d: Arc<Containers>, c: Arc<Container>, probe: Probe, started: DateTime<Utc>, mut stop: watch::Receiver<bool>) {
     loop {
         // An exit handled before this monitor was installed found nothing to stop.
         if !matches!(c.status(), Status::Running | Status::Paused) {
@@ -224,7 +224,7 @@ async fn monitor(d: Arc<Daemon>, c: Arc<Container>, probe: Probe, started: DateT
         let mut changed = None;
         // Checked under the record's lock: a result that lost the race with a stop is
         // dropped, as the stop's own update then says `unhealthy`.
-        let r = c.update(&d.containers.paths, |r| {
+        let r = c.update(&d.paths, |r| {
             if stopped(&stop) || r.state.status != Status::Running {
                 return;
             }
@@ -240,7 +240,7 @@ async fn monitor(d: Arc<Daemon>, c: Arc<Container>, probe: Probe, started: DateT
 
 /// Runs the probe once as an exec of the container. None when the monitor was
 /// stopped meanwhile (the probe is killed).
-async fn run_probe(d: &Arc<Daemon>, c: &Arc<Container>, probe: &Probe, stop: &mut watch::Receiver<bool>) -> Option<HealthcheckResult> {
+async fn run_probe(d: &Arc<Containers>, c: &Arc<Container>, probe: &Probe, stop: &mut watch::Receiver<bool>) -> Option<HealthcheckResult> {
     let start = Utc::now();
     let result = |exit_code: i64, output: String| HealthcheckResult {
         start: api::time::format_rfc3339_nano(start),
@@ -254,7 +254,7 @@ async fn run_probe(d: &Arc<Daemon>, c: &Arc<Container>, probe: &Probe, stop: &mu
         attach_stderr: true,
         ..Default::default()
     };
-    let e = match exec::create(d, c, body).and_then(|id| d.containers.execs.get(&id)) {
+    let e = match exec::create(d, c, body).and_then(|id| d.execs.get(&id)) {
         Ok(e) => e,
         Err(err) => return Some(result(-1, err.message)),
     };
@@ -282,7 +282,7 @@ async fn run_probe(d: &Arc<Daemon>, c: &Arc<Container>, probe: &Probe, stop: &mu
         // Killed and waited for, so that dying probes do not pile up.
         kill(d, &e, &mut run).await;
     }
-    d.containers.execs.forget(&d.containers.paths, &e);
+    d.execs.forget(&d.paths, &e);
     let out = output.lock().expect("probe output lock").text();
     match end {
         End::Stopped => None,
@@ -307,7 +307,7 @@ async fn run_probe(d: &Arc<Daemon>, c: &Arc<Container>, probe: &Probe, stop: &mu
 
 /// SIGKILLs the probe's process until its exec ends (the runtime writes the pid a
 /// moment after it starts), for at most [`KILLED_PROBE_GRACE`].
-async fn kill(d: &Daemon, e: &exec::Exec, run: &mut (impl std::future::Future<Output = Result<()>> + Unpin)) {
+async fn kill(d: &Containers, e: &exec::Exec, run: &mut (impl std::future::Future<Output = Result<()>> + Unpin)) {
     let deadline = tokio::time::Instant::now() + KILLED_PROBE_GRACE;
     loop {
         exec::signal(d, e, nix::sys::signal::Signal::SIGKILL);

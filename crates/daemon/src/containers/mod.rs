@@ -239,7 +239,13 @@ struct Index {
     names: HashMap<String, String>,
 }
 
+/// The container service: every container berthd knows, and the handles it works
+/// with (the daemon's configuration, the event bus, the image store), given to it by
+/// berthd's composition root. Routes call it; it knows nothing of HTTP or of them.
 pub struct Containers {
+    pub config: Arc<crate::config::Config>,
+    pub events: Arc<crate::events::Events>,
+    pub images: Arc<image::store::Store>,
     pub paths: Paths,
     index: RwLock<Index>,
     /// The `berth-shim` executable.
@@ -266,8 +272,12 @@ impl Drop for Releasing<'_> {
 impl Containers {
     /// Loads every container record under the data root. Directories without a
     /// readable record are the leftovers of a create that crashed: returned for repair.
-    pub fn open(data_root: &Path, exec_root: &Path) -> std::io::Result<(Containers, Vec<String>)> {
-        let paths = Paths::new(data_root, exec_root);
+    pub fn open(
+        config: Arc<crate::config::Config>,
+        events: Arc<crate::events::Events>,
+        images: Arc<image::store::Store>,
+    ) -> std::io::Result<(Containers, Vec<String>)> {
+        let paths = Paths::new(&config.data_root, &config.exec_root);
         std::fs::create_dir_all(&paths.data)?;
         std::fs::create_dir_all(&paths.exec)?;
         for dir in [&paths.data, &paths.exec, &paths.shims] {
@@ -303,6 +313,9 @@ impl Containers {
         }
         Ok((
             Containers {
+                config,
+                events,
+                images,
                 paths,
                 index: RwLock::new(index),
                 shim: shim_path(),

@@ -15,12 +15,12 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use super::record::{Record, Status};
 use super::lifecycle::{self, AfterExit, RestartPolicy};
 use super::{Container, health, ops};
-use crate::server::Daemon;
+use super::Containers;
 
 /// Starts the task that waits for `c`'s exit.
-pub fn watch(d: Arc<Daemon>, c: Arc<Container>) {
+pub fn watch(d: Arc<Containers>, c: Arc<Container>) {
     tokio::spawn(async move {
-        let shim_dir = d.containers.paths.shim(&c.id);
+        let shim_dir = d.paths.shim(&c.id);
         let pid = c.record().state.pid;
         let status = wait_exit(&shim_dir, pid, &c.id).await;
         handle_exit(&d, &c, status).await;
@@ -115,7 +115,7 @@ fn is_shim(pid: i32) -> bool {
 
 /// Records the exit (waiters answer at once), then releases the run's resources;
 /// then `--rm` or the restart policy.
-pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus) {
+pub async fn handle_exit(d: &Arc<Containers>, c: &Arc<Container>, status: ExitStatus) {
     let finished = api::time::parse_rfc3339(&status.finished_at).unwrap_or_else(Utc::now);
     // Started again if and when the container is.
     health::stop(c);
@@ -124,7 +124,7 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
     let restarting_by_hand = c.restarting_by_hand.load(std::sync::atomic::Ordering::SeqCst);
     let exit = lifecycle::Exit { exit_code: status.exit_code as i64, oom_killed: status.oom_killed, finished_at: finished };
     let mut after = AfterExit::Exited;
-    let r = c.update(&d.containers.paths, |r| {
+    let r = c.update(&d.paths, |r| {
         health::mark_unmonitored(r);
         after = lifecycle::on_exit(&mut r.state, r.host_config.auto_remove, restarting_by_hand, exit);
     });
@@ -142,7 +142,7 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
         // Gone for clients at once (the name is free, `run --rm` returns); what the
         // container held is freed right after. A crash before that ends leaves its
         // `removing` record, which the next start finishes.
-        let releasing = d.containers.begin_release();
+        let releasing = d.begin_release();
         ops::gone(d, c, r);
         let (d2, id, runtime) = (d.clone(), c.id.clone(), r.host_config.runtime.clone());
         let released = tokio::task::spawn_blocking(move || ops::release_run(&d2, &id, &runtime)).await;
@@ -164,10 +164,10 @@ pub async fn handle_exit(d: &Arc<Daemon>, c: &Arc<Container>, status: ExitStatus
 
 /// A restart policy that says so schedules a restart (`--rm` containers were sent to
 /// their removal already, but when a `restart` stopped them).
-fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>) {
+fn after_exit(d: &Arc<Containers>, c: &Arc<Container>) {
     // Decided on the current state: a removal or a stop may have come during the clean-up.
     // A daemon going down without live restore stops containers; none comes back.
-    if d.containers.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+    if d.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
         return;
     }
     // Asked of the record first: most exits restart nothing, and need no write.
@@ -177,7 +177,7 @@ fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>) {
     }
     let mut restarting = false;
     let mut ran = Duration::ZERO;
-    let _ = c.update(&d.containers.paths, |r| {
+    let _ = c.update(&d.paths, |r| {
         ran = lifecycle::ran_for(&r.state);
         let policy = RestartPolicy::of(&r.host_config.restart_policy);
         restarting = lifecycle::restart_due(&mut r.state, r.host_config.auto_remove, policy);
@@ -198,9 +198,9 @@ fn after_exit(d: &Arc<Daemon>, c: &Arc<Container>) {
         if c.status() != Status::Restarting {
             return;
         }
-        let _ = c.update(&d.containers.paths, |r| r.state.restart_count += 1);
+        let _ = c.update(&d.paths, |r| r.state.restart_count += 1);
         if ops::start_locked(&d, &c).await.is_err() {
-            let _ = c.update(&d.containers.paths, |r| r.state.status = Status::Exited);
+            let _ = c.update(&d.paths, |r| r.state.status = Status::Exited);
         }
     });
 }
@@ -213,10 +213,10 @@ pub fn should_restart(r: &Record) -> bool {
 /// Without live restore, berthd's clean shutdown stops its containers, as dockerd's
 /// does: each with its stop signal and timeout, all at once. A container stopped so
 /// is not stopped by hand: its restart policy brings it back at the next start.
-pub async fn shutdown(d: &Arc<Daemon>) {
-    d.containers.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
+pub async fn shutdown(d: &Arc<Containers>) {
+    d.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut stops = tokio::task::JoinSet::new();
-    for c in d.containers.all() {
+    for c in d.all() {
         if !matches!(c.status(), Status::Running | Status::Paused | Status::Restarting) {
             continue;
         }
@@ -225,7 +225,7 @@ pub async fn shutdown(d: &Arc<Daemon>) {
             tracing::debug!(container = %c.id, "stop at shutdown");
             match ops::stop(&d, &c, None, None).await {
                 Ok(()) => {
-                    let _ = c.update(&d.containers.paths, |r| r.state.manually_stopped = false);
+                    let _ = c.update(&d.paths, |r| r.state.manually_stopped = false);
                 }
                 Err(e) => tracing::warn!(container = %c.id, "stop at shutdown: {}", e.message),
             }
@@ -249,8 +249,8 @@ async fn shim_state(shim_dir: std::path::PathBuf) -> Option<shim::StateReply> {
 /// Live restore, run once at daemon start: reconnects to running containers, records
 /// the exits that happened while berthd was away, finishes interrupted removals and
 /// creates, and restarts containers whose policy says so.
-pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
-    let paths = d.containers.paths.clone();
+pub async fn restore(d: &Arc<Containers>, broken: Vec<String>) {
+    let paths = d.paths.clone();
     // Leftovers of a create that crashed before its record was written.
     for id in broken {
         let d2 = d.clone();
@@ -263,13 +263,13 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
         let snapshots = d2.images.snapshots();
         for info in snapshots.list().unwrap_or_default() {
             let container_key = info.key.len() == 64 && info.key.bytes().all(|b| b.is_ascii_hexdigit());
-            if info.kind == image::snapshot::Kind::Active && container_key && d2.containers.get(&info.key).is_err() {
+            if info.kind == image::snapshot::Kind::Active && container_key && d2.get(&info.key).is_err() {
                 let _ = snapshots.remove(&info.key);
             }
         }
     })
     .await;
-    for c in d.containers.all() {
+    for c in d.all() {
         let r = c.record();
         match r.state.status {
             Status::Removing => {
@@ -278,7 +278,7 @@ pub async fn restore(d: &Arc<Daemon>, broken: Vec<String>) {
                     tokio::task::spawn_blocking(move || ops::release(&d2, &id)).await,
                     Ok(Ok(()))
                 ) {
-                    d.containers.forget(&c);
+                    d.forget(&c);
                 }
             }
             Status::Running | Status::Paused | Status::Restarting => {

@@ -16,7 +16,7 @@ use super::record::{Record, Status};
 use super::lifecycle::{self, Admission, Command as Op, Subject};
 use super::{Container, Paths, engine, health, monitor, spec, user};
 use crate::error::{Error, ErrorKind, Result};
-use crate::server::Daemon;
+use super::Containers;
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
@@ -106,9 +106,9 @@ impl StartError {
 
 /// Everything of a start that blocks: rootfs, user, spec, bundle, shim. Returns the
 /// init's pid.
-fn launch(d: &Daemon, c: &Container, wait_attach: bool) -> Result<i32, StartError> {
+fn launch(d: &Containers, c: &Container, wait_attach: bool) -> Result<i32, StartError> {
     let r = c.record();
-    let paths = &d.containers.paths;
+    let paths = &d.paths;
     let id = &r.id;
     let rootfs = paths.rootfs(id);
     if !is_mounted(&rootfs) {
@@ -148,7 +148,7 @@ fn launch(d: &Daemon, c: &Container, wait_attach: bool) -> Result<i32, StartErro
 }
 
 fn launch_mounted(
-    d: &Daemon,
+    d: &Containers,
     paths: &Paths,
     r: &Record,
     rootfs: &Path,
@@ -217,7 +217,7 @@ fn launch_mounted(
     let _ = std::fs::remove_dir_all(&shim_dir);
     let engine = paths.engine(r, &d.config);
     engine.delete(id);
-    let mut cmd = Command::new(&d.containers.shim);
+    let mut cmd = Command::new(&d.shim);
     cmd.arg("start")
         .arg("--id")
         .arg(id)
@@ -279,7 +279,7 @@ fn cgroup_v2() -> bool {
 /// Hands the start (its arguments in `cmd`) to a spare shim, the one waiting or a
 /// new one, which becomes the container's shim and reports how the start went
 /// ([`shim::StartReport`]). Once the arguments are sent, every failure is this start's.
-fn hand_to_shim(d: &Daemon, id: &str, cmd: &Command, engine: &engine::Engine) -> Result<i32, StartError> {
+fn hand_to_shim(d: &Containers, id: &str, cmd: &Command, engine: &engine::Engine) -> Result<i32, StartError> {
     use std::io::Write;
     let args: Vec<&str> = cmd
         .get_args()
@@ -292,7 +292,7 @@ fn hand_to_shim(d: &Daemon, id: &str, cmd: &Command, engine: &engine::Engine) ->
     // The spare waiting, else a new one (the first start, or a spare that died).
     let mut taken = None;
     for _ in 0..2 {
-        let Some(mut spare) = d.containers.take_spare().or_else(|| d.containers.new_spare().ok()) else { break };
+        let Some(mut spare) = d.take_spare().or_else(|| d.new_spare().ok()) else { break };
         let stdin = spare.stdin.take().and_then(|s| s.into_owned_fd().ok());
         if stdin.is_some_and(|fd| std::fs::File::from(fd).write_all(&line).is_ok()) {
             taken = Some(spare);
@@ -301,7 +301,7 @@ fn hand_to_shim(d: &Daemon, id: &str, cmd: &Command, engine: &engine::Engine) ->
         let _ = spare.start_kill();
     }
     let mut spare = taken
-        .ok_or_else(|| StartError::internal(format!("no shim took the start ({})", d.containers.shim.display())))?;
+        .ok_or_else(|| StartError::internal(format!("no shim took the start ({})", d.shim.display())))?;
     let report = spare_report(&mut spare);
     if report.is_err() {
         // A shim that died or hung before its report: it and what it made go.
@@ -362,21 +362,21 @@ fn spare_report(spare: &mut tokio::process::Child) -> Result<String, StartError>
     Ok(line)
 }
 /// A user's start: the restart policy's count and back-off begin again (Docker's rule).
-pub async fn start(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
+pub async fn start(d: &Arc<Containers>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
     reset_restarts(d, c)?;
     start_locked(d, c).await
 }
 
-fn reset_restarts(d: &Daemon, c: &Container) -> Result<()> {
+fn reset_restarts(d: &Containers, c: &Container) -> Result<()> {
     *c.backoff.lock().expect("backoff lock") = Duration::ZERO;
     if c.record().state.restart_count != 0 && !c.status().is_live() {
-        c.update(&d.containers.paths, |r| r.state.restart_count = 0)?;
+        c.update(&d.paths, |r| r.state.restart_count = 0)?;
     }
     Ok(())
 }
 
-pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
+pub(crate) async fn start_locked(d: &Arc<Containers>, c: &Arc<Container>) -> Result<()> {
     lifecycle::admit(Op::Start, Subject::of(&c.record()))?;
     // The previous run's mount and runtime state must be gone first.
     c.cleaned_up().await;
@@ -386,8 +386,8 @@ pub(crate) async fn start_locked(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<
     let launched = blocking(move || launch(&d2, &c2, wait_attach)).await?;
     // The next start's launcher, made while this one's reply goes out.
     let d3 = d.clone();
-    tokio::task::spawn_blocking(move || d3.containers.fill_spare());
-    let paths = &d.containers.paths;
+    tokio::task::spawn_blocking(move || d3.fill_spare());
+    let paths = &d.paths;
     match launched {
         Ok(pid) => {
             crate::crash::point("start:launched");
@@ -435,16 +435,15 @@ pub async fn wait_exited(c: &Container, exits0: u64, limit: Option<Duration>) ->
     }
 }
 
-fn kill_init(d: &Daemon, r: &Record, sig: Signal, all: bool) -> Result<()> {
-    d.containers
-        .paths
+fn kill_init(d: &Containers, r: &Record, sig: Signal, all: bool) -> Result<()> {
+    d.paths
         .task(r, &d.config)
         .kill(sig, all)
         .map_err(|e| Error::internal(format!("kill container {}: {e}", r.id)))
 }
 
 pub async fn stop(
-    d: &Arc<Daemon>,
+    d: &Arc<Containers>,
     c: &Arc<Container>,
     signal: Option<&str>,
     timeout: Option<i64>,
@@ -454,12 +453,12 @@ pub async fn stop(
 }
 
 pub(crate) async fn stop_locked(
-    d: &Arc<Daemon>,
+    d: &Arc<Containers>,
     c: &Arc<Container>,
     signal: Option<&str>,
     timeout: Option<i64>,
 ) -> Result<()> {
-    let paths = &d.containers.paths;
+    let paths = &d.paths;
     // Read before the state: an exit handled in between is then not waited for twice.
     let exits0 = c.subscribe().borrow().exits;
     let r = c.record();
@@ -516,9 +515,9 @@ pub(crate) async fn stop_locked(
     Ok(())
 }
 
-pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> Result<()> {
+pub async fn kill(d: &Arc<Containers>, c: &Arc<Container>, signal: Option<&str>) -> Result<()> {
     let _op = c.op.lock().await;
-    let paths = &d.containers.paths;
+    let paths = &d.paths;
     // Read before the state: an exit handled in between is then not waited for twice.
     let exits0 = c.subscribe().borrow().exits;
     let r = c.record();
@@ -541,15 +540,15 @@ pub async fn kill(d: &Arc<Daemon>, c: &Arc<Container>, signal: Option<&str>) -> 
     Ok(())
 }
 
-pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
+pub async fn pause(d: &Arc<Containers>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
     lifecycle::admit(Op::Pause, Subject::of(&c.record()))?;
-    let task = d.containers.paths.task(&c.record(), &d.config);
+    let task = d.paths.task(&c.record(), &d.config);
     blocking(move || task.pause())
         .await?
         .map_err(|e| Error::internal(format!("pause: {e}")))?;
     health::stop(c);
-    let r = c.update(&d.containers.paths, |r| {
+    let r = c.update(&d.paths, |r| {
         r.state.status = Status::Paused;
         health::mark_unmonitored(r);
     })?;
@@ -562,14 +561,14 @@ pub async fn pause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
     Ok(())
 }
 
-pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
+pub async fn unpause(d: &Arc<Containers>, c: &Arc<Container>) -> Result<()> {
     let _op = c.op.lock().await;
     lifecycle::admit(Op::Unpause, Subject::of(&c.record()))?;
-    let task = d.containers.paths.task(&c.record(), &d.config);
+    let task = d.paths.task(&c.record(), &d.config);
     blocking(move || task.resume())
         .await?
         .map_err(|e| Error::internal(format!("unpause: {e}")))?;
-    let r = c.update(&d.containers.paths, |r| r.state.status = Status::Running)?;
+    let r = c.update(&d.paths, |r| r.state.status = Status::Running)?;
     health::watch(d, c);
     d.events.publish(
         "container",
@@ -581,7 +580,7 @@ pub async fn unpause(d: &Arc<Daemon>, c: &Arc<Container>) -> Result<()> {
 }
 
 pub async fn restart(
-    d: &Arc<Daemon>,
+    d: &Arc<Containers>,
     c: &Arc<Container>,
     signal: Option<&str>,
     timeout: Option<i64>,
@@ -612,7 +611,7 @@ pub async fn restart(
     Ok(())
 }
 
-pub async fn rename(d: &Arc<Daemon>, c: &Arc<Container>, new_name: &str) -> Result<()> {
+pub async fn rename(d: &Arc<Containers>, c: &Arc<Container>, new_name: &str) -> Result<()> {
     let _op = c.op.lock().await;
     let new_name = super::names::validate(new_name).map_err(Error::invalid)?;
     let old = c.name();
@@ -621,22 +620,22 @@ pub async fn rename(d: &Arc<Daemon>, c: &Arc<Container>, new_name: &str) -> Resu
             "Renaming a container with the same name as its current name",
         ));
     }
-    d.containers.reserve_name(&new_name, &c.id)?;
-    let r = match c.update(&d.containers.paths, |r| r.name = new_name.clone()) {
+    d.reserve_name(&new_name, &c.id)?;
+    let r = match c.update(&d.paths, |r| r.name = new_name.clone()) {
         Ok(r) => r,
         Err(e) => {
-            d.containers.release_name(&new_name, &c.id);
+            d.release_name(&new_name, &c.id);
             return Err(e);
         }
     };
-    d.containers.release_name(&old, &c.id);
+    d.release_name(&old, &c.id);
     let mut attrs = super::view::event_attributes(&r);
     attrs.insert("oldName".into(), format!("/{old}"));
     d.events.publish("container", "rename", &c.id, attrs);
     Ok(())
 }
 
-pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> Result<()> {
+pub async fn remove(d: &Arc<Containers>, c: &Arc<Container>, force: bool) -> Result<()> {
     let _op = c.op.lock().await;
     // Read before the state: an exit handled in between is then not waited for twice.
     let exits0 = c.subscribe().borrow().exits;
@@ -646,7 +645,7 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> Result<
     // Checked again under the record's lock: the container's own exit may have sent
     // an --rm container to its removal since (handle_exit takes no op lock).
     let mut already = false;
-    let saved = c.update(&d.containers.paths, |r| {
+    let saved = c.update(&d.paths, |r| {
         already = r.state.status == Status::Removing;
         r.state.status = Status::Removing;
     });
@@ -665,10 +664,10 @@ pub async fn remove(d: &Arc<Daemon>, c: &Arc<Container>, force: bool) -> Result<
 
 /// `container prune`: removes the stopped containers `filter` matches; returns their
 /// ids and the space their writable layers held.
-pub async fn prune(d: &Arc<Daemon>, filter: &super::view::ListFilter) -> (Vec<String>, u64) {
+pub async fn prune(d: &Arc<Containers>, filter: &super::view::ListFilter) -> (Vec<String>, u64) {
     let mut deleted = Vec::new();
     let mut reclaimed: u64 = 0;
-    for c in d.containers.all() {
+    for c in d.all() {
         let r = c.record();
         if !matches!(r.state.status, Status::Exited | Status::Dead | Status::Created) || !filter.matches(&r) {
             continue;
@@ -687,13 +686,13 @@ pub async fn prune(d: &Arc<Daemon>, filter: &super::view::ListFilter) -> (Vec<St
 
 /// The end of a removal, once nothing runs: the run's leftovers, the snapshot, the
 /// record; then the container is forgotten.
-async fn finish_removal(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) -> Result<()> {
+async fn finish_removal(d: &Arc<Containers>, c: &Arc<Container>, r: &Record) -> Result<()> {
     // A shim that never answers must not hold the removal forever.
     let _ = tokio::time::timeout(Duration::from_secs(30), c.cleaned_up()).await;
     let (d2, id) = (d.clone(), c.id.clone());
     if let Err(e) = blocking(move || release(&d2, &id)).await? {
         // As Docker: a removal that failed leaves the container dead, and `rm -f` may retry.
-        let _ = c.update(&d.containers.paths, |r| r.state.status = Status::Dead);
+        let _ = c.update(&d.paths, |r| r.state.status = Status::Dead);
         return Err(e);
     }
     gone(d, c, r);
@@ -702,16 +701,16 @@ async fn finish_removal(d: &Arc<Daemon>, c: &Arc<Container>, r: &Record) -> Resu
 
 /// The container is no more for clients: forgotten (its name free), `destroy`
 /// published, waiters for its removal answered.
-pub(crate) fn gone(d: &Daemon, c: &Container, r: &Record) {
-    d.containers.forget(c);
+pub(crate) fn gone(d: &Containers, c: &Container, r: &Record) {
+    d.forget(c);
     d.events.publish("container", "destroy", &c.id, super::view::event_attributes(r));
     c.notify(|ch| ch.removed = true);
 }
 
 /// Releases what one run held: the shim, the runtime's state (and cgroup), the rootfs
 /// mount. Safe to repeat.
-pub(crate) fn end_run(d: &Daemon, id: &str, runtime: &str) {
-    let paths = &d.containers.paths;
+pub(crate) fn end_run(d: &Containers, id: &str, runtime: &str) {
+    let paths = &d.paths;
     if !monitor::stop_shim(&paths.shim(id)) {
         // No shim removed it: whatever runtime state the run left goes here.
         engine::Engine::named(runtime, &d.config, paths).delete(id);
@@ -722,14 +721,14 @@ pub(crate) fn end_run(d: &Daemon, id: &str, runtime: &str) {
 
 /// Frees everything a container holds, the record last (so a crash in between leaves
 /// a record in state `removing`, which the next start finishes).
-pub(crate) fn release(d: &Daemon, id: &str) -> Result<()> {
-    let runtime = d.containers.get(id).map(|c| c.record().host_config.runtime).unwrap_or_default();
+pub(crate) fn release(d: &Containers, id: &str) -> Result<()> {
+    let runtime = d.get(id).map(|c| c.record().host_config.runtime).unwrap_or_default();
     release_run(d, id, &runtime)
 }
 
 /// [`release`] of a container that ran on `runtime`.
-pub(crate) fn release_run(d: &Daemon, id: &str, runtime: &str) -> Result<()> {
-    let paths = &d.containers.paths;
+pub(crate) fn release_run(d: &Containers, id: &str, runtime: &str) -> Result<()> {
+    let paths = &d.paths;
     end_run(d, id, runtime);
     match d.images.snapshots().remove(id) {
         Ok(()) | Err(image::snapshot::Error::NotFound(_)) => {}

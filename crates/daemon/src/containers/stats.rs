@@ -21,13 +21,13 @@ fn online_cpus() -> u32 {
 
 /// A blocking sampler of a container's cgroup: `None` once it is not live (or its
 /// cgroup is gone).
-pub fn sampler(d: &std::sync::Arc<crate::server::Daemon>, r: &super::record::Record) -> impl Fn() -> Option<ContainerStats> + Clone + Send + 'static {
+pub fn sampler(d: &std::sync::Arc<super::Containers>, r: &super::record::Record) -> impl Fn() -> Option<ContainerStats> + Clone + Send + 'static {
     let (d, r) = (d.clone(), r.clone());
     move || {
         if !r.state.status.is_live() {
             return None;
         }
-        let cg = d.containers.paths.engine(&r, &d.config).cgroup(&r.id).ok()?;
+        let cg = d.paths.engine(&r, &d.config).cgroup(&r.id).ok()?;
         sample(&cg, &r.id, &r.name).ok()
     }
 }

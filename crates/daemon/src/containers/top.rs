@@ -9,14 +9,14 @@ use api::containers::ContainerTopResponse;
 use crate::error::{Error, Result};
 
 /// The processes of a running container, as `ps` with `ps_args` shows them.
-pub async fn of(d: &std::sync::Arc<crate::server::Daemon>, c: &super::Container, ps_args: &str) -> Result<ContainerTopResponse> {
+pub async fn of(d: &std::sync::Arc<super::Containers>, c: &super::Container, ps_args: &str) -> Result<ContainerTopResponse> {
     let r = c.record();
     if !r.state.status.is_live() {
         return Err(Error::conflict(format!("Container {} is not running", c.id)));
     }
     let (d, ps_args) = (d.clone(), ps_args.to_string());
     tokio::task::spawn_blocking(move || {
-        let pids = d.containers.paths.task(&r, &d.config).pids().map_err(Error::internal)?;
+        let pids = d.paths.task(&r, &d.config).pids().map_err(Error::internal)?;
         top(&pids, &ps_args)
     })
     .await

@@ -13,7 +13,7 @@ use super::Container;
 use super::record::Status;
 use super::resources::{self, Host};
 use crate::error::{Error, Result};
-use crate::server::Daemon;
+use super::Containers;
 
 /// Whether an update names a value: Docker's zero values mean "unchanged".
 fn is_set<T: Default + PartialEq>(v: &T) -> bool {
@@ -111,7 +111,7 @@ fn merge(
 
 /// Updates container `c`; returns Docker's warnings.
 pub async fn update(
-    d: &Arc<Daemon>,
+    d: &Arc<Containers>,
     c: &Arc<Container>,
     body: ContainerUpdateBody,
 ) -> Result<Vec<String>> {
@@ -133,14 +133,14 @@ pub async fn update(
         .map_err(|e| Error::conflict(cannot(e)))?;
     // Recorded first, then applied: a cgroup that refuses the change puts the record
     // back, while a record that cannot be saved never leaves the cgroup disagreeing.
-    let r = c.update(&d.containers.paths, |r| r.host_config = host_config)?;
+    let r = c.update(&d.paths, |r| r.host_config = host_config)?;
     // Only what the update names is written, as Docker passes it to its runtime.
     if matches!(record.state.status, Status::Running | Status::Paused) {
         let applied = match resources::linux(&changes, true) {
             Err(e) => Err(Error::invalid(cannot(e))),
             Ok(live) if live.is_empty() => Ok(()),
             Ok(live) => {
-                let task = d.containers.paths.task(&record, &d.config);
+                let task = d.paths.task(&record, &d.config);
                 tokio::task::spawn_blocking(move || task.update(&serde_json::Value::Object(live)))
                     .await
                     .map_err(|e| Error::internal(format!("update task: {e}")))
@@ -148,7 +148,7 @@ pub async fn update(
             }
         };
         if let Err(e) = applied {
-            let _ = c.update(&d.containers.paths, |r| r.host_config = record.host_config.clone());
+            let _ = c.update(&d.paths, |r| r.host_config = record.host_config.clone());
             return Err(e);
         }
     }

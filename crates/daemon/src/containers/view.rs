@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use super::Paths;
 use super::record::{Record, Status};
 use crate::error::{Error, Result};
-use crate::server::Daemon;
+use super::Containers;
 
 /// Go's zero time, as Docker prints a time never set.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -332,7 +332,7 @@ fn name_matches(pattern: &str, name: &str) -> bool {
 
 /// `SizeRw` and `SizeRootFs` of a container, for `size=1`. Blocking: it walks the
 /// writable layer.
-pub fn sizes(d: &Daemon, image_id: &str, id: &str) -> (i64, i64) {
+pub fn sizes(d: &Containers, image_id: &str, id: &str) -> (i64, i64) {
     let rw = d.images.snapshots().usage(id).map(|u| u.size as i64).unwrap_or(0);
     let image = image_id
         .parse::<image::Digest>()

@@ -22,7 +22,7 @@ use crate::body::{BodyWriter, ChunkStream};
 use crate::containers::record::Status;
 use crate::containers::{Container, attach, create, logs, ops, view};
 use crate::error::{Error, Result};
-use crate::server::Daemon;
+use crate::services::Daemon;
 
 type S = Arc<Daemon>;
 
@@ -98,7 +98,7 @@ async fn create_container(State(d): State<S>, req: Request) -> Result<Response> 
         )));
     }
     let name = q.get("name").map(String::from);
-    let (id, warnings) = detached(async move { create::create(&d, name.as_deref(), body).await }).await?;
+    let (id, warnings) = detached(async move { create::create(&d.containers, name.as_deref(), body).await }).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(ContainerCreateResponse { id, warnings }),
@@ -146,7 +146,7 @@ async fn list(State(d): State<S>, req: Request) -> Result<Response> {
         }
         records
             .iter()
-            .map(|r| view::summary(r, now, with_size.then(|| view::sizes(&d2, &r.image_id, &r.id))))
+            .map(|r| view::summary(r, now, with_size.then(|| view::sizes(&d2.containers, &r.image_id, &r.id))))
             .collect::<Vec<_>>()
     })
     .await
@@ -161,7 +161,7 @@ async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
     // The size walks the writable layer: off the async workers.
     let d2 = d.clone();
     let inspected = tokio::task::spawn_blocking(move || {
-        let size = q.get_bool("size").then(|| view::sizes(&d2, &r.image_id, &r.id));
+        let size = q.get_bool("size").then(|| view::sizes(&d2.containers, &r.image_id, &r.id));
         let exec_ids = d2.containers.execs.of(&r.id);
         view::inspect(&r, &d2.containers.paths, size, exec_ids)
     })
@@ -172,7 +172,7 @@ async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
 
 async fn start(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
-    detached(async move { ops::start(&d, &c).await }).await?;
+    detached(async move { ops::start(&d.containers, &c).await }).await?;
     Ok(no_content())
 }
 
@@ -180,7 +180,7 @@ async fn stop(State(d): State<S>, Path(id): Path<String>, req: Request) -> Resul
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let (signal, t) = (q.get("signal").map(String::from), int(&q, "t")?);
-    detached(async move { ops::stop(&d, &c, signal.as_deref(), t).await }).await?;
+    detached(async move { ops::stop(&d.containers, &c, signal.as_deref(), t).await }).await?;
     Ok(no_content())
 }
 
@@ -188,7 +188,7 @@ async fn kill(State(d): State<S>, Path(id): Path<String>, req: Request) -> Resul
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let signal = q.get("signal").map(String::from);
-    detached(async move { ops::kill(&d, &c, signal.as_deref()).await }).await?;
+    detached(async move { ops::kill(&d.containers, &c, signal.as_deref()).await }).await?;
     Ok(no_content())
 }
 
@@ -196,19 +196,19 @@ async fn restart(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let (signal, t) = (q.get("signal").map(String::from), int(&q, "t")?);
-    detached(async move { ops::restart(&d, &c, signal.as_deref(), t).await }).await?;
+    detached(async move { ops::restart(&d.containers, &c, signal.as_deref(), t).await }).await?;
     Ok(no_content())
 }
 
 async fn pause(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
-    detached(async move { ops::pause(&d, &c).await }).await?;
+    detached(async move { ops::pause(&d.containers, &c).await }).await?;
     Ok(no_content())
 }
 
 async fn unpause(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
-    detached(async move { ops::unpause(&d, &c).await }).await?;
+    detached(async move { ops::unpause(&d.containers, &c).await }).await?;
     Ok(no_content())
 }
 
@@ -217,7 +217,7 @@ async fn rename(State(d): State<S>, Path(id): Path<String>, req: Request) -> Res
     let c = d.containers.get(&id)?;
     let name = q.get("name").unwrap_or("");
     let name = name.to_string();
-    detached(async move { ops::rename(&d, &c, &name).await }).await?;
+    detached(async move { ops::rename(&d.containers, &c, &name).await }).await?;
     Ok(no_content())
 }
 
@@ -234,7 +234,7 @@ async fn update_container(State(d): State<S>, Path(id): Path<String>, req: Reque
         serde_json::from_slice(&bytes).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?
     };
     let c = d.containers.get(&id)?;
-    let warnings = detached(async move { crate::containers::update::update(&d, &c, body).await }).await?;
+    let warnings = detached(async move { crate::containers::update::update(&d.containers, &c, body).await }).await?;
     Ok(axum::Json(api::containers::ContainerUpdateResponse { warnings }).into_response())
 }
 
@@ -247,7 +247,7 @@ async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> Res
     }
     let c = d.containers.get(&id)?;
     let force = q.get_bool("force");
-    detached(async move { ops::remove(&d, &c, force).await }).await?;
+    detached(async move { ops::remove(&d.containers, &c, force).await }).await?;
     Ok(no_content())
 }
 
@@ -373,7 +373,7 @@ async fn attach_container(
                 }
             }
             if let Some(reg) = registration
-                && let Some(shim) = reg.connect(&d).await
+                && let Some(shim) = reg.connect(&d.containers).await
             {
                 attach::output_only(shim, &o, |bytes| {
                     let tx = tx.clone();
@@ -404,7 +404,7 @@ async fn attach_container(
             }
         }
         let Some(reg) = registration else { return };
-        if let Some(shim) = reg.connect(&d).await {
+        if let Some(shim) = reg.connect(&d.containers).await {
             attach::pump(io, shim, o).await;
         }
     });
@@ -434,7 +434,7 @@ async fn resize(State(d): State<S>, Path(id): Path<String>, req: Request) -> Res
         // Docker ignores a resize of a container without a terminal.
         return Ok(StatusCode::OK.into_response());
     }
-    attach::resize(&d, &c, h as u16, w as u16).await?;
+    attach::resize(&d.containers, &c, h as u16, w as u16).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -511,7 +511,7 @@ async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
 /// for the export when the container is not running.
 async fn export(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
-    let export = crate::containers::export::Export::prepare(&d, &c).await?;
+    let export = crate::containers::export::Export::prepare(&d.containers, &c).await?;
     let (writer, body) = BodyWriter::new();
     tokio::task::spawn_blocking(move || export.write_to(writer));
     d.events.publish(
@@ -531,7 +531,7 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> Result<Response> 
 async fn prune(State(d): State<S>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let filter = list_filter(&d, &q)?;
-    let (deleted, reclaimed) = ops::prune(&d, &filter).await;
+    let (deleted, reclaimed) = ops::prune(&d.containers, &filter).await;
     d.events.publish(
         "container",
         "prune",
@@ -548,13 +548,13 @@ async fn prune(State(d): State<S>, req: Request) -> Result<Response> {
 async fn top_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
-    let t = crate::containers::top::of(&d, &c, q.get("ps_args").unwrap_or("")).await?;
+    let t = crate::containers::top::of(&d.containers, &c, q.get("ps_args").unwrap_or("")).await?;
     Ok(axum::Json(t).into_response())
 }
 
 async fn changes_of(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
-    let changes = crate::containers::diff::of(&d, &c).await?;
+    let changes = crate::containers::diff::of(&d.containers, &c).await?;
     Ok(axum::Json(changes).into_response())
 }
 
@@ -567,7 +567,7 @@ async fn stats_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> R
     let stream = q.get_bool_or("stream", true);
     let one_shot = q.get_bool("one-shot");
     let r = c.record();
-    let take = crate::containers::stats::sampler(&d, &r);
+    let take = crate::containers::stats::sampler(&d.containers, &r);
     let (rid, rname) = (r.id.clone(), format!("/{}", r.name));
     // Times never empty: Go clients parse them (zero time, as Docker sends for a
     // stopped container or the first sample's `preread`).

@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 
 use crate::containers::exec;
 use crate::error::{Error, Result};
-use crate::server::Daemon;
+use crate::services::Daemon;
 
 type S = Arc<Daemon>;
 
@@ -40,7 +40,7 @@ async fn json_body<T: serde::de::DeserializeOwned + Default>(req: Request) -> Re
 async fn create(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let c = d.containers.get(&id)?;
     let body: ExecCreateBody = json_body(req).await?;
-    let exec_id = exec::create(&d, &c, body)?;
+    let exec_id = exec::create(&d.containers, &c, body)?;
     Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "Id": exec_id }))).into_response())
 }
 
@@ -57,7 +57,7 @@ async fn start(State(d): State<S>, Path(id): Path<String>, mut req: Request) -> 
         return Err(Error::conflict(format!("Container {} is not running", e.container.id)));
     }
     if body.detach {
-        exec::start::<TokioIo<hyper::upgrade::Upgraded>>(d, e, None).await?;
+        exec::start::<TokioIo<hyper::upgrade::Upgraded>>(d.containers.clone(), e, None).await?;
         return Ok(StatusCode::OK.into_response());
     }
     let Some(on_upgrade) = on_upgrade else {
@@ -66,7 +66,7 @@ async fn start(State(d): State<S>, Path(id): Path<String>, mut req: Request) -> 
     let tty = e.config.tty;
     tokio::spawn(async move {
         if let Ok(upgraded) = on_upgrade.await {
-            let _ = exec::start(d, e, Some(TokioIo::new(upgraded))).await;
+            let _ = exec::start(d.containers.clone(), e, Some(TokioIo::new(upgraded))).await;
         }
     });
     let mut resp = Response::new(Body::empty());

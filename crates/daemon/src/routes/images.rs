@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::body::{BodyReader, BodyWriter};
 use crate::error::{Error, Result};
-use crate::server::Daemon;
+use crate::services::Daemon;
 
 type S = Arc<Daemon>;
 

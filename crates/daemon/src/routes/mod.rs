@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{Error, ErrorKind};
-use crate::server::Daemon;
+use crate::services::Daemon;
 
 pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::error::{Error, Result};
-use crate::server::Daemon;
+use crate::services::Daemon;
 
 type S = Arc<Daemon>;
 
