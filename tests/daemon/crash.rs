@@ -114,3 +114,21 @@ fn a_restart_cut_between_its_stop_and_start_leaves_a_startable_container() {
     assert_eq!(docker(&d, &["inspect", "-f", "{{.State.Status}}", "restarting"]).1, "running");
     assert!(docker(&d, &["rm", "-f", "restarting"]).0);
 }
+
+#[test]
+fn a_container_whose_shim_died_is_still_stopped_and_removed() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let (ok, id) = docker(&d, &["run", "-d", "--name", "orphaned", "busybox", "sleep", "1000"]);
+    assert!(ok, "{id}");
+    let pid: i32 = docker(&d, &["inspect", "-f", "{{.State.Pid}}", "orphaned"]).1.parse().unwrap();
+    let shim: i32 = std::fs::read_to_string(d.dir.path().join("exec/s").join(&id[..12]).join("shim.pid")).unwrap().trim().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(shim), nix::sys::signal::Signal::SIGKILL).unwrap();
+    // Nobody answers on the shim's socket now: berthd drives the runtime itself.
+    assert!(docker(&d, &["rm", "-f", "orphaned"]).0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "the container's process outlived its removal");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -87,8 +87,18 @@ impl Engine {
         }
     }
 
+    /// An operation of a container whose shim cannot do it: berth's runtime, or the
+    /// binary's `args`.
+    fn without_shim(&self, _id: &str, args: &[&str], lib: impl FnOnce(&runtime::Runtime) -> runtime::Result<()>) -> Result<serde_json::Value, String> {
+        match self {
+            Engine::Berth(rt) => lib(rt).map_err(|e| e.to_string()),
+            Engine::Binary { .. } => self.run(args),
+        }
+        .map(|()| serde_json::Value::Null)
+    }
+
     /// A kill of a container whose shim is gone (it died): nobody else can.
-    fn kill_without_shim(&self, id: &str, sig: Signal, all: bool) -> Result<(), String> {
+    fn kill_without_shim(&self, id: &str, sig: Signal, all: bool) -> Result<serde_json::Value, String> {
         match self {
             Engine::Berth(rt) => rt.kill(id, sig, all).map_err(|e| e.to_string()),
             Engine::Binary { .. } => {
@@ -96,6 +106,7 @@ impl Engine {
                 if all { self.run(&["kill", "--all", id, &n]) } else { self.run(&["kill", id, &n]) }
             }
         }
+        .map(|()| serde_json::Value::Null)
     }
 
     /// Removes the runtime's state of the container (and its cgroup), if any is left.
@@ -128,45 +139,72 @@ impl Task {
         Task { id: id.to_string(), shim_dir, engine }
     }
 
-    fn ask<T: serde::de::DeserializeOwned>(&self, req: &shim::ControlRequest) -> Result<T, String> {
+    fn ask<T: serde::de::DeserializeOwned>(&self, req: &shim::ControlRequest) -> Result<T, Refusal> {
         // A shim that accepts but never answers must not hold an operation forever.
-        shim::client::Control::connect_with_timeout(&self.shim_dir, Duration::from_secs(30))
-            .and_then(|mut c| c.request(req))
-            .map_err(|e| match e {
-                shim::Error::Refused(m) => m,
-                e => format!("the shim of container {}: {e}", self.id),
-            })
+        let mut conn = shim::client::Control::connect_with_timeout(&self.shim_dir, Duration::from_secs(30))
+            .map_err(|e| Refusal::NoShim(format!("the shim of container {}: {e}", self.id)))?;
+        conn.request(req).map_err(|e| match e {
+            // A shim of an older berth does not know the request.
+            shim::Error::Refused(m) if m.starts_with("invalid request") => Refusal::NoShim(m),
+            shim::Error::Refused(m) => Refusal::Refused(m),
+            e => Refusal::Refused(format!("the shim of container {}: {e}", self.id)),
+        })
     }
 
-    fn done(&self, req: &shim::ControlRequest) -> Result<(), String> {
-        self.ask::<shim::OkReply>(req).map(|_| ())
-    }
-
-    /// Sends `sig` to the init (`all`: to every process), a paused container thawed
-    /// after it. Without a shim to ask, the runtime does it.
-    pub fn kill(&self, sig: Signal, all: bool) -> Result<(), String> {
-        match self.done(&shim::ControlRequest::Kill { signal: sig as i32, all }) {
-            Err(e) if !self.shim_dir.join(shim::CONTROL_SOCKET).exists() => self.engine.kill_without_shim(&self.id, sig, all).map_err(|_| e),
-            r => r,
+    /// Asks the shim; when there is none to ask (it died, or it is an older berth's
+    /// that does not know the request), the runtime does it with `fallback`.
+    fn ask_or<T: serde::de::DeserializeOwned>(
+        &self,
+        req: &shim::ControlRequest,
+        fallback: impl FnOnce(&Engine, &str) -> Result<T, String>,
+    ) -> Result<T, String> {
+        match self.ask(req) {
+            Ok(v) => Ok(v),
+            Err(Refusal::Refused(m)) => Err(m),
+            Err(Refusal::NoShim(why)) => fallback(&self.engine, &self.id).map_err(|e| format!("{e} ({why})")),
         }
     }
 
+    /// Sends `sig` to the init (`all`: to every process), a paused container thawed
+    /// after it.
+    pub fn kill(&self, sig: Signal, all: bool) -> Result<(), String> {
+        self.ask_or(&shim::ControlRequest::Kill { signal: sig as i32, all }, |e, id| e.kill_without_shim(id, sig, all))
+            .map(|_: serde_json::Value| ())
+    }
+
     pub fn pause(&self) -> Result<(), String> {
-        self.done(&shim::ControlRequest::Pause)
+        self.ask_or(&shim::ControlRequest::Pause, |e, id| e.without_shim(id, &["pause", id], |rt| rt.pause(id)))
+            .map(|_: serde_json::Value| ())
     }
 
     pub fn resume(&self) -> Result<(), String> {
-        self.done(&shim::ControlRequest::Resume)
+        self.ask_or(&shim::ControlRequest::Resume, |e, id| e.without_shim(id, &["resume", id], |rt| rt.resume(id)))
+            .map(|_: serde_json::Value| ())
     }
 
     /// Writes `resources` (a `linux.resources` object naming only what changes) to the
     /// running container's cgroup.
     pub fn update(&self, resources: &serde_json::Value) -> Result<(), String> {
-        self.done(&shim::ControlRequest::Update { resources: resources.clone() })
+        self.ask::<shim::OkReply>(&shim::ControlRequest::Update { resources: resources.clone() }).map(|_| ()).map_err(|e| match e {
+            Refusal::Refused(m) => m,
+            Refusal::NoShim(why) => format!("restart the container to update it live ({why})"),
+        })
     }
 
     /// Host pids of every process of the container.
     pub fn pids(&self) -> Result<Vec<i32>, String> {
-        self.ask::<shim::PidsReply>(&shim::ControlRequest::Pids).map(|r| r.pids)
+        self.ask_or(&shim::ControlRequest::Pids, |e, id| match e {
+            Engine::Berth(rt) => rt.pids(id).map(|pids| shim::PidsReply { pids }).map_err(|e| e.to_string()),
+            Engine::Binary { .. } => Err("the container's shim is gone".into()),
+        })
+        .map(|r: shim::PidsReply| r.pids)
     }
+}
+
+/// Why the shim did not do what it was asked.
+enum Refusal {
+    /// It said no, and why.
+    Refused(String),
+    /// There is no shim that could (gone, or too old to know the request).
+    NoShim(String),
 }

@@ -207,9 +207,7 @@ where
         st.started = true;
     }
     let c = e.container.clone();
-    if !c.status().is_live() {
-        return Err(Error::conflict(format!("Container {} is not running", c.id)));
-    }
+    super::lifecycle::admit(super::lifecycle::Command::Exec, super::lifecycle::Subject::of(&c.record()))?;
     let tty = e.config.tty;
     // Recorded before the stream ends: the client inspects the exec right then.
     let failed = |code: i64| e.state.lock().expect("exec lock").exit_code = Some(code);
@@ -248,14 +246,17 @@ where
         .await
         .map_err(|err| Error::internal(err.to_string()))?;
     let _ = std::fs::remove_file(&process_file);
+    let record_file = dir.join(shim::protocol::exec_file(&e.id, "record.json"));
     let (pid, fds, owner) = match asked {
         Ok((shim::protocol::ExecReply::Started { pid }, fds, owner)) => (pid, fds, owner),
         Ok((shim::protocol::ExecReply::Failed { error, code }, _, _)) => {
+            let _ = std::fs::remove_file(&record_file);
             failed(failed_exit_code(code));
             refuse_on_stream(conn, tty, &error).await;
             return Ok(());
         }
         Err(err) => {
+            let _ = std::fs::remove_file(&record_file);
             failed(126);
             return Err(Error::internal(format!("exec in container {}: {err}", c.id)));
         }
@@ -298,17 +299,24 @@ where
     Ok(())
 }
 
-/// The exec's exit code, from its shim (255 if the shim is gone without telling).
+/// The exec's exit code, from its shim, or from the exit record the shim left (255
+/// if neither tells).
 async fn wait_exit(d: &Containers, e: &Exec) -> i64 {
     let (dir, id) = (d.paths.shim(&e.container.id), e.id.clone());
     tokio::task::spawn_blocking(move || {
         shim::client::Control::connect(&dir)
-            .and_then(|mut c| c.request::<shim::ExitStatus>(&shim::ControlRequest::ExecWait { id }))
-            .map(|x| x.exit_code as i64)
-            .unwrap_or(255)
+            .and_then(|mut c| c.request::<shim::ExitStatus>(&shim::ControlRequest::ExecWait { id: id.clone() }))
+            .ok()
+            .or_else(|| exit_record(&dir, &id))
+            .map_or(255, |x| x.exit_code as i64)
     })
     .await
     .unwrap_or(255)
+}
+
+/// The exit the shim recorded for exec `id`, if it did.
+fn exit_record(shim_dir: &std::path::Path, id: &str) -> Option<shim::ExitStatus> {
+    serde_json::from_slice(&std::fs::read(shim_dir.join(shim::protocol::exec_file(id, "exit.json"))).ok()?).ok()
 }
 
 /// Records the exit and tells the world.
@@ -338,17 +346,19 @@ pub fn restore(d: &Arc<Containers>, c: &Arc<Container>) {
         let Ok(record) = std::fs::read(entry.path()).map_err(|_| ()).and_then(|b| serde_json::from_slice::<ExecRecord>(&b).map_err(|_| ())) else {
             continue;
         };
-        let state = shim::client::Control::connect(&dir)
+        // A shim that hangs must not hold berthd's start.
+        let state = shim::client::Control::connect_with_timeout(&dir, std::time::Duration::from_secs(5))
             .and_then(|mut s| s.request::<shim::protocol::ExecState>(&shim::ControlRequest::ExecState { id: record.id.clone() }));
-        let st = match &state {
-            Ok(s) => State {
+        let st = match (&state, exit_record(&dir, &record.id)) {
+            (Ok(s), _) => State {
                 started: true,
                 running: s.exit.is_none(),
                 pid: s.pid,
                 exit_code: s.exit.as_ref().map(|x| x.exit_code as i64),
             },
-            // The shim does not know it (it never started): nothing to show.
-            Err(_) => continue,
+            // The shim is gone, or forgot it: its exit record tells how it ended.
+            (Err(_), Some(exit)) => State { started: true, running: false, pid: 0, exit_code: Some(exit.exit_code as i64) },
+            (Err(_), None) => continue,
         };
         let running = st.running;
         let exec = Arc::new(Exec { id: record.id, container: c.clone(), config: record.config, state: Mutex::new(st), tty: Mutex::default() });
@@ -384,12 +394,19 @@ where
     let (stdout, stderr, stdin) = (fds.next(), fds.next(), fds.next());
     let (mut conn_r, conn_w) = tokio::io::split(conn);
     let conn_w = Arc::new(tokio::sync::Mutex::new(conn_w));
+    // A client that went away ends both forwarders: the exec's output is then the
+    // shim's to drain (the owner connection closes after this), never a full pipe.
+    let client_gone = Arc::new(tokio::sync::Notify::new());
     let forward = |mut from: Box<dyn AsyncRead + Unpin + Send>, stream: api::stream::StreamType| {
-        let w = conn_w.clone();
+        let (w, gone) = (conn_w.clone(), client_gone.clone());
         async move {
             let mut buf = vec![0u8; 32 * 1024];
             while let Ok(n) = from.read(&mut buf).await {
-                if n == 0 || w.lock().await.write_all(&api::stream::encode_frame(stream, &buf[..n])).await.is_err() {
+                if n == 0 {
+                    break;
+                }
+                if w.lock().await.write_all(&api::stream::encode_frame(stream, &buf[..n])).await.is_err() {
+                    gone.notify_one();
                     break;
                 }
             }
@@ -404,8 +421,11 @@ where
             let _ = stdin.shutdown().await;
         });
     }
-    tokio::join!(async { if let Some(o) = out { o.await } }, async { if let Some(e) = err { e.await } });
-    // Both forwarders are done: the write half is ours alone again.
+    tokio::select! {
+        _ = async { tokio::join!(async { if let Some(o) = out { o.await } }, async { if let Some(e) = err { e.await } }) } => {}
+        _ = client_gone.notified() => {}
+    }
+    // Both forwarders are done (or dropped): the write half is ours alone again.
     match Arc::try_unwrap(conn_w) {
         Ok(w) => Box::new(w.into_inner()),
         Err(_) => Box::new(tokio::io::sink()),

@@ -32,6 +32,8 @@ pub fn failure_code(e: &anyhow::Error) -> shim::FailureCode {
             };
         }
         if let Some(BinaryFailure(words)) = cause.downcast_ref::<BinaryFailure>() {
+            // crun capitalises what runc does not ("No such file or directory").
+            let words = words.to_lowercase();
             return if words.contains("executable file not found") || words.contains("no such file or directory") {
                 FailureCode::NotFound
             } else if words.contains("permission denied") {
@@ -56,6 +58,8 @@ impl Engine {
     /// The runtime binary's command line for `op`, its log in the state directory.
     pub fn binary_command(&self, op: &str) -> std::process::Command {
         let Engine::Binary { path, args, root, state_dir } = self else { unreachable!("binary engine only") };
+        // Each command's own log: the last error read from it is this command's.
+        let _ = std::fs::write(state_dir.join("runtime.log"), b"");
         let mut c = std::process::Command::new(path);
         c.args(args).arg("--root").arg(root).arg("--log").arg(state_dir.join("runtime.log")).arg(op);
         c

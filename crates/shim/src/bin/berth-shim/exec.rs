@@ -43,7 +43,14 @@ pub fn start(rt: &Engine, id: &str, process: &Path, tty: bool, stdin: bool, stat
                     lib.exec(id, &opts)?
                 };
                 drop(opts);
-                (pid, runtime::console::recv_fd(ours.as_raw_fd())?)
+                match runtime::console::recv_fd(ours.as_raw_fd()) {
+                    Ok(master) => (pid, master),
+                    Err(e) => {
+                        // Started, but unreachable: it goes rather than run untracked.
+                        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                        return Err(e.into());
+                    }
+                }
             }
             Engine::Binary { .. } => binary_exec(rt, id, process, state_dir, None)?,
         };
@@ -113,15 +120,17 @@ fn binary_exec(rt: &Engine, id: &str, process: &Path, state_dir: &Path, stdio: O
         None => None,
     };
     let status = child.wait().context("wait for the runtime")?;
+    let pid = std::fs::read_to_string(&pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok());
+    let _ = std::fs::remove_file(&pid_file);
     if !status.success() {
         return Err(BinaryFailure(rt.last_error()).into());
     }
+    let pid = pid.context("the runtime's pid file")?;
     if stdio.is_none() && master.is_none() {
+        // Started, but unreachable: it goes rather than run untracked.
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         anyhow::bail!("the runtime sent no terminal for the exec");
     }
-    let pid = std::fs::read_to_string(&pid_file).context("the runtime's pid file")?;
-    let _ = std::fs::remove_file(&pid_file);
-    let pid = pid.trim().parse().context("the runtime's pid file")?;
     // Without a terminal the master is never used: /dev/null stands in.
     let master = match master {
         Some(m) => m,

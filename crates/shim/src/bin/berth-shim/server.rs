@@ -425,6 +425,11 @@ impl Shim {
         }
     }
 
+    /// The exit the shim recorded for an exec it has forgotten.
+    fn exec_exit_record(&self, id: &str) -> Option<ExitStatus> {
+        serde_json::from_slice(&std::fs::read(self.state_dir.join(exec_file(id, "exit.json"))).ok()?).ok()
+    }
+
     /// Reads and drops an exec's output once nobody else reads it.
     fn drain_exec(&mut self, e: usize, k: usize) {
         let Some(fd) = self.execs[e].outputs[k].as_ref() else { return };
@@ -543,7 +548,10 @@ impl Shim {
             }
             ControlRequest::Exec { id, process, tty, stdin } => self.start_exec(i, id, process, tty, stdin),
             ControlRequest::ExecWait { id } => match self.execs.iter().find(|x| x.id == id) {
-                None => self.control_clients[i].reply_error(format!("no such exec: {id}")),
+                None => match self.exec_exit_record(&id) {
+                    Some(exit) => self.control_clients[i].reply(&exit),
+                    None => self.control_clients[i].reply_error(format!("no such exec: {id}")),
+                },
                 Some(Exec { exit: Some(exit), .. }) => {
                     let exit = exit.clone();
                     self.control_clients[i].reply(&exit);
@@ -554,7 +562,10 @@ impl Shim {
                 }
             },
             ControlRequest::ExecState { id } => match self.execs.iter().find(|x| x.id == id) {
-                None => self.control_clients[i].reply_error(format!("no such exec: {id}")),
+                None => match self.exec_exit_record(&id) {
+                    Some(exit) => self.control_clients[i].reply(&ExecState { pid: 0, exit: Some(exit) }),
+                    None => self.control_clients[i].reply_error(format!("no such exec: {id}")),
+                },
                 Some(x) => {
                     let reply = ExecState { pid: x.pid, exit: x.exit.clone() };
                     self.control_clients[i].reply(&reply);
@@ -665,10 +676,17 @@ impl Shim {
         let gone: Vec<u64> = self.control_clients.iter().filter(|c| c.finished()).map(|c| c.serial).collect();
         for x in &mut self.execs {
             if x.owner.is_some_and(|o| gone.contains(&o)) {
-                // berthd went away (or is done with it): the shim reads its output now.
+                // berthd went away (or is done with it): the shim reads its output now,
+                // never blocking (berthd may have left the shared files blocking).
                 x.owner = None;
+                for fd in x.outputs.iter().flatten() {
+                    let _ = sys::set_nonblocking(fd.as_raw_fd());
+                }
             }
         }
+        // An exec that ended, with nobody reading it and nothing left to drain, is
+        // forgotten: its exit record answers for it from then on.
+        self.execs.retain(|x| !(x.exit.is_some() && x.owner.is_none() && x.outputs.iter().all(Option::is_none)));
         self.control_clients.retain(|c| !c.finished());
     }
 }
