@@ -82,7 +82,8 @@
 //!   never blocks on, or dies of, a reader that went away;
 //! * `{"op":"exec_wait","id":ID}` → an [`ExitStatus`] once the exec has exited (also
 //!   recorded in `exec-<id12>.exit.json`); `{"op":"exec_state","id":ID}` → an
-//!   [`ExecState`].
+//!   [`ExecState`]; `{"op":"exec_kill","id":ID,"signal":N}` → `{"ok":true}` while the
+//!   exec runs (the shim has not reaped it, so the pid is still its own).
 //!
 //! A request that fails gets `{"error":"…"}` ([`ErrorReply`]).
 //!

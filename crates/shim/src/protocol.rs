@@ -87,6 +87,10 @@ pub enum ControlRequest {
     /// The exec's pid and whether it has exited ([`ExecState`]).
     #[serde(rename = "exec_state")]
     ExecState { id: String },
+    /// Send `signal` to the exec's process, unless it has exited (the shim has not
+    /// reaped it yet, so its pid is still its own).
+    #[serde(rename = "exec_kill")]
+    ExecKill { id: String, signal: i32 },
 }
 
 impl ControlRequest {

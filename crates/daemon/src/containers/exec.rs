@@ -63,13 +63,14 @@ impl Execs {
         }
     }
 
-    /// The execs of a container (inspect's `ExecIDs`), running ones.
+    /// The execs of a container that have not ended, created or running (inspect's
+    /// `ExecIDs`, as dockerd keeps them).
     pub fn of(&self, container: &str) -> Vec<String> {
         self.map
             .lock()
             .expect("execs lock")
             .values()
-            .filter(|e| e.container.id == container && e.state.lock().expect("exec lock").running)
+            .filter(|e| e.container.id == container && e.state.lock().expect("exec lock").exit_code.is_none())
             .map(|e| e.id.clone())
             .collect()
     }
@@ -373,15 +374,21 @@ pub fn restore(d: &Arc<Containers>, c: &Arc<Container>) {
     }
 }
 
-/// Sends `sig` to the exec's process while it runs, and only if it is still in the
-/// container's cgroup (its pid cannot have been reused: the shim has not reaped it).
-pub fn signal(_d: &Containers, e: &Exec, sig: nix::sys::signal::Signal) -> bool {
-    let st = e.state.lock().expect("exec lock");
-    let pid = st.pid;
-    st.running
-        && pid > 1
-        && super::monitor::is_container_process(pid, &e.container.id)
-        && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).is_ok()
+/// Sends `sig` to the exec's process while it runs: the shim does it, as only it
+/// knows the process is not reaped yet (so its pid cannot be another's).
+pub async fn signal(d: &Containers, e: &Exec, sig: nix::sys::signal::Signal) -> bool {
+    if !e.state.lock().expect("exec lock").running {
+        return false;
+    }
+    let req = shim::ControlRequest::ExecKill { id: e.id.clone(), signal: sig as i32 };
+    let dir = d.paths.shim(&e.container.id);
+    tokio::task::spawn_blocking(move || {
+        shim::client::Control::connect_with_timeout(&dir, std::time::Duration::from_secs(5))
+            .and_then(|mut c| c.request::<shim::OkReply>(&req))
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// Without a terminal: stdout and stderr as frames, the client's input to stdin.

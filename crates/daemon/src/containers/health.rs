@@ -310,7 +310,7 @@ async fn run_probe(d: &Arc<Containers>, c: &Arc<Container>, probe: &Probe, stop:
 async fn kill(d: &Containers, e: &exec::Exec, run: &mut (impl std::future::Future<Output = Result<()>> + Unpin)) {
     let deadline = tokio::time::Instant::now() + KILLED_PROBE_GRACE;
     loop {
-        exec::signal(d, e, nix::sys::signal::Signal::SIGKILL);
+        exec::signal(d, e, nix::sys::signal::Signal::SIGKILL).await;
         tokio::select! {
             _ = &mut *run => return,
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}

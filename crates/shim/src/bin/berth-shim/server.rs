@@ -561,6 +561,16 @@ impl Shim {
                     self.control_clients[i].waiting_exec = Some(id);
                 }
             },
+            ControlRequest::ExecKill { id, signal } => match self.execs.iter().find(|x| x.id == id) {
+                Some(Exec { pid, exit: None, .. }) => {
+                    let sent = nix::sys::signal::Signal::try_from(signal)
+                        .map_err(|e| e.to_string())
+                        .and_then(|s| nix::sys::signal::kill(Pid::from_raw(*pid), s).map_err(|e| e.to_string()));
+                    self.reply_done(i, sent);
+                }
+                Some(_) => self.control_clients[i].reply_error(format!("exec {id} has exited")),
+                None => self.control_clients[i].reply_error(format!("no such exec: {id}")),
+            },
             ControlRequest::ExecState { id } => match self.execs.iter().find(|x| x.id == id) {
                 None => match self.exec_exit_record(&id) {
                     Some(exit) => self.control_clients[i].reply(&ExecState { pid: 0, exit: Some(exit) }),
