@@ -6,6 +6,10 @@
 use std::path::Path;
 
 use api::containers::HostConfig;
+use oci_spec::runtime::{
+    Linux, LinuxCapabilitiesBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, PosixRlimit, Process, RootBuilder, Spec,
+    UserBuilder,
+};
 use serde_json::{Value, json};
 
 use super::record::Record;
@@ -220,19 +224,21 @@ fn resources(hc: &HostConfig) -> Result<Value, String> {
     Ok(out)
 }
 
-fn bind(src: &Path, dst: &str, ro: bool, propagation: api::binds::Propagation) -> Value {
+fn bind(src: &Path, dst: &str, ro: bool, propagation: api::binds::Propagation) -> Mount {
     let mut options = vec!["rbind", propagation.as_str()];
     if ro {
         options.push("ro");
     }
-    json!({"destination": dst, "type": "bind", "source": src, "options": options})
+    let mut m = mount(dst, "bind", "", &options);
+    m.set_source(Some(src.to_path_buf()));
+    m
 }
 
 /// The user's binds (`/host:/ctr[:ro|rw]`) and tmpfs mounts. Named volumes arrive with
 /// the volume manager; until then they are refused clearly. A bind keeps the host's
 /// ownership in a remapped container too, as with Docker (no idmap): host root's files
 /// belong to nobody there, and what the container's root writes is the remapped uid's.
-pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>, String> {
+pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Mount>, String> {
     let mut out = Vec::new();
     for b in &hc.binds {
         let parsed = api::binds::Bind::parse(b).map_err(|e| e.to_string())?;
@@ -251,21 +257,22 @@ pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Value>, String> {
                 "invalid mount config: tmpfs destination must be an absolute path: {dst}"
             ));
         }
-        let mut options = vec![
-            "nosuid".to_string(),
-            "nodev".to_string(),
-            "noexec".to_string(),
-        ];
-        options.extend(opts.split(',').filter(|o| !o.is_empty()).map(String::from));
-        out.push(
-            json!({"destination": dst, "type": "tmpfs", "source": "tmpfs", "options": options}),
-        );
+        let mut options = vec!["nosuid", "nodev", "noexec"];
+        options.extend(opts.split(',').filter(|o| !o.is_empty()));
+        out.push(mount(dst, "tmpfs", "tmpfs", &options));
     }
     Ok(out)
 }
 
-/// The whole spec.
-pub fn build(input: &Input) -> Result<Value, String> {
+/// A `serde_json` value in the spec's shape (the helpers that still build JSON) as
+/// the oci-spec type the runtime reads: checked here, at start, not by the runtime.
+fn typed<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T, String> {
+    serde_json::from_value(v).map_err(|e| format!("invalid {what} for the runtime: {e}"))
+}
+
+/// The whole spec, in oci-spec's types. Every field with a default in those types is
+/// set here explicitly: the container gets Docker's values, not the library's.
+pub fn build(input: &Input) -> Result<Spec, String> {
     let r = input.record;
     let c = &r.config;
     let hc = &r.host_config;
@@ -273,16 +280,9 @@ pub fn build(input: &Input) -> Result<Value, String> {
     let caps = capabilities(hc)?;
     let mut args = vec![r.path.clone()];
     args.extend(r.args.iter().cloned());
-    let cwd = if c.working_dir.is_empty() {
-        "/".to_string()
-    } else {
-        c.working_dir.clone()
-    };
+    let cwd = if c.working_dir.is_empty() { "/".to_string() } else { c.working_dir.clone() };
     let mut rlimits = Vec::new();
-    let defaults = input
-        .default_ulimits
-        .values()
-        .filter(|d| !hc.resources.ulimits.iter().any(|u| u.name == d.name));
+    let defaults = input.default_ulimits.values().filter(|d| !hc.resources.ulimits.iter().any(|u| u.name == d.name));
     for (name, soft, hard) in hc
         .resources
         .ulimits
@@ -291,57 +291,58 @@ pub fn build(input: &Input) -> Result<Value, String> {
         .chain(defaults.map(|u| (&u.name, u.soft, u.hard)))
     {
         let t = ulimit_type(name).ok_or_else(|| format!("invalid ulimit type: {name}"))?;
-        rlimits.push(json!({"type": t, "soft": soft, "hard": hard}));
+        rlimits.push(typed::<PosixRlimit>("ulimit", json!({"type": t, "soft": soft, "hard": hard}))?);
     }
-    let security = super::security_opts::SecurityOptions::parse(&hc.security_opt)
+    let security = super::security_opts::SecurityOptions::parse(&hc.security_opt).map_err(|e| e.to_string())?;
+    let cap_set: oci_spec::runtime::Capabilities = typed("capabilities", json!(caps))?;
+    let mut capabilities = LinuxCapabilitiesBuilder::default()
+        .bounding(cap_set.clone())
+        .effective(cap_set.clone())
+        .permitted(cap_set)
+        .build()
         .map_err(|e| e.to_string())?;
-    let no_new_privileges = security.no_new_privileges;
-    let mut process = json!({
-        "terminal": c.tty,
-        "user": {"uid": input.user.uid, "gid": input.user.gid},
-        "args": args,
-        "env": environment(r, input.user),
-        "cwd": cwd,
-        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-        "noNewPrivileges": no_new_privileges,
-    });
-    if !input.user.additional_gids.is_empty() {
-        process["user"]["additionalGids"] = json!(input.user.additional_gids);
-    }
-    if !rlimits.is_empty() {
-        process["rlimits"] = Value::Array(rlimits);
-    }
-    if hc.oom_score_adj != 0 {
-        process["oomScoreAdj"] = json!(hc.oom_score_adj);
-    }
+    // Docker gives neither inheritable nor ambient capabilities.
+    capabilities.set_inheritable(None);
+    capabilities.set_ambient(None);
+    let user = UserBuilder::default()
+        .uid(input.user.uid)
+        .gid(input.user.gid)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut user = user;
+    user.set_additional_gids((!input.user.additional_gids.is_empty()).then(|| input.user.additional_gids.clone()));
+    let mut process = Process::default();
+    process.set_terminal(Some(c.tty));
+    process.set_user(user);
+    process.set_args(Some(args));
+    process.set_env(Some(environment(r, input.user)));
+    process.set_cwd(cwd.into());
+    process.set_capabilities(Some(capabilities));
+    process.set_no_new_privileges(Some(security.no_new_privileges));
+    process.set_rlimits((!rlimits.is_empty()).then_some(rlimits));
+    process.set_oom_score_adj((hc.oom_score_adj != 0).then_some(hc.oom_score_adj as i32));
+    process.set_console_size(None);
     if c.tty
         && let Some([h, w]) = hc.console_size
         && h > 0
         && w > 0
     {
-        process["consoleSize"] = json!({"height": h, "width": w});
+        process.set_console_size(Some(typed("console size", json!({"height": h, "width": w}))?));
     }
-    let shm_size = if hc.shm_size > 0 {
-        hc.shm_size
-    } else {
-        64 << 20
-    };
-    let sys_ro = if hc.privileged {
-        vec!["nosuid", "noexec", "nodev"]
-    } else {
-        vec!["nosuid", "noexec", "nodev", "ro"]
-    };
+    let shm_size = if hc.shm_size > 0 { hc.shm_size } else { 64 << 20 };
+    let sys_ro: &[&str] = if hc.privileged { &["nosuid", "noexec", "nodev"] } else { &["nosuid", "noexec", "nodev", "ro"] };
+    let shm_opt = format!("size={shm_size}");
     let mut mounts = vec![
-        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
-        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
-        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_ro}),
-        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={shm_size}")]}),
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
+        mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
+        mount("/dev/pts", "devpts", "devpts", &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+        mount("/sys", "sysfs", "sysfs", sys_ro),
+        mount("/sys/fs/cgroup", "cgroup", "cgroup", &["ro", "nosuid", "noexec", "nodev"]),
+        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
+        mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt]),
     ];
     let user_mounts = user_mounts(hc)?;
-    let covered = |dst: &str| user_mounts.iter().any(|m| m["destination"] == dst);
+    let covered = |dst: &str| user_mounts.iter().any(|m| m.destination() == Path::new(dst));
     for (path, dst) in [
         (input.etc.resolv_conf, "/etc/resolv.conf"),
         (input.etc.hostname, "/etc/hostname"),
@@ -355,20 +356,16 @@ pub fn build(input: &Input) -> Result<Value, String> {
     let host_net = hc.network_mode == "host";
     // The user namespace is made first and owns the others: sysfs, mqueue and proc
     // mount inside it only from namespaces it owns (the runtime orders this).
-    let mut namespaces = Vec::new();
+    let mut kinds = Vec::new();
     if input.userns.is_some() {
-        namespaces.push(json!({"type": "user"}));
+        kinds.push(LinuxNamespaceType::User);
     }
-    namespaces.extend([
-        json!({"type": "mount"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-    ]);
+    kinds.extend([LinuxNamespaceType::Mount, LinuxNamespaceType::Ipc, LinuxNamespaceType::Uts]);
     if hc.pid_mode != "host" {
-        namespaces.push(json!({"type": "pid"}));
+        kinds.push(LinuxNamespaceType::Pid);
     }
     if !host_net {
-        namespaces.push(json!({"type": "network"}));
+        kinds.push(LinuxNamespaceType::Network);
     }
     // Docker's default cgroupns: private on a v2 host, the host's on v1.
     let private_cgroupns = match hc.cgroupns_mode.as_str() {
@@ -377,59 +374,79 @@ pub fn build(input: &Input) -> Result<Value, String> {
         _ => input.cgroup_v2,
     };
     if private_cgroupns {
-        namespaces.push(json!({"type": "cgroup"}));
+        kinds.push(LinuxNamespaceType::Cgroup);
     }
-    let mut linux = json!({
-        "namespaces": namespaces,
-        "cgroupsPath": format!("{}/{}", input.cgroup_parent.trim_end_matches('/'), r.id),
-        "resources": resources(hc)?,
-    });
-    if let Some(remap) = input.userns {
-        let (uids, gids) = remap.oci_mappings();
-        linux["uidMappings"] = uids;
-        linux["gidMappings"] = gids;
-    }
-    if !hc.privileged {
-        linux["maskedPaths"] = json!(MASKED_PATHS);
-        linux["readonlyPaths"] = json!(READONLY_PATHS);
-    }
-    if !hc.sysctls.is_empty() {
-        linux["sysctl"] = json!(hc.sysctls);
-    }
+    let namespaces = kinds
+        .into_iter()
+        .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut resources = resources(hc)?;
     let devices = super::devices::from_host_config(hc)?;
-    if !devices.nodes.is_empty() {
-        linux["devices"] = json!(devices.nodes);
-    }
-    if let Some(rules) = linux["resources"]["devices"].as_array_mut() {
+    if let Some(rules) = resources["devices"].as_array_mut() {
         rules.extend(devices.rules);
     }
+    let mut linux = Linux::default();
+    linux.set_namespaces(Some(namespaces));
+    linux.set_cgroups_path(Some(format!("{}/{}", input.cgroup_parent.trim_end_matches('/'), r.id).into()));
+    linux.set_resources(Some(typed("resources", resources)?));
+    linux.set_uid_mappings(None);
+    linux.set_gid_mappings(None);
+    if let Some(remap) = input.userns {
+        let (uids, gids) = remap.oci_mappings();
+        linux.set_uid_mappings(Some(typed("uid mappings", uids)?));
+        linux.set_gid_mappings(Some(typed("gid mappings", gids)?));
+    }
+    let (masked, readonly) = if hc.privileged {
+        (None, None)
+    } else {
+        let own = |paths: &[&str]| Some(paths.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+        (own(MASKED_PATHS), own(READONLY_PATHS))
+    };
+    linux.set_masked_paths(masked);
+    linux.set_readonly_paths(readonly);
+    linux.set_sysctl((!hc.sysctls.is_empty()).then(|| hc.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+    linux.set_devices(if devices.nodes.is_empty() { None } else { Some(typed("devices", json!(devices.nodes))?) });
     // Execs run under the same filter: the runtime applies the spec's to them.
-    if let Some(filter) =
-        super::seccomp::for_container(security.seccomp.as_deref(), hc.privileged, &caps)
-            .map_err(|e| e.to_string())?
-    {
-        linux["seccomp"] = filter;
-    }
-    let mut annotations = serde_json::Map::new();
-    annotations.insert("org.berth.container.name".into(), json!(r.name));
+    let seccomp = super::seccomp::for_container(security.seccomp.as_deref(), hc.privileged, &caps).map_err(|e| e.to_string())?;
+    linux.set_seccomp(seccomp.map(|f| typed("seccomp profile", f)).transpose()?);
+    linux.set_rootfs_propagation(None);
+    let mut annotations = std::collections::HashMap::new();
+    annotations.insert("org.berth.container.name".to_string(), r.name.clone());
     if hc.init == Some(true) {
-        annotations.insert(runtime::reaper::INIT_ANNOTATION.into(), json!("true"));
+        annotations.insert(runtime::reaper::INIT_ANNOTATION.to_string(), "true".to_string());
     }
-    let mut spec = json!({
-        "ociVersion": "1.2.0",
-        "process": process,
-        "root": {"path": input.rootfs, "readonly": hc.readonly_rootfs},
-        "mounts": mounts,
-        "linux": linux,
-        "annotations": annotations,
-    });
+    let root = RootBuilder::default()
+        .path(input.rootfs)
+        .readonly(hc.readonly_rootfs)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut spec = Spec::default();
+    spec.set_version("1.2.0".to_string());
+    spec.set_process(Some(process));
+    spec.set_root(Some(root));
+    spec.set_mounts(Some(mounts));
+    spec.set_linux(Some(linux));
+    spec.set_annotations(Some(annotations));
+    spec.set_hooks(None);
+    spec.set_hostname(None);
+    spec.set_domainname(None);
     if !host_net {
-        spec["hostname"] = json!(c.hostname);
+        spec.set_hostname(Some(c.hostname.clone()));
         if !c.domainname.is_empty() {
-            spec["domainname"] = json!(c.domainname);
+            spec.set_domainname(Some(c.domainname.clone()));
         }
     }
     Ok(spec)
+}
+
+/// One of Docker's fixed mounts.
+fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Mount {
+    let mut m = Mount::default();
+    m.set_destination(destination.into());
+    m.set_typ(Some(typ.to_string()));
+    m.set_source(Some(source.into()));
+    m.set_options(Some(options.iter().map(|o| o.to_string()).collect()));
+    m
 }
 
 #[cfg(test)]
@@ -462,9 +479,9 @@ mod tests {
             ..Default::default()
         };
         let m = user_mounts(&hc).unwrap();
-        assert_eq!(m[0]["options"], json!(["rbind", "rprivate", "ro"]));
+        assert_eq!(m[0].options().as_deref(), Some(&["rbind".to_string(), "rprivate".into(), "ro".into()][..]));
         hc.binds = vec!["/tmp:/data:rshared".into()];
-        assert_eq!(user_mounts(&hc).unwrap()[0]["options"], json!(["rbind", "rshared"]));
+        assert_eq!(user_mounts(&hc).unwrap()[0].options().as_deref(), Some(&["rbind".to_string(), "rshared".into()][..]));
         hc.binds = vec!["data:/data".into()];
         assert!(user_mounts(&hc).unwrap_err().contains("named volumes"));
         hc.binds = vec!["/tmp:data".into()];
