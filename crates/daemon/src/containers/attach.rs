@@ -90,7 +90,7 @@ pub struct Registration {
 
 impl Registration {
     pub fn new(c: &Arc<Container>) -> Registration {
-        c.attach_waiting.fetch_add(1, Ordering::SeqCst);
+        c.attach_waits(true);
         let mut seen = *c.subscribe().borrow();
         // A start already under way (begun, not yet done or failed) counts as the
         // one to attach to.
@@ -148,7 +148,7 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.c.attach_waiting.fetch_sub(1, Ordering::SeqCst);
+        self.c.attach_waits(false);
     }
 }
 

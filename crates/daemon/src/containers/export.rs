@@ -25,7 +25,7 @@ impl Export {
     /// Mounts what the export reads (a failure is an error reply, not a cut stream) and
     /// publishes the `export` event.
     pub async fn prepare(d: &Arc<Containers>, c: &Arc<Container>) -> Result<Export> {
-        let op = c.op.clone().lock_owned().await;
+        let op = c.operation().await;
         let r = c.record();
         let (d2, c2) = (d.clone(), c.clone());
         let (dir, own_mount) = tokio::task::spawn_blocking(move || mount_for_export(&d2, &c2))

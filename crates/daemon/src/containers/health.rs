@@ -185,7 +185,7 @@ pub struct Monitor {
 
 /// Stops `c`'s monitor, if any, and kills its probe in flight.
 pub fn stop(c: &Container) {
-    if let Some(m) = c.health.lock().expect("health lock").take() {
+    if let Some(m) = c.swap_health(None) {
         m.stop.send_replace(true);
     }
 }
@@ -195,7 +195,7 @@ pub fn watch(d: &Arc<Containers>, c: &Arc<Container>) {
     let r = c.record();
     let Some(probe) = Probe::of(&r.config) else { return };
     let (tx, rx) = watch::channel(false);
-    if let Some(old) = c.health.lock().expect("health lock").replace(Monitor { stop: tx }) {
+    if let Some(old) = c.swap_health(Some(Monitor { stop: tx })) {
         old.stop.send_replace(true);
     }
     let started = r.state.started_at.unwrap_or_else(Utc::now);

@@ -166,17 +166,17 @@ pub struct Container {
     pub id: String,
     record: Mutex<Record>,
     /// Serialises operations on this container (held across awaits).
-    pub op: Arc<tokio::sync::Mutex<()>>,
+    op: Arc<tokio::sync::Mutex<()>>,
     changes: watch::Sender<Changes>,
     /// Attach clients waiting for the container to start; the shim then holds the
     /// start until the first of them is connected, so none of the output is lost.
-    pub attach_waiting: AtomicUsize,
+    attach_waiting: AtomicUsize,
     /// The restart policy's current back-off.
-    pub backoff: Mutex<std::time::Duration>,
+    backoff: Mutex<std::time::Duration>,
     /// A `restart` is stopping it: its exit must not remove an `--rm` container.
-    pub restarting_by_hand: std::sync::atomic::AtomicBool,
+    restarting_by_hand: std::sync::atomic::AtomicBool,
     /// The healthcheck's monitor while one runs.
-    pub health: Mutex<Option<health::Monitor>>,
+    health: Mutex<Option<health::Monitor>>,
 }
 
 impl Container {
@@ -191,6 +191,54 @@ impl Container {
             backoff: Mutex::new(std::time::Duration::ZERO),
             health: Mutex::new(None),
         }
+    }
+
+    /// Waits for the container's other operations to finish; this one runs until the
+    /// guard drops.
+    pub async fn operation(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.op.clone().lock_owned().await
+    }
+
+    /// An attach client waits for the start (`true`) or has gone (`false`).
+    pub fn attach_waits(&self, waiting: bool) {
+        use std::sync::atomic::Ordering;
+        if waiting {
+            self.attach_waiting.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.attach_waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether a start should wait for an attach client.
+    pub fn attach_waiting(&self) -> bool {
+        self.attach_waiting.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
+    /// A user's start: the restart policy's back-off begins again.
+    pub fn reset_backoff(&self) {
+        *self.backoff.lock().expect("backoff lock") = std::time::Duration::ZERO;
+    }
+
+    /// The wait before the policy's next restart, after a run that lasted `ran`.
+    pub fn next_backoff(&self, ran: std::time::Duration) -> std::time::Duration {
+        let mut b = self.backoff.lock().expect("backoff lock");
+        *b = lifecycle::next_backoff(*b, ran);
+        *b
+    }
+
+    /// A user's `restart` is stopping it (its exit keeps an `--rm` container).
+    pub fn set_restarting_by_hand(&self, on: bool) {
+        self.restarting_by_hand.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn restarting_by_hand(&self) -> bool {
+        self.restarting_by_hand.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The healthcheck's monitor, replaced (`Some`) or taken away (`None`); the one it
+    /// held is returned.
+    fn swap_health(&self, monitor: Option<health::Monitor>) -> Option<health::Monitor> {
+        std::mem::replace(&mut *self.health.lock().expect("health lock"), monitor)
     }
 
     /// A copy of the record.

@@ -121,7 +121,7 @@ pub async fn handle_exit(d: &Arc<Containers>, c: &Arc<Container>, status: ExitSt
     health::stop(c);
     // An `--rm` container goes straight to `removing`: one record write fewer on the
     // path of every `run --rm`, and a crash before its removal is finished at restart.
-    let restarting_by_hand = c.restarting_by_hand.load(std::sync::atomic::Ordering::SeqCst);
+    let restarting_by_hand = c.restarting_by_hand();
     let exit = lifecycle::Exit { exit_code: status.exit_code as i64, oom_killed: status.oom_killed, finished_at: finished };
     let mut after = AfterExit::Exited;
     let r = c.update(&d.paths, |r| {
@@ -185,15 +185,11 @@ fn after_exit(d: &Arc<Containers>, c: &Arc<Container>) {
     if !restarting {
         return;
     }
-    let delay = {
-        let mut b = c.backoff.lock().expect("backoff lock");
-        *b = lifecycle::next_backoff(*b, ran);
-        *b
-    };
+    let delay = c.next_backoff(ran);
     let (d, c) = (d.clone(), c.clone());
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
-        let _op = c.op.lock().await;
+        let _op = c.operation().await;
         // A stop or a removal in the meantime cancels the restart.
         if c.status() != Status::Restarting {
             return;

@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -363,13 +362,13 @@ fn spare_report(spare: &mut tokio::process::Child) -> Result<String, StartError>
 }
 /// A user's start: the restart policy's count and back-off begin again (Docker's rule).
 pub async fn start(d: &Arc<Containers>, c: &Arc<Container>) -> Result<()> {
-    let _op = c.op.lock().await;
+    let _op = c.operation().await;
     reset_restarts(d, c)?;
     start_locked(d, c).await
 }
 
 fn reset_restarts(d: &Containers, c: &Container) -> Result<()> {
-    *c.backoff.lock().expect("backoff lock") = Duration::ZERO;
+    c.reset_backoff();
     if c.record().state.restart_count != 0 && !c.status().is_live() {
         c.update(&d.paths, |r| r.state.restart_count = 0)?;
     }
@@ -380,7 +379,7 @@ pub(crate) async fn start_locked(d: &Arc<Containers>, c: &Arc<Container>) -> Res
     lifecycle::admit(Op::Start, Subject::of(&c.record()))?;
     // The previous run's mount and runtime state must be gone first.
     c.cleaned_up().await;
-    let wait_attach = c.attach_waiting.load(std::sync::atomic::Ordering::SeqCst) > 0;
+    let wait_attach = c.attach_waiting();
     c.notify(|ch| ch.starting += 1);
     let (d2, c2) = (d.clone(), c.clone());
     let launched = blocking(move || launch(&d2, &c2, wait_attach)).await?;
@@ -448,7 +447,7 @@ pub async fn stop(
     signal: Option<&str>,
     timeout: Option<i64>,
 ) -> Result<()> {
-    let _op = c.op.lock().await;
+    let _op = c.operation().await;
     stop_locked(d, c, signal, timeout).await
 }
 
@@ -516,7 +515,7 @@ pub(crate) async fn stop_locked(
 }
 
 pub async fn kill(d: &Arc<Containers>, c: &Arc<Container>, signal: Option<&str>) -> Result<()> {
-    let _op = c.op.lock().await;
+    let _op = c.operation().await;
     let paths = &d.paths;
     // Read before the state: an exit handled in between is then not waited for twice.
     let exits0 = c.subscribe().borrow().exits;
@@ -541,7 +540,7 @@ pub async fn kill(d: &Arc<Containers>, c: &Arc<Container>, signal: Option<&str>)
 }
 
 pub async fn pause(d: &Arc<Containers>, c: &Arc<Container>) -> Result<()> {
-    let _op = c.op.lock().await;
+    let _op = c.operation().await;
     lifecycle::admit(Op::Pause, Subject::of(&c.record()))?;
     let task = d.paths.task(&c.record(), &d.config);
     blocking(move || task.pause())
@@ -562,7 +561,7 @@ pub async fn pause(d: &Arc<Containers>, c: &Arc<Container>) -> Result<()> {
 }
 
 pub async fn unpause(d: &Arc<Containers>, c: &Arc<Container>) -> Result<()> {
-    let _op = c.op.lock().await;
+    let _op = c.operation().await;
     lifecycle::admit(Op::Unpause, Subject::of(&c.record()))?;
     let task = d.paths.task(&c.record(), &d.config);
     blocking(move || task.resume())
@@ -585,10 +584,10 @@ pub async fn restart(
     signal: Option<&str>,
     timeout: Option<i64>,
 ) -> Result<()> {
-    let _op = c.op.lock().await;
+    let _op = c.operation().await;
     // Only the stop's exit is the restart's: the new run's own exit (however soon)
     // removes an --rm container again. stop_locked returns once that exit is handled.
-    c.restarting_by_hand.store(true, Ordering::SeqCst);
+    c.set_restarting_by_hand(true);
     let stopped = if c.status().is_live() || c.status() == Status::Restarting {
         match stop_locked(d, c, signal, timeout).await {
             Err(e) if e.kind() == ErrorKind::NotModified => Ok(()),
@@ -597,7 +596,7 @@ pub async fn restart(
     } else {
         Ok(())
     };
-    c.restarting_by_hand.store(false, Ordering::SeqCst);
+    c.set_restarting_by_hand(false);
     stopped?;
     crate::crash::point("restart:stopped");
     reset_restarts(d, c)?;
@@ -612,7 +611,7 @@ pub async fn restart(
 }
 
 pub async fn rename(d: &Arc<Containers>, c: &Arc<Container>, new_name: &str) -> Result<()> {
-    let _op = c.op.lock().await;
+    let _op = c.operation().await;
     let new_name = super::names::validate(new_name).map_err(Error::invalid)?;
     let old = c.name();
     if new_name == old {
@@ -636,7 +635,7 @@ pub async fn rename(d: &Arc<Containers>, c: &Arc<Container>, new_name: &str) -> 
 }
 
 pub async fn remove(d: &Arc<Containers>, c: &Arc<Container>, force: bool) -> Result<()> {
-    let _op = c.op.lock().await;
+    let _op = c.operation().await;
     // Read before the state: an exit handled in between is then not waited for twice.
     let exits0 = c.subscribe().borrow().exits;
     let r = c.record();

@@ -124,7 +124,7 @@ pub async fn update(
             ..Default::default()
         })?;
     }
-    let _op = c.op.lock().await;
+    let _op = c.operation().await;
     let record = c.record();
     let cannot = |e: String| format!("Cannot update container {}: {e}", c.id);
     super::lifecycle::admit(super::lifecycle::Command::Update, super::lifecycle::Subject::of(&record))?;
