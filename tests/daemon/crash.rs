@@ -22,6 +22,13 @@ fn docker(d: &Daemon, args: &[&str]) -> (bool, String) {
     (out.status.success(), String::from_utf8_lossy(&text).trim().to_string())
 }
 
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .unwrap_or(true)
+}
+
 fn alive(pid: i32) -> bool {
     pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
 }
@@ -102,9 +109,17 @@ fn a_stop_cut_after_its_signal_is_recorded_at_the_next_start() {
 #[test]
 fn a_restart_cut_between_its_stop_and_start_leaves_a_startable_container() {
     let Some(mut d) = crashing_at("restart:stopped") else { return };
-    assert!(docker(&d, &["run", "-d", "--name", "restarting", "busybox", "sleep", "1000"]).0);
+    let (ok, id) = docker(&d, &["run", "-d", "--name", "restarting", "busybox", "sleep", "1000"]);
+    assert!(ok, "{id}");
+    let shim: i32 = std::fs::read_to_string(d.dir.path().join("exec/s").join(&id[..12]).join("shim.pid")).unwrap().trim().parse().unwrap();
     assert!(!docker(&d, &["restart", "-t", "1", "restarting"]).0);
     d.wait_crash_and_restart();
+    // The first run's shim, left lingering by the crash, is gone once berthd is back.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(shim) && !is_zombie(shim) {
+        assert!(Instant::now() < deadline, "the first run's shim {shim} lingers on");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     while docker(&d, &["inspect", "-f", "{{.State.Status}}", "restarting"]).1 != "exited" {
         assert!(Instant::now() < deadline, "the stopped container was not recorded exited");

@@ -313,7 +313,10 @@ pub async fn restore(d: &Arc<Containers>, broken: Vec<String>) {
                 // A start handed to its shim just before berthd went away: the shim
                 // runs the container (or ran it) while the record still says created.
                 // The shim's word is the truth; the watcher then finds any exit.
+                // (A stat first: a daemon start with thousands of created containers
+                // must not pay a blocking task each.)
                 if r.state.status == Status::Created
+                    && paths.shim(&c.id).join(shim::CONTROL_SOCKET).exists()
                     && let Some(st) = shim_state(paths.shim(&c.id)).await
                 {
                     tracing::info!(container = %c.id, pid = st.pid, "adopting a container its shim started while berthd was away");
@@ -325,8 +328,20 @@ pub async fn restore(d: &Arc<Containers>, broken: Vec<String>) {
                     watch(d.clone(), c.clone());
                     continue;
                 }
+                // A run whose end berthd did not see through (it died between the exit
+                // and the clean-up) left its shim lingering: it goes now, with what the
+                // run held.
+                let shim_dir = paths.shim(&c.id);
+                let lingering = shim_dir.join(shim::CONTROL_SOCKET).exists();
                 let rootfs = [paths.rootfs(&c.id), paths.legacy_rootfs(&c.id)];
-                let _ = tokio::task::spawn_blocking(move || rootfs.iter().for_each(|p| ops::unmount_all(p))).await;
+                let (d2, id, runtime) = (d.clone(), c.id.clone(), r.host_config.runtime.clone());
+                let _ = tokio::task::spawn_blocking(move || {
+                    if lingering {
+                        ops::end_run(&d2, &id, &runtime);
+                    }
+                    rootfs.iter().for_each(|p| ops::unmount_all(p))
+                })
+                .await;
                 if r.state.status == Status::Exited && r.host_config.auto_remove {
                     // Exited while berthd was away (or berthd died removing it).
                     let _ = ops::remove(d, &c, true).await;
