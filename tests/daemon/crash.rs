@@ -22,6 +22,15 @@ fn docker(d: &Daemon, args: &[&str]) -> (bool, String) {
     (out.status.success(), String::from_utf8_lossy(&text).trim().to_string())
 }
 
+/// Waits (10 s at most) until `done` holds; `what` says what never happened.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn is_zombie(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
@@ -62,11 +71,7 @@ fn a_removal_cut_by_the_crash_is_finished_at_the_next_start() {
     d.wait_crash_and_restart();
     let (found, out) = docker(&d, &["inspect", "removed"]);
     assert!(!found && out.contains("No such"), "{out}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(pid) {
-        assert!(Instant::now() < deadline, "the removed container's process lives on");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("the removed container's process lives on", || !alive(pid));
     // Its directories and name are free: the name is taken again at once.
     assert!(!d.dir.path().join("data/containers").join(&id).exists());
     assert!(docker(&d, &["run", "--rm", "--name", "removed", "busybox", "true"]).0);
@@ -93,15 +98,9 @@ fn a_stop_cut_after_its_signal_is_recorded_at_the_next_start() {
     let pid: i32 = docker(&d, &["inspect", "-f", "{{.State.Pid}}", "stopping"]).1.parse().unwrap();
     assert!(!docker(&d, &["stop", "stopping"]).0);
     d.wait_crash_and_restart();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let state = docker(&d, &["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "stopping"]).1;
-        if state == "exited 9" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the stop's exit was not recorded: {state}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("the stop's exit (9) was not recorded", || {
+        docker(&d, &["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "stopping"]).1 == "exited 9"
+    });
     assert!(!alive(pid));
     assert!(docker(&d, &["rm", "stopping"]).0);
 }
@@ -115,16 +114,10 @@ fn a_restart_cut_between_its_stop_and_start_leaves_a_startable_container() {
     assert!(!docker(&d, &["restart", "-t", "1", "restarting"]).0);
     d.wait_crash_and_restart();
     // The first run's shim, left lingering by the crash, is gone once berthd is back.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(shim) && !is_zombie(shim) {
-        assert!(Instant::now() < deadline, "the first run's shim {shim} lingers on");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while docker(&d, &["inspect", "-f", "{{.State.Status}}", "restarting"]).1 != "exited" {
-        assert!(Instant::now() < deadline, "the stopped container was not recorded exited");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(&format!("the first run's shim {shim} lingers on"), || !alive(shim) || is_zombie(shim));
+    eventually("the stopped container was not recorded exited", || {
+        docker(&d, &["inspect", "-f", "{{.State.Status}}", "restarting"]).1 == "exited"
+    });
     assert!(docker(&d, &["start", "restarting"]).0);
     assert_eq!(docker(&d, &["inspect", "-f", "{{.State.Status}}", "restarting"]).1, "running");
     assert!(docker(&d, &["rm", "-f", "restarting"]).0);
@@ -141,9 +134,5 @@ fn a_container_whose_shim_died_is_still_stopped_and_removed() {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(shim), nix::sys::signal::Signal::SIGKILL).unwrap();
     // Nobody answers on the shim's socket now: berthd drives the runtime itself.
     assert!(docker(&d, &["rm", "-f", "orphaned"]).0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while alive(pid) {
-        assert!(Instant::now() < deadline, "the container's process outlived its removal");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("the container's process outlived its removal", || !alive(pid));
 }

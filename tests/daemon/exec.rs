@@ -113,19 +113,22 @@ fn an_exec_outlives_a_daemon_kill_and_reports_its_exit_after_it() {
     // a process that lost its reader would die of SIGPIPE (141) instead of exiting 7.
     let script = "i=0; while [ $i -lt 40 ]; do echo line $i; i=$((i+1)); sleep 0.05; done; exit 7";
     let mut client = docker_cmd(&d).args(["exec", "host", "sh", "-c", script]).stdout(Stdio::piped()).spawn().unwrap();
-    // The exec runs: its id is among the container's running execs.
+    // The exec runs: its id is among the container's execs (created ones too, as
+    // dockerd lists them), and it has a process.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let exec_id = loop {
+    let (exec_id, pid) = loop {
         let ids = ok(docker(&d, &["inspect", "-f", "{{json .ExecIDs}}", "host"]));
         if let Ok(ids) = serde_json::from_str::<Vec<String>>(ids.trim())
             && let Some(id) = ids.into_iter().next()
         {
-            break id;
+            let e = exec_inspect(&d, &id);
+            if e["Running"] == true && e["Pid"].as_i64().is_some_and(|p| p > 0) {
+                break (id, e["Pid"].as_i64().unwrap());
+            }
         }
         assert!(std::time::Instant::now() < deadline, "the exec never showed as running");
         std::thread::sleep(Duration::from_millis(20));
     };
-    let pid = exec_inspect(&d, &exec_id)["Pid"].as_i64().unwrap();
     d.kill9_and_restart();
     let _ = client.kill();
     let _ = client.wait();

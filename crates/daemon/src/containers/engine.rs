@@ -87,26 +87,14 @@ impl Engine {
         }
     }
 
-    /// An operation of a container whose shim cannot do it: berth's runtime, or the
-    /// binary's `args`.
-    fn without_shim(&self, _id: &str, args: &[&str], lib: impl FnOnce(&runtime::Runtime) -> runtime::Result<()>) -> Result<serde_json::Value, String> {
+    /// What a container's shim would do, done by the runtime itself (the shim is gone,
+    /// or too old to know the request): berth's runtime through `lib`, a runtime
+    /// binary with `args`.
+    fn without_shim(&self, args: &[&str], lib: impl FnOnce(&runtime::Runtime) -> runtime::Result<()>) -> Result<(), String> {
         match self {
             Engine::Berth(rt) => lib(rt).map_err(|e| e.to_string()),
             Engine::Binary { .. } => self.run(args),
         }
-        .map(|()| serde_json::Value::Null)
-    }
-
-    /// A kill of a container whose shim is gone (it died): nobody else can.
-    fn kill_without_shim(&self, id: &str, sig: Signal, all: bool) -> Result<serde_json::Value, String> {
-        match self {
-            Engine::Berth(rt) => rt.kill(id, sig, all).map_err(|e| e.to_string()),
-            Engine::Binary { .. } => {
-                let n = (sig as i32).to_string();
-                if all { self.run(&["kill", "--all", id, &n]) } else { self.run(&["kill", id, &n]) }
-            }
-        }
-        .map(|()| serde_json::Value::Null)
     }
 
     /// Removes the runtime's state of the container (and its cgroup), if any is left.
@@ -151,35 +139,35 @@ impl Task {
         })
     }
 
-    /// Asks the shim; when there is none to ask (it died, or it is an older berth's
-    /// that does not know the request), the runtime does it with `fallback`.
-    fn ask_or<T: serde::de::DeserializeOwned>(
-        &self,
-        req: &shim::ControlRequest,
-        fallback: impl FnOnce(&Engine, &str) -> Result<T, String>,
-    ) -> Result<T, String> {
-        match self.ask(req) {
-            Ok(v) => Ok(v),
+    /// Asks the shim for `req`, which it answers `{"ok":true}`; when there is no shim
+    /// to ask (it died, or it is an older berth's that does not know the request), the
+    /// runtime does it with `fallback`.
+    fn done_or(&self, req: &shim::ControlRequest, fallback: impl FnOnce(&Engine) -> Result<(), String>) -> Result<(), String> {
+        match self.ask::<shim::OkReply>(req) {
+            Ok(_) => Ok(()),
             Err(Refusal::Refused(m)) => Err(m),
-            Err(Refusal::NoShim(why)) => fallback(&self.engine, &self.id).map_err(|e| format!("{e} ({why})")),
+            Err(Refusal::NoShim(why)) => fallback(&self.engine).map_err(|e| format!("{e} ({why})")),
         }
     }
 
     /// Sends `sig` to the init (`all`: to every process), a paused container thawed
     /// after it.
     pub fn kill(&self, sig: Signal, all: bool) -> Result<(), String> {
-        self.ask_or(&shim::ControlRequest::Kill { signal: sig as i32, all }, |e, id| e.kill_without_shim(id, sig, all))
-            .map(|_: serde_json::Value| ())
+        let (id, n) = (self.id.as_str(), (sig as i32).to_string());
+        let args: &[&str] = if all { &["kill", "--all", id, &n] } else { &["kill", id, &n] };
+        self.done_or(&shim::ControlRequest::Kill { signal: sig as i32, all }, |e| {
+            e.without_shim(args, |rt| rt.kill(id, sig, all))
+        })
     }
 
     pub fn pause(&self) -> Result<(), String> {
-        self.ask_or(&shim::ControlRequest::Pause, |e, id| e.without_shim(id, &["pause", id], |rt| rt.pause(id)))
-            .map(|_: serde_json::Value| ())
+        let id = self.id.as_str();
+        self.done_or(&shim::ControlRequest::Pause, |e| e.without_shim(&["pause", id], |rt| rt.pause(id)))
     }
 
     pub fn resume(&self) -> Result<(), String> {
-        self.ask_or(&shim::ControlRequest::Resume, |e, id| e.without_shim(id, &["resume", id], |rt| rt.resume(id)))
-            .map(|_: serde_json::Value| ())
+        let id = self.id.as_str();
+        self.done_or(&shim::ControlRequest::Resume, |e| e.without_shim(&["resume", id], |rt| rt.resume(id)))
     }
 
     /// Writes `resources` (a `linux.resources` object naming only what changes) to the
@@ -193,11 +181,14 @@ impl Task {
 
     /// Host pids of every process of the container.
     pub fn pids(&self) -> Result<Vec<i32>, String> {
-        self.ask_or(&shim::ControlRequest::Pids, |e, id| match e {
-            Engine::Berth(rt) => rt.pids(id).map(|pids| shim::PidsReply { pids }).map_err(|e| e.to_string()),
-            Engine::Binary { .. } => Err("the container's shim is gone".into()),
-        })
-        .map(|r: shim::PidsReply| r.pids)
+        match self.ask::<shim::PidsReply>(&shim::ControlRequest::Pids) {
+            Ok(r) => Ok(r.pids),
+            Err(Refusal::Refused(m)) => Err(m),
+            Err(Refusal::NoShim(why)) => match &self.engine {
+                Engine::Berth(rt) => rt.pids(&self.id).map_err(|e| format!("{e} ({why})")),
+                Engine::Binary { .. } => Err(why),
+            },
+        }
     }
 }
 

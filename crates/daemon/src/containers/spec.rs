@@ -229,9 +229,7 @@ fn bind(src: &Path, dst: &str, ro: bool, propagation: api::binds::Propagation) -
     if ro {
         options.push("ro");
     }
-    let mut m = mount(dst, "bind", "", &options);
-    m.set_source(Some(src.to_path_buf()));
-    m
+    mount(dst, "bind", src, &options)
 }
 
 /// The user's binds (`/host:/ctr[:ro|rw]`) and tmpfs mounts. Named volumes arrive with
@@ -440,11 +438,11 @@ pub fn build(input: &Input) -> Result<Spec, String> {
 }
 
 /// One of Docker's fixed mounts.
-fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Mount {
+fn mount(destination: &str, typ: &str, source: impl AsRef<Path>, options: &[&str]) -> Mount {
     let mut m = Mount::default();
     m.set_destination(destination.into());
     m.set_typ(Some(typ.to_string()));
-    m.set_source(Some(source.into()));
+    m.set_source(Some(source.as_ref().to_path_buf()));
     m.set_options(Some(options.iter().map(|o| o.to_string()).collect()));
     m
 }

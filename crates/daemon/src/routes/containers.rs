@@ -158,16 +158,17 @@ async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let r = c.record();
-    // The size walks the writable layer: off the async workers.
-    let d2 = d.clone();
-    let inspected = tokio::task::spawn_blocking(move || {
-        let size = q.get_bool("size").then(|| view::sizes(&d2.containers, &r.image_id, &r.id));
-        let exec_ids = d2.containers.execs.of(&r.id);
-        view::inspect(&r, &d2.containers.paths, size, exec_ids)
-    })
-    .await
-    .map_err(|e| Error::internal(e.to_string()))?;
-    Ok(axum::Json(inspected).into_response())
+    let size = match q.get_bool("size") {
+        // The size walks the writable layer: off the async workers.
+        true => {
+            let (d2, image_id, id) = (d.clone(), r.image_id.clone(), r.id.clone());
+            let sizes = tokio::task::spawn_blocking(move || view::sizes(&d2.containers, &image_id, &id));
+            Some(sizes.await.map_err(|e| Error::internal(e.to_string()))?)
+        }
+        false => None,
+    };
+    let exec_ids = d.containers.execs.of(&r.id);
+    Ok(axum::Json(view::inspect(&r, &d.containers.paths, size, exec_ids)).into_response())
 }
 
 async fn start(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {

@@ -7,7 +7,7 @@
 //! a copy of the output ends and drains them once berthd's connection is gone, so a
 //! process whose reader died never blocks on a full pipe or dies of SIGPIPE.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
@@ -68,7 +68,8 @@ pub fn start(rt: &Engine, id: &str, process: &Path, tty: bool, stdin: bool, stat
             lib.exec(id, &opts)?
         }
         Engine::Binary { .. } => {
-            binary_exec(rt, id, process, state_dir, Some([in_fd, out_w.as_raw_fd(), err_w.as_raw_fd()]))?.0
+            let in_fd = input.as_ref().map_or(null.as_fd(), |(r, _)| r.as_fd());
+            binary_exec(rt, id, process, state_dir, Some([in_fd, out_w.as_fd(), err_w.as_fd()]))?.0
         }
     };
     // Only the process holds the other ends now.
@@ -83,7 +84,13 @@ pub fn start(rt: &Engine, id: &str, process: &Path, tty: bool, stdin: bool, stat
 
 /// `RUNTIME exec --detach` of a runc-compatible binary: with `stdio` (the process
 /// inherits them), or with a terminal whose master comes back over a console socket.
-fn binary_exec(rt: &Engine, id: &str, process: &Path, state_dir: &Path, stdio: Option<[i32; 3]>) -> Result<(i32, OwnedFd)> {
+fn binary_exec(
+    rt: &Engine,
+    id: &str,
+    process: &Path,
+    state_dir: &Path,
+    stdio: Option<[BorrowedFd<'_>; 3]>,
+) -> Result<(i32, OwnedFd)> {
     let pid_file = process.with_extension("pid");
     let mut c = rt.binary_command("exec");
     c.arg("--detach").arg("--process").arg(process).arg("--pid-file").arg(&pid_file);
@@ -98,16 +105,19 @@ fn binary_exec(rt: &Engine, id: &str, process: &Path, state_dir: &Path, stdio: O
         }
     };
     c.arg(id);
-    let swap = match stdio {
-        Some(fds) => Some(sys::StdioSwap::install(fds).context("redirect stdio")?),
-        None => {
-            let n = sys::dev_null().context("open /dev/null")?;
-            let n = n.as_raw_fd();
-            Some(sys::StdioSwap::install([n, n, n]).context("redirect stdio")?)
+    // The runtime passes its stdio on to the process (the terminal replaces them).
+    match stdio {
+        Some([stdin, stdout, stderr]) => {
+            let own = |fd: BorrowedFd<'_>| fd.try_clone_to_owned().map(std::process::Stdio::from).context("dup stdio");
+            c.stdin(own(stdin)?).stdout(own(stdout)?).stderr(own(stderr)?);
         }
-    };
+        None => {
+            c.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        }
+    }
     let mut child = c.spawn().with_context(|| format!("run {:?}", c.get_program()))?;
-    drop(swap);
+    // Our copies of the process's ends go now: only it holds them.
+    drop(c);
     let master = match console {
         Some((listener, path)) => {
             let conn = accept_while_running(&listener, &mut child);
