@@ -391,6 +391,10 @@ fn containers_can_run_on_runc() {
     assert_eq!(o.status.code(), Some(127), "{}", String::from_utf8_lossy(&o.stderr));
     ok(docker(&d, &["run", "-d", "--runtime", "runc", "--name", "onrunc", "busybox", "sleep", "1000"]));
     assert_eq!(inspect(&d, "onrunc", "{{.HostConfig.Runtime}} {{.State.Status}}"), "runc running");
+    // Its usage comes through its shim, as for berth's own runtime: one process, and
+    // some memory in use.
+    let out = ok(docker(&d, &["stats", "--no-stream", "--format", "{{.PIDs}} {{.MemUsage}}", "onrunc"]));
+    assert!(out.starts_with("1 ") && !out.starts_with("1 0B"), "{out}");
     ok(docker(&d, &["pause", "onrunc"]));
     assert_eq!(inspect(&d, "onrunc", "{{.State.Status}}"), "paused");
     ok(docker(&d, &["unpause", "onrunc"]));

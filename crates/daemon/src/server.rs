@@ -75,14 +75,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         image::store::Store::open(&config.data_root)
             .with_context(|| format!("open the image store in {}", config.data_root.display()))?,
     );
-    let (containers, broken) = crate::containers::Containers::open(shared_config.clone(), events.clone(), images.clone())
+    let (containers, loaded) = crate::containers::Containers::open(shared_config.clone(), events.clone(), images.clone())
         .with_context(|| format!("open the containers in {}", config.data_root.display()))?;
     containers
         .paths
         .restrict(config.remap.as_ref().map(|r| r.root_gid()))
         .context("restrict the containers' directories")?;
     let daemon = Arc::new(Daemon { config: shared_config, events, images, containers: Arc::new(containers) });
-    crate::containers::monitor::restore(&daemon.containers, broken).await;
+    crate::containers::restore::restore(&daemon.containers, loaded).await;
     let d = daemon.clone();
     tokio::task::spawn_blocking(move || d.containers.fill_spare());
     let mut servers = tokio::task::JoinSet::new();
@@ -117,7 +117,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if !config.live_restore {
         // A second signal ends the wait (dockerd's way out of a stop that hangs).
         tokio::select! {
-            _ = crate::containers::monitor::shutdown(&daemon.containers) => {}
+            _ = crate::containers::restore::shutdown(&daemon.containers) => {}
             _ = term.recv() => tracing::warn!("shutdown cut short: containers may be left running"),
             _ = int.recv() => tracing::warn!("shutdown cut short: containers may be left running"),
         }

@@ -117,7 +117,7 @@ mod tests {
         });
         let mut c = Control::connect(dir.path()).unwrap();
         let s: StateReply = c.request(&ControlRequest::State).unwrap();
-        assert_eq!(s, StateReply { pid: 42, status: Status::Exited, exit_code: Some(3) });
+        assert_eq!(s, StateReply { pid: 42, status: Status::Exited, exit_code: Some(3), protocol: 1 });
         match c.request::<ExitStatus>(&ControlRequest::Shutdown) {
             Err(Error::Refused(m)) => assert_eq!(m, "still running"),
             other => panic!("{other:?}"),

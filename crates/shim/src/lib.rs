@@ -62,7 +62,8 @@
 //! JSON lines in, one JSON line out per request, in order ([`ControlRequest`]):
 //!
 //! * `{"op":"resize","width":W,"height":H}` → `{"ok":true}` (TIOCSWINSZ on the pty);
-//! * `{"op":"state"}` → a [`StateReply`] `{"pid":…, "status":"running", "exit_code":null}`;
+//! * `{"op":"state"}` → a [`StateReply`] `{"pid":…, "status":"running", "exit_code":null,
+//!   "protocol":2}` (the shim's [`PROTOCOL`]: what it understands);
 //! * `{"op":"wait"}` → an [`ExitStatus`] once the container has exited (at once if it
 //!   already has); later requests on that connection wait behind it;
 //! * `{"op":"shutdown"}` → `{"ok":true}`, then the shim cleans up and exits; refused
@@ -71,8 +72,11 @@
 //!   state and cgroup are removed (the daemon asks before `shutdown`);
 //! * `{"op":"kill","signal":N,"all":B}`, `{"op":"pause"}`, `{"op":"resume"}`,
 //!   `{"op":"update","resources":{…}}` → `{"ok":true}`; `{"op":"pids"}` → a
-//!   [`PidsReply`]: the shim drives the container's runtime (berth's library, or a
-//!   runc-compatible binary) for the daemon, which never does it behind the shim;
+//!   [`PidsReply`]; `{"op":"stats"}` → a [`StatsReply`], the usage of the container's
+//!   cgroup (found through the runtime's state, or for a runtime binary through the
+//!   init's `/proc/PID/cgroup`): the shim drives the container's runtime (berth's
+//!   library, or a runc-compatible binary) for the daemon, which never does it behind
+//!   the shim;
 //! * `{"op":"exec","id":ID,"process":FILE,"tty":T,"stdin":S}` → an [`ExecReply`]
 //!   `{"pid":N}` with the client's ends of the exec's stdio attached (SCM_RIGHTS: the
 //!   terminal's master with a tty; else stdout, stderr, then stdin if asked), or
@@ -109,6 +113,6 @@ pub mod protocol;
 pub use error::{Error, Result};
 pub use protocol::{
     ATTACH_BUFFER_LIMIT, ATTACH_SOCKET, AttachRequest, CONTROL_SOCKET, ControlRequest, DEFAULT_LINGER_SECS,
-    EXIT_FILE, ErrorReply, ExecReply, ExecState, ExitStatus, FailureCode, OkReply, PID_FILE, PidsReply, SHIM_LOG, StartReport, StateReply, Status,
+    EXIT_FILE, ErrorReply, ExecReply, ExecState, ExitStatus, FailureCode, OkReply, PID_FILE, PROTOCOL, PidsReply, SHIM_LOG, StartReport, StateReply, StatsReply, Status,
     WAIT_ATTACH_TIMEOUT_SECS,
 };

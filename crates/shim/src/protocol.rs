@@ -23,6 +23,9 @@ pub const ATTACH_BUFFER_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_LINGER_SECS: u64 = 600;
 /// How long `--wait-attach` waits for the first attach client before starting anyway.
 pub const WAIT_ATTACH_TIMEOUT_SECS: u64 = 60;
+/// The version of the control protocol this shim speaks, in its [`StateReply`]: 1 is
+/// a shim from before versions were told (no `protocol` field), 2 adds `stats`.
+pub const PROTOCOL: u32 = 2;
 /// Longest request line the shim accepts on either socket.
 pub const MAX_REQUEST_LINE: usize = 64 * 1024;
 
@@ -75,6 +78,8 @@ pub enum ControlRequest {
     Update { resources: serde_json::Value },
     /// The host pids of the container's processes ([`PidsReply`]).
     Pids,
+    /// The usage of the container's cgroup ([`StatsReply`]); protocol 2.
+    Stats,
     /// Start a process in the container (an exec) as the shim's child. The reply, an
     /// [`ExecReply`], carries the client's ends of its stdio (SCM_RIGHTS): the
     /// terminal's master with `tty`; else stdout and stderr, then stdin with `stdin`.
@@ -118,6 +123,19 @@ pub struct StateReply {
     pub status: Status,
     /// Set once `status` is `exited`.
     pub exit_code: Option<i32>,
+    /// The shim's [`PROTOCOL`]; 1 from a shim that does not tell.
+    #[serde(default = "protocol_one")]
+    pub protocol: u32,
+}
+
+fn protocol_one() -> u32 {
+    1
+}
+
+/// Reply to `stats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsReply {
+    pub cgroup: cgroups::Stats,
 }
 
 /// How the container's init ended: the reply to `wait` and the content of `exit.json`.
@@ -271,8 +289,14 @@ mod tests {
 
     #[test]
     fn replies() {
-        let s: StateReply = parse_reply(r#"{"pid":7,"status":"running","exit_code":null}"#).unwrap();
-        assert_eq!(s.status, Status::Running);
+        let s: StateReply = parse_reply(r#"{"pid":7,"status":"running","exit_code":null,"protocol":2}"#).unwrap();
+        assert_eq!((s.status, s.protocol), (Status::Running, PROTOCOL));
+        // A shim from before versions were told speaks protocol 1.
+        let old: StateReply = parse_reply(r#"{"pid":7,"status":"running","exit_code":null}"#).unwrap();
+        assert_eq!(old.protocol, 1);
+        assert_eq!(ControlRequest::Stats.to_line(), "{\"op\":\"stats\"}\n");
+        let stats: StatsReply = parse_reply(r#"{"cgroup":{"memory":null,"cpu":null,"pids":{"current":2,"limit":null},"io":null}}"#).unwrap();
+        assert_eq!(stats.cgroup.pids.map(|p| p.current), Some(2));
         match parse_reply::<OkReply>(r#"{"error":"nope"}"#) {
             Err(Error::Refused(m)) => assert_eq!(m, "nope"),
             other => panic!("{other:?}"),

@@ -91,7 +91,7 @@ pub struct Registration {
 impl Registration {
     pub fn new(c: &Arc<Container>) -> Registration {
         c.attach_waits(true);
-        let mut seen = *c.subscribe().borrow();
+        let mut seen = c.subscribe().borrow().changes;
         // A start already under way (begun, not yet done or failed) counts as the
         // one to attach to.
         if seen.starting > seen.started + seen.failed_starts {
@@ -111,7 +111,7 @@ impl Registration {
         let mut rx = c.subscribe();
         let seen = self.seen;
         // The shim binds its socket right after a start begins.
-        rx.wait_for(|ch| ch.starting > seen.starting || ch.removed || ch.failed_starts > seen.failed_starts)
+        rx.wait_for(|p| p.changes.starting > seen.starting || p.changes.removed || p.changes.failed_starts > seen.failed_starts)
             .await
             .ok()?;
         // The socket appears a millisecond or two later; tokio's timers tick in whole
@@ -130,7 +130,7 @@ impl Registration {
         });
         let failed = async {
             // The guard `wait_for` yields is not Send: dropped here, not held in the select.
-            let _ = rx.wait_for(|ch| ch.removed || ch.failed_starts > seen.failed_starts || ch.exits > seen.exits).await;
+            let _ = rx.wait_for(|p| p.changes.removed || p.changes.failed_starts > seen.failed_starts || p.changes.exits > seen.exits).await;
         };
         tokio::pin!(poll);
         let stream = tokio::select! {

@@ -2,7 +2,6 @@
 //! merges the configs, prepares the writable snapshot and the container's own files,
 //! and records the container (state `created`). Any failure leaves nothing behind.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use api::containers::{ContainerCreateBody, HostConfig};
@@ -26,31 +25,6 @@ fn check_network(hc: &mut HostConfig) -> Result<()> {
             "network {other} not found (berth has the none and host networks until its network manager lands)"
         ))),
     }
-}
-
-pub(super) fn check_restart_policy(hc: &HostConfig) -> Result<()> {
-    let p = &hc.restart_policy;
-    match p.name.as_str() {
-        "" | "no" | "always" | "unless-stopped" if p.maximum_retry_count != 0 => {
-            Err(Error::invalid(
-                "invalid restart policy: maximum retry count can only be used with 'on-failure'",
-            ))
-        }
-        "" | "no" | "always" | "unless-stopped" => Ok(()),
-        "on-failure" if p.maximum_retry_count < 0 => Err(Error::invalid(
-            "invalid restart policy: maximum retry count must be a positive integer",
-        )),
-        "on-failure" => Ok(()),
-        other => Err(Error::invalid(format!(
-            "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
-        ))),
-    }?;
-    if hc.auto_remove && !matches!(p.name.as_str(), "" | "no") {
-        return Err(Error::invalid(
-            "can't create 'AutoRemove' container with restart policy",
-        ));
-    }
-    Ok(())
 }
 
 /// Docker's checks of the resource values (see [`super::resources::check`]) and of the
@@ -155,7 +129,7 @@ fn check_log_config(hc: &HostConfig) -> Result<()> {
     for (k, v) in &hc.log_config.config {
         match k.as_str() {
             "max-size" => {
-                log_max_size(v).map_err(Error::invalid)?;
+                super::logs::log_max_size(v).map_err(Error::invalid)?;
             }
             "max-file" => {
                 v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
@@ -172,99 +146,6 @@ fn check_log_config(hc: &HostConfig) -> Result<()> {
             }
         }
     }
-    Ok(())
-}
-
-/// The json-file driver's `max-size` in bytes: Docker's decimal units (`10m` is
-/// 10,000,000 bytes), and positive.
-pub fn log_max_size(s: &str) -> std::result::Result<u64, String> {
-    match api::units::from_human_size(s)? {
-        n if n > 0 => Ok(n as u64),
-        _ => Err("max-size must be a positive number".into()),
-    }
-}
-
-/// The host's resolv.conf for a container: kept as is on the host network; elsewhere
-/// loopback nameservers (unreachable from another network namespace) are dropped.
-fn resolv_conf(host_net: bool, dns: &[String], search: &[String], options: &[String]) -> String {
-    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    if dns.is_empty() && search.is_empty() && options.is_empty() {
-        if host_net {
-            return host;
-        }
-        return host
-            .lines()
-            .filter(|l| {
-                let mut w = l.split_whitespace();
-                !(w.next() == Some("nameserver")
-                    && w.next()
-                        .is_some_and(|a| a.starts_with("127.") || a == "::1"))
-            })
-            .map(|l| format!("{l}\n"))
-            .collect();
-    }
-    let mut out = String::new();
-    for d in dns {
-        out.push_str(&format!("nameserver {d}\n"));
-    }
-    if !search.is_empty() {
-        out.push_str(&format!("search {}\n", search.join(" ")));
-    }
-    if !options.is_empty() {
-        out.push_str(&format!("options {}\n", options.join(" ")));
-    }
-    out
-}
-
-fn hosts_file(host_net: bool, extra: &[String]) -> Result<String> {
-    let mut out = if host_net {
-        std::fs::read_to_string("/etc/hosts").unwrap_or_default()
-    } else {
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string()
-    };
-    for e in extra {
-        let (host, ip) = e.split_once(':').ok_or_else(|| {
-            Error::invalid(format!("invalid extra host {e:?}: use host:ip"))
-        })?;
-        if ip.parse::<std::net::IpAddr>().is_err() && ip != "host-gateway" {
-            return Err(Error::invalid(format!(
-                "invalid IP address in add-host: {ip:?}"
-            )));
-        }
-        out.push_str(&format!("{ip}\t{host}\n"));
-    }
-    Ok(out)
-}
-
-/// Writes the container's hostname, hosts and resolv.conf into `dir` (its run
-/// directory, made if missing), at each start as Docker rebuilds them.
-pub(crate) fn write_etc_files(dir: &Path, r: &Record) -> Result<()> {
-    let hc = &r.host_config;
-    let host_net = hc.network_mode == "host";
-    let io = |what: &str| {
-        let what = what.to_string();
-        move |e: std::io::Error| Error::internal(format!("write {what}: {e}"))
-    };
-    std::fs::create_dir_all(dir).map_err(io("the run directory"))?;
-    let hostname = if host_net {
-        nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-            .unwrap_or_default()
-    } else {
-        r.config.hostname.clone()
-    };
-    std::fs::write(dir.join("hostname"), format!("{hostname}\n")).map_err(io("hostname"))?;
-    std::fs::write(
-        dir.join("hosts"),
-        hosts_file(host_net, &hc.extra_hosts)?,
-    )
-    .map_err(io("hosts"))?;
-    std::fs::write(
-        dir.join("resolv.conf"),
-        resolv_conf(host_net, &hc.dns, &hc.dns_search, &hc.dns_options),
-    )
-    .map_err(io("resolv.conf"))?;
     Ok(())
 }
 
@@ -296,7 +177,7 @@ pub async fn create(
     }
     check_network(hc)?;
     crate::userns::check(hc, d.config.remap.is_some()).map_err(Error::invalid)?;
-    check_restart_policy(hc)?;
+    super::lifecycle::check_restart_policy(hc)?;
     let warnings = check_resources(hc)?;
     check_log_config(hc)?;
     check_security_opt(hc)?;
@@ -378,7 +259,7 @@ fn create_blocking(
             .map_err(|e| Error::internal(format!("prepare the container's filesystem: {e}")))?;
         crate::crash::point("create:snapshot");
         // Written at start; checked now so that a bad --add-host fails the create.
-        hosts_file(false, &record.host_config.extra_hosts)?;
+        super::etc::hosts_file(false, &record.host_config.extra_hosts)?;
         record
             .save(&dir)
             .map_err(|e| Error::internal(format!("save container {id}: {e}")))
@@ -389,7 +270,9 @@ fn create_blocking(
         containers.release_name(&name, &id);
         return Err(e);
     }
-    let c = containers.insert(record);
+    let (c, mailbox) = super::Container::new(record);
+    containers.insert(c.clone());
+    super::owner::spawn(d, c.clone(), mailbox);
     d.events.publish(
         "container",
         "create",
@@ -410,15 +293,7 @@ fn familiar(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn log_sizes_parse_like_docker() {
-        assert_eq!(log_max_size("10m"), Ok(10_000_000));
-        assert_eq!(log_max_size("1k"), Ok(1000));
-        assert_eq!(log_max_size("100"), Ok(100));
-        assert_eq!(log_max_size("0"), Err("max-size must be a positive number".into()));
-        assert_eq!(log_max_size("ten"), Err("invalid size: 'ten'".into()));
-    }
+    use super::super::lifecycle::check_restart_policy;
 
     #[test]
     fn restart_policies_are_checked() {
@@ -490,9 +365,4 @@ mod tests {
         );
     }
 
-    #[test]
-    fn resolv_conf_drops_loopback_nameservers_off_the_host_network() {
-        let custom = resolv_conf(false, &["10.0.0.1".into()], &["example.org".into()], &[]);
-        assert_eq!(custom, "nameserver 10.0.0.1\nsearch example.org\n");
-    }
 }

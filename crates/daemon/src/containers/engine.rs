@@ -76,16 +76,6 @@ impl Engine {
         }
     }
 
-    /// The container's cgroup (berth's runtime only: a runtime binary keeps its own state).
-    pub fn cgroup(&self, id: &str) -> Result<cgroups::Cgroup, String> {
-        match self {
-            Engine::Berth(rt) => {
-                let (st, _) = rt.load(id).map_err(|e| e.to_string())?;
-                rt.cgroup_of(&st).map_err(|e| e.to_string())
-            }
-            Engine::Binary { path, .. } => Err(format!("stats of containers on {path} are not supported yet")),
-        }
-    }
 
     /// What a container's shim would do, done by the runtime itself (the shim is gone,
     /// or too old to know the request): berth's runtime through `lib`, a runtime
@@ -177,6 +167,22 @@ impl Task {
             Refusal::Refused(m) => m,
             Refusal::NoShim(why) => format!("restart the container to update it live ({why})"),
         })
+    }
+
+    /// The usage of the container's cgroup, as its shim reads it; berth's runtime
+    /// reads it when the shim is gone or older than protocol 2.
+    pub fn stats(&self) -> Result<cgroups::Stats, String> {
+        match self.ask::<shim::StatsReply>(&shim::ControlRequest::Stats) {
+            Ok(r) => Ok(r.cgroup),
+            Err(Refusal::Refused(m)) => Err(m),
+            Err(Refusal::NoShim(why)) => match &self.engine {
+                Engine::Berth(rt) => {
+                    let (st, _) = rt.load(&self.id).map_err(|e| e.to_string())?;
+                    rt.cgroup_of(&st).and_then(|cg| Ok(cg.stats()?)).map_err(|e| format!("{e} ({why})"))
+                }
+                Engine::Binary { .. } => Err(why),
+            },
+        }
     }
 
     /// Host pids of every process of the container.

@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Container, names, ops};
+use super::machine::{Command, Input};
+use super::{Container, names, run};
 use crate::error::{Error, Result};
 use super::Containers;
 
@@ -18,21 +19,31 @@ pub struct Export {
     /// Mounted for this export (else the live rootfs).
     own_mount: bool,
     /// Held until the export ends: no start, mount or removal of the same snapshot meanwhile.
-    _op: tokio::sync::OwnedMutexGuard<()>,
+    _hold: Hold,
+}
+
+/// The container's owner holds it still until this drops.
+struct Hold(Arc<Container>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.send(Input::Unhold);
+    }
 }
 
 impl Export {
     /// Mounts what the export reads (a failure is an error reply, not a cut stream) and
     /// publishes the `export` event.
     pub async fn prepare(d: &Arc<Containers>, c: &Arc<Container>) -> Result<Export> {
-        let op = c.operation().await;
+        c.ask(Command::Hold).await?;
+        let hold = Hold(c.clone());
         let r = c.record();
         let (d2, c2) = (d.clone(), c.clone());
         let (dir, own_mount) = tokio::task::spawn_blocking(move || mount_for_export(&d2, &c2))
             .await
             .map_err(|e| Error::internal(e.to_string()))??;
         d.events.publish("container", "export", &c.id, super::view::event_attributes(&r));
-        Ok(Export { id: c.id.clone(), dir, own_mount, _op: op })
+        Ok(Export { id: c.id.clone(), dir, own_mount, _hold: hold })
     }
 
     /// Writes the tar stream (blocking), then releases the export's mount.
@@ -41,7 +52,7 @@ impl Export {
             tracing::warn!(container = %self.id, "export: {e}");
         }
         if self.own_mount {
-            ops::unmount_all(&self.dir);
+            run::unmount_all(&self.dir);
             let _ = std::fs::remove_dir(&self.dir);
         }
     }
@@ -50,7 +61,7 @@ impl Export {
 fn mount_for_export(d: &Containers, c: &Container) -> Result<(PathBuf, bool)> {
     let r = c.record();
     let live_rootfs = d.paths.live_rootfs(&c.id);
-    let live = ops::is_mounted(&live_rootfs);
+    let live = run::is_mounted(&live_rootfs);
     let remapped = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config).is_some();
     if live && !remapped {
         return Ok((live_rootfs, false));

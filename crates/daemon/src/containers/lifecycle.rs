@@ -2,15 +2,27 @@
 //! command is allowed in which state (and Docker's status and words when it is not),
 //! what an exit leads to (`--rm`, the restart policy with its back-off), and what a
 //! start, a stop or an exit changes in the record. Nothing here blocks, locks or
-//! touches the system: the operations ([`super::ops`], [`super::monitor`]) ask these
-//! functions and carry out the answer, and the tables below test every pair.
+//! touches the system: the container's state machine ([`super::machine`]) is made of
+//! these rules, and the tables below test every pair.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use nix::sys::signal::Signal;
 
-use super::record::{State, Status};
+use super::record::{Record, State, Status};
 use crate::error::{Error, Result};
+
+/// `KILL`, `SIGKILL`, `sigkill`, `9` → the signal (the runtime's table); Docker's
+/// message otherwise.
+pub fn parse_signal(s: &str) -> Result<Signal> {
+    runtime::signal::parse(s).map_err(|_| Error::invalid(format!("Invalid signal: {s}")))
+}
+
+/// The signal `stop` sends first: the container's StopSignal or SIGTERM.
+pub fn stop_signal(r: &Record) -> Signal {
+    parse_signal(&r.config.stop_signal).unwrap_or(Signal::SIGTERM)
+}
 
 /// A user's (or the daemon's) request to a container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +133,32 @@ pub fn admit(command: Command, subject: Subject<'_>) -> Result<Admission> {
         ))),
         (Command::Update, _) => Ok(live),
     }
+}
+
+/// Docker's checks of a restart policy, at create and update.
+pub fn check_restart_policy(hc: &api::hostconfig::HostConfig) -> Result<()> {
+    let p = &hc.restart_policy;
+    match p.name.as_str() {
+        "" | "no" | "always" | "unless-stopped" if p.maximum_retry_count != 0 => {
+            Err(Error::invalid(
+                "invalid restart policy: maximum retry count can only be used with 'on-failure'",
+            ))
+        }
+        "" | "no" | "always" | "unless-stopped" => Ok(()),
+        "on-failure" if p.maximum_retry_count < 0 => Err(Error::invalid(
+            "invalid restart policy: maximum retry count must be a positive integer",
+        )),
+        "on-failure" => Ok(()),
+        other => Err(Error::invalid(format!(
+            "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+        ))),
+    }?;
+    if hc.auto_remove && !matches!(p.name.as_str(), "" | "no") {
+        return Err(Error::invalid(
+            "can't create 'AutoRemove' container with restart policy",
+        ));
+    }
+    Ok(())
 }
 
 /// A restart policy, read once from the wire's name and count.
@@ -441,4 +479,18 @@ mod tests {
         on_restart_cancelled(&mut s);
         assert_eq!((s.status, s.manually_stopped), (Status::Exited, true));
     }
+
+    #[test]
+    fn signals_parse_in_every_docker_spelling() {
+        for s in ["KILL", "SIGKILL", "sigkill", "9"] {
+            assert_eq!(parse_signal(s).unwrap(), Signal::SIGKILL, "{s}");
+        }
+        assert_eq!(parse_signal("hup").unwrap(), Signal::SIGHUP);
+        assert_eq!(
+            parse_signal("NOPE").unwrap_err().message,
+            "Invalid signal: NOPE"
+        );
+        assert!(parse_signal("99").is_err());
+    }
+
 }

@@ -247,9 +247,28 @@ impl Follower {
     }
 }
 
+/// The json-file driver's `max-size` in bytes: Docker's decimal units (`10m` is
+/// 10,000,000 bytes), and positive.
+pub fn log_max_size(s: &str) -> std::result::Result<u64, String> {
+    match api::units::from_human_size(s)? {
+        n if n > 0 => Ok(n as u64),
+        _ => Err("max-size must be a positive number".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_sizes_parse_like_docker() {
+        assert_eq!(log_max_size("10m"), Ok(10_000_000));
+        assert_eq!(log_max_size("1k"), Ok(1000));
+        assert_eq!(log_max_size("100"), Ok(100));
+        assert_eq!(log_max_size("0"), Err("max-size must be a positive number".into()));
+        assert_eq!(log_max_size("ten"), Err("invalid size: 'ten'".into()));
+    }
+
 
     fn write_log(path: &Path, records: &[(&str, &str, &str)]) {
         let mut out = Vec::new();

@@ -1,13 +1,17 @@
-//! The container manager: every container berthd knows, by id and by name, each with
-//! its record (the config and state of [`record`]), a lock that serialises operations
-//! on it, and a channel that tells waiters when it starts, exits or is removed.
+//! The container service: every container berthd knows, by id and by name. Each
+//! container has one owner, a task that alone changes its record (the config and
+//! state of [`record`]); readers see the record it last published, and waiters the
+//! changes it counts (starts, exits, removal).
 //!
 //! - [`create`](create::create) merges the config over the image's, prepares the
-//!   writable snapshot and the container's files, and records it;
-//! - [`ops`]: start (mount, bundle, shim), stop, kill, pause, restart, rename, remove;
-//! - [`monitor`]: one task per running container waits on its shim for the exit, then
-//!   cleans up and applies `--rm` and the restart policy; and live restore at start;
-//! - [`health`]: the healthcheck's monitor, one task per running container that has one;
+//!   writable snapshot and the container's files, records it and starts its owner;
+//! - [`machine`]: the owner's transitions, one pure function of (state, input) to
+//!   (state, effects), made of Docker's rules in [`lifecycle`] and [`health`];
+//! - [`owner`]: the task that carries the effects out; [`run`] what a run holds and
+//!   how it is launched and released; [`monitor`] waits for a run's exit; [`probe`]
+//!   runs the healthcheck;
+//! - [`ops`]: the commands as clients give them; [`restore`]: live restore at daemon
+//!   start and the stop at a shutdown without it;
 //! - [`view`]: inspect, `ps` and their filters; [`logs`]; [`attach`].
 //!
 //! On disk: `<data-root>/containers/<id>/` holds `container.json`, the json-file log,
@@ -20,17 +24,23 @@ pub mod create;
 pub mod devices;
 pub mod diff;
 pub mod engine;
+pub mod etc;
 pub mod exec;
 pub mod export;
 pub mod health;
 pub mod lifecycle;
 pub mod logs;
+pub mod machine;
 pub mod merge;
 pub mod monitor;
 pub mod names;
 pub mod ops;
+pub mod owner;
+pub mod probe;
 pub mod record;
 pub mod resources;
+pub mod restore;
+pub mod run;
 pub mod seccomp;
 pub mod security_opts;
 pub mod spec;
@@ -45,7 +55,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, RwLock};
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::error::{Error, Result};
 use record::{Record, Status};
@@ -113,7 +123,7 @@ impl Paths {
     /// path for one an older berthd started.
     pub fn live_rootfs(&self, id: &str) -> PathBuf {
         let legacy = self.legacy_rootfs(id);
-        if ops::is_mounted(&legacy) { legacy } else { self.rootfs(id) }
+        if run::is_mounted(&legacy) { legacy } else { self.rootfs(id) }
     }
     pub fn log(&self, id: &str) -> PathBuf {
         self.data.join(id).join(format!("{id}-json.log"))
@@ -154,49 +164,86 @@ pub struct Changes {
     pub started: u64,
     /// Exits recorded (state and exit code; waiters may answer).
     pub exits: u64,
-    /// Exits whose resources (shim, runtime state, rootfs mount) are released; a new
-    /// start or a removal waits until this catches up with `exits`.
-    pub cleanups: u64,
     /// A start attempt failed.
     pub failed_starts: u64,
     pub removed: bool,
 }
 
+impl Changes {
+    fn count(&mut self, change: machine::Change) {
+        use machine::Change;
+        match change {
+            Change::Starting => self.starting += 1,
+            Change::Started => self.started += 1,
+            Change::FailedStart => self.failed_starts += 1,
+            Change::Exited => self.exits += 1,
+            Change::Removed => self.removed = true,
+        }
+    }
+}
+
+/// What readers see of a container: its record as its owner last published it, and
+/// the changes so far, always consistent with each other.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub record: Arc<Record>,
+    pub changes: Changes,
+}
+
+/// How the owner answers a command.
+pub type Reply = tokio::sync::oneshot::Sender<Result<()>>;
+pub type Message = machine::Input<Reply>;
+
+/// A container's mailbox, read by its owner task ([`owner`]).
+pub struct Mailbox(mpsc::UnboundedReceiver<Message>);
+
+impl Mailbox {
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.0.recv().await
+    }
+}
+
+/// A handle on one container: what readers see, and the mailbox of the task that
+/// owns it. Nothing else changes a container.
 pub struct Container {
     pub id: String,
-    record: Mutex<Record>,
-    /// Serialises operations on this container (held across awaits).
-    op: Arc<tokio::sync::Mutex<()>>,
-    changes: watch::Sender<Changes>,
+    published: watch::Sender<Published>,
+    mailbox: mpsc::UnboundedSender<Message>,
     /// Attach clients waiting for the container to start; the shim then holds the
     /// start until the first of them is connected, so none of the output is lost.
     attach_waiting: AtomicUsize,
-    /// The restart policy's current back-off.
-    backoff: Mutex<std::time::Duration>,
-    /// A `restart` is stopping it: its exit must not remove an `--rm` container.
-    restarting_by_hand: std::sync::atomic::AtomicBool,
-    /// The healthcheck's monitor while one runs.
-    health: Mutex<Option<health::Monitor>>,
 }
 
 impl Container {
-    fn new(record: Record) -> Container {
-        Container {
+    /// The handle, and the mailbox its owner reads.
+    pub fn new(record: Record) -> (Arc<Container>, Mailbox) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let c = Container {
             id: record.id.clone(),
-            record: Mutex::new(record),
-            op: Arc::new(tokio::sync::Mutex::new(())),
-            changes: watch::Sender::new(Changes::default()),
-            restarting_by_hand: std::sync::atomic::AtomicBool::new(false),
+            published: watch::Sender::new(Published { record: Arc::new(record), changes: Changes::default() }),
+            mailbox: tx,
             attach_waiting: AtomicUsize::new(0),
-            backoff: Mutex::new(std::time::Duration::ZERO),
-            health: Mutex::new(None),
-        }
+        };
+        (Arc::new(c), Mailbox(rx))
     }
 
-    /// Waits for the container's other operations to finish; this one runs until the
-    /// guard drops.
-    pub async fn operation(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        self.op.clone().lock_owned().await
+    /// Asks the owner to carry out `command`; answers when it is done (or refused).
+    pub async fn ask(&self, command: machine::Command) -> Result<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(machine::Input::Command(command, Some(tx)));
+        rx.await.unwrap_or_else(|_| Err(Error::not_found(format!("No such container: {}", self.id))))
+    }
+
+    /// Live restore: tells the owner what berthd found; answers once it acted on it.
+    pub async fn restore(&self, found: machine::Found) -> Result<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(machine::Input::Restore(found, Some(tx)));
+        rx.await.unwrap_or(Ok(()))
+    }
+
+    /// Hands the owner an event; dropped when the owner is gone.
+    pub fn send(&self, input: Message) {
+        let _ = self.mailbox.send(input);
     }
 
     /// An attach client waits for the start (`true`) or has gone (`false`).
@@ -214,69 +261,31 @@ impl Container {
         self.attach_waiting.load(std::sync::atomic::Ordering::SeqCst) > 0
     }
 
-    /// A user's start: the restart policy's back-off begins again.
-    pub fn reset_backoff(&self) {
-        *self.backoff.lock().expect("backoff lock") = std::time::Duration::ZERO;
-    }
-
-    /// The wait before the policy's next restart, after a run that lasted `ran`.
-    pub fn next_backoff(&self, ran: std::time::Duration) -> std::time::Duration {
-        let mut b = self.backoff.lock().expect("backoff lock");
-        *b = lifecycle::next_backoff(*b, ran);
-        *b
-    }
-
-    /// A user's `restart` is stopping it (its exit keeps an `--rm` container).
-    pub fn set_restarting_by_hand(&self, on: bool) {
-        self.restarting_by_hand.store(on, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    pub fn restarting_by_hand(&self) -> bool {
-        self.restarting_by_hand.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// The healthcheck's monitor, replaced (`Some`) or taken away (`None`); the one it
-    /// held is returned.
-    fn swap_health(&self, monitor: Option<health::Monitor>) -> Option<health::Monitor> {
-        std::mem::replace(&mut *self.health.lock().expect("health lock"), monitor)
-    }
-
-    /// A copy of the record.
-    pub fn record(&self) -> Record {
-        self.record.lock().expect("record lock").clone()
+    /// The record as last published.
+    pub fn record(&self) -> Arc<Record> {
+        self.published.borrow().record.clone()
     }
 
     pub fn status(&self) -> Status {
-        self.record.lock().expect("record lock").state.status
+        self.published.borrow().record.state.status
     }
 
     pub fn name(&self) -> String {
-        self.record.lock().expect("record lock").name.clone()
+        self.published.borrow().record.name.clone()
     }
 
-    /// Changes the record in memory and on disk (atomically); returns the new record.
-    pub fn update(&self, paths: &Paths, f: impl FnOnce(&mut Record)) -> Result<Record> {
-        let mut r = self.record.lock().expect("record lock");
-        let mut next = r.clone();
-        f(&mut next);
-        next.save(&paths.dir(&self.id)).map_err(|e| {
-            Error::internal(format!("save the state of container {}: {e}", self.id))
-        })?;
-        *r = next.clone();
-        Ok(next)
+    pub fn subscribe(&self) -> watch::Receiver<Published> {
+        self.published.subscribe()
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<Changes> {
-        self.changes.subscribe()
-    }
-
-    pub fn notify(&self, f: impl FnOnce(&mut Changes)) {
-        self.changes.send_modify(f);
-    }
-
-    /// Waits until the last exit's clean-up is done.
-    pub async fn cleaned_up(&self) {
-        let _ = self.subscribe().wait_for(|ch| ch.cleanups >= ch.exits).await;
+    /// The owner publishes the record (and a change, if one happened).
+    fn publish(&self, record: &Record, change: Option<machine::Change>) {
+        self.published.send_modify(|p| {
+            p.record = Arc::new(record.clone());
+            if let Some(ch) = change {
+                p.changes.count(ch);
+            }
+        });
     }
 }
 
@@ -303,15 +312,12 @@ pub struct Containers {
     releasing: watch::Sender<usize>,
     /// A shim started ahead of time (`berth-shim spare`), for the next start.
     spare: Mutex<Option<tokio::process::Child>>,
-    /// berthd stops its containers on its way out (no live restore): exits then
-    /// restart nothing.
-    pub shutting_down: std::sync::atomic::AtomicBool,
 }
 
 /// One removal finishing in the background; counted until dropped.
-pub struct Releasing<'a>(&'a watch::Sender<usize>);
+pub struct Releasing(watch::Sender<usize>);
 
-impl Drop for Releasing<'_> {
+impl Drop for Releasing {
     fn drop(&mut self) {
         self.0.send_modify(|n| *n -= 1);
     }
@@ -319,12 +325,13 @@ impl Drop for Releasing<'_> {
 
 impl Containers {
     /// Loads every container record under the data root. Directories without a
-    /// readable record are the leftovers of a create that crashed: returned for repair.
+    /// readable record are the leftovers of a create that crashed: returned for repair,
+    /// with the loaded containers' mailboxes for their owners ([`restore`]).
     pub fn open(
         config: Arc<crate::config::Config>,
         events: Arc<crate::events::Events>,
         images: Arc<image::store::Store>,
-    ) -> std::io::Result<(Containers, Vec<String>)> {
+    ) -> std::io::Result<(Containers, restore::Loaded)> {
         let paths = Paths::new(&config.data_root, &config.exec_root);
         std::fs::create_dir_all(&paths.data)?;
         std::fs::create_dir_all(&paths.exec)?;
@@ -333,6 +340,7 @@ impl Containers {
         }
         let mut index = Index::default();
         let mut broken = Vec::new();
+        let mut owners = Vec::new();
         for entry in std::fs::read_dir(&paths.data)? {
             let entry = entry?;
             let Some(id) = entry.file_name().to_str().map(String::from) else {
@@ -350,7 +358,9 @@ impl Containers {
                     } else {
                         index.names.insert(r.name.clone(), id.clone());
                     }
-                    index.by_id.insert(id, Arc::new(Container::new(r)));
+                    let (c, mailbox) = Container::new(r);
+                    index.by_id.insert(id, c.clone());
+                    owners.push((c, mailbox));
                 }
                 // No record: a create that crashed before writing it; its leftovers go.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => broken.push(id),
@@ -370,9 +380,8 @@ impl Containers {
                 execs: exec::Execs::default(),
                 releasing: watch::Sender::new(0),
                 spare: Mutex::new(None),
-                shutting_down: std::sync::atomic::AtomicBool::new(false),
             },
-            broken,
+            restore::Loaded { broken, owners },
         ))
     }
 
@@ -451,14 +460,8 @@ impl Containers {
             .any(|k| k[..12] == id[..12])
     }
 
-    fn insert(&self, record: Record) -> Arc<Container> {
-        let c = Arc::new(Container::new(record));
-        self.index
-            .write()
-            .expect("index lock")
-            .by_id
-            .insert(c.id.clone(), c.clone());
-        c
+    fn insert(&self, c: Arc<Container>) {
+        self.index.write().expect("index lock").by_id.insert(c.id.clone(), c);
     }
 
     /// Starts a spare shim unless one waits already. Blocking (a process start), in
@@ -493,9 +496,9 @@ impl Containers {
         }
     }
 
-    pub fn begin_release(&self) -> Releasing<'_> {
+    pub fn begin_release(&self) -> Releasing {
         self.releasing.send_modify(|n| *n += 1);
-        Releasing(&self.releasing)
+        Releasing(self.releasing.clone())
     }
 
     /// Waits (a while at most) until the background removals are done: an image
@@ -505,10 +508,10 @@ impl Containers {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), rx.wait_for(|n| *n == 0)).await;
     }
 
-    fn forget(&self, c: &Container) {
+    fn forget(&self, id: &str) {
         let mut idx = self.index.write().expect("index lock");
-        idx.by_id.remove(&c.id);
-        idx.names.retain(|_, id| *id != c.id);
+        idx.by_id.remove(id);
+        idx.names.retain(|_, owner| owner != id);
     }
 
     /// The containers using image `image_id`, for `rmi`.
@@ -518,7 +521,7 @@ impl Containers {
             .by_id
             .values()
             .filter_map(|c| {
-                let r = c.record.lock().expect("record lock");
+                let r = c.record();
                 (r.image_id == image_id).then(|| (r.id.clone(), r.state.status.is_live()))
             })
             .collect();

@@ -19,22 +19,21 @@ fn online_cpus() -> u32 {
     std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1)
 }
 
-/// A blocking sampler of a container's cgroup: `None` once it is not live (or its
-/// cgroup is gone).
+/// A blocking sampler of a container's cgroup, through its shim: `None` once it is
+/// not live (or its cgroup is gone).
 pub fn sampler(d: &std::sync::Arc<super::Containers>, r: &super::record::Record) -> impl Fn() -> Option<ContainerStats> + Clone + Send + 'static {
-    let (d, r) = (d.clone(), r.clone());
+    let task = std::sync::Arc::new(d.paths.task(r, &d.config));
+    let (live, id, name) = (r.state.status.is_live(), r.id.clone(), r.name.clone());
     move || {
-        if !r.state.status.is_live() {
+        if !live {
             return None;
         }
-        let cg = d.paths.engine(&r, &d.config).cgroup(&r.id).ok()?;
-        sample(&cg, &r.id, &r.name).ok()
+        Some(sample(&task.stats().ok()?, &id, &name))
     }
 }
 
-/// One sample of `cg`, in Docker's shape (without `precpu_stats`).
-pub fn sample(cg: &cgroups::Cgroup, id: &str, name: &str) -> Result<ContainerStats, String> {
-    let s = cg.stats().map_err(|e| e.to_string())?;
+/// One sample, in Docker's shape (without `precpu_stats`).
+pub fn sample(s: &cgroups::Stats, id: &str, name: &str) -> ContainerStats {
     let mut out = ContainerStats {
         read: api::time::format_rfc3339_nano(Utc::now()),
         id: id.to_string(),
@@ -85,7 +84,7 @@ pub fn sample(cg: &cgroups::Cgroup, id: &str, name: &str) -> Result<ContainerSta
         }
         out.blkio_stats = BlkioStats { io_service_bytes_recursive: Some(bytes), ..Default::default() };
     }
-    Ok(out)
+    out
 }
 
 fn sysinfo_total_memory() -> u64 {

@@ -4,16 +4,11 @@
 //! container runs, written to its cgroup at once through its runtime. A container that
 //! is not running only has its record changed; its next start applies it.
 
-use std::sync::Arc;
-
 use api::containers::ContainerUpdateBody;
 use api::hostconfig::{HostConfig, Resources, RestartPolicy};
 
-use super::Container;
-use super::record::Status;
 use super::resources::{self, Host};
 use crate::error::{Error, Result};
-use super::Containers;
 
 /// Whether an update names a value: Docker's zero values mean "unchanged".
 fn is_set<T: Default + PartialEq>(v: &T) -> bool {
@@ -22,7 +17,7 @@ fn is_set<T: Default + PartialEq>(v: &T) -> bool {
 
 /// Merges the changes an update names (non-zero values, non-empty lists) into `hc`,
 /// refusing the combinations Docker refuses (its messages).
-fn merge(
+pub fn merge(
     hc: &mut HostConfig,
     u: &Resources,
     restart: Option<&RestartPolicy>,
@@ -109,56 +104,25 @@ fn merge(
     Ok(())
 }
 
-/// Updates container `c`; returns Docker's warnings.
-pub async fn update(
-    d: &Arc<Containers>,
-    c: &Arc<Container>,
-    body: ContainerUpdateBody,
-) -> Result<Vec<String>> {
-    let mut changes = body.resources;
-    let warnings =
-        resources::check(&mut changes, Host::get(), true).map_err(Error::invalid)?;
+/// An update, checked as at create: the resources it names, the restart policy if
+/// given, and Docker's warnings.
+pub struct Checked {
+    pub resources: Resources,
+    pub restart_policy: Option<RestartPolicy>,
+    pub warnings: Vec<String>,
+}
+
+/// Docker's checks of an update's values, before it reaches the container.
+pub fn check(body: ContainerUpdateBody) -> Result<Checked> {
+    let mut resources = body.resources;
+    let warnings = resources::check(&mut resources, Host::get(), true).map_err(Error::invalid)?;
     if let Some(p) = &body.restart_policy {
-        super::create::check_restart_policy(&HostConfig {
+        super::lifecycle::check_restart_policy(&HostConfig {
             restart_policy: p.clone(),
             ..Default::default()
         })?;
     }
-    let _op = c.operation().await;
-    let record = c.record();
-    let cannot = |e: String| format!("Cannot update container {}: {e}", c.id);
-    super::lifecycle::admit(super::lifecycle::Command::Update, super::lifecycle::Subject::of(&record))?;
-    let mut host_config = record.host_config.clone();
-    merge(&mut host_config, &changes, body.restart_policy.as_ref())
-        .map_err(|e| Error::conflict(cannot(e)))?;
-    // Recorded first, then applied: a cgroup that refuses the change puts the record
-    // back, while a record that cannot be saved never leaves the cgroup disagreeing.
-    let r = c.update(&d.paths, |r| r.host_config = host_config)?;
-    // Only what the update names is written, as Docker passes it to its runtime.
-    if matches!(record.state.status, Status::Running | Status::Paused) {
-        let applied = match resources::linux(&changes, true) {
-            Err(e) => Err(Error::invalid(cannot(e))),
-            Ok(live) if live.is_empty() => Ok(()),
-            Ok(live) => {
-                let task = d.paths.task(&record, &d.config);
-                tokio::task::spawn_blocking(move || task.update(&serde_json::Value::Object(live)))
-                    .await
-                    .map_err(|e| Error::internal(format!("update task: {e}")))
-                    .and_then(|done| done.map_err(|e| Error::internal(cannot(e))))
-            }
-        };
-        if let Err(e) = applied {
-            let _ = c.update(&d.paths, |r| r.host_config = record.host_config.clone());
-            return Err(e);
-        }
-    }
-    d.events.publish(
-        "container",
-        "update",
-        &c.id,
-        super::view::event_attributes(&r),
-    );
-    Ok(warnings)
+    Ok(Checked { resources, restart_policy: body.restart_policy, warnings })
 }
 
 #[cfg(test)]

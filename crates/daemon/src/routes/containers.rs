@@ -173,7 +173,7 @@ async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
 
 async fn start(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
-    detached(async move { ops::start(&d.containers, &c).await }).await?;
+    ops::start(&c).await?;
     Ok(no_content())
 }
 
@@ -181,7 +181,7 @@ async fn stop(State(d): State<S>, Path(id): Path<String>, req: Request) -> Resul
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let (signal, t) = (q.get("signal").map(String::from), int(&q, "t")?);
-    detached(async move { ops::stop(&d.containers, &c, signal.as_deref(), t).await }).await?;
+    ops::stop(&c, signal.as_deref(), t).await?;
     Ok(no_content())
 }
 
@@ -189,7 +189,7 @@ async fn kill(State(d): State<S>, Path(id): Path<String>, req: Request) -> Resul
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let signal = q.get("signal").map(String::from);
-    detached(async move { ops::kill(&d.containers, &c, signal.as_deref()).await }).await?;
+    ops::kill(&c, signal.as_deref()).await?;
     Ok(no_content())
 }
 
@@ -197,19 +197,19 @@ async fn restart(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let (signal, t) = (q.get("signal").map(String::from), int(&q, "t")?);
-    detached(async move { ops::restart(&d.containers, &c, signal.as_deref(), t).await }).await?;
+    ops::restart(&c, signal.as_deref(), t).await?;
     Ok(no_content())
 }
 
 async fn pause(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
-    detached(async move { ops::pause(&d.containers, &c).await }).await?;
+    ops::pause(&c).await?;
     Ok(no_content())
 }
 
 async fn unpause(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
     let c = d.containers.get(&id)?;
-    detached(async move { ops::unpause(&d.containers, &c).await }).await?;
+    ops::unpause(&c).await?;
     Ok(no_content())
 }
 
@@ -218,7 +218,7 @@ async fn rename(State(d): State<S>, Path(id): Path<String>, req: Request) -> Res
     let c = d.containers.get(&id)?;
     let name = q.get("name").unwrap_or("");
     let name = name.to_string();
-    detached(async move { ops::rename(&d.containers, &c, &name).await }).await?;
+    ops::rename(&c, &name).await?;
     Ok(no_content())
 }
 
@@ -235,7 +235,7 @@ async fn update_container(State(d): State<S>, Path(id): Path<String>, req: Reque
         serde_json::from_slice(&bytes).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?
     };
     let c = d.containers.get(&id)?;
-    let warnings = detached(async move { crate::containers::update::update(&d.containers, &c, body).await }).await?;
+    let warnings = ops::update(&c, body).await?;
     Ok(axum::Json(api::containers::ContainerUpdateResponse { warnings }).into_response())
 }
 
@@ -248,7 +248,7 @@ async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> Res
     }
     let c = d.containers.get(&id)?;
     let force = q.get_bool("force");
-    detached(async move { ops::remove(&d.containers, &c, force).await }).await?;
+    ops::remove(&c, force).await?;
     Ok(no_content())
 }
 
@@ -285,15 +285,17 @@ async fn wait(State(d): State<S>, Path(id): Path<String>, req: Request) -> Resul
     let c = d.containers.get(&id)?;
     // Subscribed before the state is read, so an exit in between is not missed.
     let mut rx = c.subscribe();
-    let seen = *rx.borrow();
-    let status = c.status();
+    let (seen, status) = {
+        let now = rx.borrow();
+        (now.changes, now.record.state.status)
+    };
     let (tx, body_rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
     tokio::spawn(async move {
         let condition_met = async {
             match condition.as_str() {
                 "not-running" if !status.is_live() && status != Status::Restarting => true,
-                "removed" => rx.wait_for(|ch| ch.removed).await.is_ok(),
-                _ => rx.wait_for(|ch| ch.exits > seen.exits || ch.removed).await.is_ok(),
+                "removed" => rx.wait_for(|p| p.changes.removed).await.is_ok(),
+                _ => rx.wait_for(|p| p.changes.exits > seen.exits || p.changes.removed).await.is_ok(),
             }
         };
         // A client that hangs up stops the wait: nothing piles up on long-lived containers.

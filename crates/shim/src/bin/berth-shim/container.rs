@@ -226,6 +226,20 @@ impl Engine {
         }
     }
 
+    /// The usage of the container's cgroup: berth's runtime knows it; of a runtime
+    /// binary's container it is found through its init (`pid`), as runtimes put a
+    /// container at one path in every hierarchy.
+    pub fn stats(&self, id: &str, pid: i32) -> Result<cgroups::Stats, String> {
+        let cg = match self {
+            Engine::Library(rt) => {
+                let (st, _) = rt.load(id).map_err(|e| e.to_string())?;
+                rt.cgroup_of(&st).map_err(|e| e.to_string())?
+            }
+            Engine::Binary { .. } => cgroup_of_process(pid)?,
+        };
+        cg.stats().map_err(|e| e.to_string())
+    }
+
     fn delete(&self, id: &str) {
         match self {
             Engine::Library(rt) => {
@@ -346,4 +360,25 @@ fn memory_limit_refused(cg: &cgroups::Cgroup, r: &oci_spec::runtime::LinuxResour
         ),
         _ => e.to_string(),
     }
+}
+
+/// The cgroup `pid` is in: its memory controller's (v1), else its unified one (v2).
+fn cgroup_of_process(pid: i32) -> Result<cgroups::Cgroup, String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).map_err(|e| format!("the container's cgroup: {e}"))?;
+    let entries: Vec<(&str, &str)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let _ = parts.next()?;
+            Some((parts.next()?, parts.next()?))
+        })
+        .collect();
+    let path = entries
+        .iter()
+        .find(|(controllers, _)| controllers.split(',').any(|c| c == "memory"))
+        .or_else(|| entries.iter().find(|(controllers, _)| controllers.is_empty()))
+        .map(|(_, path)| *path)
+        .ok_or_else(|| format!("no cgroup in /proc/{pid}/cgroup"))?;
+    let path = cgroups::parse_cgroups_path(Some(path), "container", false).map_err(|e| e.to_string())?;
+    cgroups::detect().and_then(|h| h.cgroup(&path)).map_err(|e| e.to_string())
 }

@@ -511,7 +511,7 @@ impl Shim {
                     (None, true) => Status::Running,
                     (None, false) => Status::Created,
                 };
-                let reply = StateReply { pid: self.pid, status, exit_code: self.exit.as_ref().map(|e| e.exit_code) };
+                let reply = StateReply { pid: self.pid, status, exit_code: self.exit.as_ref().map(|e| e.exit_code), protocol: shim::PROTOCOL };
                 self.control_clients[i].reply(&reply);
             }
             ControlRequest::Wait => match &self.exit {
@@ -536,6 +536,10 @@ impl Shim {
             }
             ControlRequest::Pids => match self.live().and_then(|()| self.rt.pids(&self.id)) {
                 Ok(pids) => self.control_clients[i].reply(&shim::PidsReply { pids }),
+                Err(e) => self.control_clients[i].reply_error(e),
+            },
+            ControlRequest::Stats => match self.live().and_then(|()| self.rt.stats(&self.id, self.pid)) {
+                Ok(cgroup) => self.control_clients[i].reply(&shim::StatsReply { cgroup }),
                 Err(e) => self.control_clients[i].reply_error(e),
             },
             ControlRequest::Delete => {

@@ -1,0 +1,91 @@
+//! Live restore, at daemon start: each container's owner starts and is told what berthd
+//! finds of it (its shim's word); it reconnects to a running container, records the
+//! exits that happened while berthd was away, finishes interrupted removals and
+//! creates, and restarts containers whose policy says so. And the other end: without
+//! live restore, berthd's clean shutdown stops its containers.
+
+use std::sync::Arc;
+
+use super::machine::{Command, Found};
+use super::record::Status;
+use super::{Container, Containers, Mailbox, owner, run};
+
+/// What [`Containers::open`] found on disk.
+pub struct Loaded {
+    /// Container directories without a record: a create crashed before writing it.
+    pub broken: Vec<String>,
+    /// The containers and their owners' mailboxes.
+    pub owners: Vec<(Arc<Container>, Mailbox)>,
+}
+
+/// What the container's shim says of it, if a shim answers in `shim_dir`.
+async fn shim_state(shim_dir: std::path::PathBuf) -> Option<shim::StateReply> {
+    tokio::task::spawn_blocking(move || {
+        shim::client::Control::connect(&shim_dir)
+            .and_then(|mut s| s.request::<shim::StateReply>(&shim::ControlRequest::State))
+            .ok()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Runs once at daemon start, before the API answers.
+pub async fn restore(d: &Arc<Containers>, loaded: Loaded) {
+    // Leftovers of a create that crashed before its record was written.
+    for id in loaded.broken {
+        let d2 = d.clone();
+        let _ = tokio::task::spawn_blocking(move || run::release(&d2, &id)).await;
+    }
+    // Writable layers of containers that no longer exist (a removal whose index update
+    // a power loss undid): keyed by a container id that no record has.
+    let d2 = d.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        let snapshots = d2.images.snapshots();
+        for info in snapshots.list().unwrap_or_default() {
+            let container_key = info.key.len() == 64 && info.key.bytes().all(|b| b.is_ascii_hexdigit());
+            if info.kind == image::snapshot::Kind::Active && container_key && d2.get(&info.key).is_err() {
+                let _ = snapshots.remove(&info.key);
+            }
+        }
+    })
+    .await;
+    for (c, mailbox) in loaded.owners {
+        owner::spawn(d, c.clone(), mailbox);
+        let found = find(d, &c).await;
+        if let Err(e) = c.restore(found).await {
+            tracing::warn!(container = %c.id, "restore: {}", e.message);
+        }
+    }
+}
+
+/// What the system says of a container. A shim is asked only where one may run: a
+/// daemon start with thousands of stopped containers must not pay a request each
+/// (a stat tells).
+async fn find(d: &Containers, c: &Container) -> Found {
+    let shim_dir = d.paths.shim(&c.id);
+    let status = c.status();
+    let listening = shim_dir.join(shim::CONTROL_SOCKET).exists();
+    let asks = matches!(status, Status::Running | Status::Paused | Status::Restarting)
+        || (status == Status::Created && listening);
+    let state = if asks { shim_state(shim_dir).await } else { None };
+    Found {
+        running: state.filter(|s| s.status != shim::Status::Exited).map(|s| s.pid),
+        lingering: listening,
+    }
+}
+
+/// Without live restore, berthd's clean shutdown stops its containers, as dockerd's
+/// does: each with its stop signal and timeout, all at once. A container stopped so
+/// is not stopped by hand: its restart policy brings it back at the next start.
+pub async fn shutdown(d: &Arc<Containers>) {
+    let mut stops = tokio::task::JoinSet::new();
+    for c in d.all() {
+        stops.spawn(async move {
+            if let Err(e) = c.ask(Command::Shutdown).await {
+                tracing::warn!(container = %c.id, "stop at shutdown: {}", e.message);
+            }
+        });
+    }
+    while stops.join_next().await.is_some() {}
+}
