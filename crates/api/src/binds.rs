@@ -7,7 +7,8 @@
 use std::fmt;
 
 /// A mount's propagation, as the Engine API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Propagation {
     Private,
     #[default]
@@ -50,7 +51,7 @@ impl fmt::Display for Propagation {
 }
 
 /// One `Binds` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Bind {
     /// A host path (absolute), a volume's name, or empty for an anonymous volume
     /// (`-v /data`).
@@ -99,6 +100,16 @@ impl Bind {
             propagation: options.iter().find_map(|o| Propagation::parse(o)).unwrap_or_default(),
             nocopy: options.contains(&"nocopy"),
         })
+    }
+
+    /// The entry as `Binds` spells it: `DEST`, `SOURCE:DEST` or `SOURCE:DEST:MODE`.
+    pub fn spec(&self) -> String {
+        let mut out = if self.source.is_empty() { self.destination.clone() } else { format!("{}:{}", self.source, self.destination) };
+        if !self.mode.is_empty() {
+            out.push(':');
+            out.push_str(&self.mode);
+        }
+        out
     }
 
     /// A host directory or file, not a named volume.
@@ -166,6 +177,10 @@ mod tests {
         let anonymous = Bind::parse("/data").unwrap();
         assert_eq!((anonymous.source.as_str(), anonymous.destination.as_str()), ("", "/data"));
         assert_eq!(Bind::parse("/a:/b:rw,z,cached").unwrap().propagation, Propagation::RPrivate);
+        // Spelled back as given.
+        for spec in ["/host:/ctr:ro,rshared", "/host:/ctr", "data:/var/lib/data:nocopy", "/data"] {
+            assert_eq!(Bind::parse(spec).unwrap().spec(), spec);
+        }
     }
 
     #[test]

@@ -126,14 +126,21 @@ impl Remap {
     }
 
     /// The spec's `uidMappings` and `gidMappings`.
-    pub fn oci_mappings(&self) -> (serde_json::Value, serde_json::Value) {
-        let json = |ranges: &[IdRange]| {
+    pub fn oci_mappings(&self) -> (Vec<oci_spec::runtime::LinuxIdMapping>, Vec<oci_spec::runtime::LinuxIdMapping>) {
+        let oci = |ranges: &[IdRange]| {
             ranges
                 .iter()
-                .map(|r| serde_json::json!({"containerID": r.container_id, "hostID": r.host_id, "size": r.size}))
+                .map(|r| {
+                    oci_spec::runtime::LinuxIdMappingBuilder::default()
+                        .container_id(r.container_id)
+                        .host_id(r.host_id)
+                        .size(r.size)
+                        .build()
+                        .expect("every field is set")
+                })
                 .collect()
         };
-        (json(&self.uids), json(&self.gids))
+        (oci(&self.uids), oci(&self.gids))
     }
 
     /// The remapped root must reach the container's files by path (the runtime binds
@@ -169,7 +176,7 @@ pub fn for_container<'a>(remap: Option<&'a Remap>, hc: &HostConfig) -> Option<&'
 }
 
 /// `UsernsMode` and what cannot go with a user namespace, with dockerd's messages.
-pub fn check(hc: &HostConfig, remapped: bool) -> Result<(), String> {
+pub fn check(hc: &HostConfig, host_network: bool, remapped: bool) -> Result<(), String> {
     if !matches!(hc.userns_mode.as_str(), "" | "host") {
         return Err(format!(
             "invalid userns mode {:?}: the only mode is \"host\"",
@@ -182,7 +189,7 @@ pub fn check(hc: &HostConfig, remapped: bool) -> Result<(), String> {
     if hc.privileged {
         return Err("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode".into());
     }
-    if hc.network_mode == "host" {
+    if host_network {
         return Err(
             "cannot share the host's network namespace when user namespaces are enabled".into(),
         );
@@ -560,19 +567,16 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            check(&hc, true)
+            check(&hc, false, true)
                 .unwrap_err()
                 .starts_with("privileged mode is incompatible with user namespaces.")
         );
-        assert!(check(&hc, false).is_ok());
+        assert!(check(&hc, false, false).is_ok());
         hc.userns_mode = "host".into();
-        assert!(check(&hc, true).is_ok());
-        hc = HostConfig {
-            network_mode: "host".into(),
-            ..Default::default()
-        };
+        assert!(check(&hc, false, true).is_ok());
+        hc = HostConfig::default();
         assert!(
-            check(&hc, true)
+            check(&hc, true, true)
                 .unwrap_err()
                 .contains("host's network namespace")
         );
@@ -580,12 +584,12 @@ mod tests {
             pid_mode: "host".into(),
             ..Default::default()
         };
-        assert!(check(&hc, true).unwrap_err().contains("host PID namespace"));
+        assert!(check(&hc, false, true).unwrap_err().contains("host PID namespace"));
         hc = HostConfig {
             userns_mode: "private".into(),
             ..Default::default()
         };
-        assert!(check(&hc, false).is_err());
+        assert!(check(&hc, false, false).is_err());
     }
 
     #[test]

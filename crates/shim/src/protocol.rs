@@ -75,7 +75,7 @@ pub enum ControlRequest {
     Resume,
     /// Write `resources` (a `linux.resources` object naming only what changes) to the
     /// running container's cgroup.
-    Update { resources: serde_json::Value },
+    Update { resources: Box<oci_spec::runtime::LinuxResources> },
     /// The host pids of the container's processes ([`PidsReply`]).
     Pids,
     /// The usage of the container's cgroup ([`StatsReply`]); protocol 2.

@@ -117,38 +117,6 @@ fn check_sysctls(hc: &HostConfig) -> Result<()> {
     Ok(())
 }
 
-fn check_log_config(hc: &HostConfig) -> Result<()> {
-    match hc.log_config.r#type.as_str() {
-        "" | "json-file" | "none" => {}
-        other => {
-            return Err(Error::invalid(format!(
-                "logging driver {other:?} is not supported; use json-file or none"
-            )));
-        }
-    }
-    for (k, v) in &hc.log_config.config {
-        match k.as_str() {
-            "max-size" => {
-                super::logs::log_max_size(v).map_err(Error::invalid)?;
-            }
-            "max-file" => {
-                v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    Error::invalid(format!(
-                        "invalid max-file {v:?}: must be a positive number"
-                    ))
-                })?;
-            }
-            "labels" | "env" | "env-regex" | "tag" | "compress" | "mode" | "max-buffer-size" => {}
-            other => {
-                return Err(Error::invalid(format!(
-                    "unknown log opt '{other}' for json-file log driver"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Creates a container; returns its id and Docker's warnings.
 pub async fn create(
     d: &Arc<Containers>,
@@ -176,18 +144,19 @@ pub async fn create(
         return Err(Error::invalid(format!("unknown or invalid runtime name: {}", hc.runtime)));
     }
     check_network(hc)?;
-    crate::userns::check(hc, d.config.remap.is_some()).map_err(Error::invalid)?;
+    crate::userns::check(hc, hc.network_mode == "host", d.config.remap.is_some()).map_err(Error::invalid)?;
     super::lifecycle::check_restart_policy(hc)?;
     let warnings = check_resources(hc)?;
-    check_log_config(hc)?;
     check_security_opt(hc)?;
     check_devices(hc)?;
     check_sysctls(hc)?;
     super::health::validate(body.config.healthcheck.as_ref())?;
     super::spec::capabilities(hc).map_err(Error::invalid)?;
-    super::spec::user_mounts(hc).map_err(Error::invalid)?;
+    // Validated once, into the typed values the record keeps.
+    let typed = super::record::Typed::take(hc).map_err(Error::invalid)?;
+    super::spec::user_mounts(&typed.binds, &hc.tmpfs).map_err(Error::invalid)?;
     let d2 = d.clone();
-    tokio::task::spawn_blocking(move || create_blocking(&d2, name, body).map(|id| (id, warnings)))
+    tokio::task::spawn_blocking(move || create_blocking(&d2, name, body, typed).map(|id| (id, warnings)))
         .await
         .map_err(|e| Error::internal(format!("create task: {e}")))?
 }
@@ -196,6 +165,7 @@ fn create_blocking(
     d: &Arc<Containers>,
     name: Option<String>,
     body: ContainerCreateBody,
+    typed: super::record::Typed,
 ) -> Result<String> {
     let img = d
         .images
@@ -248,6 +218,10 @@ fn create_blocking(
         args,
         config,
         host_config: body.host_config,
+        restart: typed.restart,
+        network: typed.network,
+        binds: typed.binds,
+        log: typed.log,
         state: State::default(),
     };
     let dir = containers.paths.dir(&id);

@@ -9,32 +9,50 @@ use std::path::{Path, PathBuf};
 use api::containers::HostConfig;
 use api::hostconfig::DeviceMapping;
 use nix::sys::stat::{SFlag, lstat};
-use serde_json::{Value, json};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
 
 /// What the spec gets from the device options.
 #[derive(Debug, Default, PartialEq)]
 pub struct Devices {
     /// `linux.devices` entries.
-    pub nodes: Vec<Value>,
+    pub nodes: Vec<LinuxDevice>,
     /// `linux.resources.devices` rules, after Docker's defaults.
-    pub rules: Vec<Value>,
+    pub rules: Vec<LinuxDeviceCgroup>,
 }
 
-/// A host node as the spec describes it, under `path` in the container.
-fn node(host: &Path, path: &str) -> Result<Option<(Value, Value)>, nix::errno::Errno> {
+/// A device cgroup rule that allows `access` to devices of `kind` (a number left out
+/// is a wildcard, as the OCI spec has it).
+pub fn allow(kind: LinuxDeviceType, major: Option<i64>, minor: Option<i64>, access: &str) -> LinuxDeviceCgroup {
+    let mut rule = LinuxDeviceCgroup::default();
+    rule.set_allow(true);
+    rule.set_typ(Some(kind));
+    rule.set_major(major);
+    rule.set_minor(minor);
+    rule.set_access(Some(access.to_string()));
+    rule
+}
+
+/// A host node as the spec describes it, under `path` in the container, and the rule
+/// that allows it (`access` still to be set).
+fn node(host: &Path, path: &str) -> Result<Option<(LinuxDevice, LinuxDeviceCgroup)>, nix::errno::Errno> {
     let st = lstat(host)?;
     let kind = match SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT {
-        SFlag::S_IFCHR => "c",
-        SFlag::S_IFBLK => "b",
-        SFlag::S_IFIFO => "p",
+        SFlag::S_IFCHR => LinuxDeviceType::C,
+        SFlag::S_IFBLK => LinuxDeviceType::B,
+        SFlag::S_IFIFO => LinuxDeviceType::P,
         _ => return Ok(None),
     };
-    let (major, minor) = (libc::major(st.st_rdev), libc::minor(st.st_rdev));
-    let spec = json!({
-        "path": path, "type": kind, "major": major, "minor": minor,
-        "fileMode": st.st_mode & 0o7777, "uid": st.st_uid, "gid": st.st_gid,
-    });
-    let rule = json!({"allow": true, "type": kind, "major": major, "minor": minor});
+    let (major, minor) = (libc::major(st.st_rdev) as i64, libc::minor(st.st_rdev) as i64);
+    let mut spec = LinuxDevice::default();
+    spec.set_path(PathBuf::from(path));
+    spec.set_typ(kind);
+    spec.set_major(major);
+    spec.set_minor(minor);
+    spec.set_file_mode(Some(st.st_mode & 0o7777));
+    spec.set_uid(Some(st.st_uid));
+    spec.set_gid(Some(st.st_gid));
+    let mut rule = allow(kind, Some(major), Some(minor), "");
+    rule.set_access(None);
     Ok(Some((spec, rule)))
 }
 
@@ -87,7 +105,7 @@ fn mapping(m: &DeviceMapping, access: &str, out: &mut Devices) -> Result<(), Str
         let Some((spec, mut rule)) = node(host, path)? else {
             return Ok(false);
         };
-        rule["access"] = json!(access);
+        rule.set_access(Some(access.to_string()));
         out.nodes.push(spec);
         out.rules.push(rule);
         Ok(true)
@@ -115,7 +133,7 @@ fn mapping(m: &DeviceMapping, access: &str, out: &mut Devices) -> Result<(), Str
 }
 
 /// A `--device-cgroup-rule`: `<a|b|c> <major|*>:<minor|*> <r|w|m…>`.
-fn cgroup_rule(rule: &str) -> Result<Value, String> {
+fn cgroup_rule(rule: &str) -> Result<LinuxDeviceCgroup, String> {
     let invalid = || format!("invalid device cgroup rule format: '{rule}'");
     let parts: Vec<&str> = rule.split(' ').collect();
     let [kind, numbers, access] = parts.as_slice() else {
@@ -125,17 +143,22 @@ fn cgroup_rule(rule: &str) -> Result<Value, String> {
         return Err(invalid());
     }
     let (major, minor) = numbers.split_once(':').ok_or_else(invalid)?;
-    let mut out = json!({"allow": true, "type": kind, "access": access});
     // A wildcard is the number left out, as the OCI spec has it.
-    for (field, n) in [("major", major), ("minor", minor)] {
-        if n != "*" {
-            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid());
-            }
-            out[field] = json!(n.parse::<i64>().map_err(|_| invalid())?);
+    let number = |n: &str| -> Result<Option<i64>, String> {
+        if n == "*" {
+            return Ok(None);
         }
-    }
-    Ok(out)
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid());
+        }
+        n.parse::<i64>().map(Some).map_err(|_| invalid())
+    };
+    let kind = match *kind {
+        "a" => LinuxDeviceType::A,
+        "b" => LinuxDeviceType::B,
+        _ => LinuxDeviceType::C,
+    };
+    Ok(allow(kind, number(major)?, number(minor)?, access))
 }
 
 /// One to three of `r`, `w`, `m`.
@@ -164,7 +187,7 @@ fn host_devices(out: &mut Devices) {
     found.sort();
     for f in found {
         let path = f.to_string_lossy().into_owned();
-        if out.nodes.iter().any(|n| n["path"] == path.as_str()) {
+        if out.nodes.iter().any(|n| n.path() == Path::new(&path)) {
             continue;
         }
         if let Ok(Some((spec, _))) = node(&f, &path) {
@@ -207,6 +230,7 @@ pub fn from_host_config(hc: &HostConfig) -> Result<Devices, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn hc(devices: &[(&str, &str, &str)], rules: &[&str]) -> HostConfig {
         let mut hc = HostConfig::default();
@@ -226,15 +250,15 @@ mod tests {
     fn a_host_node_is_read_with_its_numbers() {
         let d = from_host_config(&hc(&[("/dev/null", "/dev/mynull", "rw")], &[])).unwrap();
         assert_eq!(d.nodes.len(), 1);
-        let n = &d.nodes[0];
+        let n = serde_json::to_value(&d.nodes[0]).unwrap();
         assert_eq!(
             (&n["path"], &n["type"], &n["major"], &n["minor"]),
             (&json!("/dev/mynull"), &json!("c"), &json!(1), &json!(3))
         );
         assert_eq!(n["fileMode"], 0o666);
         assert_eq!(
-            d.rules,
-            vec![json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"})]
+            serde_json::to_value(&d.rules).unwrap(),
+            json!([{"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}])
         );
     }
 
@@ -256,10 +280,7 @@ mod tests {
         let d =
             from_host_config(&hc(&[(dir.path().to_str().unwrap(), "/dev/x", "")], &[])).unwrap();
         assert_eq!(d.nodes.len(), 1);
-        assert_eq!(
-            (&d.nodes[0]["path"], &d.nodes[0]["type"]),
-            (&json!("/dev/x/sub/fifo"), &json!("p"))
-        );
+        assert_eq!((d.nodes[0].path().to_str(), d.nodes[0].typ()), (Some("/dev/x/sub/fifo"), LinuxDeviceType::P));
     }
 
     #[test]
@@ -275,12 +296,12 @@ mod tests {
     fn cgroup_rules_parse_like_dockers() {
         let d = from_host_config(&hc(&[], &["c 1:3 rwm", "b *:* m", "a *:* rwm"])).unwrap();
         assert_eq!(
-            d.rules,
-            vec![
-                json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}),
-                json!({"allow": true, "type": "b", "access": "m"}),
-                json!({"allow": true, "type": "a", "access": "rwm"}),
-            ]
+            serde_json::to_value(&d.rules).unwrap(),
+            json!([
+                {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+                {"allow": true, "type": "b", "access": "m"},
+                {"allow": true, "type": "a", "access": "rwm"},
+            ])
         );
         for bad in [
             "c 1:3",
@@ -310,8 +331,8 @@ mod tests {
         let d = from_host_config(&h).unwrap();
         assert!(d.rules.is_empty());
         // The renamed mapping, then the host's own nodes, each once.
-        assert_eq!(d.nodes[0]["path"], "/dev/mynull");
-        let count = |p: &str| d.nodes.iter().filter(|n| n["path"] == p).count();
+        assert_eq!(d.nodes[0].path(), Path::new("/dev/mynull"));
+        let count = |p: &str| d.nodes.iter().filter(|n| n.path() == Path::new(p)).count();
         assert_eq!((count("/dev/null"), count("/dev/zero")), (1, 1));
         assert_eq!(count("/dev/console"), 0);
     }

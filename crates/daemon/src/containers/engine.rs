@@ -162,8 +162,8 @@ impl Task {
 
     /// Writes `resources` (a `linux.resources` object naming only what changes) to the
     /// running container's cgroup.
-    pub fn update(&self, resources: &serde_json::Value) -> Result<(), String> {
-        self.ask::<shim::OkReply>(&shim::ControlRequest::Update { resources: resources.clone() }).map(|_| ()).map_err(|e| match e {
+    pub fn update(&self, resources: &oci_spec::runtime::LinuxResources) -> Result<(), String> {
+        self.ask::<shim::OkReply>(&shim::ControlRequest::Update { resources: Box::new(resources.clone()) }).map(|_| ()).map_err(|e| match e {
             Refusal::Refused(m) => m,
             Refusal::NoShim(why) => format!("restart the container to update it live ({why})"),
         })

@@ -64,7 +64,7 @@ pub fn hosts_file(host_net: bool, extra: &[String]) -> Result<String> {
 /// directory, made if missing), at each start as Docker rebuilds them.
 pub fn write_etc_files(dir: &Path, r: &Record) -> Result<()> {
     let hc = &r.host_config;
-    let host_net = hc.network_mode == "host";
+    let host_net = r.network.is_host();
     let io = |what: &str| {
         let what = what.to_string();
         move |e: std::io::Error| Error::internal(format!("write {what}: {e}"))

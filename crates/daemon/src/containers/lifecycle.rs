@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use nix::sys::signal::Signal;
 
+pub use super::record::RestartPolicy;
 use super::record::{Record, State, Status};
 use crate::error::{Error, Result};
 
@@ -159,47 +160,6 @@ pub fn check_restart_policy(hc: &api::hostconfig::HostConfig) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// A restart policy, read once from the wire's name and count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestartPolicy {
-    No,
-    Always,
-    UnlessStopped,
-    /// At most `max_retries` restarts (0: no limit).
-    OnFailure { max_retries: i64 },
-}
-
-impl RestartPolicy {
-    /// `""` and `"no"` are no policy; an unknown name (create refuses those) too.
-    pub fn of(wire: &api::containers::RestartPolicy) -> RestartPolicy {
-        match wire.name.as_str() {
-            "always" => RestartPolicy::Always,
-            "unless-stopped" => RestartPolicy::UnlessStopped,
-            "on-failure" => RestartPolicy::OnFailure { max_retries: wire.maximum_retry_count },
-            _ => RestartPolicy::No,
-        }
-    }
-
-    /// Docker's rule after an exit: `always` and `unless-stopped` unless stopped by
-    /// hand; `on-failure` after a non-zero exit while retries remain.
-    pub fn restarts(self, state: &State) -> bool {
-        match self {
-            RestartPolicy::No => false,
-            RestartPolicy::Always | RestartPolicy::UnlessStopped => !state.manually_stopped,
-            RestartPolicy::OnFailure { max_retries } => {
-                state.exit_code != 0
-                    && !state.manually_stopped
-                    && (max_retries == 0 || state.restart_count < max_retries)
-            }
-        }
-    }
-
-    /// Docker's rule at daemon start: `always` comes back even after a manual stop.
-    pub fn restarts_at_daemon_start(self, state: &State) -> bool {
-        self == RestartPolicy::Always || self.restarts(state)
-    }
 }
 
 /// Docker's restart back-off: 100 ms, doubled after each quick exit, at most a minute,

@@ -18,9 +18,10 @@ use api::containers::{Health, HealthcheckResult};
 use api::hostconfig::{HostConfig, Resources, RestartPolicy as WirePolicy};
 use chrono::{DateTime, Utc};
 use nix::sys::signal::Signal;
+use oci_spec::runtime::LinuxResources;
 
 use super::health;
-use super::lifecycle::{self, Admission, AfterExit, Exit, RestartPolicy, Subject};
+use super::lifecycle::{self, Admission, AfterExit, Exit, Subject};
 use super::record::{Record, Status};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -140,7 +141,7 @@ pub enum Effect<R> {
     /// Pause (`true`) or resume → [`Input::Frozen`].
     Freeze(bool),
     /// Write changed resources to the running container's cgroup → [`Input::Applied`].
-    ApplyResources(serde_json::Map<String, serde_json::Value>),
+    ApplyResources(Box<LinuxResources>),
     /// → [`Input::NameReserved`].
     ReserveName(String),
     ReleaseName(String),
@@ -625,11 +626,13 @@ impl<R> Machine<R> {
     }
 
     fn update(&mut self, resources: &Resources, restart: Option<&WirePolicy>, to: Option<R>, fx: &mut Vec<Effect<R>>) {
-        let cannot = |e: String| format!("Cannot update container {}: {e}", self.record.id);
+        let id = self.record.id.clone();
+        let cannot = |e: String| format!("Cannot update container {id}: {e}");
         if let Err(e) = lifecycle::admit(lifecycle::Command::Update, self.subject()) {
             return reply(fx, to, Err(e));
         }
-        let mut host_config = self.record.host_config.clone();
+        let before = self.record.host_config_wire();
+        let mut host_config = before.clone();
         if let Err(e) = super::update::merge(&mut host_config, resources, restart) {
             return reply(fx, to, Err(Error::conflict(cannot(e))));
         }
@@ -640,17 +643,19 @@ impl<R> Machine<R> {
                 Ok(live) => live,
             }
         } else {
-            serde_json::Map::new()
+            LinuxResources::default()
         };
         // Recorded first, then applied: a cgroup that refuses the change puts the record
         // back, while a record that cannot be saved never leaves the cgroup disagreeing.
-        let before = std::mem::replace(&mut self.record.host_config, host_config);
+        if let Err(e) = self.record.set_host_config(host_config) {
+            return reply(fx, to, Err(Error::invalid(cannot(e))));
+        }
         fx.push(Effect::Persist);
-        if live.is_empty() {
+        if live == LinuxResources::default() {
             publish(fx, "update");
             reply(fx, to, Ok(()));
         } else {
-            fx.push(Effect::ApplyResources(live));
+            fx.push(Effect::ApplyResources(Box::new(live)));
             self.busy = Some(Busy::Updating { reply: to, before: Box::new(before) });
         }
     }
@@ -663,7 +668,8 @@ impl<R> Machine<R> {
                 reply(fx, to, Ok(()));
             }
             Err(e) => {
-                self.record.host_config = *before;
+                // It was the record's a moment ago: it reads back.
+                let _ = self.record.set_host_config(*before);
                 fx.push(Effect::Persist);
                 reply(fx, to, Err(e));
             }
@@ -787,7 +793,7 @@ impl<R> Machine<R> {
         if self.shutting_down {
             return;
         }
-        let policy = RestartPolicy::of(&self.record.host_config.restart_policy);
+        let policy = self.record.restart;
         let ran = lifecycle::ran_for(&self.record.state);
         if lifecycle::restart_due(&mut self.record.state, self.record.host_config.auto_remove, policy) {
             fx.push(Effect::Persist);
@@ -815,7 +821,7 @@ impl<R> Machine<R> {
 
     /// Live restore: the record's word against what berthd found.
     fn restore(&mut self, found: Found, to: Option<R>, now: DateTime<Utc>, fx: &mut Vec<Effect<R>>) {
-        let policy = RestartPolicy::of(&self.record.host_config.restart_policy);
+        let policy = self.record.restart;
         match (self.status(), found.running) {
             // A removal that berthd did not see through.
             (Status::Removing, _) => {
@@ -883,6 +889,7 @@ impl<R> Machine<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::super::record::RestartPolicy;
     use api::containers::ContainerConfig;
 
     type Fx = Vec<Effect<u8>>;
@@ -899,6 +906,10 @@ mod tests {
             args: vec!["9".into()],
             config: ContainerConfig::default(),
             host_config: HostConfig::default(),
+            restart: RestartPolicy::No,
+            network: Default::default(),
+            binds: vec![],
+            log: Default::default(),
             state: super::super::record::State { status, pid: if status.is_live() { 42 } else { 0 }, ..Default::default() },
         }
     }
@@ -1103,7 +1114,7 @@ mod tests {
 
     #[test]
     fn the_restart_policy_restarts_with_a_doubling_back_off() {
-        let mut m = with(Status::Created, |r| r.host_config.restart_policy.name = "always".into());
+        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
         cmd(&mut m, Command::Start, 0);
         step(&mut m, Input::Launched(Ok(1)));
         let mut waits = vec![];
@@ -1123,7 +1134,7 @@ mod tests {
     #[test]
     fn on_failure_stops_after_its_retries_and_a_clean_exit() {
         let mut m = with(Status::Created, |r| {
-            r.host_config.restart_policy = WirePolicy { name: "on-failure".into(), maximum_retry_count: 1 };
+            r.restart = RestartPolicy::OnFailure { max_retries: 1 };
         });
         cmd(&mut m, Command::Start, 0);
         step(&mut m, Input::Launched(Ok(1)));
@@ -1139,7 +1150,7 @@ mod tests {
 
     #[test]
     fn a_stop_during_the_back_off_cancels_the_restart() {
-        let mut m = with(Status::Created, |r| r.host_config.restart_policy.name = "always".into());
+        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
         cmd(&mut m, Command::Start, 0);
         step(&mut m, Input::Launched(Ok(1)));
         step(&mut m, exit(0));
@@ -1317,7 +1328,7 @@ mod tests {
 
     #[test]
     fn a_shutdown_stops_without_counting_as_a_stop_by_hand() {
-        let mut m = with(Status::Created, |r| r.host_config.restart_policy.name = "unless-stopped".into());
+        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::UnlessStopped);
         cmd(&mut m, Command::Start, 0);
         step(&mut m, Input::Launched(Ok(1)));
         cmd(&mut m, Command::Shutdown, 1);
@@ -1346,7 +1357,7 @@ mod tests {
         step(&mut m, Input::Restore(found(Some(11), true), Some(1)));
         assert_eq!((m.record().state.status, m.record().state.pid), (Status::Running, 11));
         // Restarting, not started: the policy decides now.
-        let mut m = with(Status::Restarting, |r| r.host_config.restart_policy.name = "always".into());
+        let mut m = with(Status::Restarting, |r| r.restart = RestartPolicy::Always);
         let fx = step(&mut m, Input::Restore(found(None, false), Some(1)));
         assert!(has(&fx, &Effect::Launch));
         // Removing: finished.
@@ -1364,7 +1375,7 @@ mod tests {
         assert!(has(&fx, &Effect::Release));
         for (policy, starts) in [("always", true), ("unless-stopped", false)] {
             let mut m = with(Status::Exited, |r| {
-                r.host_config.restart_policy.name = policy.into();
+                r.restart = RestartPolicy::of(&WirePolicy { name: policy.into(), maximum_retry_count: 0 });
                 r.state.manually_stopped = true;
             });
             let fx = step(&mut m, Input::Restore(found(None, false), Some(1)));

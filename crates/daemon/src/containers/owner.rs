@@ -123,7 +123,7 @@ impl Owner {
             }
             Effect::ApplyResources(live) => {
                 let task = d.paths.task(self.machine.record(), &d.config);
-                let done = blocking(move || task.update(&serde_json::Value::Object(live))).await;
+                let done = blocking(move || task.update(&live)).await;
                 let cannot = |e: String| Error::internal(format!("Cannot update container {id}: {e}"));
                 Some(Input::Applied(done.and_then(|r| r.map_err(cannot))))
             }

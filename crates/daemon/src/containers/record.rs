@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use api::binds::Bind;
 use api::containers::{ContainerConfig, HostConfig};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,8 +15,10 @@ pub const RECORD_FILE: &str = "container.json";
 /// The record's schema, written into every record. A record of an older schema is
 /// migrated when read (one step per schema); one of a newer schema is refused, so an
 /// older berthd never rewrites what it does not understand.
-/// 1: berth before records were versioned (no `schema` field); 2: versioned.
-pub const SCHEMA: u32 = 2;
+/// 1: berth before records were versioned (no `schema` field); 2: versioned; 3: the
+/// restart policy, network mode, binds and log configuration typed, out of the wire's
+/// host configuration.
+pub const SCHEMA: u32 = 3;
 
 /// Docker's container states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,9 +113,206 @@ pub struct Record {
     pub args: Vec<String>,
     /// The merged configuration (image defaults under the user's values).
     pub config: ContainerConfig,
+    /// The host configuration as created, but for what is typed below (its fields
+    /// are empty here): [`Record::host_config_wire`] puts them back together.
     pub host_config: HostConfig,
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    #[serde(default)]
+    pub network: NetworkMode,
+    /// `-v` binds.
+    #[serde(default)]
+    pub binds: Vec<Bind>,
+    #[serde(default)]
+    pub log: LogConfig,
     pub state: State,
 }
+/// A restart policy, read once from the wire's name and count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    Always,
+    UnlessStopped,
+    /// At most `max_retries` restarts (0: no limit).
+    OnFailure { max_retries: i64 },
+}
+
+impl RestartPolicy {
+    /// `""` and `"no"` are no policy; an unknown name (create refuses those) too.
+    pub fn of(wire: &api::containers::RestartPolicy) -> RestartPolicy {
+        match wire.name.as_str() {
+            "always" => RestartPolicy::Always,
+            "unless-stopped" => RestartPolicy::UnlessStopped,
+            "on-failure" => RestartPolicy::OnFailure { max_retries: wire.maximum_retry_count },
+            _ => RestartPolicy::No,
+        }
+    }
+
+    /// The policy as the Engine API spells it.
+    pub fn wire(self) -> api::containers::RestartPolicy {
+        let (name, maximum_retry_count) = match self {
+            RestartPolicy::No => ("no", 0),
+            RestartPolicy::Always => ("always", 0),
+            RestartPolicy::UnlessStopped => ("unless-stopped", 0),
+            RestartPolicy::OnFailure { max_retries } => ("on-failure", max_retries),
+        };
+        api::containers::RestartPolicy { name: name.into(), maximum_retry_count }
+    }
+
+    /// Docker's rule after an exit: `always` and `unless-stopped` unless stopped by
+    /// hand; `on-failure` after a non-zero exit while retries remain.
+    pub fn restarts(self, state: &State) -> bool {
+        match self {
+            RestartPolicy::No => false,
+            RestartPolicy::Always | RestartPolicy::UnlessStopped => !state.manually_stopped,
+            RestartPolicy::OnFailure { max_retries } => {
+                state.exit_code != 0
+                    && !state.manually_stopped
+                    && (max_retries == 0 || state.restart_count < max_retries)
+            }
+        }
+    }
+
+    /// Docker's rule at daemon start: `always` comes back even after a manual stop.
+    pub fn restarts_at_daemon_start(self, state: &State) -> bool {
+        self == RestartPolicy::Always || self.restarts(state)
+    }
+}
+
+
+/// How the container is networked (`HostConfig.NetworkMode`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+pub enum NetworkMode {
+    /// Its own network namespace with a loopback only.
+    #[default]
+    None,
+    /// The host's network namespace.
+    Host,
+    Bridge,
+    /// Another container's network namespace (`container:<name or id>`).
+    Container(String),
+    /// A user-defined network, by name.
+    Named(String),
+}
+
+impl NetworkMode {
+    pub fn is_host(&self) -> bool {
+        *self == NetworkMode::Host
+    }
+}
+
+impl From<String> for NetworkMode {
+    fn from(s: String) -> NetworkMode {
+        match s.as_str() {
+            // Empty: none was named (records from before modes were typed).
+            "none" | "" => NetworkMode::None,
+            "host" => NetworkMode::Host,
+            "bridge" => NetworkMode::Bridge,
+            _ => match s.strip_prefix("container:") {
+                Some(other) => NetworkMode::Container(other.to_string()),
+                None => NetworkMode::Named(s),
+            },
+        }
+    }
+}
+
+impl From<NetworkMode> for String {
+    fn from(m: NetworkMode) -> String {
+        match m {
+            NetworkMode::None => "none".into(),
+            NetworkMode::Host => "host".into(),
+            NetworkMode::Bridge => "bridge".into(),
+            NetworkMode::Container(other) => format!("container:{other}"),
+            NetworkMode::Named(name) => name,
+        }
+    }
+}
+
+/// Where a container's output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogDriver {
+    /// Docker's default: JSON lines in `<id>-json.log`.
+    #[default]
+    JsonFile,
+    /// Nowhere (`logs` has nothing to show).
+    None,
+}
+
+/// The container's logging, checked once at create.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LogConfig {
+    pub driver: LogDriver,
+    /// The options as given (inspect shows them).
+    pub options: std::collections::BTreeMap<String, String>,
+    /// `max-size`, in bytes.
+    pub max_size: Option<u64>,
+    /// `max-file`: the files kept once `max-size` rotates them.
+    pub max_file: Option<u32>,
+}
+
+impl LogConfig {
+    /// Docker's checks of `HostConfig.LogConfig`, with its words; an empty type is the
+    /// default driver's.
+    pub fn from_wire(wire: &api::hostconfig::LogConfig) -> Result<LogConfig, String> {
+        let driver = match wire.r#type.as_str() {
+            "" | "json-file" => LogDriver::JsonFile,
+            "none" => LogDriver::None,
+            other => return Err(format!("logging driver {other:?} is not supported; use json-file or none")),
+        };
+        let mut log = LogConfig { driver, options: wire.config.clone().into_iter().collect(), ..LogConfig::default() };
+        for (k, v) in &log.options {
+            match k.as_str() {
+                "max-size" => log.max_size = Some(super::logs::log_max_size(v)?),
+                "max-file" => {
+                    log.max_file = Some(
+                        v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| format!("invalid max-file {v:?}: must be a positive number"))?,
+                    )
+                }
+                "labels" | "env" | "env-regex" | "tag" | "compress" | "mode" | "max-buffer-size" => {}
+                other => return Err(format!("unknown log opt '{other}' for json-file log driver")),
+            }
+        }
+        Ok(log)
+    }
+
+    /// As the Engine API spells it.
+    pub fn wire(&self) -> api::hostconfig::LogConfig {
+        let r#type = match self.driver {
+            LogDriver::JsonFile => "json-file",
+            LogDriver::None => "none",
+        };
+        api::hostconfig::LogConfig { r#type: r#type.into(), config: self.options.clone().into_iter().collect() }
+    }
+}
+
+/// What the wire's host configuration holds that berth keeps typed.
+pub struct Typed {
+    pub restart: RestartPolicy,
+    pub network: NetworkMode,
+    pub binds: Vec<Bind>,
+    pub log: LogConfig,
+}
+
+impl Typed {
+    /// Reads the typed settings out of `hc`, checked, and leaves their wire fields empty.
+    pub fn take(hc: &mut HostConfig) -> Result<Typed, String> {
+        let typed = Typed {
+            restart: RestartPolicy::of(&hc.restart_policy),
+            network: NetworkMode::from(std::mem::take(&mut hc.network_mode)),
+            binds: hc.binds.iter().map(|b| Bind::parse(b).map_err(|e| e.to_string())).collect::<Result<_, _>>()?,
+            log: LogConfig::from_wire(&hc.log_config)?,
+        };
+        hc.binds.clear();
+        hc.restart_policy = Default::default();
+        hc.log_config = Default::default();
+        Ok(typed)
+    }
+}
+
 
 fn schema_one() -> u32 {
     1
@@ -127,24 +327,50 @@ impl Record {
 
     /// A record's bytes, of any schema up to [`SCHEMA`], as this berthd's record.
     pub fn parse(bytes: &[u8]) -> Result<Record, String> {
-        // Today's schema parses straight into the record: the common case, a thousand
-        // times at a daemon start.
-        if let Ok(r) = serde_json::from_slice::<Record>(bytes)
-            && r.schema == SCHEMA
-        {
-            return Ok(r);
+        // Every schema so far parses straight into the record (what later schemas added
+        // has a default), then is migrated in place: one pass over the bytes, a
+        // thousand times at a daemon start.
+        let mut r = match serde_json::from_slice::<Record>(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                // A newer berthd's record may not parse at all: say so rather than why.
+                let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+                let schema = value.get("schema").and_then(|s| s.as_u64()).unwrap_or(1);
+                return Err(match schema > u64::from(SCHEMA) {
+                    true => newer(schema),
+                    false => e.to_string(),
+                });
+            }
+        };
+        if r.schema > SCHEMA {
+            return Err(newer(u64::from(r.schema)));
         }
-        let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        let schema = value.get("schema").map_or(Some(1), |s| s.as_u64()).ok_or("the record's schema is not a number")?;
-        if schema > u64::from(SCHEMA) {
-            return Err(format!("schema {schema} is newer than this berthd's ({SCHEMA}): written by a newer berthd"));
+        // One step per schema, oldest first. 1 → 2: the record says its schema.
+        if r.schema < 3 {
+            // 2 → 3: the typed settings out of the wire's host configuration.
+            let hc = std::mem::take(&mut r.host_config);
+            r.set_host_config(hc)?;
         }
-        // One step per schema, oldest first.
-        if schema < 2 {
-            // 1 → 2: the record says its schema; nothing else changed.
-            value["schema"] = serde_json::json!(2);
-        }
-        serde_json::from_value(value).map_err(|e| e.to_string())
+        r.schema = SCHEMA;
+        Ok(r)
+    }
+
+    /// A new host configuration, as the Engine API spells it: its typed settings
+    /// checked and kept typed, the rest as given. Nothing changes on an error.
+    pub fn set_host_config(&mut self, mut hc: HostConfig) -> Result<(), String> {
+        let Typed { restart, network, binds, log } = Typed::take(&mut hc)?;
+        (self.restart, self.network, self.binds, self.log, self.host_config) = (restart, network, binds, log, hc);
+        Ok(())
+    }
+
+    /// The host configuration as the Engine API shows it: the typed settings put back.
+    pub fn host_config_wire(&self) -> HostConfig {
+        let mut hc = self.host_config.clone();
+        hc.restart_policy = self.restart.wire();
+        hc.network_mode = self.network.clone().into();
+        hc.binds = self.binds.iter().map(Bind::spec).collect();
+        hc.log_config = self.log.wire();
+        hc
     }
 
     /// Writes `dir/container.json` atomically, and durably (fsync) unless the
@@ -176,6 +402,9 @@ impl Record {
     }
 }
 
+fn newer(schema: u64) -> String {
+    format!("schema {schema} is newer than this berthd's ({SCHEMA}): written by a newer berthd")
+}
 
 #[cfg(test)]
 mod tests {
@@ -195,6 +424,10 @@ mod tests {
             args: vec!["-c".into(), "true".into()],
             config: ContainerConfig::default(),
             host_config: HostConfig::default(),
+            restart: RestartPolicy::OnFailure { max_retries: 2 },
+            network: NetworkMode::Container("db".into()),
+            binds: vec![Bind::parse("/srv:/srv:ro").unwrap()],
+            log: LogConfig { driver: LogDriver::JsonFile, max_size: Some(1000), ..LogConfig::default() },
             state: State {
                 status: Status::Exited,
                 exit_code: 3,
@@ -219,17 +452,70 @@ mod tests {
         assert_eq!((r.name.as_str(), r.path.as_str(), r.args.as_slice()), ("web", "sh", &["-c".to_string(), "echo hi".to_string()][..]));
         assert!(r.config.env.contains(&"A=1".to_string()));
         assert_eq!(r.config.labels.get("tier").map(String::as_str), Some("front"));
-        assert_eq!(r.host_config.binds, ["/tmp:/data:ro"]);
-        assert_eq!((r.host_config.restart_policy.name.as_str(), r.host_config.restart_policy.maximum_retry_count), ("on-failure", 3));
+        assert_eq!(r.binds, [Bind::parse("/tmp:/data:ro").unwrap()]);
+        assert_eq!(r.restart, RestartPolicy::OnFailure { max_retries: 3 });
+        assert_eq!(r.network, NetworkMode::None);
+        assert_eq!((r.log.driver, r.log.max_size), (LogDriver::JsonFile, Some(10_000_000)));
         assert_eq!(r.host_config.resources.memory, 64 << 20);
-        assert_eq!(r.host_config.log_config.config.get("max-size").map(String::as_str), Some("10m"));
         assert_eq!(r.state.status, Status::Created);
+        // Inspect's wire form is what the user gave.
+        let wire = r.host_config_wire();
+        assert_eq!(wire.binds, ["/tmp:/data:ro"]);
+        assert_eq!((wire.restart_policy.name.as_str(), wire.restart_policy.maximum_retry_count), ("on-failure", 3));
+        assert_eq!(wire.log_config.config.get("max-size").map(String::as_str), Some("10m"));
+        assert_eq!(wire.network_mode, "none");
         // Written back with its schema, and read again the same.
         let dir = tempfile::tempdir().unwrap();
         r.save(dir.path()).unwrap();
         let text = std::fs::read_to_string(dir.path().join(RECORD_FILE)).unwrap();
-        assert!(text.contains("\"schema\":2"), "{text}");
+        assert!(text.contains(&format!("\"schema\":{SCHEMA}")), "{text}");
         assert_eq!(Record::load(dir.path()).unwrap(), r);
+    }
+
+    /// A record of schema 2 (the wire's host configuration held every setting) gets
+    /// its settings typed.
+    #[test]
+    fn a_record_of_schema_two_is_migrated() {
+        let r = Record::parse(include_bytes!("testdata/record-v2.json")).unwrap();
+        assert_eq!((r.schema, r.name.as_str()), (SCHEMA, "api"));
+        assert_eq!(r.network, NetworkMode::Host);
+        assert_eq!(r.restart, RestartPolicy::UnlessStopped);
+        assert_eq!(r.log.driver, LogDriver::None);
+        let binds: Vec<_> = r.binds.iter().map(|b| (b.source.as_str(), b.destination.as_str(), b.read_only, b.propagation)).collect();
+        assert_eq!(binds, [("/srv", "/srv", false, api::binds::Propagation::RSlave), ("", "/cache", false, api::binds::Propagation::RPrivate)]);
+        // Their wire fields are empty in the record, and whole again for inspect.
+        assert!(r.host_config.binds.is_empty() && r.host_config.network_mode.is_empty());
+        let wire = r.host_config_wire();
+        assert_eq!(wire.binds, ["/srv:/srv:rw,rslave", "/cache"]);
+        assert_eq!((wire.network_mode.as_str(), wire.log_config.r#type.as_str(), wire.restart_policy.name.as_str()), ("host", "none", "unless-stopped"));
+    }
+
+    #[test]
+    fn network_modes_read_and_spell_as_the_engine_api() {
+        for (wire, mode) in [
+            ("none", NetworkMode::None),
+            ("host", NetworkMode::Host),
+            ("bridge", NetworkMode::Bridge),
+            ("container:db", NetworkMode::Container("db".into())),
+            ("backend", NetworkMode::Named("backend".into())),
+        ] {
+            assert_eq!(NetworkMode::from(wire.to_string()), mode);
+            assert_eq!(String::from(mode), wire);
+        }
+    }
+
+    #[test]
+    fn log_configs_are_checked_with_dockers_words() {
+        let wire = |t: &str, opts: &[(&str, &str)]| api::hostconfig::LogConfig {
+            r#type: t.into(),
+            config: opts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        let l = LogConfig::from_wire(&wire("", &[("max-size", "1k"), ("max-file", "3")])).unwrap();
+        assert_eq!((l.driver, l.max_size, l.max_file), (LogDriver::JsonFile, Some(1000), Some(3)));
+        assert_eq!(l.wire().r#type, "json-file");
+        assert!(LogConfig::from_wire(&wire("syslog", &[])).unwrap_err().contains("not supported"));
+        assert!(LogConfig::from_wire(&wire("json-file", &[("max-file", "0")])).unwrap_err().contains("positive"));
+        assert_eq!(LogConfig::from_wire(&wire("json-file", &[("color", "red")])).unwrap_err(), "unknown log opt 'color' for json-file log driver");
     }
 
     #[test]

@@ -6,7 +6,10 @@
 use std::sync::OnceLock;
 
 use api::hostconfig::{Resources, ThrottleDevice};
-use serde_json::{Map, Value, json};
+use oci_spec::runtime::{
+    LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources, LinuxThrottleDevice, LinuxThrottleDeviceBuilder,
+    LinuxWeightDeviceBuilder,
+};
 
 /// Docker's floor for memory limits and reservations: room for a container to start.
 const MIN_MEMORY: i64 = 6 * 1024 * 1024;
@@ -288,102 +291,90 @@ pub fn block_device(path: &str) -> Result<(u64, u64), String> {
     Ok((nix::sys::stat::major(dev), nix::sys::stat::minor(dev)))
 }
 
-fn throttles(list: &[ThrottleDevice]) -> Result<Vec<Value>, String> {
+fn throttles(list: &[ThrottleDevice]) -> Result<Option<Vec<LinuxThrottleDevice>>, String> {
+    if list.is_empty() {
+        return Ok(None);
+    }
     list.iter()
         .map(|d| {
             let (major, minor) = block_device(&d.path)?;
-            Ok(json!({"major": major, "minor": minor, "rate": d.rate}))
+            LinuxThrottleDeviceBuilder::default()
+                .major(major as i64)
+                .minor(minor as i64)
+                .rate(d.rate)
+                .build()
+                .map_err(|e| e.to_string())
         })
-        .collect()
+        .collect::<Result<_, String>>()
+        .map(Some)
 }
 
 /// The memory, cpu, pids and blockIO sections of `linux.resources` for `r`, as Docker
 /// passes them to its runtime; values that are unset stay out, so that a `live`
 /// update changes only what it names. `live` also spells an unlimited pids limit out
 /// (a new cgroup has none, a running one may).
-pub fn linux(r: &Resources, live: bool) -> Result<Map<String, Value>, String> {
-    let mut out = Map::new();
-    let mut memory = Map::new();
-    if r.memory > 0 {
-        memory.insert("limit".into(), json!(r.memory));
+pub fn linux(r: &Resources, live: bool) -> Result<LinuxResources, String> {
+    let mut out = LinuxResources::default();
+    let positive = |v: i64| (v > 0).then_some(v);
+    let mut memory = LinuxMemory::default();
+    memory.set_limit(positive(r.memory));
+    memory.set_reservation(positive(r.memory_reservation));
+    memory.set_swap((r.memory_swap != 0).then_some(r.memory_swap));
+    memory.set_swappiness(r.memory_swappiness.and_then(|s| u64::try_from(s).ok()));
+    memory.set_disable_oom_killer((r.oom_kill_disable == Some(true)).then_some(true));
+    if memory != LinuxMemory::default() {
+        out.set_memory(Some(memory));
     }
-    if r.memory_reservation > 0 {
-        memory.insert("reservation".into(), json!(r.memory_reservation));
-    }
-    if r.memory_swap != 0 {
-        memory.insert("swap".into(), json!(r.memory_swap));
-    }
-    if let Some(s) = r.memory_swappiness.filter(|s| *s >= 0) {
-        memory.insert("swappiness".into(), json!(s));
-    }
-    if r.oom_kill_disable == Some(true) {
-        memory.insert("disableOOMKiller".into(), json!(true));
-    }
-    if !memory.is_empty() {
-        out.insert("memory".into(), Value::Object(memory));
-    }
-    let mut cpu = Map::new();
-    if r.cpu_shares > 0 {
-        cpu.insert("shares".into(), json!(r.cpu_shares));
-    }
+    let mut cpu = LinuxCpu::default();
+    cpu.set_shares(positive(r.cpu_shares).map(|v| v as u64));
     if r.nano_cpus > 0 {
         // Docker's fixed 100 ms period; the quota is that share of it.
         let period: i64 = 100_000;
-        cpu.insert("period".into(), json!(period));
-        cpu.insert("quota".into(), json!(r.nano_cpus * period / 1_000_000_000));
+        cpu.set_period(Some(period as u64));
+        cpu.set_quota(Some(r.nano_cpus * period / 1_000_000_000));
     } else {
-        if r.cpu_period > 0 {
-            cpu.insert("period".into(), json!(r.cpu_period));
-        }
-        if r.cpu_quota != 0 {
-            cpu.insert("quota".into(), json!(r.cpu_quota));
-        }
+        cpu.set_period(positive(r.cpu_period).map(|v| v as u64));
+        cpu.set_quota((r.cpu_quota != 0).then_some(r.cpu_quota));
     }
-    if !r.cpuset_cpus.is_empty() {
-        cpu.insert("cpus".into(), json!(r.cpuset_cpus));
+    cpu.set_cpus((!r.cpuset_cpus.is_empty()).then(|| r.cpuset_cpus.clone()));
+    cpu.set_mems((!r.cpuset_mems.is_empty()).then(|| r.cpuset_mems.clone()));
+    if cpu != LinuxCpu::default() {
+        out.set_cpu(Some(cpu));
     }
-    if !r.cpuset_mems.is_empty() {
-        cpu.insert("mems".into(), json!(r.cpuset_mems));
-    }
-    if !cpu.is_empty() {
-        out.insert("cpu".into(), Value::Object(cpu));
-    }
+    let pids = |limit: i64| {
+        let mut p = LinuxPids::default();
+        p.set_limit(limit);
+        p
+    };
     match r.pids_limit {
-        Some(limit) if limit > 0 => {
-            out.insert("pids".into(), json!({ "limit": limit }));
-        }
-        Some(_) if live => {
-            out.insert("pids".into(), json!({ "limit": -1 }));
-        }
-        _ => {}
-    }
-    let mut block_io = Map::new();
-    if r.blkio_weight > 0 {
-        block_io.insert("weight".into(), json!(r.blkio_weight));
-    }
+        Some(limit) if limit > 0 => out.set_pids(Some(pids(limit))),
+        Some(_) if live => out.set_pids(Some(pids(-1))),
+        _ => &mut out,
+    };
+    let mut block_io = LinuxBlockIo::default();
+    block_io.set_weight((r.blkio_weight > 0).then_some(r.blkio_weight));
     if !r.blkio_weight_device.is_empty() {
         let devices = r
             .blkio_weight_device
             .iter()
             .map(|d| {
                 let (major, minor) = block_device(&d.path)?;
-                Ok(json!({"major": major, "minor": minor, "weight": d.weight}))
+                LinuxWeightDeviceBuilder::default()
+                    .major(major as i64)
+                    .minor(minor as i64)
+                    .weight(d.weight)
+                    .build()
+                    .map_err(|e| e.to_string())
             })
             .collect::<Result<Vec<_>, String>>()?;
-        block_io.insert("weightDevice".into(), Value::Array(devices));
+        block_io.set_weight_device(Some(devices));
     }
-    for (key, list) in [
-        ("throttleReadBpsDevice", &r.blkio_device_read_bps),
-        ("throttleWriteBpsDevice", &r.blkio_device_write_bps),
-        ("throttleReadIOPSDevice", &r.blkio_device_read_iops),
-        ("throttleWriteIOPSDevice", &r.blkio_device_write_iops),
-    ] {
-        if !list.is_empty() {
-            block_io.insert(key.into(), Value::Array(throttles(list)?));
-        }
-    }
-    if !block_io.is_empty() {
-        out.insert("blockIO".into(), Value::Object(block_io));
+    block_io.set_throttle_read_bps_device(throttles(&r.blkio_device_read_bps)?);
+    block_io.set_throttle_write_bps_device(throttles(&r.blkio_device_write_bps)?);
+    block_io.set_throttle_read_iops_device(throttles(&r.blkio_device_read_iops)?);
+    block_io.set_throttle_write_iops_device(throttles(&r.blkio_device_write_iops)?);
+    if block_io != LinuxBlockIo::default() {
+        out.set_block_io(Some(block_io));
     }
     Ok(out)
 }
@@ -611,10 +602,10 @@ mod tests {
             blkio_weight: 300,
             ..Default::default()
         };
-        let out = Value::Object(linux(&r, false).unwrap());
+        let out = serde_json::to_value(linux(&r, false).unwrap()).unwrap();
         assert_eq!(
             out,
-            json!({
+            serde_json::json!({
                 "memory": {"limit": 64 << 20, "reservation": 32 << 20, "swap": 128 << 20},
                 "cpu": {"shares": 512, "period": 100_000, "quota": 150_000, "cpus": "0"},
                 "blockIO": {"weight": 300},
@@ -628,8 +619,8 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(Value::Object(live), json!({"pids": {"limit": -1}}));
-        assert!(linux(&Resources::default(), true).unwrap().is_empty());
+        assert_eq!(serde_json::to_value(live).unwrap(), serde_json::json!({"pids": {"limit": -1}}));
+        assert_eq!(linux(&Resources::default(), true).unwrap(), LinuxResources::default());
     }
 
     #[test]
@@ -642,10 +633,10 @@ mod tests {
             blkio_device_write_bps: vec![ThrottleDevice { path: "/dev/loop0".into(), rate: 1 << 20 }],
             ..Default::default()
         };
-        let out = Value::Object(linux(&r, false).unwrap());
+        let out = serde_json::to_value(linux(&r, false).unwrap()).unwrap();
         assert_eq!(
             out["blockIO"]["throttleWriteBpsDevice"],
-            json!([{"major": 7, "minor": 0, "rate": 1 << 20}])
+            serde_json::json!([{"major": 7, "minor": 0, "rate": 1 << 20}])
         );
     }
 

@@ -133,7 +133,7 @@ fn launch_mounted(
         }
     })?;
     // As Docker: a missing source of a `-v` bind is created as a directory.
-    for b in r.host_config.binds.iter().filter_map(|b| api::binds::Bind::parse(b).ok()) {
+    for b in &r.binds {
         if b.is_host_path() && !Path::new(&b.source).exists() {
             let src = &b.source;
             std::fs::create_dir_all(src).map_err(|e| StartFailure::internal(format!("create bind source {src}: {e}")))?;
@@ -198,15 +198,17 @@ fn launch_mounted(
         .args(engine.shim_args())
         .arg("--state-dir")
         .arg(&shim_dir);
-    let log = &r.host_config.log_config;
-    if log.r#type == "none" {
+    let log = &r.log;
+    if log.driver == super::record::LogDriver::None {
         cmd.arg("--log-path").arg("/dev/null");
     } else {
         cmd.arg("--log-path").arg(paths.log(id));
-        let opt = |k: &str| log.config.get(k).or_else(|| d.config.log_opts.get(k));
-        if let Some(size) = opt("max-size").and_then(|s| super::logs::log_max_size(s).ok()) {
+        // The container's options, else the daemon's.
+        let daemon = |k: &str| d.config.log_opts.get(k);
+        let max_size = log.max_size.or_else(|| daemon("max-size").and_then(|s| super::logs::log_max_size(s).ok()));
+        if let Some(size) = max_size {
             cmd.arg("--log-max-size").arg(size.to_string());
-            if let Some(n) = opt("max-file") {
+            if let Some(n) = log.max_file.map(|n| n.to_string()).or_else(|| daemon("max-file").cloned()) {
                 cmd.arg("--log-max-file").arg(n);
             }
         }

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use api::containers::HostConfig;
 use oci_spec::runtime::{
-    Linux, LinuxCapabilitiesBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, PosixRlimit, Process, RootBuilder, Spec,
-    UserBuilder,
+    BoxBuilder, Linux, LinuxCapabilitiesBuilder, LinuxDeviceCgroup, LinuxDeviceType, LinuxNamespaceBuilder, LinuxNamespaceType,
+    LinuxResources, Mount, PosixRlimitBuilder, PosixRlimitType, Process, RootBuilder, Spec, UserBuilder,
 };
 use serde_json::{Value, json};
 
@@ -167,60 +167,60 @@ pub fn environment(record: &Record, user: &User) -> Vec<String> {
 }
 
 /// The rlimit of a `--ulimit` name (`nofile` → `RLIMIT_NOFILE`).
-pub(crate) fn ulimit_type(name: &str) -> Option<&'static str> {
+pub(crate) fn ulimit_type(name: &str) -> Option<PosixRlimitType> {
     Some(match name {
-        "core" => "RLIMIT_CORE",
-        "cpu" => "RLIMIT_CPU",
-        "data" => "RLIMIT_DATA",
-        "fsize" => "RLIMIT_FSIZE",
-        "locks" => "RLIMIT_LOCKS",
-        "memlock" => "RLIMIT_MEMLOCK",
-        "msgqueue" => "RLIMIT_MSGQUEUE",
-        "nice" => "RLIMIT_NICE",
-        "nofile" => "RLIMIT_NOFILE",
-        "nproc" => "RLIMIT_NPROC",
-        "rss" => "RLIMIT_RSS",
-        "rtprio" => "RLIMIT_RTPRIO",
-        "rttime" => "RLIMIT_RTTIME",
-        "sigpending" => "RLIMIT_SIGPENDING",
-        "stack" => "RLIMIT_STACK",
-        "as" => "RLIMIT_AS",
+        "core" => PosixRlimitType::RlimitCore,
+        "cpu" => PosixRlimitType::RlimitCpu,
+        "data" => PosixRlimitType::RlimitData,
+        "fsize" => PosixRlimitType::RlimitFsize,
+        "locks" => PosixRlimitType::RlimitLocks,
+        "memlock" => PosixRlimitType::RlimitMemlock,
+        "msgqueue" => PosixRlimitType::RlimitMsgqueue,
+        "nice" => PosixRlimitType::RlimitNice,
+        "nofile" => PosixRlimitType::RlimitNofile,
+        "nproc" => PosixRlimitType::RlimitNproc,
+        "rss" => PosixRlimitType::RlimitRss,
+        "rtprio" => PosixRlimitType::RlimitRtprio,
+        "rttime" => PosixRlimitType::RlimitRttime,
+        "sigpending" => PosixRlimitType::RlimitSigpending,
+        "stack" => PosixRlimitType::RlimitStack,
+        "as" => PosixRlimitType::RlimitAs,
         _ => return None,
     })
 }
 
-/// The cgroup limits of `HostConfig` in the spec's `linux.resources` shape.
-fn resources(hc: &HostConfig) -> Result<Value, String> {
-    let mut out = Value::Object(super::resources::linux(&hc.resources, false)?);
-    // Docker's device cgroup: everything denied, then the standard character devices.
-    let mut devices = vec![json!({"allow": false, "access": "rwm"})];
-    if hc.privileged {
-        devices = vec![json!({"allow": true, "access": "rwm"})];
-    } else {
-        for (t, major, minor, access) in [
-            ("c", None, None, "m"),
-            ("b", None, None, "m"),
-            ("c", Some(1), Some(3), "rwm"),
-            ("c", Some(1), Some(8), "rwm"),
-            ("c", Some(1), Some(7), "rwm"),
-            ("c", Some(5), Some(0), "rwm"),
-            ("c", Some(1), Some(5), "rwm"),
-            ("c", Some(1), Some(9), "rwm"),
-            ("c", Some(136), None, "rwm"),
-            ("c", Some(5), Some(2), "rwm"),
-            ("c", Some(10), Some(200), "rwm"),
+/// The cgroup limits of `HostConfig` in the spec's `linux.resources`, with Docker's
+/// device cgroup: everything denied, then the standard character devices, then the
+/// rules of `--device` and `--device-cgroup-rule`.
+fn resources(hc: &HostConfig, device_rules: Vec<LinuxDeviceCgroup>) -> Result<LinuxResources, String> {
+    use LinuxDeviceType::{B, C};
+    let mut out = super::resources::linux(&hc.resources, false)?;
+    let everything = |allow: bool| {
+        let mut rule = LinuxDeviceCgroup::default();
+        rule.set_allow(allow);
+        rule.set_access(Some("rwm".into()));
+        rule
+    };
+    let mut devices = vec![everything(hc.privileged)];
+    if !hc.privileged {
+        for (kind, major, minor, access) in [
+            (C, None, None, "m"),
+            (B, None, None, "m"),
+            (C, Some(1), Some(3), "rwm"),
+            (C, Some(1), Some(8), "rwm"),
+            (C, Some(1), Some(7), "rwm"),
+            (C, Some(5), Some(0), "rwm"),
+            (C, Some(1), Some(5), "rwm"),
+            (C, Some(1), Some(9), "rwm"),
+            (C, Some(136), None, "rwm"),
+            (C, Some(5), Some(2), "rwm"),
+            (C, Some(10), Some(200), "rwm"),
         ] {
-            let mut d = json!({"allow": true, "type": t, "access": access});
-            if let Some(m) = major {
-                d["major"] = json!(m);
-            }
-            if let Some(m) = minor {
-                d["minor"] = json!(m);
-            }
-            devices.push(d);
+            devices.push(super::devices::allow(kind, major, minor, access));
         }
     }
-    out["devices"] = Value::Array(devices);
+    devices.extend(device_rules);
+    out.set_devices(Some(devices));
     Ok(out)
 }
 
@@ -236,18 +236,18 @@ fn bind(src: &Path, dst: &str, ro: bool, propagation: api::binds::Propagation) -
 /// the volume manager; until then they are refused clearly. A bind keeps the host's
 /// ownership in a remapped container too, as with Docker (no idmap): host root's files
 /// belong to nobody there, and what the container's root writes is the remapped uid's.
-pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Mount>, String> {
+pub fn user_mounts(binds: &[api::binds::Bind], tmpfs: &std::collections::HashMap<String, String>) -> Result<Vec<Mount>, String> {
     let mut out = Vec::new();
-    for b in &hc.binds {
-        let parsed = api::binds::Bind::parse(b).map_err(|e| e.to_string())?;
-        if !parsed.is_host_path() {
+    for b in binds {
+        if !b.is_host_path() {
             return Err(format!(
-                "invalid volume specification: '{b}': named volumes are not supported yet"
+                "invalid volume specification: '{}': named volumes are not supported yet",
+                b.spec()
             ));
         }
-        out.push(bind(Path::new(&parsed.source), &parsed.destination, parsed.read_only, parsed.propagation));
+        out.push(bind(Path::new(&b.source), &b.destination, b.read_only, b.propagation));
     }
-    let mut tmpfs: Vec<_> = hc.tmpfs.iter().collect();
+    let mut tmpfs: Vec<_> = tmpfs.iter().collect();
     tmpfs.sort();
     for (dst, opts) in tmpfs {
         if !dst.starts_with('/') {
@@ -262,8 +262,9 @@ pub fn user_mounts(hc: &HostConfig) -> Result<Vec<Mount>, String> {
     Ok(out)
 }
 
-/// A `serde_json` value in the spec's shape (the helpers that still build JSON) as
-/// the oci-spec type the runtime reads: checked here, at start, not by the runtime.
+/// Data in the spec's JSON shape, read into the oci-spec type: the capability names
+/// (the type reads them only through serde) and a seccomp profile (Docker's default or
+/// the user's file). Checked here, at start, not by the runtime.
 fn typed<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T, String> {
     serde_json::from_value(v).map_err(|e| format!("invalid {what} for the runtime: {e}"))
 }
@@ -274,7 +275,7 @@ pub fn build(input: &Input) -> Result<Spec, String> {
     let r = input.record;
     let c = &r.config;
     let hc = &r.host_config;
-    crate::userns::check(hc, input.userns.is_some())?;
+    crate::userns::check(hc, r.network.is_host(), input.userns.is_some())?;
     let caps = capabilities(hc)?;
     let mut args = vec![r.path.clone()];
     args.extend(r.args.iter().cloned());
@@ -289,7 +290,8 @@ pub fn build(input: &Input) -> Result<Spec, String> {
         .chain(defaults.map(|u| (&u.name, u.soft, u.hard)))
     {
         let t = ulimit_type(name).ok_or_else(|| format!("invalid ulimit type: {name}"))?;
-        rlimits.push(typed::<PosixRlimit>("ulimit", json!({"type": t, "soft": soft, "hard": hard}))?);
+        let limit = |v: i64| u64::try_from(v).map_err(|_| format!("invalid ulimit {name}: {v} is negative"));
+        rlimits.push(PosixRlimitBuilder::default().typ(t).soft(limit(soft)?).hard(limit(hard)?).build().map_err(|e| e.to_string())?);
     }
     let security = super::security_opts::SecurityOptions::parse(&hc.security_opt).map_err(|e| e.to_string())?;
     let cap_set: oci_spec::runtime::Capabilities = typed("capabilities", json!(caps))?;
@@ -325,7 +327,7 @@ pub fn build(input: &Input) -> Result<Spec, String> {
         && h > 0
         && w > 0
     {
-        process.set_console_size(Some(typed("console size", json!({"height": h, "width": w}))?));
+        process.set_console_size(Some(BoxBuilder::default().height(h as u64).width(w as u64).build().map_err(|e| e.to_string())?));
     }
     let shm_size = if hc.shm_size > 0 { hc.shm_size } else { 64 << 20 };
     let sys_ro: &[&str] = if hc.privileged { &["nosuid", "noexec", "nodev"] } else { &["nosuid", "noexec", "nodev", "ro"] };
@@ -339,7 +341,7 @@ pub fn build(input: &Input) -> Result<Spec, String> {
         mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
         mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt]),
     ];
-    let user_mounts = user_mounts(hc)?;
+    let user_mounts = user_mounts(&r.binds, &hc.tmpfs)?;
     let covered = |dst: &str| user_mounts.iter().any(|m| m.destination() == Path::new(dst));
     for (path, dst) in [
         (input.etc.resolv_conf, "/etc/resolv.conf"),
@@ -351,7 +353,7 @@ pub fn build(input: &Input) -> Result<Spec, String> {
         }
     }
     mounts.extend(user_mounts);
-    let host_net = hc.network_mode == "host";
+    let host_net = r.network.is_host();
     // The user namespace is made first and owns the others: sysfs, mqueue and proc
     // mount inside it only from namespaces it owns (the runtime orders this).
     let mut kinds = Vec::new();
@@ -378,21 +380,18 @@ pub fn build(input: &Input) -> Result<Spec, String> {
         .into_iter()
         .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build().map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut resources = resources(hc)?;
     let devices = super::devices::from_host_config(hc)?;
-    if let Some(rules) = resources["devices"].as_array_mut() {
-        rules.extend(devices.rules);
-    }
+    let resources = resources(hc, devices.rules)?;
     let mut linux = Linux::default();
     linux.set_namespaces(Some(namespaces));
     linux.set_cgroups_path(Some(format!("{}/{}", input.cgroup_parent.trim_end_matches('/'), r.id).into()));
-    linux.set_resources(Some(typed("resources", resources)?));
+    linux.set_resources(Some(resources));
     linux.set_uid_mappings(None);
     linux.set_gid_mappings(None);
     if let Some(remap) = input.userns {
         let (uids, gids) = remap.oci_mappings();
-        linux.set_uid_mappings(Some(typed("uid mappings", uids)?));
-        linux.set_gid_mappings(Some(typed("gid mappings", gids)?));
+        linux.set_uid_mappings(Some(uids));
+        linux.set_gid_mappings(Some(gids));
     }
     let (masked, readonly) = if hc.privileged {
         (None, None)
@@ -403,7 +402,7 @@ pub fn build(input: &Input) -> Result<Spec, String> {
     linux.set_masked_paths(masked);
     linux.set_readonly_paths(readonly);
     linux.set_sysctl((!hc.sysctls.is_empty()).then(|| hc.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
-    linux.set_devices(if devices.nodes.is_empty() { None } else { Some(typed("devices", json!(devices.nodes))?) });
+    linux.set_devices((!devices.nodes.is_empty()).then_some(devices.nodes));
     // Execs run under the same filter: the runtime applies the spec's to them.
     let seccomp = super::seccomp::for_container(security.seccomp.as_deref(), hc.privileged, &caps).map_err(|e| e.to_string())?;
     linux.set_seccomp(seccomp.map(|f| typed("seccomp profile", f)).transpose()?);
@@ -472,18 +471,15 @@ mod tests {
 
     #[test]
     fn binds_are_checked() {
-        let mut hc = HostConfig {
-            binds: vec!["/tmp:/data:ro".into()],
-            ..Default::default()
-        };
-        let m = user_mounts(&hc).unwrap();
+        let binds = |spec: &str| vec![api::binds::Bind::parse(spec).unwrap()];
+        let none = std::collections::HashMap::new();
+        let m = user_mounts(&binds("/tmp:/data:ro"), &none).unwrap();
         assert_eq!(m[0].options().as_deref(), Some(&["rbind".to_string(), "rprivate".into(), "ro".into()][..]));
-        hc.binds = vec!["/tmp:/data:rshared".into()];
-        assert_eq!(user_mounts(&hc).unwrap()[0].options().as_deref(), Some(&["rbind".to_string(), "rshared".into()][..]));
-        hc.binds = vec!["data:/data".into()];
-        assert!(user_mounts(&hc).unwrap_err().contains("named volumes"));
-        hc.binds = vec!["/tmp:data".into()];
-        assert!(user_mounts(&hc).is_err());
+        let m = user_mounts(&binds("/tmp:/data:rshared"), &none).unwrap();
+        assert_eq!(m[0].options().as_deref(), Some(&["rbind".to_string(), "rshared".into()][..]));
+        assert!(user_mounts(&binds("data:/data"), &none).unwrap_err().contains("named volumes"));
+        let tmpfs = std::collections::HashMap::from([("run".to_string(), String::new())]);
+        assert!(user_mounts(&[], &tmpfs).unwrap_err().contains("absolute path"));
     }
 
     /// Specs for a few containers, compared with the spec a reference build wrote
@@ -505,7 +501,7 @@ mod tests {
         tty.host_config.security_opt = vec!["no-new-privileges".into(), "seccomp=unconfined".into()];
         tty.config.domainname = "example.com".into();
         let mut host = base.clone();
-        host.host_config.network_mode = "host".into();
+        host.network = super::super::record::NetworkMode::Host;
         host.host_config.pid_mode = "host".into();
         host.host_config.cgroupns_mode = "private".into();
         host.host_config.shm_size = 1 << 20;

@@ -64,7 +64,7 @@ pub fn human_status(r: &Record, now: DateTime<Utc>) -> String {
 }
 
 fn networks(r: &Record) -> HashMap<String, EndpointSettings> {
-    let mode = r.host_config.network_mode.clone();
+    let mode: String = r.network.clone().into();
     let mut m = HashMap::new();
     m.insert(
         mode.clone(),
@@ -78,20 +78,16 @@ fn networks(r: &Record) -> HashMap<String, EndpointSettings> {
 
 fn mounts(r: &Record) -> Vec<MountPoint> {
     let mut out: Vec<MountPoint> = r
-        .host_config
         .binds
         .iter()
-        .filter_map(|b| {
-            let b = api::binds::Bind::parse(b).ok()?;
-            Some(MountPoint {
-                r#type: "bind".into(),
-                rw: !b.read_only,
-                propagation: b.propagation.to_string(),
-                source: b.source,
-                destination: b.destination,
-                mode: b.mode,
-                ..Default::default()
-            })
+        .map(|b| MountPoint {
+            r#type: "bind".into(),
+            rw: !b.read_only,
+            propagation: b.propagation.to_string(),
+            source: b.source.clone(),
+            destination: b.destination.clone(),
+            mode: b.mode.clone(),
+            ..Default::default()
         })
         .collect();
     let mut tmpfs: Vec<_> = r.host_config.tmpfs.keys().collect();
@@ -138,7 +134,7 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>, exec_ids: Ve
         "MergedDir".to_string(),
         paths.rootfs(&r.id).display().to_string(),
     );
-    let log_path = if r.host_config.log_config.r#type == "none" {
+    let log_path = if r.log.driver == super::record::LogDriver::None {
         String::new()
     } else {
         paths.log(&r.id).display().to_string()
@@ -162,7 +158,7 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>, exec_ids: Ve
         process_label: String::new(),
         app_armor_profile: String::new(),
         exec_ids: (!exec_ids.is_empty()).then_some(exec_ids),
-        host_config: r.host_config.clone(),
+        host_config: r.host_config_wire(),
         graph_driver: GraphDriverData {
             name: "overlay2".into(),
             data: graph,
@@ -198,7 +194,7 @@ pub fn summary(r: &Record, now: DateTime<Utc>, size: Option<(i64, i64)>) -> Cont
         },
         status: human_status(r, now),
         host_config: SummaryHostConfig {
-            network_mode: r.host_config.network_mode.clone(),
+            network_mode: r.network.clone().into(),
             annotations: HashMap::new(),
         },
         network_settings: SummaryNetworkSettings {

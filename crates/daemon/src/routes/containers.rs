@@ -445,7 +445,7 @@ async fn logs_of(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
     let q = query(req.uri().query())?;
     let c = d.containers.get(&id)?;
     let r = c.record();
-    if r.host_config.log_config.r#type == "none" {
+    if r.log.driver == crate::containers::record::LogDriver::None {
         return Err(Error::not_implemented(
             "configured logging driver does not support reading",
         ));

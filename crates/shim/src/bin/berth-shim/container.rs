@@ -200,17 +200,16 @@ impl Engine {
 
     /// Writes `resources` to the container's cgroup: through the cgroups library, or
     /// with the binary's `update --resources -`.
-    pub fn update(&self, id: &str, resources: &serde_json::Value) -> Result<(), String> {
+    pub fn update(&self, id: &str, resources: &oci_spec::runtime::LinuxResources) -> Result<(), String> {
         match self {
             Engine::Library(rt) => {
-                let parsed: oci_spec::runtime::LinuxResources =
-                    serde_json::from_value(resources.clone()).map_err(|e| format!("invalid resources: {e}"))?;
                 let (st, _) = rt.load(id).map_err(|e| e.to_string())?;
                 let cg = rt.cgroup_of(&st).map_err(|e| e.to_string())?;
-                cg.apply(&parsed).map_err(|e| memory_limit_refused(&cg, &parsed, e))
+                cg.apply(resources).map_err(|e| memory_limit_refused(&cg, resources, e))
             }
             Engine::Binary { .. } => {
-                self.run_binary(&["update", "--resources", "-", id], Some(resources.to_string().as_bytes())).map(|_| ())
+                let json = serde_json::to_vec(resources).map_err(|e| e.to_string())?;
+                self.run_binary(&["update", "--resources", "-", id], Some(&json)).map(|_| ())
             }
         }
     }
