@@ -22,21 +22,26 @@ pub struct Export {
     _hold: Hold,
 }
 
-/// The container's owner holds it still until this drops.
-struct Hold(Arc<Container>);
+/// The container's owner holds it still until this drops (asked or not: a request
+/// given up while it waited its turn never holds).
+struct Hold(Arc<Container>, u64);
 
 impl Drop for Hold {
     fn drop(&mut self) {
-        self.0.send(Input::Unhold);
+        self.0.send(Input::Unhold { lease: self.1 });
     }
 }
+
+/// Each hold's own number.
+static LEASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Export {
     /// Mounts what the export reads (a failure is an error reply, not a cut stream) and
     /// publishes the `export` event.
     pub async fn prepare(d: &Arc<Containers>, c: &Arc<Container>) -> Result<Export> {
-        c.ask(Command::Hold).await?;
-        let hold = Hold(c.clone());
+        let lease = LEASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let hold = Hold(c.clone(), lease);
+        c.ask(Command::Hold { lease }).await?;
         let r = c.record();
         let (d2, c2) = (d.clone(), c.clone());
         let (dir, own_mount) = tokio::task::spawn_blocking(move || mount_for_export(&d2, &c2))

@@ -48,9 +48,9 @@ pub enum Command {
     Rename { name: String },
     /// Docker's update: the resources it names and the restart policy, if given.
     Update { resources: Box<Resources>, restart_policy: Option<WirePolicy> },
-    /// No start, stop or removal until [`Input::Unhold`] (an export reads the
-    /// container's filesystem meanwhile).
-    Hold,
+    /// No start, stop or removal until [`Input::Unhold`] of the same lease (an export
+    /// reads the container's filesystem meanwhile).
+    Hold { lease: u64 },
     /// berthd goes down without live restore: stopped as by `stop`, but its restart
     /// policy brings it back at the next daemon start.
     Shutdown,
@@ -61,10 +61,25 @@ pub enum Command {
 /// What the system says about the container at daemon start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Found {
-    /// Its shim answers and its process runs, with this pid.
-    pub running: Option<i32>,
+    /// What its shim answers, if one does.
+    pub shim: Option<ShimSays>,
     /// A shim still listens although the record says the run ended.
     pub lingering: bool,
+}
+
+/// A shim's word on its container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShimSays {
+    pub pid: i32,
+    /// The process has exited (the shim holds its exit status).
+    pub exited: bool,
+}
+
+impl Found {
+    /// The pid of a process that still runs.
+    fn running(&self) -> Option<i32> {
+        self.shim.filter(|s| !s.exited).map(|s| s.pid)
+    }
 }
 
 /// Why a start failed: the message and the exit code Docker records for it.
@@ -103,8 +118,10 @@ pub enum Input<R> {
     /// A health probe's result, from the monitor of generation `monitor`.
     Health { monitor: u64, result: Box<HealthcheckResult> },
     Timer(Timer),
-    /// The export that held the container is done.
-    Unhold,
+    /// The export that held the container (or asked to) is done.
+    Unhold { lease: u64 },
+    /// The outcome of [`Effect::Save`].
+    Saved(Result<()>),
     // Outcomes of effects.
     Launched(std::result::Result<i32, StartFailure>),
     Signalled(Result<()>),
@@ -130,6 +147,9 @@ pub enum Change {
 pub enum Effect<R> {
     /// Write the record (atomically, durably) and publish it to readers.
     Persist,
+    /// [`Effect::Persist`] for a command that must not go on unless its record is
+    /// written → [`Input::Saved`].
+    Save,
     /// An event, with the record's attributes and these.
     Publish { action: String, extra: Vec<(&'static str, String)> },
     Notify(Change),
@@ -197,10 +217,12 @@ enum Busy<R> {
     Restarting { reply: Option<R> },
     Killing { reply: Option<R>, wait: bool },
     Freezing { reply: Option<R>, pause: bool },
-    Updating { reply: Option<R>, before: Box<HostConfig> },
-    Renaming { reply: Option<R>, name: String },
+    /// Waiting for the record (`Saved`), then for the cgroup (`Applied`) when `live` is set.
+    Updating { reply: Option<R>, before: Box<HostConfig>, live: Option<Box<LinuxResources>> },
+    /// Waiting for the name (`NameReserved`), then for the record (`Saved`).
+    Renaming { reply: Option<R>, name: String, old: Option<String> },
     Removing { reply: Option<R> },
-    Held,
+    Held { lease: u64 },
 }
 
 pub struct Machine<R> {
@@ -275,11 +297,12 @@ impl<R> Machine<R> {
             Input::Exited(exit) => self.exited(exit, &mut fx),
             Input::Health { monitor, result } => self.health(monitor, *result, &mut fx),
             Input::Timer(t) => self.timer(t, &mut fx),
-            Input::Unhold => {
-                if matches!(self.busy, Some(Busy::Held)) {
-                    self.busy = None;
-                }
-            }
+            Input::Unhold { lease } => match self.busy {
+                Some(Busy::Held { lease: held }) if held == lease => self.busy = None,
+                // Given up before its turn came: it never holds.
+                _ => self.queue.retain(|(c, _)| *c != Command::Hold { lease }),
+            },
+            Input::Saved(outcome) => self.saved(outcome, &mut fx),
             Input::Launched(outcome) => self.launched(outcome, now, &mut fx),
             Input::Signalled(outcome) => self.signalled(outcome, &mut fx),
             Input::Frozen(outcome) => self.frozen(outcome, &mut fx),
@@ -365,12 +388,12 @@ impl<R> Machine<R> {
                     reply(fx, to, Err(Error::invalid("Renaming a container with the same name as its current name")));
                 } else {
                     fx.push(Effect::ReserveName(name.clone()));
-                    self.busy = Some(Busy::Renaming { reply: to, name });
+                    self.busy = Some(Busy::Renaming { reply: to, name, old: None });
                 }
             }
             Command::Update { resources, restart_policy } => self.update(&resources, restart_policy.as_ref(), to, fx),
-            Command::Hold => {
-                self.busy = Some(Busy::Held);
+            Command::Hold { lease } => {
+                self.busy = Some(Busy::Held { lease });
                 reply(fx, to, Ok(()));
             }
             Command::Shutdown => {
@@ -443,7 +466,8 @@ impl<R> Machine<R> {
             }
             Err(failure) => {
                 lifecycle::on_start_failed(&mut self.record.state, &failure.message, failure.exit_code);
-                if kind == StartKind::Policy {
+                // A start that failed during the back-off ends it: nothing restarts it now.
+                if kind == StartKind::Policy || self.status() == Status::Restarting {
                     self.record.state.status = Status::Exited;
                 }
                 fx.push(Effect::Persist);
@@ -650,18 +674,43 @@ impl<R> Machine<R> {
         if let Err(e) = self.record.set_host_config(host_config) {
             return reply(fx, to, Err(Error::invalid(cannot(e))));
         }
-        fx.push(Effect::Persist);
-        if live == LinuxResources::default() {
-            publish(fx, "update");
-            reply(fx, to, Ok(()));
-        } else {
-            fx.push(Effect::ApplyResources(Box::new(live)));
-            self.busy = Some(Busy::Updating { reply: to, before: Box::new(before) });
+        fx.push(Effect::Save);
+        let live = (live != LinuxResources::default()).then(|| Box::new(live));
+        self.busy = Some(Busy::Updating { reply: to, before: Box::new(before), live });
+    }
+
+    /// The record of an update or a rename is written, or not.
+    fn saved(&mut self, outcome: Result<()>, fx: &mut Vec<Effect<R>>) {
+        match (self.busy.take(), outcome) {
+            (Some(Busy::Updating { reply: to, before, .. }), Err(e)) => {
+                // Nothing was applied: the record in memory goes back to what is on disk.
+                let _ = self.record.set_host_config(*before);
+                reply(fx, to, Err(e));
+            }
+            (Some(Busy::Updating { reply: to, live: None, .. }), Ok(())) => {
+                publish(fx, "update");
+                reply(fx, to, Ok(()));
+            }
+            (Some(Busy::Updating { reply, before, live: Some(live) }), Ok(())) => {
+                fx.push(Effect::ApplyResources(live));
+                self.busy = Some(Busy::Updating { reply, before, live: None });
+            }
+            (Some(Busy::Renaming { reply: to, old: Some(old), .. }), Ok(())) => {
+                fx.push(Effect::ReleaseName(old.clone()));
+                fx.push(Effect::Publish { action: "rename".into(), extra: vec![("oldName", format!("/{old}"))] });
+                reply(fx, to, Ok(()));
+            }
+            (Some(Busy::Renaming { reply: to, name, old: Some(old) }), Err(e)) => {
+                self.record.name = old;
+                fx.push(Effect::ReleaseName(name));
+                reply(fx, to, Err(e));
+            }
+            (busy, _) => self.busy = busy,
         }
     }
 
     fn applied(&mut self, outcome: Result<()>, fx: &mut Vec<Effect<R>>) {
-        let Some(Busy::Updating { reply: to, before }) = self.busy.take() else { return };
+        let Some(Busy::Updating { reply: to, before, .. }) = self.busy.take() else { return };
         match outcome {
             Ok(()) => {
                 publish(fx, "update");
@@ -677,15 +726,13 @@ impl<R> Machine<R> {
     }
 
     fn name_reserved(&mut self, outcome: Result<()>, fx: &mut Vec<Effect<R>>) {
-        let Some(Busy::Renaming { reply: to, name }) = self.busy.take() else { return };
+        let Some(Busy::Renaming { reply: to, name, .. }) = self.busy.take() else { return };
         if let Err(e) = outcome {
             return reply(fx, to, Err(e));
         }
-        let old = std::mem::replace(&mut self.record.name, name);
-        fx.push(Effect::Persist);
-        fx.push(Effect::ReleaseName(old.clone()));
-        fx.push(Effect::Publish { action: "rename".into(), extra: vec![("oldName", format!("/{old}"))] });
-        reply(fx, to, Ok(()));
+        let old = std::mem::replace(&mut self.record.name, name.clone());
+        fx.push(Effect::Save);
+        self.busy = Some(Busy::Renaming { reply: to, name, old: Some(old) });
     }
 
     fn remove(&mut self, force: bool, to: Option<R>, fx: &mut Vec<Effect<R>>) {
@@ -787,8 +834,9 @@ impl<R> Machine<R> {
     /// The run is released: a restart's start, or the policy's restart after its back-off.
     fn run_ended(&mut self, fx: &mut Vec<Effect<R>>) {
         self.ending = false;
-        if let Some(Busy::Restarting { reply }) = self.busy.take() {
-            return self.start_again(reply, fx);
+        if matches!(self.busy, Some(Busy::Restarting { .. })) {
+            let to = self.busy_reply();
+            return self.start_again(to, fx);
         }
         if self.shutting_down {
             return;
@@ -822,7 +870,7 @@ impl<R> Machine<R> {
     /// Live restore: the record's word against what berthd found.
     fn restore(&mut self, found: Found, to: Option<R>, now: DateTime<Utc>, fx: &mut Vec<Effect<R>>) {
         let policy = self.record.restart;
-        match (self.status(), found.running) {
+        match (self.status(), found.running()) {
             // A removal that berthd did not see through.
             (Status::Removing, _) => {
                 fx.push(Effect::Release);
@@ -861,8 +909,9 @@ impl<R> Machine<R> {
                 }
             }
             // A start handed to its shim just before berthd went away: the shim's word
-            // is the truth.
-            (Status::Created, Some(pid)) => {
+            // is the truth (and an exit it holds is the watcher's to report).
+            (Status::Created, _) if found.shim.is_some() => {
+                let pid = found.shim.map_or(0, |s| s.pid);
                 lifecycle::on_started(&mut self.record.state, pid, now);
                 health::reset_for_start(&mut self.record);
                 fx.push(Effect::Persist);
@@ -1235,10 +1284,12 @@ mod tests {
     #[test]
     fn commands_wait_for_the_one_under_way_and_a_hold() {
         let mut m = machine(Status::Exited);
-        assert_eq!(answer(&cmd(&mut m, Command::Hold, 1), 1), Some(Ok(())));
+        assert_eq!(answer(&cmd(&mut m, Command::Hold { lease: 7 }, 1), 1), Some(Ok(())));
         assert!(cmd(&mut m, Command::Start, 2).is_empty());
         assert!(cmd(&mut m, Command::Remove { force: true }, 3).is_empty());
-        let fx = step(&mut m, Input::Unhold);
+        // Another lease's end is not this hold's.
+        assert!(step(&mut m, Input::Unhold { lease: 8 }).is_empty());
+        let fx = step(&mut m, Input::Unhold { lease: 7 });
         assert_eq!(fx, vec![Effect::Notify(Change::Starting), Effect::Launch]);
         let fx = step(&mut m, Input::Launched(Ok(5)));
         // The removal follows the start, in order.
@@ -1299,7 +1350,8 @@ mod tests {
         assert_eq!(answer(&cmd(&mut m, Command::Rename { name: "web".into() }, 1), 1), Some(Err(ErrorKind::Invalid)));
         let fx = cmd(&mut m, Command::Rename { name: "api".into() }, 2);
         assert_eq!(fx, vec![Effect::ReserveName("api".into())]);
-        let fx = step(&mut m, Input::NameReserved(Ok(())));
+        assert_eq!(step(&mut m, Input::NameReserved(Ok(()))), vec![Effect::Save]);
+        let fx = step(&mut m, Input::Saved(Ok(())));
         assert!(has(&fx, &Effect::ReleaseName("web".into())));
         assert!(has(&fx, &Effect::Publish { action: "rename".into(), extra: vec![("oldName", "/web".into())] }));
         assert_eq!(m.record().name, "api");
@@ -1314,16 +1366,78 @@ mod tests {
         let mut m = running();
         let resources = Box::new(Resources { cpu_shares: 512, ..Default::default() });
         let fx = cmd(&mut m, Command::Update { resources: resources.clone(), restart_policy: None }, 1);
-        assert!(fx.iter().any(|e| matches!(e, Effect::ApplyResources(_))), "{fx:?}");
+        assert_eq!(fx, vec![Effect::Save]);
         assert_eq!(m.record().host_config.resources.cpu_shares, 512);
+        let fx = step(&mut m, Input::Saved(Ok(())));
+        assert!(fx.iter().any(|e| matches!(e, Effect::ApplyResources(_))), "{fx:?}");
         let fx = step(&mut m, Input::Applied(Err(Error::internal("EBUSY"))));
         assert_eq!(answer(&fx, 1), Some(Err(ErrorKind::Internal)));
         assert_eq!(m.record().host_config.resources.cpu_shares, 0);
         // A stopped container only has its record changed.
         let mut m = machine(Status::Exited);
-        let fx = cmd(&mut m, Command::Update { resources, restart_policy: None }, 2);
+        assert_eq!(cmd(&mut m, Command::Update { resources: resources.clone(), restart_policy: None }, 2), vec![Effect::Save]);
+        let fx = step(&mut m, Input::Saved(Ok(())));
         assert_eq!(events(&fx), ["update"]);
         assert_eq!(answer(&fx, 2), Some(Ok(())));
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_written_fails_an_update_or_a_rename_and_changes_nothing() {
+        let mut m = running();
+        let resources = Box::new(Resources { cpu_shares: 512, ..Default::default() });
+        cmd(&mut m, Command::Update { resources, restart_policy: None }, 1);
+        let fx = step(&mut m, Input::Saved(Err(Error::internal("disk full"))));
+        assert_eq!(answer(&fx, 1), Some(Err(ErrorKind::Internal)));
+        assert!(!fx.iter().any(|e| matches!(e, Effect::ApplyResources(_))), "nothing applied: {fx:?}");
+        assert_eq!(m.record().host_config.resources.cpu_shares, 0);
+
+        cmd(&mut m, Command::Rename { name: "api".into() }, 2);
+        step(&mut m, Input::NameReserved(Ok(())));
+        let fx = step(&mut m, Input::Saved(Err(Error::internal("disk full"))));
+        assert_eq!(answer(&fx, 2), Some(Err(ErrorKind::Internal)));
+        assert!(has(&fx, &Effect::ReleaseName("api".into())));
+        assert!(events(&fx).is_empty());
+        assert_eq!(m.record().name, "web");
+    }
+
+    #[test]
+    fn a_hold_given_up_before_its_turn_never_holds() {
+        let mut m = running();
+        cmd(&mut m, Command::Stop { signal: None, timeout: None }, 1);
+        assert!(cmd(&mut m, Command::Hold { lease: 3 }, 2).is_empty());
+        assert!(step(&mut m, Input::Unhold { lease: 3 }).is_empty());
+        step(&mut m, Input::Signalled(Ok(())));
+        step(&mut m, exit(0));
+        step(&mut m, Input::RunEnded);
+        // Nothing holds it: a start goes at once.
+        assert!(has(&cmd(&mut m, Command::Start, 4), &Effect::Launch));
+    }
+
+    #[test]
+    fn an_exit_during_an_export_keeps_the_hold() {
+        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
+        cmd(&mut m, Command::Start, 0);
+        step(&mut m, Input::Launched(Ok(1)));
+        cmd(&mut m, Command::Hold { lease: 1 }, 1);
+        step(&mut m, exit(0));
+        let due = timer(&step(&mut m, Input::RunEnded));
+        // The policy's restart waits for the export.
+        assert!(step(&mut m, Input::Timer(due)).is_empty());
+        assert!(has(&step(&mut m, Input::Unhold { lease: 1 }), &Effect::Launch));
+    }
+
+    #[test]
+    fn a_users_start_that_fails_during_the_back_off_leaves_it_exited() {
+        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
+        cmd(&mut m, Command::Start, 0);
+        step(&mut m, Input::Launched(Ok(1)));
+        step(&mut m, exit(1));
+        step(&mut m, Input::RunEnded);
+        assert_eq!(m.record().state.status, Status::Restarting);
+        cmd(&mut m, Command::Start, 1);
+        let failure = StartFailure { message: "no".into(), exit_code: 128, kind: ErrorKind::Internal };
+        step(&mut m, Input::Launched(Err(failure)));
+        assert_eq!(m.record().state.status, Status::Exited);
     }
 
     #[test]
@@ -1341,7 +1455,7 @@ mod tests {
 
     #[test]
     fn restore_acts_on_what_berthd_finds() {
-        let found = |running: Option<i32>, lingering: bool| Found { running, lingering };
+        let found = |running: Option<i32>, lingering: bool| Found { shim: running.map(|pid| ShimSays { pid, exited: false }), lingering };
         // Running: watched again, its execs found, its probes resumed.
         let mut m = machine(Status::Running);
         let fx = step(&mut m, Input::Restore(found(Some(42), true), Some(1)));
@@ -1352,6 +1466,13 @@ mod tests {
         let fx = step(&mut m, Input::Restore(found(Some(9), true), Some(1)));
         assert!(has(&fx, &Effect::Watch { pid: 9 }));
         assert_eq!((m.record().state.status, m.record().state.pid), (Status::Running, 9));
+        // Created, and its shim ran it to its end while berthd was away: adopted too,
+        // and the watcher reports the exit the shim holds.
+        let mut m = machine(Status::Created);
+        let fx = step(&mut m, Input::Restore(Found { shim: Some(ShimSays { pid: 9, exited: true }), lingering: true }, Some(1)));
+        assert!(has(&fx, &Effect::Watch { pid: 9 }));
+        let fx = step(&mut m, exit(3));
+        assert_eq!(events(&fx), ["die"]);
         // Restarting, started again already: running under the new pid.
         let mut m = machine(Status::Restarting);
         step(&mut m, Input::Restore(found(Some(11), true), Some(1)));

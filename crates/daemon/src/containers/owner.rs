@@ -40,6 +40,19 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 impl Owner {
+    /// Writes the record, then publishes it to readers.
+    async fn persist(&self) -> Result<()> {
+        let id = self.c.id.clone();
+        let record = self.machine.record().clone();
+        let dir = self.d.paths.dir(&id);
+        let saved = blocking(move || record.save(&dir)).await;
+        self.c.publish(self.machine.record(), None);
+        saved.and_then(|s| s.map_err(|e| Error::internal(e.to_string()))).map_err(|e| {
+            tracing::warn!(container = %id, "save the state of the container: {}", e.message);
+            Error::internal(format!("save the state of container {id}: {}", e.message))
+        })
+    }
+
     async fn run(mut self, mut mailbox: Mailbox) {
         while let Some(message) = mailbox.recv().await {
             let mut inputs: VecDeque<Message> = VecDeque::from([message]);
@@ -66,16 +79,12 @@ impl Owner {
         let id = self.c.id.clone();
         match effect {
             Effect::Persist => {
-                let record = self.machine.record().clone();
-                let dir = d.paths.dir(&id);
-                let saved = blocking(move || record.save(&dir)).await;
-                if let Err(e) = saved.and_then(|s| s.map_err(|e| Error::internal(e.to_string()))) {
-                    tracing::warn!(container = %id, "save the state of the container: {}", e.message);
-                    *unsaved = Some(Error::internal(format!("save the state of container {id}: {}", e.message)));
+                if let Err(e) = self.persist().await {
+                    *unsaved = Some(e);
                 }
-                self.c.publish(self.machine.record(), None);
                 None
             }
+            Effect::Save => Some(Input::Saved(self.persist().await)),
             Effect::Publish { action, extra } => {
                 let mut attrs = super::view::event_attributes(self.machine.record());
                 attrs.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::machine::{Command, Found};
+use super::machine::{Command, Found, ShimSays};
 use super::record::Status;
 use super::{Container, Containers, Mailbox, owner, run};
 
@@ -50,13 +50,23 @@ pub async fn restore(d: &Arc<Containers>, loaded: Loaded) {
         }
     })
     .await;
+    // A few containers at a time: a daemon start with thousands must not wait for
+    // them one by one, nor start them all at once.
+    let asking = Arc::new(tokio::sync::Semaphore::new(16));
+    let mut restores = tokio::task::JoinSet::new();
     for (c, mailbox) in loaded.owners {
         owner::spawn(d, c.clone(), mailbox);
-        let found = find(d, &c).await;
-        if let Err(e) = c.restore(found).await {
-            tracing::warn!(container = %c.id, "restore: {}", e.message);
-        }
+        let (d, asking) = (d.clone(), asking.clone());
+        restores.spawn(async move {
+            // Held through the restore: a start the policy asks for counts too.
+            let _turn = asking.acquire().await;
+            let found = find(&d, &c).await;
+            if let Err(e) = c.restore(found).await {
+                tracing::warn!(container = %c.id, "restore: {}", e.message);
+            }
+        });
     }
+    while restores.join_next().await.is_some() {}
 }
 
 /// What the system says of a container. A shim is asked only where one may run: a
@@ -70,7 +80,7 @@ async fn find(d: &Containers, c: &Container) -> Found {
         || (status == Status::Created && listening);
     let state = if asks { shim_state(shim_dir).await } else { None };
     Found {
-        running: state.filter(|s| s.status != shim::Status::Exited).map(|s| s.pid),
+        shim: state.map(|s| ShimSays { pid: s.pid, exited: s.status == shim::Status::Exited }),
         lingering: listening,
     }
 }
