@@ -11,5 +11,6 @@ mod health;
 mod resources;
 mod security;
 mod images;
+mod networks;
 mod system;
 mod userns;

@@ -147,11 +147,17 @@ impl Daemon {
     /// `kill -9` of berthd (containers and shims live on), then a new berthd on the
     /// same roots and socket.
     pub fn kill9_and_restart(&mut self) {
+        self.kill9();
+        self.spawn(&[]);
+    }
+
+    /// `kill -9` of berthd (containers and shims live on); [`Daemon::start_again`]
+    /// starts a new one.
+    pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
-        self.spawn(&[]);
     }
 
     /// Waits for berthd to die by itself (a crash point), then starts a new one on the

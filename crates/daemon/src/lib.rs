@@ -8,6 +8,7 @@ pub mod containers;
 pub mod crash;
 pub mod error;
 pub mod events;
+pub mod networks;
 pub mod routes;
 pub mod server;
 pub mod services;

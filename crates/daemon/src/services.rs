@@ -13,6 +13,7 @@ pub struct Daemon {
     pub config: Arc<Config>,
     pub events: Arc<Events>,
     pub images: Arc<image::store::Store>,
+    pub networks: Arc<crate::networks::Networks>,
     pub containers: Arc<crate::containers::Containers>,
 }
 

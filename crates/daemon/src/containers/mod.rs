@@ -303,6 +303,7 @@ pub struct Containers {
     pub config: Arc<crate::config::Config>,
     pub events: Arc<crate::events::Events>,
     pub images: Arc<image::store::Store>,
+    pub networks: Arc<crate::networks::Networks>,
     pub paths: Paths,
     index: RwLock<Index>,
     /// The `berth-shim` executable.
@@ -331,6 +332,7 @@ impl Containers {
         config: Arc<crate::config::Config>,
         events: Arc<crate::events::Events>,
         images: Arc<image::store::Store>,
+        networks: Arc<crate::networks::Networks>,
     ) -> std::io::Result<(Containers, restore::Loaded)> {
         let paths = Paths::new(&config.data_root, &config.exec_root);
         std::fs::create_dir_all(&paths.data)?;
@@ -374,6 +376,7 @@ impl Containers {
                 config,
                 events,
                 images,
+                networks,
                 paths,
                 index: RwLock::new(index),
                 shim: shim_path(),

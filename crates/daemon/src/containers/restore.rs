@@ -67,6 +67,12 @@ pub async fn restore(d: &Arc<Containers>, loaded: Loaded) {
         });
     }
     while restores.join_next().await.is_some() {}
+    // Network namespaces of runs whose end berthd did not see.
+    let d2 = d.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        d2.networks.reconcile(|id| d2.get(id).is_ok_and(|c| c.status().is_live()));
+    })
+    .await;
 }
 
 /// What the system says of a container. A shim is asked only where one may run: a

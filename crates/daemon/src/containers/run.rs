@@ -112,9 +112,22 @@ pub fn launch(d: &Containers, r: &Record, wait_attach: bool) -> Result<i32, Star
     }
     let result = launch_mounted(d, paths, r, &rootfs, wait_attach);
     if result.is_err() {
+        d.networks.detach(id);
         unmount_all(&rootfs);
     }
     result
+}
+
+/// How the network service is to connect a run of `r`.
+fn attachment(d: &Containers, r: &Record) -> crate::networks::Attachment {
+    use crate::networks::Attachment;
+    if r.network.is_host() {
+        Attachment::Host
+    } else if crate::userns::for_container(d.config.remap.as_deref(), &r.host_config).is_some() {
+        Attachment::ByRuntime
+    } else {
+        Attachment::Isolated
+    }
 }
 
 fn launch_mounted(
@@ -142,6 +155,7 @@ fn launch_mounted(
     let run_dir = paths.run_dir(id);
     super::etc::write_etc_files(&run_dir, r).map_err(|e| StartFailure::internal(e.message))?;
     let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
+    let netns = d.networks.attach(id, attachment(d, r)).map_err(|e| StartFailure::internal(e.message))?;
     if let Some(remap) = userns {
         // As Docker: the container's root owns them, and may edit them.
         for name in ["hostname", "hosts", "resolv.conf"] {
@@ -166,6 +180,7 @@ fn launch_mounted(
         },
         default_ulimits: &d.config.default_ulimits,
         userns,
+        netns: netns.as_deref(),
         cgroup_v2: cgroup_v2(),
     };
     let spec = spec::build(&input).map_err(|e| StartFailure {
@@ -378,6 +393,7 @@ pub(crate) fn end_run(d: &Containers, id: &str, runtime: &str) {
         // No shim removed it: whatever runtime state the run left goes here.
         engine::Engine::named(runtime, &d.config, paths).delete(id);
     }
+    d.networks.detach(id);
     unmount_all(&paths.rootfs(id));
     unmount_all(&paths.legacy_rootfs(id));
 }

@@ -76,6 +76,9 @@ pub struct Input<'a> {
     /// The daemon's `userns-remap` when this container runs under it: a user namespace
     /// of its own with these mappings.
     pub userns: Option<&'a crate::userns::Remap>,
+    /// The network namespace the network service made for this run, joined by path;
+    /// none: the runtime makes one (or the host's is shared).
+    pub netns: Option<&'a Path>,
 }
 
 /// Every capability berthd itself may hand on (its bounding set), for `--privileged`
@@ -378,7 +381,15 @@ pub fn build(input: &Input) -> Result<Spec, String> {
     }
     let namespaces = kinds
         .into_iter()
-        .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build().map_err(|e| e.to_string()))
+        .map(|typ| {
+            let joined = input.netns.filter(|_| typ == LinuxNamespaceType::Network);
+            let ns = LinuxNamespaceBuilder::default().typ(typ);
+            match joined {
+                Some(path) => ns.path(path).build(),
+                None => ns.build(),
+            }
+            .map_err(|e| e.to_string())
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let devices = super::devices::from_host_config(hc)?;
     let resources = resources(hc, devices.rules)?;
@@ -523,8 +534,15 @@ mod tests {
                 cgroup_v2: false,
                 default_ulimits: &defaults,
                 userns: None,
+                netns: None,
             };
             let built = serde_json::to_value(build(&input).unwrap()).unwrap();
+            // A run the network service made a namespace for joins it by its path.
+            let joined = build(&Input { netns: Some(Path::new("/run/berth/netns/x")), ..input }).unwrap();
+            let net = joined.linux().as_ref().and_then(|l| l.namespaces().clone()).unwrap_or_default();
+            let net: Vec<_> = net.iter().filter(|n| n.typ() == LinuxNamespaceType::Network).map(|n| n.path().clone()).collect();
+            let host_net = name == "host";
+            assert_eq!(net, if host_net { vec![] } else { vec![Some(std::path::PathBuf::from("/run/berth/netns/x"))] }, "{name}");
             let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("src/containers/testdata/spec-{name}.json"));
             if std::env::var("BERTH_WRITE_SPECS").is_ok() {
                 std::fs::write(&file, serde_json::to_string_pretty(&built).unwrap()).unwrap();

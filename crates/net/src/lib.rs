@@ -1,0 +1,12 @@
+//! Container networking, done in-process (no `ip` binary): the network namespaces berth
+//! makes for its containers and what is set up in them before the runtime joins one
+//! by its path (`linux.namespaces[].path`), so that it works the same with berth's
+//! runtime, runc and crun.
+//!
+//! - [`netns`]: a namespace kept on a file (a bind mount of its nsfs inode), its
+//!   loopback up with 127.0.0.1 and ::1 as Docker gives every container, and removed
+//!   again.
+
+pub mod netns;
+
+pub use netns::{Error, Netns};
