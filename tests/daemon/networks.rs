@@ -93,3 +93,95 @@ fn namespaces_are_reconciled_after_a_crash() {
     assert_eq!(held_settles(&d, &[&stays]), std::slice::from_ref(&stays));
     assert_eq!(ok(docker(&d, &["exec", "stays", "sh", "-c", "ip -o addr show lo | grep -c 127.0.0.1"])).trim(), "1");
 }
+
+/// A bridge of this test's own (a unique name and subnet, so tests run side by
+/// side), removed when the test ends, failed or not.
+struct TestBridge {
+    name: String,
+    /// `10.B.C`, the /24's first three octets.
+    net: String,
+}
+
+impl TestBridge {
+    fn new() -> TestBridge {
+        let tag = std::process::id() % 10_000;
+        TestBridge { name: format!("bb{tag}"), net: format!("10.{}.{}", 100 + tag % 50, (tag / 50) % 250) }
+    }
+
+    fn flags(&self) -> [String; 4] {
+        ["--bridge".into(), self.name.clone(), "--bip".into(), format!("{}.1/24", self.net)]
+    }
+}
+
+impl Drop for TestBridge {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip").args(["link", "del", &self.name]).stderr(std::process::Stdio::null()).status();
+    }
+}
+
+/// `--network bridge`: each container gets an address on the daemon's bridge and a
+/// route through it; containers reach each other and the host reaches them; inspect
+/// shows the address as Docker does; the veth and the lease go with the run.
+#[test]
+fn containers_on_the_bridge_reach_each_other_and_the_host_reaches_them() {
+    berth_tests::require_root!();
+    let bridge = TestBridge::new();
+    let flags = bridge.flags();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let Some(d) = Daemon::with_busybox_for_docker_and(&flags) else { return };
+    let net = &bridge.net;
+    // A web server (busybox httpd) on the bridge.
+    ok(docker(&d, &["run", "-d", "--name", "web", "--network", "bridge", "busybox", "sh", "-c", "mkdir -p /www && echo served > /www/index.html && httpd -f -p 80 -h /www"]));
+    let ip = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web"])).trim().to_string();
+    assert_eq!(ip, format!("{net}.2"), "the first address after the gateway");
+    let shown = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.Gateway}} {{.NetworkSettings.IPPrefixLen}} {{.NetworkSettings.MacAddress}} {{(index .NetworkSettings.Networks \"bridge\").IPAddress}}", "web"]));
+    assert_eq!(shown.trim(), format!("{net}.1 24 02:42:0a:{:02x}:{:02x}:02 {ip}", 100 + std::process::id() % 10_000 % 50, (std::process::id() % 10_000 / 50) % 250));
+    // Inside: eth0 with the address, the default route through the gateway.
+    let inside = ok(docker(&d, &["exec", "web", "sh", "-c", "ip -o -4 addr show eth0; ip route"]));
+    assert!(inside.contains(&format!("inet {ip}/24")), "{inside}");
+    assert!(inside.contains(&format!("default via {net}.1 dev eth0")), "{inside}");
+    // Another container reaches it by its address (nc: busybox's static wget crashes
+    // looking up names through glibc's NSS).
+    let mut got = String::new();
+    for _ in 0..50 {
+        let get = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc {ip} 80");
+        let o = docker(&d, &["run", "--rm", "--network", "bridge", "busybox", "sh", "-c", &get]);
+        got = String::from_utf8_lossy(&o.stdout).into_owned();
+        if got.ends_with("\nserved\n") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(got.starts_with("HTTP/1.") && got.ends_with("\nserved\n"), "{got}");
+    // The host reaches it through the bridge.
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&format!("{ip}:80").parse().unwrap(), std::time::Duration::from_secs(5)).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.ends_with("served\n"), "{reply}");
+    // A second container gets the next address; a stopped one gives its address back.
+    ok(docker(&d, &["run", "-d", "--name", "second", "--network", "bridge", "busybox", "sleep", "600"]));
+    assert_eq!(ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "second"])).trim(), format!("{net}.3"));
+    ok(docker(&d, &["stop", "-t", "0", "web"]));
+    assert_eq!(ok(docker(&d, &["inspect", "-f", "[{{.NetworkSettings.IPAddress}}]", "web"])).trim(), "[]");
+    let host_end = |name: &str| {
+        let id = ok(docker(&d, &["inspect", "-f", "{{.Id}}", name])).trim().to_string();
+        std::path::PathBuf::from(format!("/sys/class/net/vb{}", &id[..12]))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while host_end("web").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!host_end("web").exists(), "the veth goes with the run");
+    ok(docker(&d, &["start", "web"]));
+    assert_eq!(ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web"])).trim(), format!("{net}.2"), "its address again");
+    let second_end = host_end("second");
+    ok(docker(&d, &["rm", "-f", "web", "second"]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while second_end.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!second_end.exists());
+    assert_eq!(held_settles(&d, &[]), Vec::<String>::new());
+}

@@ -84,6 +84,13 @@ pub struct Flags {
     /// dockremap user, made if missing. `docker run --userns=host` opts out
     #[arg(long, value_name = "USER")]
     pub userns_remap: Option<String>,
+    /// The default bridge network's device (made if missing; berth0 by default)
+    #[arg(short = 'b', long)]
+    pub bridge: Option<String>,
+    /// The default bridge's address and subnet, as GATEWAY/PREFIX (by default the
+    /// first of 172.17–31.0.0/16 that no route of the host uses)
+    #[arg(long)]
+    pub bip: Option<String>,
 }
 
 /// daemon.json, with dockerd's key names.
@@ -103,6 +110,8 @@ struct File {
     log_driver: Option<String>,
     cgroup_parent: Option<String>,
     userns_remap: Option<String>,
+    bridge: Option<String>,
+    bip: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +150,10 @@ pub struct Config {
     pub userns_remap: Option<String>,
     /// The remapping it resolves to, made by [`Config::load`].
     pub remap: Option<Arc<crate::userns::Remap>>,
+    /// The default bridge's device name.
+    pub bridge: String,
+    /// The default bridge's gateway and prefix, when given (`bip`).
+    pub bip: Option<(std::net::Ipv4Addr, u8)>,
 }
 
 impl Config {
@@ -183,6 +196,16 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `GATEWAY/PREFIX`, an IPv4 address with a prefix of 8 to 30 bits (a network with
+/// room for a gateway and containers), not the network's own address.
+fn parse_bip(s: &str) -> Option<(std::net::Ipv4Addr, u8)> {
+    let (addr, prefix) = s.split_once('/')?;
+    let addr: std::net::Ipv4Addr = addr.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok().filter(|p| (8..=30).contains(p))?;
+    let host_bits = u32::from(addr) & (u32::MAX >> prefix);
+    (host_bits != 0 && host_bits != u32::MAX >> prefix).then_some((addr, prefix))
 }
 
 fn parse_file(path: &Path, bytes: &[u8]) -> Result<File, ConfigError> {
@@ -255,6 +278,8 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
         flags.userns_remap.is_some(),
         file.userns_remap.is_some(),
     );
+    pick("bridge", flags.bridge.is_some(), file.bridge.is_some());
+    pick("bip", flags.bip.is_some(), file.bip.is_some());
     if !conflicts.is_empty() {
         return Err(ConfigError::Conflict(conflicts.join(", ")));
     }
@@ -369,7 +394,17 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
         .userns_remap
         .or(file.userns_remap)
         .filter(|s| !s.is_empty());
+    let bridge = flags.bridge.or(file.bridge).unwrap_or_else(|| "berth0".into());
+    if bridge.is_empty() || bridge.len() > 15 || bridge.contains(['/', ' ', ':']) {
+        return Err(ConfigError::Invalid(format!("invalid bridge name {bridge:?}: at most 15 characters, no '/', ':' or space")));
+    }
+    let bip = match flags.bip.or(file.bip) {
+        None => None,
+        Some(b) => Some(parse_bip(&b).ok_or_else(|| ConfigError::Invalid(format!("invalid bip {b:?}: want an address and prefix like 172.17.0.1/16")))?),
+    };
     Ok(Config {
+        bridge,
+        bip,
         userns_remap,
         remap: None,
         cgroup_parent,

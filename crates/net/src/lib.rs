@@ -5,8 +5,11 @@
 //!
 //! - [`netns`]: a namespace kept on a file (a bind mount of its nsfs inode), its
 //!   loopback up with 127.0.0.1 and ::1 as Docker gives every container, and removed
-//!   again.
+//!   again;
+//! - [`link`]: a bridge with its gateway address, and a veth pair joining a
+//!   container's namespace to it, through netlink.
 
+pub mod link;
 pub mod netns;
 
 pub use netns::{Error, Netns};

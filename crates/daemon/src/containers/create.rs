@@ -20,9 +20,9 @@ fn check_network(hc: &mut HostConfig) -> Result<()> {
             hc.network_mode = "none".into();
             Ok(())
         }
-        "none" | "host" => Ok(()),
+        "none" | "host" | "bridge" => Ok(()),
         other => Err(Error::not_found(format!(
-            "network {other} not found (berth has the none and host networks until its network manager lands)"
+            "network {other} not found (berth has the bridge, none and host networks until user-defined networks land)"
         ))),
     }
 }

@@ -82,6 +82,19 @@ impl Found {
     }
 }
 
+/// A start that worked: the init's pid, and where the run is on its network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub pid: i32,
+    pub endpoint: Option<super::record::Endpoint>,
+}
+
+impl From<i32> for Started {
+    fn from(pid: i32) -> Started {
+        Started { pid, endpoint: None }
+    }
+}
+
 /// Why a start failed: the message and the exit code Docker records for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartFailure {
@@ -123,7 +136,7 @@ pub enum Input<R> {
     /// The outcome of [`Effect::Save`].
     Saved(Result<()>),
     // Outcomes of effects.
-    Launched(std::result::Result<i32, StartFailure>),
+    Launched(std::result::Result<Started, StartFailure>),
     Signalled(Result<()>),
     Frozen(Result<()>),
     Applied(Result<()>),
@@ -444,14 +457,15 @@ impl<R> Machine<R> {
         }
     }
 
-    fn launched(&mut self, outcome: std::result::Result<i32, StartFailure>, now: DateTime<Utc>, fx: &mut Vec<Effect<R>>) {
+    fn launched(&mut self, outcome: std::result::Result<Started, StartFailure>, now: DateTime<Utc>, fx: &mut Vec<Effect<R>>) {
         let Some(Busy::Starting { reply: to, kind }) = self.busy.take() else { return };
         // The next start's shim, made while this one's answer goes out.
         fx.push(Effect::FillSpare);
         match outcome {
-            Ok(pid) => {
+            Ok(Started { pid, endpoint }) => {
                 fx.push(Effect::CrashPoint("start:launched"));
                 lifecycle::on_started(&mut self.record.state, pid, now);
+                self.record.state.endpoint = endpoint;
                 health::reset_for_start(&mut self.record);
                 fx.push(Effect::Persist);
                 publish(fx, "start");
@@ -1028,7 +1042,7 @@ mod tests {
     fn running() -> Machine<u8> {
         let mut m = machine(Status::Created);
         cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(42)));
+        step(&mut m, Input::Launched(Ok(42.into())));
         m
     }
 
@@ -1065,7 +1079,7 @@ mod tests {
         });
         let fx = cmd(&mut m, Command::Start, 1);
         assert_eq!(fx, vec![Effect::Notify(Change::Starting), Effect::Launch]);
-        let fx = step(&mut m, Input::Launched(Ok(7)));
+        let fx = step(&mut m, Input::Launched(Ok(7.into())));
         assert!(has(&fx, &Effect::Persist) && has(&fx, &Effect::Watch { pid: 7 }) && has(&fx, &Effect::Notify(Change::Started)));
         assert_eq!(events(&fx), ["start"]);
         assert_eq!(answer(&fx, 1), Some(Ok(())));
@@ -1165,7 +1179,7 @@ mod tests {
     fn the_restart_policy_restarts_with_a_doubling_back_off() {
         let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
         cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1)));
+        step(&mut m, Input::Launched(Ok(1.into())));
         let mut waits = vec![];
         for pid in 2..5 {
             step(&mut m, exit(0));
@@ -1174,7 +1188,7 @@ mod tests {
             waits.push(armed_for(&fx));
             let fx = step(&mut m, Input::Timer(timer(&fx)));
             assert_eq!(fx, vec![Effect::Notify(Change::Starting), Effect::Launch]);
-            step(&mut m, Input::Launched(Ok(pid)));
+            step(&mut m, Input::Launched(Ok(pid.into())));
         }
         assert_eq!(waits, [100, 200, 400].map(Duration::from_millis));
         assert_eq!(m.record().state.restart_count, 3);
@@ -1186,11 +1200,11 @@ mod tests {
             r.restart = RestartPolicy::OnFailure { max_retries: 1 };
         });
         cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1)));
+        step(&mut m, Input::Launched(Ok(1.into())));
         step(&mut m, exit(1));
         let t = timer(&step(&mut m, Input::RunEnded));
         step(&mut m, Input::Timer(t));
-        step(&mut m, Input::Launched(Ok(2)));
+        step(&mut m, Input::Launched(Ok(2.into())));
         step(&mut m, exit(1));
         let fx = step(&mut m, Input::RunEnded);
         assert!(fx.is_empty(), "no retry left: {fx:?}");
@@ -1201,7 +1215,7 @@ mod tests {
     fn a_stop_during_the_back_off_cancels_the_restart() {
         let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
         cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1)));
+        step(&mut m, Input::Launched(Ok(1.into())));
         step(&mut m, exit(0));
         let due = timer(&step(&mut m, Input::RunEnded));
         let fx = cmd(&mut m, Command::Stop { signal: None, timeout: None }, 1);
@@ -1216,7 +1230,7 @@ mod tests {
     fn an_rm_container_is_gone_for_clients_before_it_is_released() {
         let mut m = with(Status::Created, |r| r.host_config.auto_remove = true);
         cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1)));
+        step(&mut m, Input::Launched(Ok(1.into())));
         let fx = step(&mut m, exit(0));
         let forget = fx.iter().position(|e| *e == Effect::Forget).expect("forgotten");
         let release = fx.iter().position(|e| *e == Effect::Release).expect("released");
@@ -1234,7 +1248,7 @@ mod tests {
     fn a_users_restart_keeps_an_rm_container_and_publishes_restart() {
         let mut m = with(Status::Created, |r| r.host_config.auto_remove = true);
         cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1)));
+        step(&mut m, Input::Launched(Ok(1.into())));
         cmd(&mut m, Command::Restart { signal: None, timeout: Some(5) }, 1);
         step(&mut m, Input::Signalled(Ok(())));
         let fx = step(&mut m, exit(143));
@@ -1243,7 +1257,7 @@ mod tests {
         assert_eq!(m.record().state.status, Status::Exited);
         let fx = step(&mut m, Input::RunEnded);
         assert!(has(&fx, &Effect::Launch));
-        let fx = step(&mut m, Input::Launched(Ok(2)));
+        let fx = step(&mut m, Input::Launched(Ok(2.into())));
         assert_eq!(events(&fx), ["start", "restart"]);
         assert_eq!(answer(&fx, 1), Some(Ok(())));
         // The new run's own exit removes it again.
@@ -1291,7 +1305,7 @@ mod tests {
         assert!(step(&mut m, Input::Unhold { lease: 8 }).is_empty());
         let fx = step(&mut m, Input::Unhold { lease: 7 });
         assert_eq!(fx, vec![Effect::Notify(Change::Starting), Effect::Launch]);
-        let fx = step(&mut m, Input::Launched(Ok(5)));
+        let fx = step(&mut m, Input::Launched(Ok(5.into())));
         // The removal follows the start, in order.
         assert_eq!(answer(&fx, 2), Some(Ok(())));
         assert!(has(&fx, &Effect::Signal { signal: Signal::SIGKILL, all: true }));
@@ -1327,7 +1341,7 @@ mod tests {
             r.config.healthcheck = Some(api::containers::HealthConfig { test: vec!["CMD".into(), "true".into()], ..Default::default() });
         });
         cmd(&mut m, Command::Start, 0);
-        let fx = step(&mut m, Input::Launched(Ok(1)));
+        let fx = step(&mut m, Input::Launched(Ok(1.into())));
         let monitor = fx
             .iter()
             .find_map(|e| match e {
@@ -1417,7 +1431,7 @@ mod tests {
     fn an_exit_during_an_export_keeps_the_hold() {
         let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
         cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1)));
+        step(&mut m, Input::Launched(Ok(1.into())));
         cmd(&mut m, Command::Hold { lease: 1 }, 1);
         step(&mut m, exit(0));
         let due = timer(&step(&mut m, Input::RunEnded));
@@ -1430,7 +1444,7 @@ mod tests {
     fn a_users_start_that_fails_during_the_back_off_leaves_it_exited() {
         let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
         cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1)));
+        step(&mut m, Input::Launched(Ok(1.into())));
         step(&mut m, exit(1));
         step(&mut m, Input::RunEnded);
         assert_eq!(m.record().state.status, Status::Restarting);
@@ -1444,7 +1458,7 @@ mod tests {
     fn a_shutdown_stops_without_counting_as_a_stop_by_hand() {
         let mut m = with(Status::Created, |r| r.restart = RestartPolicy::UnlessStopped);
         cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1)));
+        step(&mut m, Input::Launched(Ok(1.into())));
         cmd(&mut m, Command::Shutdown, 1);
         step(&mut m, Input::Signalled(Ok(())));
         let fx = step(&mut m, exit(0));

@@ -113,7 +113,7 @@ impl Owner {
                     kind: crate::error::ErrorKind::Internal,
                 }));
                 match &launched {
-                    Ok(pid) => tracing::debug!(container = %id, pid, "start: running"),
+                    Ok(started) => tracing::debug!(container = %id, pid = started.pid, "start: running"),
                     Err(e) => tracing::debug!(container = %id, "start: failed: {}", e.message),
                 }
                 Some(Input::Launched(launched))

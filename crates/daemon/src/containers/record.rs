@@ -71,6 +71,9 @@ pub struct State {
     pub manually_stopped: bool,
     #[serde(default)]
     pub restart_count: i64,
+    /// The running container's place on its network, if it has one (a bridge's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<Endpoint>,
     /// The healthcheck's state (`State.Health`); none without a healthcheck. Kept
     /// across runs as Docker keeps it: a start resets the status, not the log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,9 +92,21 @@ impl Default for State {
             finished_at: None,
             manually_stopped: false,
             restart_count: 0,
+            endpoint: None,
             health: None,
         }
     }
+}
+
+/// A run's place on a network, as inspect shows it under `NetworkSettings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// The network's name (`bridge`).
+    pub network: String,
+    pub ip: std::net::Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: std::net::Ipv4Addr,
+    pub mac: String,
 }
 
 /// One container: its configuration as created and its state.

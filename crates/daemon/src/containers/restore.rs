@@ -54,6 +54,12 @@ pub async fn restore(d: &Arc<Containers>, loaded: Loaded) {
     // them one by one, nor start them all at once.
     let asking = Arc::new(tokio::sync::Semaphore::new(16));
     let mut restores = tokio::task::JoinSet::new();
+    // The addresses running containers hold, before any start may want one.
+    for (c, _) in &loaded.owners {
+        if let Some(endpoint) = c.record().state.endpoint.as_ref().filter(|_| c.status().is_live()) {
+            d.networks.claim(&c.id, endpoint);
+        }
+    }
     for (c, mailbox) in loaded.owners {
         owner::spawn(d, c.clone(), mailbox);
         let (d, asking) = (d.clone(), asking.clone());

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::machine::StartFailure;
+use super::machine::{StartFailure, Started};
 use super::record::Record;
 use super::{Containers, Paths, engine, spec, user};
 use crate::error::{Error, ErrorKind, Result};
@@ -77,7 +77,7 @@ impl StartFailure {
 
 /// Everything of a start that blocks: rootfs, user, spec, bundle, shim. Returns the
 /// init's pid.
-pub fn launch(d: &Containers, r: &Record, wait_attach: bool) -> Result<i32, StartFailure> {
+pub fn launch(d: &Containers, r: &Record, wait_attach: bool) -> Result<Started, StartFailure> {
     let paths = &d.paths;
     let id = &r.id;
     let rootfs = paths.rootfs(id);
@@ -121,10 +121,13 @@ pub fn launch(d: &Containers, r: &Record, wait_attach: bool) -> Result<i32, Star
 /// How the network service is to connect a run of `r`.
 fn attachment(d: &Containers, r: &Record) -> crate::networks::Attachment {
     use crate::networks::Attachment;
+    use super::record::NetworkMode;
     if r.network.is_host() {
         Attachment::Host
     } else if crate::userns::for_container(d.config.remap.as_deref(), &r.host_config).is_some() {
         Attachment::ByRuntime
+    } else if r.network == NetworkMode::Bridge {
+        Attachment::Bridge
     } else {
         Attachment::Isolated
     }
@@ -136,7 +139,7 @@ fn launch_mounted(
     r: &Record,
     rootfs: &Path,
     wait_attach: bool,
-) -> Result<i32, StartFailure> {
+) -> Result<Started, StartFailure> {
     let id = &r.id;
     let user = user::resolve(rootfs, &r.config.user, &r.host_config.group_add).map_err(|e| {
         StartFailure {
@@ -155,7 +158,7 @@ fn launch_mounted(
     let run_dir = paths.run_dir(id);
     super::etc::write_etc_files(&run_dir, r).map_err(|e| StartFailure::internal(e.message))?;
     let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
-    let netns = d.networks.attach(id, attachment(d, r)).map_err(|e| StartFailure::internal(e.message))?;
+    let joined = d.networks.attach(id, attachment(d, r)).map_err(|e| StartFailure::internal(e.message))?;
     if let Some(remap) = userns {
         // As Docker: the container's root owns them, and may edit them.
         for name in ["hostname", "hosts", "resolv.conf"] {
@@ -180,7 +183,7 @@ fn launch_mounted(
         },
         default_ulimits: &d.config.default_ulimits,
         userns,
-        netns: netns.as_deref(),
+        netns: joined.netns.as_deref(),
         cgroup_v2: cgroup_v2(),
     };
     let spec = spec::build(&input).map_err(|e| StartFailure {
@@ -251,7 +254,7 @@ fn launch_mounted(
     if wait_attach {
         cmd.arg("--wait-attach");
     }
-    let reported = hand_to_shim(d, id, &cmd, &engine);
+    let reported = hand_to_shim(d, id, &cmd, &engine).map(|pid| Started { pid, endpoint: joined.endpoint });
     tracing::debug!(container = %id, "start: the shim reported {:?}", reported.as_ref().map_err(|e| &e.message));
     reported
 }

@@ -66,13 +66,14 @@ pub fn human_status(r: &Record, now: DateTime<Utc>) -> String {
 fn networks(r: &Record) -> HashMap<String, EndpointSettings> {
     let mode: String = r.network.clone().into();
     let mut m = HashMap::new();
-    m.insert(
-        mode.clone(),
-        EndpointSettings {
-            network_id: mode,
-            ..Default::default()
-        },
-    );
+    let mut settings = EndpointSettings { network_id: mode.clone(), ..Default::default() };
+    if let Some(ep) = &r.state.endpoint {
+        settings.ip_address = ep.ip.to_string();
+        settings.ip_prefix_len = i64::from(ep.prefix);
+        settings.gateway = ep.gateway.to_string();
+        settings.mac_address = ep.mac.clone();
+    }
+    m.insert(mode, settings);
     m
 }
 
@@ -167,9 +168,16 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>, exec_ids: Ve
         size_root_fs: size.map(|s| s.1),
         mounts: mounts(r),
         config,
-        network_settings: NetworkSettings {
-            networks: networks(r),
-            ..Default::default()
+        network_settings: {
+            let mut settings = NetworkSettings { networks: networks(r), ..Default::default() };
+            // The default bridge's address also shows at the top level, as Docker's.
+            if let Some(ep) = r.state.endpoint.as_ref().filter(|e| e.network == "bridge") {
+                settings.ip_address = ep.ip.to_string();
+                settings.ip_prefix_len = i64::from(ep.prefix);
+                settings.gateway = ep.gateway.to_string();
+                settings.mac_address = ep.mac.clone();
+            }
+            settings
         },
     }
 }

@@ -1,0 +1,255 @@
+//! Network devices through netlink (rtnetlink), in-process: a bridge with its
+//! gateway address, and a veth pair that joins a container's namespace to it (the
+//! container's end renamed `eth0`, addressed, up, with a default route through the
+//! gateway). Each call runs on a thread of its own with a small runtime for netlink's
+//! async API: the work inside a namespace needs a thread that can be moved into it.
+
+use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use futures_util::TryStreamExt;
+use rtnetlink::packet_route::link::LinkAttribute;
+use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
+
+/// A network device operation that failed, and on what.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {reason}")]
+pub struct Error {
+    pub what: String,
+    pub reason: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn error(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> Error {
+    let what = what.into();
+    move |e| Error { what, reason: e.to_string() }
+}
+
+/// An IPv4 address with its prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: Ipv4Addr,
+    pub prefix: u8,
+}
+
+/// A container's end of a veth pair, as it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub address: Cidr,
+    pub gateway: Ipv4Addr,
+    /// `02:42:…`, as Docker's are.
+    pub mac: String,
+}
+
+/// Runs `f` with a netlink handle on a thread of its own, after moving that thread
+/// into the namespace at `netns` when one is given.
+fn on_thread<T: Send + 'static, F>(netns: Option<&Path>, f: impl FnOnce(Handle) -> F + Send + 'static) -> Result<T>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    let netns = netns.map(Path::to_path_buf);
+    std::thread::Builder::new()
+        .name("berth-netlink".into())
+        .spawn(move || {
+            if let Some(path) = &netns {
+                let ns = std::fs::File::open(path).map_err(|e| Error { what: format!("open {}", path.display()), reason: e.to_string() })?;
+                nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .map_err(|e| Error { what: format!("enter {}", path.display()), reason: e.to_string() })?;
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+                .map_err(|e| Error { what: "netlink runtime".into(), reason: e.to_string() })?;
+            rt.block_on(async move {
+                let (connection, handle, _) = rtnetlink::new_connection()
+                    .map_err(|e| Error { what: "netlink socket".into(), reason: e.to_string() })?;
+                tokio::spawn(connection);
+                f(handle).await
+            })
+        })
+        .map_err(|e| Error { what: "netlink thread".into(), reason: e.to_string() })?
+        .join()
+        .map_err(|_| Error { what: "netlink thread".into(), reason: "it panicked".into() })?
+}
+
+async fn index_of(handle: &Handle, name: &str) -> Result<Option<u32>> {
+    let mut links = handle.link().get().match_name(name.to_string()).execute();
+    match links.try_next().await {
+        Ok(Some(link)) => Ok(Some(link.header.index)),
+        Ok(None) => Ok(None),
+        // The kernel answers ENODEV for a name it does not know.
+        Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => Ok(None),
+        Err(e) => Err(error(format!("look up {name}"))(e)),
+    }
+}
+
+/// The bridge `name` in the host's namespace, up, with `gateway` on it; made if it
+/// is missing. Returns whether it was made.
+pub fn ensure_bridge(name: &str, gateway: Cidr) -> Result<bool> {
+    let name = name.to_string();
+    on_thread(None, move |handle| async move {
+        let (index, made) = match index_of(&handle, &name).await? {
+            Some(i) => (i, false),
+            None => {
+                handle.link().add(LinkBridge::new(&name).build()).execute().await.map_err(error(format!("create bridge {name}")))?;
+                let i = index_of(&handle, &name).await?.ok_or_else(|| Error { what: format!("create bridge {name}"), reason: "it is not there".into() })?;
+                (i, true)
+            }
+        };
+        let has = handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute()
+            .try_filter(|a| {
+                let same = a.attributes.iter().any(|attr| {
+                    matches!(attr, rtnetlink::packet_route::address::AddressAttribute::Address(std::net::IpAddr::V4(v4)) if *v4 == gateway.addr)
+                });
+                futures_util::future::ready(same)
+            })
+            .try_next()
+            .await
+            .map_err(error(format!("addresses of {name}")))?
+            .is_some();
+        if !has {
+            handle
+                .address()
+                .add(index, gateway.addr.into(), gateway.prefix)
+                .execute()
+                .await
+                .map_err(error(format!("address {}/{} on {name}", gateway.addr, gateway.prefix)))?;
+        }
+        handle.link().set(LinkUnspec::new_with_index(index).up().build()).execute().await.map_err(error(format!("bring {name} up")))?;
+        Ok(made)
+    })
+}
+
+/// Removes the device `name` from the host's namespace (a veth takes its peer with
+/// it); one already gone is no error.
+pub fn remove(name: &str) -> Result<()> {
+    let name = name.to_string();
+    on_thread(None, move |handle| async move {
+        if let Some(index) = index_of(&handle, &name).await? {
+            match handle.link().del(index).execute().await {
+                Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => {}
+                other => other.map_err(error(format!("remove {name}")))?,
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A veth pair: `host_end` on `bridge` in the host's namespace, its peer `eth0` in the
+/// namespace at `netns` with `address`, and a default route through `gateway`. A
+/// failure leaves no device behind.
+pub fn connect(bridge: &str, host_end: &str, netns: &Path, address: Cidr, gateway: Ipv4Addr, mac: [u8; 6]) -> Result<Endpoint> {
+    let (bridge, host_end, ns_path) = (bridge.to_string(), host_end.to_string(), netns.to_path_buf());
+    // The peer's temporary name in the host's namespace: unique as the host end is.
+    let peer = format!("{}p", &host_end[..host_end.len().min(14)]);
+    let made = {
+        let (bridge, host_end, peer, ns_path) = (bridge.clone(), host_end.clone(), peer.clone(), ns_path.clone());
+        on_thread(None, move |handle| async move {
+            let bridge_index = index_of(&handle, &bridge).await?.ok_or_else(|| Error { what: format!("bridge {bridge}"), reason: "it does not exist".into() })?;
+            handle.link().add(LinkVeth::new(&host_end, &peer).build()).execute().await.map_err(error(format!("create veth {host_end}")))?;
+            let host_index = index_of(&handle, &host_end).await?.ok_or_else(|| Error { what: format!("veth {host_end}"), reason: "it is not there".into() })?;
+            let peer_index = index_of(&handle, &peer).await?.ok_or_else(|| Error { what: format!("veth {peer}"), reason: "it is not there".into() })?;
+            handle
+                .link()
+                .set(LinkUnspec::new_with_index(host_index).controller(bridge_index).up().build())
+                .execute()
+                .await
+                .map_err(error(format!("attach {host_end} to {bridge}")))?;
+            let ns = std::fs::File::open(&ns_path).map_err(|e| Error { what: format!("open {}", ns_path.display()), reason: e.to_string() })?;
+            handle
+                .link()
+                .set(LinkUnspec::new_with_index(peer_index).setns_by_fd(ns.as_raw_fd()).build())
+                .execute()
+                .await
+                .map_err(error(format!("move {peer} into the container's namespace")))?;
+            Ok(())
+        })
+    };
+    let configured = made.and_then(|()| {
+        on_thread(Some(&ns_path), move |handle| async move {
+            let index = index_of(&handle, &peer).await?.ok_or_else(|| Error { what: format!("veth {peer}"), reason: "not in the namespace".into() })?;
+            handle
+                .link()
+                .set(LinkUnspec::new_with_index(index).name("eth0".to_string()).address(mac.to_vec()).build())
+                .execute()
+                .await
+                .map_err(error("name eth0"))?;
+            handle.address().add(index, address.addr.into(), address.prefix).execute().await.map_err(error("address eth0"))?;
+            handle.link().set(LinkUnspec::new_with_index(index).up().build()).execute().await.map_err(error("bring eth0 up"))?;
+            handle
+                .route()
+                .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).output_interface(index).build())
+                .execute()
+                .await
+                .map_err(error(format!("default route through {gateway}")))?;
+            let mut links = handle.link().get().match_index(index).execute();
+            let link = links.try_next().await.map_err(error("read eth0"))?;
+            let mac = link
+                .and_then(|l| l.attributes.into_iter().find_map(|a| if let LinkAttribute::Address(m) = a { Some(m) } else { None }))
+                .unwrap_or_default();
+            Ok(Endpoint { address, gateway, mac: mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":") })
+        })
+    });
+    if configured.is_err() {
+        let _ = remove(&host_end);
+    }
+    configured
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bridge, a namespace joined to it: the host reaches a server inside through
+    /// the bridge, and removing the host end leaves nothing.
+    #[test]
+    fn a_namespace_on_a_bridge_is_reached_from_the_host() {
+        if !nix::unistd::geteuid().is_root() {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "needs root under CI");
+            return;
+        }
+        let tag = std::process::id() % 10000;
+        let bridge = format!("bt{tag}");
+        let host_end = format!("vt{tag}");
+        // A test subnet of its own: 10.(200+tag%50).(tag/50 % 250).0/24.
+        let (b, c) = (200 + (tag % 50) as u8, ((tag / 50) % 250) as u8);
+        let gateway = Cidr { addr: Ipv4Addr::new(10, b, c, 1), prefix: 24 };
+        let dir = tempfile::tempdir().unwrap();
+        let ns = crate::Netns::create(&dir.path().join("ns")).unwrap();
+        let cleanup = || {
+            let _ = remove(&host_end);
+            let _ = remove(&bridge);
+            let _ = ns.remove();
+        };
+        let result = std::panic::catch_unwind(|| {
+            assert!(ensure_bridge(&bridge, gateway).unwrap(), "made");
+            assert!(!ensure_bridge(&bridge, gateway).unwrap(), "found the second time");
+            let address = Cidr { addr: Ipv4Addr::new(10, b, c, 2), prefix: 24 };
+            let ep = connect(&bridge, &host_end, ns.path(), address, gateway.addr, [0x02, 0x42, 10, b, c, 2]).unwrap();
+            assert_eq!(ep.mac, format!("02:42:0a:{b:02x}:{c:02x}:02"));
+            // A server inside, reached from the host through the bridge.
+            let path = ns.path().to_path_buf();
+            let listener = std::thread::spawn(move || {
+                let f = std::fs::File::open(&path).unwrap();
+                nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                std::net::TcpListener::bind((address.addr, 0)).unwrap()
+            })
+            .join()
+            .unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let stream = std::net::TcpStream::connect_timeout(&(address.addr, port).into(), std::time::Duration::from_secs(5));
+            assert!(stream.is_ok(), "{stream:?}");
+            remove(&host_end).unwrap();
+            assert!(!std::path::Path::new(&format!("/sys/class/net/{host_end}")).exists());
+        });
+        cleanup();
+        assert!(!std::path::Path::new(&format!("/sys/class/net/{bridge}")).exists());
+        result.unwrap();
+    }
+}
