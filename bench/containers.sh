@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # berthd's container figures, side by side with Docker in one run (as root):
 #
-#   1. `run --rm --network none busybox true` (and without --rm): hyperfine, berth CLI →
-#      berthd vs docker CLI → dockerd;
+#   1. `run --rm --network none busybox true` (and without --rm, and on berth's default
+#      bridge): hyperfine, berth CLI → berthd vs docker CLI → dockerd (whose bridge is
+#      off here: it would rewrite the host's iptables);
 #   2. 100 `run -d … sleep 600` in a row (Docker: 20, as in PEERS.md; it takes seconds each);
 #   3. memory per idle running container: host used memory (MemTotal − MemAvailable)
 #      with the 100 berth containers running, minus before, divided by 100; shim RSS
@@ -19,7 +20,8 @@ source bench/lib/daemons.sh
 
 echo "== 1. run --rm --network none busybox true"
 cmds=(-n "berth run --rm" "$rel/berth -H unix://$tmp/berth.sock run --rm --network none busybox true"
-      -n "berth run" "$rel/berth -H unix://$tmp/berth.sock run --network none busybox true")
+      -n "berth run" "$rel/berth -H unix://$tmp/berth.sock run --network none busybox true"
+      -n "berth run --rm, default bridge" "$rel/berth -H unix://$tmp/berth.sock run --rm busybox true")
 if [[ -n $with_docker ]]; then
   cmds+=(-n "docker run --rm" "env DOCKER_HOST=unix://$tmp/docker.sock $docker_cli run --rm --network none busybox true")
 fi

@@ -14,6 +14,9 @@ tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
 # data roots on disk (/tmp here, as /var/lib by default).
 run_tmp=$(mktemp -d /run/berth-bench.XXXXXX)
 cg_parent=/berth-bench-$$
+# berthd's default bridge for the bench: a name and subnet of its own, removed on exit.
+bench_bridge=bb$(( $$ % 100000 ))
+bench_bip=10.253.$(( $$ % 250 )).1/24
 berthd_pid= ctd_pid= dockerd_pid=
 cleanup() {
   set +e
@@ -30,6 +33,8 @@ cleanup() {
   findmnt -rn -o TARGET | grep "^$tmp/" | sort -r | while read -r m; do umount -l "$m"; done
   for d in /sys/fs/cgroup/*/"${cg_parent#/}"; do [[ -d $d ]] && rmdir "$d"; done
   findmnt -rn -o TARGET | grep "^$run_tmp/" | sort -r | while read -r m; do umount -l "$m"; done
+  ip link del "$bench_bridge" 2>/dev/null
+  nft delete table ip "berth_$bench_bridge" 2>/dev/null
   rm -rf "$tmp" "$run_tmp"
 }
 trap cleanup EXIT
@@ -41,7 +46,8 @@ docker() { DOCKER_HOST=unix://$tmp/docker.sock "$docker_cli" "$@"; }
 echo '{}' >"$tmp/empty.json"
 start_berthd() {
   "$rel/berthd" --data-root "$tmp/berth-data" --exec-root "$run_tmp/berth-exec" -H "unix://$tmp/berth.sock" \
-    --pidfile "$tmp/berthd.pid" --config-file "$tmp/empty.json" --cgroup-parent "$cg_parent" >>"$tmp/berthd.log" 2>&1 &
+    --pidfile "$tmp/berthd.pid" --config-file "$tmp/empty.json" --cgroup-parent "$cg_parent" \
+    --bridge "$bench_bridge" --bip "$bench_bip" >>"$tmp/berthd.log" 2>&1 &
   berthd_pid=$!
   for _ in $(seq 500); do ping_berthd && return; sleep 0.01; done
   echo "berthd did not start:"; cat "$tmp/berthd.log"; exit 1

@@ -94,29 +94,76 @@ fn namespaces_are_reconciled_after_a_crash() {
     assert_eq!(ok(docker(&d, &["exec", "stays", "sh", "-c", "ip -o addr show lo | grep -c 127.0.0.1"])).trim(), "1");
 }
 
-/// A bridge of this test's own (a unique name and subnet, so tests run side by
-/// side), removed when the test ends, failed or not.
-struct TestBridge {
-    name: String,
-    /// `10.B.C`, the /24's first three octets.
-    net: String,
+/// `GET /` over plain TCP; the body, once the server answers.
+fn http_get(addr: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr.parse().map_err(|e| format!("{e}"))?, std::time::Duration::from_secs(5)).map_err(|e| format!("connect {addr}: {e}"))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).map_err(|e| e.to_string())?;
+    Ok(reply.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
 }
 
-impl TestBridge {
-    fn new() -> TestBridge {
-        let tag = std::process::id() % 10_000;
-        TestBridge { name: format!("bb{tag}"), net: format!("10.{}.{}", 100 + tag % 50, (tag / 50) % 250) }
+/// [`http_get`] until the server inside has started (a few tries).
+fn http_get_soon(addr: &str) -> Result<String, String> {
+    let mut last = Err(String::new());
+    for _ in 0..50 {
+        last = http_get(addr);
+        if last.as_deref() == Ok("served\n") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
-
-    fn flags(&self) -> [String; 4] {
-        ["--bridge".into(), self.name.clone(), "--bip".into(), format!("{}.1/24", self.net)]
-    }
+    last
 }
 
-impl Drop for TestBridge {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("ip").args(["link", "del", &self.name]).stderr(std::process::Stdio::null()).status();
+/// `-p`: a container's port published on the host, on 127.0.0.1 (an ephemeral port)
+/// and on every address (a fixed one), reached from the host; `docker port`, `ps` and
+/// inspect show them as Docker does; a fixed port is one container's at a time; and the
+/// rules go with the run. No proxy process: nftables rules in a table of berth's own.
+#[test]
+fn a_published_port_reaches_the_container() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let fixed = std::net::TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port().to_string();
+    let serve = "mkdir -p /www && echo served > /www/index.html && httpd -f -p 80 -h /www";
+    ok(docker(&d, &["run", "-d", "--name", "web", "--network", "bridge", "-p", "127.0.0.1::80", "-p", &format!("{fixed}:80"), "busybox", "sh", "-c", serve]));
+    let ports = ok(docker(&d, &["port", "web"]));
+    let local = ports
+        .lines()
+        .find_map(|l| l.strip_prefix("80/tcp -> 127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no 127.0.0.1 binding: {ports}"))
+        .to_string();
+    assert!(ports.lines().any(|l| l == format!("80/tcp -> 0.0.0.0:{fixed}")), "{ports}");
+    // From the host: on 127.0.0.1, and on the host's own address (the bridge's).
+    assert_eq!(http_get_soon(&format!("127.0.0.1:{local}")).as_deref(), Ok("served\n"));
+    assert_eq!(http_get_soon(&format!("{}.1:{fixed}", d.network.net)).as_deref(), Ok("served\n"));
+    assert_eq!(http_get_soon(&format!("127.0.0.1:{fixed}")).as_deref(), Ok("served\n"));
+    let ps = ok(docker(&d, &["ps", "--format", "{{.Ports}}", "--filter", "name=web"]));
+    assert!(ps.contains(&format!("127.0.0.1:{local}->80/tcp")) && ps.contains(&format!("0.0.0.0:{fixed}->80/tcp")), "{ps}");
+    // The fixed port is taken: a second container asking for it does not start.
+    let o = docker(&d, &["run", "-d", "--name", "clash", "--network", "bridge", "-p", &format!("{fixed}:80"), "busybox", "sleep", "600"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("port is already allocated"), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(docker(&d, &["rm", "-f", "clash"]));
+    // No process listens on the published ports: the kernel forwards them.
+    let table = d.network.table();
+    let rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip", &table]).output().unwrap().stdout).into_owned();
+    assert!(rules.contains(&format!("tcp dport {fixed} dnat to")), "{rules}");
+    // Gone with the run.
+    ok(docker(&d, &["rm", "-f", "web"]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut rules = String::new();
+    while std::time::Instant::now() < deadline {
+        rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip", &table]).output().unwrap().stdout).into_owned();
+        if !rules.contains("dnat") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    assert!(!rules.contains("dnat"), "{rules}");
+    assert!(http_get(&format!("127.0.0.1:{fixed}")).is_err());
 }
 
 /// `--network bridge`: each container gets an address on the daemon's bridge and a
@@ -125,17 +172,14 @@ impl Drop for TestBridge {
 #[test]
 fn containers_on_the_bridge_reach_each_other_and_the_host_reaches_them() {
     berth_tests::require_root!();
-    let bridge = TestBridge::new();
-    let flags = bridge.flags();
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let Some(d) = Daemon::with_busybox_for_docker_and(&flags) else { return };
-    let net = &bridge.net;
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let net = &d.network.net;
     // A web server (busybox httpd) on the bridge.
     ok(docker(&d, &["run", "-d", "--name", "web", "--network", "bridge", "busybox", "sh", "-c", "mkdir -p /www && echo served > /www/index.html && httpd -f -p 80 -h /www"]));
     let ip = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web"])).trim().to_string();
     assert_eq!(ip, format!("{net}.2"), "the first address after the gateway");
     let shown = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.Gateway}} {{.NetworkSettings.IPPrefixLen}} {{.NetworkSettings.MacAddress}} {{(index .NetworkSettings.Networks \"bridge\").IPAddress}}", "web"]));
-    assert_eq!(shown.trim(), format!("{net}.1 24 02:42:0a:{:02x}:{:02x}:02 {ip}", 100 + std::process::id() % 10_000 % 50, (std::process::id() % 10_000 / 50) % 250));
+    assert_eq!(shown.trim(), format!("{net}.1 24 {} {ip}", d.network.mac(2)));
     // Inside: eth0 with the address, the default route through the gateway.
     let inside = ok(docker(&d, &["exec", "web", "sh", "-c", "ip -o -4 addr show eth0; ip route"]));
     assert!(inside.contains(&format!("inet {ip}/24")), "{inside}");

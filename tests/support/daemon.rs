@@ -9,6 +9,83 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub socket: PathBuf,
     pub child: Option<Child>,
+    /// Its own bridge and subnet.
+    pub network: TestNetwork,
+}
+
+/// A bridge name and a /24 (`10.X.Y.0/24`) of one daemon's own, claimed machine-wide
+/// (a file under /run, with the claimer's pid) so that daemons of tests running side
+/// by side, in this process or another, never share them; the bridge and berth's
+/// nftables table for it are removed when the daemon's guard drops.
+pub struct TestNetwork {
+    pub bridge: String,
+    /// `10.X.Y`.
+    pub net: String,
+    claim: PathBuf,
+}
+
+impl TestNetwork {
+    fn claim() -> TestNetwork {
+        let dir = std::path::Path::new("/run/berth-test-networks");
+        let _ = std::fs::create_dir_all(dir);
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let me = std::process::id();
+        let start = (me as usize * 7919 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * 131) % 25_000;
+        for i in 0..25_000 {
+            let n = (start + i) % 25_000;
+            let (x, y) = (100 + n / 250, n % 250);
+            let claim = dir.join(format!("{x}.{y}"));
+            // The claim is made whole, then linked into place: a reader never sees it
+            // half-written, and only one link succeeds.
+            let token = format!("{me} {n} {:?}", Instant::now());
+            let tmp = dir.join(format!(".{me}-{n}-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+            if std::fs::write(&tmp, &token).is_err() {
+                continue;
+            }
+            let mut ours = std::fs::hard_link(&tmp, &claim).is_ok();
+            if !ours {
+                // A claim whose process is gone is free again: replaced, then checked.
+                let holder = std::fs::read_to_string(&claim).unwrap_or_default();
+                let pid = holder.split(' ').next().and_then(|p| p.parse::<u32>().ok());
+                if pid.is_some_and(|pid| pid != me && !std::path::Path::new(&format!("/proc/{pid}")).exists())
+                    && std::fs::rename(&tmp, &claim).is_ok()
+                {
+                    ours = std::fs::read_to_string(&claim).is_ok_and(|t| t == token);
+                }
+            }
+            let _ = std::fs::remove_file(&tmp);
+            if ours {
+                return TestNetwork { bridge: format!("bt{x}x{y}"), net: format!("10.{x}.{y}"), claim };
+            }
+        }
+        panic!("no test network left to claim in {}", dir.display());
+    }
+
+    /// The MAC address berth gives `.N` on this subnet (02:42 and the address).
+    pub fn mac(&self, last: u8) -> String {
+        let o: Vec<u8> = self.net.split('.').map(|p| p.parse().unwrap()).collect();
+        format!("02:42:{:02x}:{:02x}:{:02x}:{last:02x}", o[0], o[1], o[2])
+    }
+
+    /// berth's nftables table for this bridge.
+    pub fn table(&self) -> String {
+        format!("berth_{}", self.bridge)
+    }
+}
+
+impl Drop for TestNetwork {
+    fn drop(&mut self) {
+        let quiet = |args: &[&str], program: &str| {
+            let _ = Command::new(program).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        };
+        quiet(&["link", "del", &self.bridge], "ip");
+        quiet(&["delete", "table", "ip", &self.table()], "nft");
+        let _ = std::fs::remove_file(&self.claim);
+        // The directory goes with the last claim.
+        if let Some(dir) = self.claim.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
 }
 
 impl Daemon {
@@ -42,7 +119,7 @@ impl Daemon {
     pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new().prefix("berthd-test").tempdir().expect("tempdir");
         let socket = dir.path().join("berth.sock");
-        let mut d = Daemon { socket, child: None, dir };
+        let mut d = Daemon { socket, child: None, dir, network: TestNetwork::claim() };
         d.spawn_env(extra, env);
         d
     }
@@ -62,6 +139,10 @@ impl Daemon {
             p("daemon.json"),
             "--cgroup-parent".into(),
             self.cgroup_parent(),
+            "--bridge".into(),
+            self.network.bridge.clone(),
+            "--bip".into(),
+            format!("{}.1/24", self.network.net),
         ]
     }
 

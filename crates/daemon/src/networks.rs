@@ -1,9 +1,12 @@
 //! The network service: what a container's run joins.
 //!
-//! - `none` (berth's default until the bridge is): a network namespace of its own,
-//!   made by berthd with `lo` up (127.0.0.1 and ::1, as Docker gives every container);
-//! - `bridge`: the same, and a veth pair to the default bridge (`berth0`, or the
-//!   daemon's `bridge`), an address on the bridge's subnet and a route through it;
+//! - `none`: a network namespace of its own, made by berthd with `lo` up (127.0.0.1
+//!   and ::1, as Docker gives every container);
+//! - `bridge` (the default, as Docker's): the same, and a veth pair to the default
+//!   bridge (`berth0`, or the
+//!   daemon's `bridge`), an address on the bridge's subnet and a route through it; its
+//!   published ports are DNAT rules in an nftables table of berth's own
+//!   (`berth_<bridge>`), which also masquerades the bridge's outbound traffic;
 //! - `host`: the host's namespace.
 //!
 //! The runtime joins the namespace by its path, so that it is the same with berth's
@@ -21,7 +24,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use crate::containers::record::Endpoint;
+use crate::containers::record::{Endpoint, PublishedPort};
 use crate::error::{Error, Result};
 
 /// How a run is networked, as the container service asks for it.
@@ -53,6 +56,66 @@ struct Bridge {
     ready: bool,
     /// Address → the container whose run holds it.
     leases: BTreeMap<Ipv4Addr, String>,
+    /// Container → the ports published for its run.
+    forwards: BTreeMap<String, Vec<net::nat::Forward>>,
+}
+
+impl Bridge {
+    /// berth's nftables table for this bridge.
+    fn table(&self) -> String {
+        let safe: String = self.device.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        format!("berth_{safe}")
+    }
+
+    fn subnet(&self) -> (Ipv4Addr, u8) {
+        let mask = u32::MAX << (32 - self.prefix);
+        (Ipv4Addr::from(u32::from(self.gateway) & mask), self.prefix)
+    }
+
+    /// The bridge up with its address, and the table as the forwards say.
+    fn make_ready(&mut self) -> Result<()> {
+        if !self.ready {
+            let gateway = net::link::Cidr { addr: self.gateway, prefix: self.prefix };
+            net::link::ensure_bridge(&self.device, gateway).map_err(|e| Error::internal(format!("the default bridge: {e}")))?;
+            net::nat::allow_localhost(&self.device).map_err(|e| Error::internal(format!("route_localnet on {}: {e}", self.device)))?;
+            self.ready = true;
+        }
+        self.apply()
+    }
+
+    /// Replaces berth's table with what the forwards say now.
+    fn apply(&self) -> Result<()> {
+        let forwards: Vec<net::nat::Forward> = self.forwards.values().flatten().cloned().collect();
+        let table = self.table();
+        net::nat::apply(&net::nat::Table { name: &table, bridge: &self.device, subnet: self.subnet(), forwards: &forwards })
+            .map_err(|e| Error::internal(e.to_string()))
+    }
+
+    /// Whether a host port is forwarded already (on `ip`, or on every address).
+    fn taken(&self, proto: net::nat::Proto, ip: Option<Ipv4Addr>, port: u16) -> bool {
+        self.forwards
+            .values()
+            .flatten()
+            .any(|f| f.proto == proto && f.host_port == port && (f.host_ip.is_none() || ip.is_none() || f.host_ip == ip))
+    }
+
+    /// A free host port for `proto`: one the kernel would hand out now, and no
+    /// forward's.
+    fn free_port(&self, proto: net::nat::Proto, ip: Option<Ipv4Addr>) -> Option<u16> {
+        use net::nat::Proto;
+        for attempt in 0..100u16 {
+            let port = match proto {
+                Proto::Tcp => std::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?.local_addr().ok()?.port(),
+                Proto::Udp => std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?.local_addr().ok()?.port(),
+                // Docker's ephemeral range, in order.
+                Proto::Sctp => 32768 + attempt,
+            };
+            if !self.taken(proto, ip, port) {
+                return Some(port);
+            }
+        }
+        None
+    }
 }
 
 pub struct Networks {
@@ -102,7 +165,14 @@ impl Networks {
         let netns_dir = config.exec_root.join("netns");
         std::fs::create_dir_all(&netns_dir)?;
         let (gateway, prefix) = config.bip.unwrap_or_else(default_subnet);
-        let bridge = Bridge { device: config.bridge.clone(), gateway, prefix, ready: false, leases: BTreeMap::new() };
+        let bridge = Bridge {
+            device: config.bridge.clone(),
+            gateway,
+            prefix,
+            ready: false,
+            leases: BTreeMap::new(),
+            forwards: BTreeMap::new(),
+        };
         Ok(Networks { netns_dir, bridge: Mutex::new(bridge) })
     }
 
@@ -115,13 +185,30 @@ impl Networks {
         format!("vb{}", &id[..id.len().min(12)])
     }
 
-    /// A running container's address, taken again at a daemon start.
+    /// A running container's address and ports, taken again at a daemon start.
     pub fn claim(&self, id: &str, endpoint: &Endpoint) {
-        self.bridge.lock().expect("bridge lock").leases.insert(endpoint.ip, id.to_string());
+        let mut bridge = self.bridge.lock().expect("bridge lock");
+        bridge.leases.insert(endpoint.ip, id.to_string());
+        let forwards: Vec<_> = endpoint.ports.iter().filter_map(|p| forward(endpoint.ip, p)).collect();
+        if !forwards.is_empty() {
+            bridge.forwards.insert(id.to_string(), forwards);
+        }
     }
 
-    /// Sets up what container `id`'s run joins. Blocking.
-    pub fn attach(&self, id: &str, how: Attachment) -> Result<Joined> {
+    /// Once the running containers are claimed at a daemon start: the bridge and the
+    /// table as they say (a container that exited while berthd was away loses its
+    /// ports at its run's end, as any other).
+    pub fn resume(&self) -> Result<()> {
+        let mut bridge = self.bridge.lock().expect("bridge lock");
+        if bridge.leases.is_empty() {
+            return Ok(());
+        }
+        bridge.make_ready()
+    }
+
+    /// Sets up what container `id`'s run joins, with `ports` published (on the
+    /// bridge only). Blocking.
+    pub fn attach(&self, id: &str, how: Attachment, ports: &[PublishedPort]) -> Result<Joined> {
         match how {
             Attachment::Host | Attachment::ByRuntime => Ok(Joined::default()),
             Attachment::Isolated => Ok(Joined { netns: Some(self.namespace(id)?), endpoint: None }),
@@ -131,12 +218,14 @@ impl Networks {
                     let [a, b, c, d] = address.addr.octets();
                     let made = net::link::connect(&device, &Self::host_end(id), &ns, address, gateway, [0x02, 0x42, a, b, c, d])
                         .map_err(|e| Error::internal(e.to_string()));
-                    match made {
-                        Ok(ep) => Ok(Joined {
+                    let published = made.and_then(|ep| Ok((ep, self.publish(id, address.addr, ports)?)));
+                    match published {
+                        Ok((ep, ports)) => Ok(Joined {
                             netns: Some(ns),
-                            endpoint: Some(Endpoint { network: "bridge".into(), ip: address.addr, prefix: address.prefix, gateway, mac: ep.mac }),
+                            endpoint: Some(Endpoint { network: "bridge".into(), ip: address.addr, prefix: address.prefix, gateway, mac: ep.mac, ports }),
                         }),
                         Err(e) => {
+                            let _ = net::link::remove(&Self::host_end(id));
                             let _ = net::Netns::at(&ns).remove();
                             Err(e)
                         }
@@ -159,13 +248,48 @@ impl Networks {
         Ok(ns.path().to_path_buf())
     }
 
+    /// Forwards `ports` of container `id` (at `ip`) from the host; returns them with
+    /// the host ports they got.
+    fn publish(&self, id: &str, ip: Ipv4Addr, ports: &[PublishedPort]) -> Result<Vec<PublishedPort>> {
+        if ports.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut bridge = self.bridge.lock().expect("bridge lock");
+        let mut given = Vec::new();
+        let mut forwards: Vec<net::nat::Forward> = Vec::new();
+        for p in ports {
+            let proto = net::nat::Proto::parse(&p.proto).ok_or_else(|| Error::invalid(format!("invalid proto: {}", p.proto)))?;
+            let clashes = |port: u16| bridge.taken(proto, p.host_ip, port) || forwards.iter().any(|f| f.proto == proto && f.host_port == port);
+            let host_port = match p.host_port {
+                0 => bridge
+                    .free_port(proto, p.host_ip)
+                    .filter(|port| !clashes(*port))
+                    .ok_or_else(|| Error::unavailable("no free host port left to publish on"))?,
+                port if clashes(port) => {
+                    let on = p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                    return Err(Error::internal(format!(
+                        "driver failed programming external connectivity on endpoint {id}: Bind for {on}:{port} failed: port is already allocated"
+                    )));
+                }
+                port => port,
+            };
+            let published = PublishedPort { host_port, ..p.clone() };
+            forwards.extend(forward(ip, &published));
+            given.push(published);
+        }
+        bridge.forwards.insert(id.to_string(), forwards);
+        if let Err(e) = bridge.apply() {
+            bridge.forwards.remove(id);
+            return Err(e);
+        }
+        Ok(given)
+    }
+
     /// An address on the bridge for container `id` (the bridge made at the first).
     fn lease(&self, id: &str) -> Result<(String, Ipv4Addr, net::link::Cidr)> {
         let mut bridge = self.bridge.lock().expect("bridge lock");
         if !bridge.ready {
-            let gateway = net::link::Cidr { addr: bridge.gateway, prefix: bridge.prefix };
-            net::link::ensure_bridge(&bridge.device, gateway).map_err(|e| Error::internal(format!("the default bridge: {e}")))?;
-            bridge.ready = true;
+            bridge.make_ready()?;
         }
         let (gateway, prefix) = (bridge.gateway, bridge.prefix);
         let mask = u32::MAX << (32 - prefix);
@@ -181,19 +305,21 @@ impl Networks {
     }
 
     /// Removes what [`Self::attach`] made for container `id`, if anything, and gives
-    /// its address back. Blocking; safe to repeat.
+    /// its address back. Blocking; safe to repeat. The veth is not deleted one device
+    /// at a time (each waits for an RCU grace period, tens of milliseconds): the run's
+    /// processes are gone, so once its namespace is unmounted the kernel tears the
+    /// namespace down, and the pair with it, in the background.
     pub fn detach(&self, id: &str) {
-        let host_end = Self::host_end(id);
-        // A stat first: most runs have no veth, and asking netlink costs a thread.
-        if std::path::Path::new("/sys/class/net").join(&host_end).exists()
-            && let Err(e) = net::link::remove(&host_end)
-        {
-            tracing::warn!(container = %id, "{e}");
-        }
         if let Err(e) = self.netns(id).remove() {
             tracing::warn!(container = %id, "{e}");
         }
-        self.bridge.lock().expect("bridge lock").leases.retain(|_, holder| holder != id);
+        let mut bridge = self.bridge.lock().expect("bridge lock");
+        bridge.leases.retain(|_, holder| holder != id);
+        if bridge.forwards.remove(id).is_some()
+            && let Err(e) = bridge.apply()
+        {
+            tracing::warn!(container = %id, "{}", e.message);
+        }
     }
 
     /// At daemon start: the namespaces of containers that do not run any more (berthd
@@ -206,6 +332,17 @@ impl Networks {
             }
         }
     }
+}
+
+/// The forward of a published port to a container at `ip`.
+fn forward(ip: Ipv4Addr, p: &PublishedPort) -> Option<net::nat::Forward> {
+    Some(net::nat::Forward {
+        proto: net::nat::Proto::parse(&p.proto)?,
+        host_ip: p.host_ip,
+        host_port: p.host_port,
+        container_ip: ip,
+        container_port: p.container_port,
+    })
 }
 
 #[cfg(test)]

@@ -7,9 +7,12 @@
 //!   loopback up with 127.0.0.1 and ::1 as Docker gives every container, and removed
 //!   again;
 //! - [`link`]: a bridge with its gateway address, and a veth pair joining a
-//!   container's namespace to it, through netlink.
+//!   container's namespace to it, through netlink;
+//! - [`nat`]: published ports and outbound masquerade, in an nftables table of
+//!   berth's own.
 
 pub mod link;
+pub mod nat;
 pub mod netns;
 
 pub use netns::{Error, Netns};

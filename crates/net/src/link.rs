@@ -9,8 +9,8 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use futures_util::TryStreamExt;
-use rtnetlink::packet_route::link::LinkAttribute;
-use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth};
+use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 /// A network device operation that failed, and on what.
 #[derive(Debug, thiserror::Error)]
@@ -144,42 +144,41 @@ pub fn remove(name: &str) -> Result<()> {
 /// A veth pair: `host_end` on `bridge` in the host's namespace, its peer `eth0` in the
 /// namespace at `netns` with `address`, and a default route through `gateway`. A
 /// failure leaves no device behind.
+///
+/// The peer is made in the container's namespace and the host end on the bridge by
+/// the one request that creates the pair: moving a device between namespaces, or
+/// renaming it, would each wait for an RCU grace period (tens of milliseconds).
 pub fn connect(bridge: &str, host_end: &str, netns: &Path, address: Cidr, gateway: Ipv4Addr, mac: [u8; 6]) -> Result<Endpoint> {
     let (bridge, host_end, ns_path) = (bridge.to_string(), host_end.to_string(), netns.to_path_buf());
-    // The peer's temporary name in the host's namespace: unique as the host end is.
-    let peer = format!("{}p", &host_end[..host_end.len().min(14)]);
     let made = {
-        let (bridge, host_end, peer, ns_path) = (bridge.clone(), host_end.clone(), peer.clone(), ns_path.clone());
+        let (host_end, ns_path) = (host_end.clone(), ns_path.clone());
         on_thread(None, move |handle| async move {
             let bridge_index = index_of(&handle, &bridge).await?.ok_or_else(|| Error { what: format!("bridge {bridge}"), reason: "it does not exist".into() })?;
-            handle.link().add(LinkVeth::new(&host_end, &peer).build()).execute().await.map_err(error(format!("create veth {host_end}")))?;
-            let host_index = index_of(&handle, &host_end).await?.ok_or_else(|| Error { what: format!("veth {host_end}"), reason: "it is not there".into() })?;
-            let peer_index = index_of(&handle, &peer).await?.ok_or_else(|| Error { what: format!("veth {peer}"), reason: "it is not there".into() })?;
-            handle
-                .link()
-                .set(LinkUnspec::new_with_index(host_index).controller(bridge_index).up().build())
-                .execute()
-                .await
-                .map_err(error(format!("attach {host_end} to {bridge}")))?;
             let ns = std::fs::File::open(&ns_path).map_err(|e| Error { what: format!("open {}", ns_path.display()), reason: e.to_string() })?;
-            handle
-                .link()
-                .set(LinkUnspec::new_with_index(peer_index).setns_by_fd(ns.as_raw_fd()).build())
-                .execute()
-                .await
-                .map_err(error(format!("move {peer} into the container's namespace")))?;
+            let peer = LinkUnspec::new_with_name("eth0").setns_by_fd(ns.as_raw_fd()).address(mac.to_vec()).build();
+            let pair = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
+                .name(host_end.clone())
+                .controller(bridge_index)
+                .up()
+                .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+                .build();
+            match handle.link().add(pair.clone()).execute().await {
+                // A host end left by a run whose namespace the kernel has not torn down
+                // yet (or that berthd did not see end): it goes, and the pair is made anew.
+                Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => {
+                    if let Some(stale) = index_of(&handle, &host_end).await? {
+                        handle.link().del(stale).execute().await.map_err(error(format!("remove the stale {host_end}")))?;
+                    }
+                    handle.link().add(pair).execute().await.map_err(error(format!("create veth {host_end} on {bridge}")))?;
+                }
+                other => other.map_err(error(format!("create veth {host_end} on {bridge}")))?,
+            }
             Ok(())
         })
     };
     let configured = made.and_then(|()| {
         on_thread(Some(&ns_path), move |handle| async move {
-            let index = index_of(&handle, &peer).await?.ok_or_else(|| Error { what: format!("veth {peer}"), reason: "not in the namespace".into() })?;
-            handle
-                .link()
-                .set(LinkUnspec::new_with_index(index).name("eth0".to_string()).address(mac.to_vec()).build())
-                .execute()
-                .await
-                .map_err(error("name eth0"))?;
+            let index = index_of(&handle, "eth0").await?.ok_or_else(|| Error { what: "eth0".into(), reason: "not in the namespace".into() })?;
             handle.address().add(index, address.addr.into(), address.prefix).execute().await.map_err(error("address eth0"))?;
             handle.link().set(LinkUnspec::new_with_index(index).up().build()).execute().await.map_err(error("bring eth0 up"))?;
             handle
@@ -188,11 +187,6 @@ pub fn connect(bridge: &str, host_end: &str, netns: &Path, address: Cidr, gatewa
                 .execute()
                 .await
                 .map_err(error(format!("default route through {gateway}")))?;
-            let mut links = handle.link().get().match_index(index).execute();
-            let link = links.try_next().await.map_err(error("read eth0"))?;
-            let mac = link
-                .and_then(|l| l.attributes.into_iter().find_map(|a| if let LinkAttribute::Address(m) = a { Some(m) } else { None }))
-                .unwrap_or_default();
             Ok(Endpoint { address, gateway, mac: mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":") })
         })
     });

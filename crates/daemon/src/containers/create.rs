@@ -13,11 +13,12 @@ use super::record::{Record, State};
 use crate::error::{Error, Result};
 use super::Containers;
 
-/// Network modes that work before the network manager exists.
+/// The network modes berth has until user-defined networks land; Docker's default is
+/// the default bridge.
 fn check_network(hc: &mut HostConfig) -> Result<()> {
     match hc.network_mode.as_str() {
         "" | "default" => {
-            hc.network_mode = "none".into();
+            hc.network_mode = "bridge".into();
             Ok(())
         }
         "none" | "host" | "bridge" => Ok(()),
@@ -152,6 +153,7 @@ pub async fn create(
     check_sysctls(hc)?;
     super::health::validate(body.config.healthcheck.as_ref())?;
     super::spec::capabilities(hc).map_err(Error::invalid)?;
+    super::record::PublishedPort::from_bindings(&hc.port_bindings).map_err(Error::invalid)?;
     // Validated once, into the typed values the record keeps.
     let typed = super::record::Typed::take(hc).map_err(Error::invalid)?;
     super::spec::user_mounts(&typed.binds, &hc.tmpfs).map_err(Error::invalid)?;

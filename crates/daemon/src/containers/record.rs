@@ -107,6 +107,51 @@ pub struct Endpoint {
     pub prefix: u8,
     pub gateway: std::net::Ipv4Addr,
     pub mac: String,
+    /// The ports published for this run, with the host ports they got.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PublishedPort>,
+}
+
+/// A container port published on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedPort {
+    /// `tcp`, `udp` or `sctp`.
+    pub proto: String,
+    pub container_port: u16,
+    /// Only this host address; every one when none.
+    pub host_ip: Option<std::net::Ipv4Addr>,
+    /// Asked for (0: any free one), or given once published.
+    pub host_port: u16,
+}
+
+impl PublishedPort {
+    /// `HostConfig.PortBindings` as Docker reads it: `PORT/PROTO` keys (the protocol
+    /// `tcp` when left out), each with host bindings whose port is a number or empty
+    /// (any free one) and whose address is IPv4 or empty (all of them).
+    pub fn from_bindings(map: &api::hostconfig::PortMap) -> Result<Vec<PublishedPort>, String> {
+        let mut out = Vec::new();
+        let mut keys: Vec<_> = map.iter().collect();
+        keys.sort_by(|a, b| a.0.cmp(b.0));
+        for (key, bindings) in keys {
+            let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+            let container_port = port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("invalid port specification: {key:?}"))?;
+            if !matches!(proto, "tcp" | "udp" | "sctp") {
+                return Err(format!("invalid proto: {proto}"));
+            }
+            for b in bindings.iter().flatten() {
+                let host_ip = match b.host_ip.as_str() {
+                    "" | "0.0.0.0" => None,
+                    ip => Some(ip.parse::<std::net::Ipv4Addr>().map_err(|_| format!("invalid host IP {ip:?}: berth publishes on IPv4 addresses"))?),
+                };
+                let host_port = match b.host_port.as_str() {
+                    "" => 0,
+                    p => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("invalid host port {p:?}: a number from 1 to 65535 (ranges are not supported yet)"))?,
+                };
+                out.push(PublishedPort { proto: proto.to_string(), container_port, host_ip, host_port });
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// One container: its configuration as created and its state.

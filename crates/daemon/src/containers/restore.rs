@@ -60,6 +60,10 @@ pub async fn restore(d: &Arc<Containers>, loaded: Loaded) {
             d.networks.claim(&c.id, endpoint);
         }
     }
+    let d2 = d.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || d2.networks.resume()).await {
+        tracing::warn!("the default bridge: {}", e.message);
+    }
     for (c, mailbox) in loaded.owners {
         owner::spawn(d, c.clone(), mailbox);
         let (d, asking) = (d.clone(), asking.clone());

@@ -77,6 +77,48 @@ fn networks(r: &Record) -> HashMap<String, EndpointSettings> {
     m
 }
 
+/// `NetworkSettings.Ports` of a running container: each exposed port, with the host
+/// bindings it was published on (none: `null`), as Docker shows them.
+fn ports(r: &Record) -> api::hostconfig::PortMap {
+    let mut map = api::hostconfig::PortMap::new();
+    if !r.state.status.is_live() {
+        return map;
+    }
+    for key in r.config.exposed_ports.keys() {
+        let key = if key.contains('/') { key.clone() } else { format!("{key}/tcp") };
+        map.insert(key, None);
+    }
+    for p in r.state.endpoint.iter().flat_map(|e| &e.ports) {
+        let binding = api::hostconfig::PortBinding {
+            host_ip: p.host_ip.map_or_else(|| "0.0.0.0".to_string(), |ip| ip.to_string()),
+            host_port: p.host_port.to_string(),
+        };
+        map.entry(format!("{}/{}", p.container_port, p.proto)).or_insert(None).get_or_insert_with(Vec::new).push(binding);
+    }
+    map
+}
+
+/// `ps`'s ports: each published one with its host address and port, then each exposed
+/// one that is not.
+fn summary_ports(r: &Record) -> Vec<api::containers::Port> {
+    let mut out = Vec::new();
+    for (key, bindings) in ports(r) {
+        let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let Ok(private_port) = port.parse::<u16>() else { continue };
+        match bindings {
+            None => out.push(api::containers::Port { ip: None, private_port, public_port: None, r#type: proto.to_string() }),
+            Some(list) => out.extend(list.into_iter().map(|b| api::containers::Port {
+                ip: Some(b.host_ip),
+                private_port,
+                public_port: b.host_port.parse().ok(),
+                r#type: proto.to_string(),
+            })),
+        }
+    }
+    out.sort_by_key(|p| (p.private_port, p.public_port));
+    out
+}
+
 fn mounts(r: &Record) -> Vec<MountPoint> {
     let mut out: Vec<MountPoint> = r
         .binds
@@ -169,7 +211,7 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>, exec_ids: Ve
         mounts: mounts(r),
         config,
         network_settings: {
-            let mut settings = NetworkSettings { networks: networks(r), ..Default::default() };
+            let mut settings = NetworkSettings { networks: networks(r), ports: ports(r), ..Default::default() };
             // The default bridge's address also shows at the top level, as Docker's.
             if let Some(ep) = r.state.endpoint.as_ref().filter(|e| e.network == "bridge") {
                 settings.ip_address = ep.ip.to_string();
@@ -191,7 +233,7 @@ pub fn summary(r: &Record, now: DateTime<Utc>, size: Option<(i64, i64)>) -> Cont
         image_id: r.image_id.clone(),
         command: r.command(),
         created: r.created.timestamp(),
-        ports: Vec::new(),
+        ports: summary_ports(r),
         size_rw: size.map(|s| s.0),
         size_root_fs: size.map(|s| s.1),
         labels: r.config.labels.clone(),

@@ -1,0 +1,185 @@
+//! Published ports and outbound traffic, through nftables: one table of berth's own
+//! (never a rule in anyone else's), replaced whole in one transaction at each change,
+//! so that a reader never sees half of it. No proxy process: a port is a DNAT rule.
+//!
+//! - `prerouting` and `output` send traffic for a local address to the `ports` chain,
+//!   where each published port is a DNAT to its container (from other hosts, from the
+//!   host itself, on 127.0.0.1 too);
+//! - `postrouting` masquerades the bridge's traffic that leaves through another device,
+//!   and traffic from the host's loopback to a container (the bridge must have
+//!   `route_localnet` for that, which [`allow_localhost`] sets on it).
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::process::{Command, Stdio};
+
+/// A transport protocol of a published port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Sctp => "sctp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Proto> {
+        match s {
+            "tcp" => Some(Proto::Tcp),
+            "udp" => Some(Proto::Udp),
+            "sctp" => Some(Proto::Sctp),
+            _ => None,
+        }
+    }
+}
+
+/// A host port forwarded to a container's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    pub proto: Proto,
+    /// Only traffic for this host address; any local address when none.
+    pub host_ip: Option<Ipv4Addr>,
+    pub host_port: u16,
+    pub container_ip: Ipv4Addr,
+    pub container_port: u16,
+}
+
+/// What the table says: the bridge's network and every forward.
+#[derive(Debug, Clone)]
+pub struct Table<'a> {
+    /// The table's name (letters, digits and `_`).
+    pub name: &'a str,
+    pub bridge: &'a str,
+    pub subnet: (Ipv4Addr, u8),
+    pub forwards: &'a [Forward],
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("nftables table {table}: {reason}")]
+pub struct Error {
+    pub table: String,
+    pub reason: String,
+}
+
+/// The script that replaces the table with `t`: made if missing, then deleted and
+/// made again, in one transaction.
+pub fn script(t: &Table) -> String {
+    let (net, prefix) = t.subnet;
+    let name = t.name;
+    let bridge = t.bridge;
+    let mut ports = String::new();
+    for f in t.forwards {
+        let daddr = f.host_ip.map(|ip| format!("ip daddr {ip} ")).unwrap_or_default();
+        ports.push_str(&format!(
+            "\t\t{daddr}{proto} dport {hp} dnat ip to {cip}:{cp}\n",
+            proto = f.proto.as_str(),
+            hp = f.host_port,
+            cip = f.container_ip,
+            cp = f.container_port,
+        ));
+    }
+    format!(
+        "table ip {name}\n\
+         delete table ip {name}\n\
+         table ip {name} {{\n\
+         \tchain ports {{\n{ports}\t}}\n\
+         \tchain prerouting {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
+         \tchain output {{\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
+         \tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\
+         \t\tip saddr {net}/{prefix} oifname != \"{bridge}\" masquerade\n\
+         \t\tip saddr 127.0.0.0/8 oifname \"{bridge}\" masquerade\n\t}}\n\
+         }}\n"
+    )
+}
+
+fn nft(table: &str, input: &str) -> Result<(), Error> {
+    let fail = |reason: String| Error { table: table.to_string(), reason };
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("run nft: {e} (is the nftables package installed?)")))?;
+    child.stdin.take().expect("piped").write_all(input.as_bytes()).map_err(|e| fail(e.to_string()))?;
+    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_string()))
+    }
+}
+
+/// Replaces the table with `t`.
+pub fn apply(t: &Table) -> Result<(), Error> {
+    nft(t.name, &script(t))
+}
+
+/// Removes the table `name`; one that is not there is no error.
+pub fn remove(name: &str) -> Result<(), Error> {
+    nft(name, &format!("table ip {name}\ndelete table ip {name}\n"))
+}
+
+/// Lets traffic from the host's loopback out through `bridge` (to a container behind
+/// a published port): the kernel drops such packets otherwise. A setting of berth's
+/// own device only.
+pub fn allow_localhost(bridge: &str) -> std::io::Result<()> {
+    std::fs::write(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"), "1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_script_replaces_the_table_whole() {
+        let forwards = [
+            Forward { proto: Proto::Tcp, host_ip: None, host_port: 8080, container_ip: Ipv4Addr::new(10, 1, 2, 2), container_port: 80 },
+            Forward {
+                proto: Proto::Udp,
+                host_ip: Some(Ipv4Addr::LOCALHOST),
+                host_port: 5353,
+                container_ip: Ipv4Addr::new(10, 1, 2, 3),
+                container_port: 53,
+            },
+        ];
+        let s = script(&Table { name: "berth_b0", bridge: "b0", subnet: (Ipv4Addr::new(10, 1, 2, 0), 24), forwards: &forwards });
+        assert!(s.starts_with("table ip berth_b0\ndelete table ip berth_b0\ntable ip berth_b0 {\n"), "{s}");
+        assert!(s.contains("\t\ttcp dport 8080 dnat ip to 10.1.2.2:80\n"), "{s}");
+        assert!(s.contains("\t\tip daddr 127.0.0.1 udp dport 5353 dnat ip to 10.1.2.3:53\n"), "{s}");
+        assert!(s.contains("ip saddr 10.1.2.0/24 oifname != \"b0\" masquerade"), "{s}");
+    }
+
+    /// nft itself accepts the script and the table comes and goes (root, nft).
+    #[test]
+    fn nft_takes_the_table_and_removes_it() {
+        if !nix::unistd::geteuid().is_root() || Command::new("nft").arg("--version").output().is_err() {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "needs root and nft under CI");
+            return;
+        }
+        let name = format!("berth_test{}", std::process::id());
+        let forwards = [Forward { proto: Proto::Tcp, host_ip: None, host_port: 18080, container_ip: Ipv4Addr::new(10, 9, 9, 2), container_port: 80 }];
+        let t = Table { name: &name, bridge: "nonexistent0", subnet: (Ipv4Addr::new(10, 9, 9, 0), 24), forwards: &forwards };
+        let applied = apply(&t);
+        let listed = Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap();
+        remove(&name).unwrap();
+        applied.unwrap();
+        let text = String::from_utf8_lossy(&listed.stdout);
+        assert!(text.contains("tcp dport 18080 dnat to 10.9.9.2:80"), "{text}");
+        // Applied twice: still one table, replaced.
+        apply(&t).unwrap();
+        apply(&Table { forwards: &[], ..t.clone() }).unwrap();
+        let listed = Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap();
+        remove(&name).unwrap();
+        assert!(!String::from_utf8_lossy(&listed.stdout).contains("dport 18080"));
+        assert!(!Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap().status.success());
+        remove(&name).unwrap();
+    }
+}
