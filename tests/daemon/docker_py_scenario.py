@@ -1,5 +1,6 @@
 """docker-py (the Python SDK, unchanged) against berthd: create, start, wait, logs,
-inspect, run with remove, detached run, list, stop, remove, images, info, version.
+inspect, run with remove, detached run, list, stop, remove, images, info, version, and
+a web server on the default bridge behind a published port.
 Prints OK at the end; any failed assertion exits non-zero with a traceback."""
 import sys
 
@@ -41,6 +42,38 @@ assert d.status == "exited"
 d.remove()
 c.remove()
 assert client.containers.list(all=True) == []
+
+# A web server on the default bridge, published on a free host port of 127.0.0.1.
+import socket
+import time
+
+web = client.containers.run(
+    "busybox",
+    ["sh", "-c", "mkdir -p /www && echo from-py > /www/index.html && httpd -f -p 80 -h /www"],
+    detach=True,
+    name="py-web",
+    ports={"80/tcp": ("127.0.0.1", None)},
+)
+web.reload()
+assert web.attrs["HostConfig"]["NetworkMode"] == "bridge", web.attrs["HostConfig"]["NetworkMode"]
+assert web.attrs["NetworkSettings"]["IPAddress"], web.attrs["NetworkSettings"]
+binding = web.ports["80/tcp"][0]
+assert binding["HostIp"] == "127.0.0.1", web.ports
+body = b""
+for _ in range(50):
+    try:
+        with socket.create_connection(("127.0.0.1", int(binding["HostPort"])), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            while chunk := s.recv(4096):
+                body += chunk
+        if body.endswith(b"from-py\n"):
+            break
+    except OSError:
+        pass
+    body = b""
+    time.sleep(0.1)
+assert body.endswith(b"from-py\n"), body
+web.remove(force=True)
 
 try:
     client.containers.get("py-gone")

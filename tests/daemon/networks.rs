@@ -151,6 +151,15 @@ fn a_published_port_reaches_the_container() {
     let table = d.network.table();
     let rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip", &table]).output().unwrap().stdout).into_owned();
     assert!(rules.contains(&format!("tcp dport {fixed} dnat to")), "{rules}");
+    // -P: every exposed port on a free host port.
+    ok(docker(&d, &["run", "-d", "--name", "all", "--network", "bridge", "--expose", "80", "-P", "busybox", "sh", "-c", serve]));
+    let ports = ok(docker(&d, &["port", "all", "80/tcp"]));
+    let any = ports.lines().find_map(|l| l.strip_prefix("0.0.0.0:")).unwrap_or_else(|| panic!("{ports}")).to_string();
+    assert_eq!(http_get_soon(&format!("127.0.0.1:{any}")).as_deref(), Ok("served\n"));
+    ok(docker(&d, &["rm", "-f", "all"]));
+    // The host network has no ports to publish: Docker's warning.
+    let o = docker(&d, &["create", "--network", "host", "-p", "80:80", "busybox"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Published ports are discarded when using host network mode"), "{o:?}");
     // Gone with the run.
     ok(docker(&d, &["rm", "-f", "web"]));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

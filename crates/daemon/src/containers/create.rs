@@ -147,7 +147,10 @@ pub async fn create(
     check_network(hc)?;
     crate::userns::check(hc, hc.network_mode == "host", d.config.remap.is_some()).map_err(Error::invalid)?;
     super::lifecycle::check_restart_policy(hc)?;
-    let warnings = check_resources(hc)?;
+    let mut warnings = check_resources(hc)?;
+    if hc.network_mode == "host" && hc.port_bindings.values().flatten().next().is_some() {
+        warnings.push("Published ports are discarded when using host network mode".into());
+    }
     check_security_opt(hc)?;
     check_devices(hc)?;
     check_sysctls(hc)?;

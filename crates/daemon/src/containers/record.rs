@@ -125,6 +125,24 @@ pub struct PublishedPort {
 }
 
 impl PublishedPort {
+    /// What a run of `r` publishes: its `-p` bindings and, with `-P`, every exposed
+    /// port that has none, on a free host port.
+    pub fn wanted(r: &Record) -> Result<Vec<PublishedPort>, String> {
+        let mut ports = Self::from_bindings(&r.host_config.port_bindings)?;
+        if r.host_config.publish_all_ports {
+            let mut exposed: Vec<&String> = r.config.exposed_ports.keys().collect();
+            exposed.sort();
+            for key in exposed {
+                let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+                let Ok(container_port) = port.parse::<u16>() else { continue };
+                if !ports.iter().any(|p| p.container_port == container_port && p.proto == proto) {
+                    ports.push(PublishedPort { proto: proto.to_string(), container_port, host_ip: None, host_port: 0 });
+                }
+            }
+        }
+        Ok(ports)
+    }
+
     /// `HostConfig.PortBindings` as Docker reads it: `PORT/PROTO` keys (the protocol
     /// `tcp` when left out), each with host bindings whose port is a number or empty
     /// (any free one) and whose address is IPv4 or empty (all of them).

@@ -158,7 +158,7 @@ fn launch_mounted(
     let run_dir = paths.run_dir(id);
     super::etc::write_etc_files(&run_dir, r).map_err(|e| StartFailure::internal(e.message))?;
     let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
-    let ports = super::record::PublishedPort::from_bindings(&r.host_config.port_bindings).map_err(StartFailure::internal)?;
+    let ports = super::record::PublishedPort::wanted(r).map_err(StartFailure::internal)?;
     let joined = d.networks.attach(id, attachment(d, r), &ports).map_err(|e| StartFailure::internal(e.message))?;
     if let Some(remap) = userns {
         // As Docker: the container's root owns them, and may edit them.
