@@ -238,3 +238,50 @@ fn containers_on_the_bridge_reach_each_other_and_the_host_reaches_them() {
     assert!(!second_end.exists());
     assert_eq!(held_settles(&d, &[]), Vec::<String>::new());
 }
+
+/// `--network container:NAME`: a container shares another's network namespace, its
+/// localhost and its address, as Docker's; it needs that container running, and it
+/// takes no network options of its own.
+#[test]
+fn a_container_shares_another_containers_network() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let serve = "mkdir -p /www && echo shared > /www/index.html && httpd -f -p 127.0.0.1:80 -h /www";
+    ok(docker(&d, &["run", "-d", "--name", "owner", "busybox", "sh", "-c", serve]));
+    let ip = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "owner"])).trim().to_string();
+    let owner_id = ok(docker(&d, &["inspect", "-f", "{{.Id}}", "owner"])).trim().to_string();
+    // Its localhost: the server bound to 127.0.0.1 only answers there.
+    let mut got = String::new();
+    for _ in 0..50 {
+        let o = docker(&d, &["run", "--rm", "--network", "container:owner", "busybox", "sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80; ip -o -4 addr show eth0"]);
+        got = String::from_utf8_lossy(&o.stdout).into_owned();
+        if got.contains("\nshared\n") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(got.contains("\nshared\n"), "{got}");
+    assert!(got.contains(&format!("inet {ip}/24")), "the same eth0: {got}");
+    // Recorded by id, as Docker does.
+    ok(docker(&d, &["create", "--name", "guest", "--network", "container:owner", "busybox", "true"]));
+    assert_eq!(ok(docker(&d, &["inspect", "-f", "{{.HostConfig.NetworkMode}}", "guest"])).trim(), format!("container:{owner_id}"));
+    // No ports or hostname of its own; a container that does not run has no network to share.
+    for (args, words) in [
+        (&["-p", "80:80"][..], "conflicting options: port publishing and the container type network mode"),
+        (&["--hostname", "h"][..], "conflicting options: hostname and the network mode"),
+    ] {
+        let mut all = vec!["create", "--network", "container:owner"];
+        all.extend_from_slice(args);
+        all.push("busybox");
+        let o = docker(&d, &all);
+        assert!(String::from_utf8_lossy(&o.stderr).contains(words), "{args:?}: {o:?}");
+    }
+    ok(docker(&d, &["create", "--name", "orphan", "--network", "container:nobody", "busybox"]));
+    let o = docker(&d, &["start", "orphan"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot join network of a non running container: nobody"), "{o:?}");
+    ok(docker(&d, &["stop", "-t", "0", "owner"]));
+    let o = docker(&d, &["start", "guest"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot join network of a non running container"), "{o:?}");
+    ok(docker(&d, &["rm", "-f", "guest", "owner", "orphan"]));
+}

@@ -40,6 +40,14 @@ pub enum Attachment {
     ByRuntime,
 }
 
+/// How a run is networked, with what it joins: a namespace of its own, or another
+/// running container's (`container:`), at its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Join {
+    Attach(Attachment),
+    Namespace(PathBuf),
+}
+
 /// What a run joins: the namespace to enter by path, and its place on a network.
 #[derive(Debug, Default)]
 pub struct Joined {
@@ -208,7 +216,11 @@ impl Networks {
 
     /// Sets up what container `id`'s run joins, with `ports` published (on the
     /// bridge only). Blocking.
-    pub fn attach(&self, id: &str, how: Attachment, ports: &[PublishedPort]) -> Result<Joined> {
+    pub fn attach(&self, id: &str, join: Join, ports: &[PublishedPort]) -> Result<Joined> {
+        let how = match join {
+            Join::Namespace(path) => return Ok(Joined { netns: Some(path), endpoint: None }),
+            Join::Attach(how) => how,
+        };
         match how {
             Attachment::Host | Attachment::ByRuntime => Ok(Joined::default()),
             Attachment::Isolated => Ok(Joined { netns: Some(self.namespace(id)?), endpoint: None }),

@@ -22,6 +22,7 @@ fn check_network(hc: &mut HostConfig) -> Result<()> {
             Ok(())
         }
         "none" | "host" | "bridge" => Ok(()),
+        other if other.strip_prefix("container:").is_some_and(|c| !c.is_empty()) => Ok(()),
         other => Err(Error::not_found(format!(
             "network {other} not found (berth has the bridge, none and host networks until user-defined networks land)"
         ))),
@@ -145,6 +146,20 @@ pub async fn create(
         return Err(Error::invalid(format!("unknown or invalid runtime name: {}", hc.runtime)));
     }
     check_network(hc)?;
+    // Another container's network: by its id, as Docker records it (one that does not
+    // exist yet fails the start, not the create), and nothing of the network's own may
+    // be set.
+    if let Some(other) = hc.network_mode.strip_prefix("container:").map(String::from) {
+        if hc.port_bindings.values().flatten().next().is_some() || hc.publish_all_ports {
+            return Err(Error::invalid("conflicting options: port publishing and the container type network mode"));
+        }
+        if !body.config.hostname.is_empty() {
+            return Err(Error::invalid("conflicting options: hostname and the network mode"));
+        }
+        if let Ok(target) = d.get(&other) {
+            hc.network_mode = format!("container:{}", target.id);
+        }
+    }
     crate::userns::check(hc, hc.network_mode == "host", d.config.remap.is_some()).map_err(Error::invalid)?;
     super::lifecycle::check_restart_policy(hc)?;
     let mut warnings = check_resources(hc)?;

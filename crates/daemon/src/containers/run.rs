@@ -4,7 +4,7 @@
 //! everything a removed container held. All of it blocks: the container's owner runs
 //! it off the async workers.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -119,10 +119,22 @@ pub fn launch(d: &Containers, r: &Record, wait_attach: bool) -> Result<Started, 
 }
 
 /// How the network service is to connect a run of `r`.
-fn attachment(d: &Containers, r: &Record) -> crate::networks::Attachment {
-    use crate::networks::Attachment;
-    use super::record::NetworkMode;
-    if r.network.is_host() {
+fn attachment(d: &Containers, r: &Record) -> Result<crate::networks::Join, StartFailure> {
+    use super::record::{NetworkMode, Status};
+    use crate::networks::{Attachment, Join};
+    if let NetworkMode::Container(other) = &r.network {
+        // Its init's namespace, whatever made it: it must run.
+        let target = d.get(other).map(|c| c.record()).ok().filter(|t| matches!(t.state.status, Status::Running | Status::Paused) && t.state.pid > 0);
+        return match target {
+            Some(t) => Ok(Join::Namespace(PathBuf::from(format!("/proc/{}/ns/net", t.state.pid)))),
+            None => Err(StartFailure {
+                message: format!("cannot join network of a non running container: {other}"),
+                exit_code: 128,
+                kind: ErrorKind::Conflict,
+            }),
+        };
+    }
+    Ok(Join::Attach(if r.network.is_host() {
         Attachment::Host
     } else if crate::userns::for_container(d.config.remap.as_deref(), &r.host_config).is_some() {
         Attachment::ByRuntime
@@ -130,7 +142,7 @@ fn attachment(d: &Containers, r: &Record) -> crate::networks::Attachment {
         Attachment::Bridge
     } else {
         Attachment::Isolated
-    }
+    }))
 }
 
 fn launch_mounted(
@@ -159,7 +171,7 @@ fn launch_mounted(
     super::etc::write_etc_files(&run_dir, r).map_err(|e| StartFailure::internal(e.message))?;
     let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
     let ports = super::record::PublishedPort::wanted(r).map_err(StartFailure::internal)?;
-    let joined = d.networks.attach(id, attachment(d, r), &ports).map_err(|e| StartFailure::internal(e.message))?;
+    let joined = d.networks.attach(id, attachment(d, r)?, &ports).map_err(|e| StartFailure::internal(e.message))?;
     if let Some(remap) = userns {
         // As Docker: the container's root owns them, and may edit them.
         for name in ["hostname", "hosts", "resolv.conf"] {

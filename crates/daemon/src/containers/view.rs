@@ -66,6 +66,10 @@ pub fn human_status(r: &Record, now: DateTime<Utc>) -> String {
 fn networks(r: &Record) -> HashMap<String, EndpointSettings> {
     let mode: String = r.network.clone().into();
     let mut m = HashMap::new();
+    // Another container's network is that container's to show.
+    if matches!(r.network, super::record::NetworkMode::Container(_)) {
+        return m;
+    }
     let mut settings = EndpointSettings { network_id: mode.clone(), ..Default::default() };
     if let Some(ep) = &r.state.endpoint {
         settings.ip_address = ep.ip.to_string();
