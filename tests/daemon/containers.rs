@@ -239,6 +239,15 @@ fn restart_policies_bring_containers_back() {
     assert_eq!(ok(docker(&d, &["logs", "flaky"])), "run\nrun\nrun\n");
     ok(docker(&d, &["run", "-d", "--name", "always", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2"]));
     assert!(wait_until(Duration::from_secs(15), || inspect(&d, "always", "{{.RestartCount}}").parse::<i32>().unwrap() >= 2));
+    // Right after a wait returns, the container is already `restarting` (Docker
+    // records it before it answers the waiters): a removal without force is refused.
+    for _ in 0..3 {
+        ok(docker(&d, &["wait", "always"]));
+        let o = docker(&d, &["rm", "always"]);
+        assert!(!o.status.success(), "removed between its exit and its restart");
+        let words = String::from_utf8_lossy(&o.stderr);
+        assert!(words.contains("container is restarting") || words.contains("container is running"), "{words}");
+    }
     // A stop ends it for good.
     ok(docker(&d, &["stop", "-t", "1", "always"]));
     let count = inspect(&d, "always", "{{.RestartCount}}");

@@ -808,6 +808,11 @@ impl<R> Machine<R> {
         health::mark_unmonitored(&mut self.record);
         let auto_remove = self.record.host_config.auto_remove;
         let after = lifecycle::on_exit(&mut self.record.state, auto_remove, self.restart_by_hand, exit);
+        // The policy decides at once, as Docker's: waiters answered now must find the
+        // container `restarting` (a removal without force right after is refused).
+        if after == AfterExit::Exited && !self.shutting_down {
+            lifecycle::restart_due(&mut self.record.state, auto_remove, self.record.restart);
+        }
         fx.push(Effect::Persist);
         if exit.oom_killed {
             publish(fx, "oom");
@@ -852,13 +857,9 @@ impl<R> Machine<R> {
             let to = self.busy_reply();
             return self.start_again(to, fx);
         }
-        if self.shutting_down {
-            return;
-        }
-        let policy = self.record.restart;
-        let ran = lifecycle::ran_for(&self.record.state);
-        if lifecycle::restart_due(&mut self.record.state, self.record.host_config.auto_remove, policy) {
-            fx.push(Effect::Persist);
+        // The restart the policy decided at the exit waits out its back-off.
+        if self.status() == Status::Restarting && !self.shutting_down {
+            let ran = lifecycle::ran_for(&self.record.state);
             self.backoff = lifecycle::next_backoff(self.backoff, ran);
             fx.push(self.arm(self.backoff, TimerKind::RestartDue));
         }
@@ -1192,6 +1193,21 @@ mod tests {
         }
         assert_eq!(waits, [100, 200, 400].map(Duration::from_millis));
         assert_eq!(m.record().state.restart_count, 3);
+    }
+
+    #[test]
+    fn a_container_the_policy_restarts_is_restarting_when_waiters_hear_of_its_exit() {
+        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
+        cmd(&mut m, Command::Start, 0);
+        step(&mut m, Input::Launched(Ok(1.into())));
+        let fx = step(&mut m, exit(0));
+        assert!(has(&fx, &Effect::Notify(Change::Exited)));
+        assert_eq!(m.record().state.status, Status::Restarting);
+        // A removal without force right after the wait: Docker's 409.
+        assert!(cmd(&mut m, Command::Remove { force: false }, 1).is_empty());
+        let fx = step(&mut m, Input::RunEnded);
+        assert_eq!(answer(&fx, 1), Some(Err(ErrorKind::Conflict)));
+        assert!(fx.iter().any(|e| matches!(e, Effect::Arm { .. })));
     }
 
     #[test]
