@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use nix::sys::signal::Signal;
 
-pub use super::record::RestartPolicy;
+use super::record::RestartPolicy;
 use super::record::{Record, State, Status};
 use crate::error::{Error, Result};
 

@@ -1041,9 +1041,14 @@ mod tests {
 
     /// A running container, as a start leaves it.
     fn running() -> Machine<u8> {
-        let mut m = machine(Status::Created);
+        running_with(|_| {})
+    }
+
+    /// A container created with `f` applied to its record, then started (pid 1).
+    fn running_with(f: impl FnOnce(&mut Record)) -> Machine<u8> {
+        let mut m = with(Status::Created, f);
         cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(42.into())));
+        step(&mut m, Input::Launched(Ok(1.into())));
         m
     }
 
@@ -1178,9 +1183,7 @@ mod tests {
 
     #[test]
     fn the_restart_policy_restarts_with_a_doubling_back_off() {
-        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
-        cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1.into())));
+        let mut m = running_with(|r| r.restart = RestartPolicy::Always);
         let mut waits = vec![];
         for pid in 2..5 {
             step(&mut m, exit(0));
@@ -1197,9 +1200,7 @@ mod tests {
 
     #[test]
     fn a_container_the_policy_restarts_is_restarting_when_waiters_hear_of_its_exit() {
-        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
-        cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1.into())));
+        let mut m = running_with(|r| r.restart = RestartPolicy::Always);
         let fx = step(&mut m, exit(0));
         assert!(has(&fx, &Effect::Notify(Change::Exited)));
         assert_eq!(m.record().state.status, Status::Restarting);
@@ -1212,11 +1213,9 @@ mod tests {
 
     #[test]
     fn on_failure_stops_after_its_retries_and_a_clean_exit() {
-        let mut m = with(Status::Created, |r| {
+        let mut m = running_with(|r| {
             r.restart = RestartPolicy::OnFailure { max_retries: 1 };
         });
-        cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1.into())));
         step(&mut m, exit(1));
         let t = timer(&step(&mut m, Input::RunEnded));
         step(&mut m, Input::Timer(t));
@@ -1229,9 +1228,7 @@ mod tests {
 
     #[test]
     fn a_stop_during_the_back_off_cancels_the_restart() {
-        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
-        cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1.into())));
+        let mut m = running_with(|r| r.restart = RestartPolicy::Always);
         step(&mut m, exit(0));
         let due = timer(&step(&mut m, Input::RunEnded));
         let fx = cmd(&mut m, Command::Stop { signal: None, timeout: None }, 1);
@@ -1244,9 +1241,7 @@ mod tests {
 
     #[test]
     fn an_rm_container_is_gone_for_clients_before_it_is_released() {
-        let mut m = with(Status::Created, |r| r.host_config.auto_remove = true);
-        cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1.into())));
+        let mut m = running_with(|r| r.host_config.auto_remove = true);
         let fx = step(&mut m, exit(0));
         let forget = fx.iter().position(|e| *e == Effect::Forget).expect("forgotten");
         let release = fx.iter().position(|e| *e == Effect::Release).expect("released");
@@ -1262,9 +1257,7 @@ mod tests {
 
     #[test]
     fn a_users_restart_keeps_an_rm_container_and_publishes_restart() {
-        let mut m = with(Status::Created, |r| r.host_config.auto_remove = true);
-        cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1.into())));
+        let mut m = running_with(|r| r.host_config.auto_remove = true);
         cmd(&mut m, Command::Restart { signal: None, timeout: Some(5) }, 1);
         step(&mut m, Input::Signalled(Ok(())));
         let fx = step(&mut m, exit(143));
@@ -1445,9 +1438,7 @@ mod tests {
 
     #[test]
     fn an_exit_during_an_export_keeps_the_hold() {
-        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
-        cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1.into())));
+        let mut m = running_with(|r| r.restart = RestartPolicy::Always);
         cmd(&mut m, Command::Hold { lease: 1 }, 1);
         step(&mut m, exit(0));
         let due = timer(&step(&mut m, Input::RunEnded));
@@ -1458,9 +1449,7 @@ mod tests {
 
     #[test]
     fn a_users_start_that_fails_during_the_back_off_leaves_it_exited() {
-        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::Always);
-        cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1.into())));
+        let mut m = running_with(|r| r.restart = RestartPolicy::Always);
         step(&mut m, exit(1));
         step(&mut m, Input::RunEnded);
         assert_eq!(m.record().state.status, Status::Restarting);
@@ -1472,9 +1461,7 @@ mod tests {
 
     #[test]
     fn a_shutdown_stops_without_counting_as_a_stop_by_hand() {
-        let mut m = with(Status::Created, |r| r.restart = RestartPolicy::UnlessStopped);
-        cmd(&mut m, Command::Start, 0);
-        step(&mut m, Input::Launched(Ok(1.into())));
+        let mut m = running_with(|r| r.restart = RestartPolicy::UnlessStopped);
         cmd(&mut m, Command::Shutdown, 1);
         step(&mut m, Input::Signalled(Ok(())));
         let fx = step(&mut m, exit(0));

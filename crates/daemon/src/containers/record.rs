@@ -124,7 +124,19 @@ pub struct PublishedPort {
     pub host_port: u16,
 }
 
+/// A `PORT[/PROTO]` key of `ExposedPorts` or `PortBindings`: the port, and the
+/// protocol (`tcp` when left out).
+pub fn port_key(key: &str) -> Option<(u16, &str)> {
+    let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+    Some((port.parse::<u16>().ok().filter(|p| *p > 0)?, proto))
+}
+
 impl PublishedPort {
+    /// The host address as inspect and `ps` show it (every one: `0.0.0.0`).
+    pub fn shown_host_ip(&self) -> String {
+        self.host_ip.map_or_else(|| "0.0.0.0".to_string(), |ip| ip.to_string())
+    }
+
     /// What a run of `r` publishes: its `-p` bindings and, with `-P`, every exposed
     /// port that has none, on a free host port.
     pub fn wanted(r: &Record) -> Result<Vec<PublishedPort>, String> {
@@ -132,9 +144,7 @@ impl PublishedPort {
         if r.host_config.publish_all_ports {
             let mut exposed: Vec<&String> = r.config.exposed_ports.keys().collect();
             exposed.sort();
-            for key in exposed {
-                let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
-                let Ok(container_port) = port.parse::<u16>() else { continue };
+            for (container_port, proto) in exposed.into_iter().filter_map(|k| port_key(k)) {
                 if !ports.iter().any(|p| p.container_port == container_port && p.proto == proto) {
                     ports.push(PublishedPort { proto: proto.to_string(), container_port, host_ip: None, host_port: 0 });
                 }
@@ -151,8 +161,7 @@ impl PublishedPort {
         let mut keys: Vec<_> = map.iter().collect();
         keys.sort_by(|a, b| a.0.cmp(b.0));
         for (key, bindings) in keys {
-            let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
-            let container_port = port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("invalid port specification: {key:?}"))?;
+            let (container_port, proto) = port_key(key).ok_or_else(|| format!("invalid port specification: {key:?}"))?;
             if !matches!(proto, "tcp" | "udp" | "sctp") {
                 return Err(format!("invalid proto: {proto}"));
             }

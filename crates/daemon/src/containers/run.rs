@@ -119,7 +119,8 @@ pub fn launch(d: &Containers, r: &Record, wait_attach: bool) -> Result<Started, 
 }
 
 /// How the network service is to connect a run of `r`.
-fn attachment(d: &Containers, r: &Record) -> Result<crate::networks::Join, StartFailure> {
+/// `remapped`: the run has a user namespace of its own.
+fn attachment(d: &Containers, r: &Record, remapped: bool) -> Result<crate::networks::Join, StartFailure> {
     use super::record::{NetworkMode, Status};
     use crate::networks::{Attachment, Join};
     if let NetworkMode::Container(other) = &r.network {
@@ -136,7 +137,7 @@ fn attachment(d: &Containers, r: &Record) -> Result<crate::networks::Join, Start
     }
     Ok(Join::Attach(if r.network.is_host() {
         Attachment::Host
-    } else if crate::userns::for_container(d.config.remap.as_deref(), &r.host_config).is_some() {
+    } else if remapped {
         Attachment::ByRuntime
     } else if r.network == NetworkMode::Bridge {
         Attachment::Bridge
@@ -171,7 +172,7 @@ fn launch_mounted(
     super::etc::write_etc_files(&run_dir, r).map_err(|e| StartFailure::internal(e.message))?;
     let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
     let ports = super::record::PublishedPort::wanted(r).map_err(StartFailure::internal)?;
-    let joined = d.networks.attach(id, attachment(d, r)?, &ports).map_err(|e| StartFailure::internal(e.message))?;
+    let joined = d.networks.attach(id, attachment(d, r, userns.is_some())?, &ports).map_err(|e| StartFailure::internal(e.message))?;
     if let Some(remap) = userns {
         // As Docker: the container's root owns them, and may edit them.
         for name in ["hostname", "hosts", "resolv.conf"] {

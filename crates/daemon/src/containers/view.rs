@@ -88,15 +88,11 @@ fn ports(r: &Record) -> api::hostconfig::PortMap {
     if !r.state.status.is_live() {
         return map;
     }
-    for key in r.config.exposed_ports.keys() {
-        let key = if key.contains('/') { key.clone() } else { format!("{key}/tcp") };
-        map.insert(key, None);
+    for (port, proto) in r.config.exposed_ports.keys().filter_map(|k| super::record::port_key(k)) {
+        map.insert(format!("{port}/{proto}"), None);
     }
     for p in r.state.endpoint.iter().flat_map(|e| &e.ports) {
-        let binding = api::hostconfig::PortBinding {
-            host_ip: p.host_ip.map_or_else(|| "0.0.0.0".to_string(), |ip| ip.to_string()),
-            host_port: p.host_port.to_string(),
-        };
+        let binding = api::hostconfig::PortBinding { host_ip: p.shown_host_ip(), host_port: p.host_port.to_string() };
         map.entry(format!("{}/{}", p.container_port, p.proto)).or_insert(None).get_or_insert_with(Vec::new).push(binding);
     }
     map
@@ -105,18 +101,20 @@ fn ports(r: &Record) -> api::hostconfig::PortMap {
 /// `ps`'s ports: each published one with its host address and port, then each exposed
 /// one that is not.
 fn summary_ports(r: &Record) -> Vec<api::containers::Port> {
-    let mut out = Vec::new();
-    for (key, bindings) in ports(r) {
-        let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
-        let Ok(private_port) = port.parse::<u16>() else { continue };
-        match bindings {
-            None => out.push(api::containers::Port { ip: None, private_port, public_port: None, r#type: proto.to_string() }),
-            Some(list) => out.extend(list.into_iter().map(|b| api::containers::Port {
-                ip: Some(b.host_ip),
-                private_port,
-                public_port: b.host_port.parse().ok(),
-                r#type: proto.to_string(),
-            })),
+    use api::containers::Port;
+    if !r.state.status.is_live() {
+        return Vec::new();
+    }
+    let mut out: Vec<Port> = r
+        .state
+        .endpoint
+        .iter()
+        .flat_map(|e| &e.ports)
+        .map(|p| Port { ip: Some(p.shown_host_ip()), private_port: p.container_port, public_port: Some(p.host_port), r#type: p.proto.clone() })
+        .collect();
+    for (port, proto) in r.config.exposed_ports.keys().filter_map(|k| super::record::port_key(k)) {
+        if !out.iter().any(|p| p.private_port == port && p.r#type == proto) {
+            out.push(Port { ip: None, private_port: port, public_port: None, r#type: proto.to_string() });
         }
     }
     out.sort_by_key(|p| (p.private_port, p.public_port));
