@@ -56,6 +56,9 @@ pub enum Command {
     Shutdown,
     /// The restart policy's back-off is over (queued when it ends during a command).
     RestartDue,
+    /// Nothing: answered once everything before it is done, a run's release included
+    /// (berthd's shutdown waits so for the shims it stopped).
+    Settle,
 }
 
 /// What the system says about the container at daemon start.
@@ -417,6 +420,7 @@ impl<R> Machine<R> {
                     reply(fx, to, Ok(()));
                 }
             }
+            Command::Settle => reply(fx, to, Ok(())),
             Command::RestartDue => {
                 if self.status() == Status::Restarting && !self.shutting_down {
                     self.record.state.restart_count += 1;
@@ -1468,6 +1472,17 @@ mod tests {
         assert_eq!(answer(&fx, 1), Some(Ok(())));
         assert!(!m.record().state.manually_stopped);
         assert!(step(&mut m, Input::RunEnded).is_empty(), "nothing restarts while berthd goes down");
+    }
+
+    #[test]
+    fn settling_waits_for_the_runs_release() {
+        let mut m = running();
+        cmd(&mut m, Command::Shutdown, 1);
+        step(&mut m, Input::Signalled(Ok(())));
+        let fx = step(&mut m, exit(0));
+        assert_eq!(answer(&fx, 1), Some(Ok(())));
+        assert!(cmd(&mut m, Command::Settle, 2).is_empty(), "the run's release is under way");
+        assert_eq!(answer(&step(&mut m, Input::RunEnded), 2), Some(Ok(())));
     }
 
     #[test]

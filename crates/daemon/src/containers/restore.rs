@@ -111,6 +111,9 @@ pub async fn shutdown(d: &Arc<Containers>) {
             if let Err(e) = c.ask(Command::Shutdown).await {
                 tracing::warn!(container = %c.id, "stop at shutdown: {}", e.message);
             }
+            // The stop is answered at the exit; its shim goes with the run's release,
+            // which must be done before berthd is.
+            let _ = c.ask(Command::Settle).await;
         });
     }
     while stops.join_next().await.is_some() {}
