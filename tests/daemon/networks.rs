@@ -5,7 +5,7 @@
 
 use std::process::Output;
 
-use berth_tests::daemon::Daemon;
+use berth_tests::daemon::{Daemon, TestNetwork};
 
 fn ok(o: Output) -> String {
     assert!(o.status.success(), "status {:?}, stderr: {}", o.status, String::from_utf8_lossy(&o.stderr));
@@ -70,7 +70,7 @@ fn a_containers_loopback_is_up_and_its_namespace_goes_with_its_run() {
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !["bt", "bb", "vb", "veth"].iter().any(|p| n.starts_with(p)))
+        .filter(|n| !["bt", "bb", "br-", "vb", "veth"].iter().any(|p| n.starts_with(p)))
         .collect();
     assert!(ours.len() > 1 && ours.iter().all(|n| seen.contains(&n.as_str())), "host: {ours:?}, container: {seen:?}");
     assert_eq!(held_settles(&d, &[&id]), std::slice::from_ref(&id));
@@ -174,12 +174,12 @@ fn a_published_port_reaches_the_container() {
     let mut rules = String::new();
     while std::time::Instant::now() < deadline {
         rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip", &table]).output().unwrap().stdout).into_owned();
-        if !rules.contains("dnat") {
+        if !rules.contains("dnat to") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(!rules.contains("dnat"), "{rules}");
+    assert!(!rules.contains("dnat to"), "{rules}");
     assert!(http_get(&format!("127.0.0.1:{fixed}")).is_err());
 }
 
@@ -228,7 +228,7 @@ fn containers_on_the_bridge_reach_each_other_and_the_host_reaches_them() {
     assert_eq!(ok(docker(&d, &["inspect", "-f", "[{{.NetworkSettings.IPAddress}}]", "web"])).trim(), "[]");
     let host_end = |name: &str| {
         let id = ok(docker(&d, &["inspect", "-f", "{{.Id}}", name])).trim().to_string();
-        std::path::PathBuf::from(format!("/sys/class/net/vb{}", &id[..12]))
+        std::path::PathBuf::from(format!("/sys/class/net/vb{}0", &id[..12]))
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while host_end("web").exists() && std::time::Instant::now() < deadline {
@@ -292,4 +292,188 @@ fn a_container_shares_another_containers_network() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot join network of a non running container"), "{o:?}");
     ok(docker(&d, &["rm", "-f", "guest", "owner", "orphan"]));
+}
+
+/// `docker network create` on a subnet and bridge of the test's own (claimed, so that
+/// parallel tests never share them; the bridge is removed when the claim drops).
+fn create_network(d: &Daemon, n: &TestNetwork, name: &str, extra: &[&str]) -> String {
+    let subnet = format!("--subnet={}.0/24", n.net);
+    let bridge = format!("com.docker.network.bridge.name={}", n.bridge);
+    let mut args = vec!["network", "create", &subnet, "-o", &bridge];
+    args.extend_from_slice(extra);
+    args.push(name);
+    ok(docker(d, &args)).trim().to_string()
+}
+
+/// A container's output once it says `want` (a server started beside it may take a
+/// moment), or as it was after 5 s.
+fn run_until(d: &Daemon, args: &[&str], want: &str) -> String {
+    let mut got = String::new();
+    for _ in 0..50 {
+        let o = docker(d, args);
+        got = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        if got.contains(want) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    got
+}
+
+const SERVE: &str = "mkdir -p /www && echo served > /www/index.html && httpd -f -p 80 -h /www";
+
+/// User-defined networks: made with a subnet, gateway and label of the user's, listed
+/// and inspected as Docker shows them; their containers reach each other by name, by
+/// alias and by the name qualified with the network's (berthd answers DNS on the
+/// gateway), while containers of another network reach neither the names nor the
+/// addresses; a network with a running container on it is not removed, and one
+/// removed takes its bridge with it.
+#[test]
+fn user_networks_resolve_their_containers_and_keep_apart() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let (front, back) = (TestNetwork::claim(), TestNetwork::claim());
+    let gateway = format!("--gateway={}.1", front.net);
+    let front_id = create_network(&d, &front, "front", &[&gateway, "--label", "tier=web"]);
+    assert_eq!(front_id.len(), 64, "{front_id}");
+    create_network(&d, &back, "back", &[]);
+    let o = docker(&d, &["network", "create", "front"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("network with name front already exists"), "{o:?}");
+    let listed = ok(docker(&d, &["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"]));
+    for want in ["front bridge local", "back bridge local", "bridge bridge local", "host host local", "none null local"] {
+        assert!(listed.lines().any(|l| l == want), "{want}: {listed}");
+    }
+    let shown = ok(docker(&d, &["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{.Labels.tier}} {{.Internal}}", "front"]));
+    assert_eq!(shown.trim(), format!("{0}.0/24 {0}.1 web false", front.net));
+    // A server on front, with an alias.
+    ok(docker(&d, &["run", "-d", "--name", "web", "--network", "front", "--network-alias", "www", "busybox", "sh", "-c", SERVE]));
+    let ip = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.Networks.front.IPAddress}}", "web"])).trim().to_string();
+    assert_eq!(ip, format!("{}.2", front.net));
+    let endpoint = ok(docker(&d, &["inspect", "-f", "{{json .NetworkSettings.Networks.front}}", "web"]));
+    let endpoint: serde_json::Value = serde_json::from_str(&endpoint).unwrap();
+    assert_eq!(endpoint["NetworkID"], front_id.as_str());
+    assert_eq!(endpoint["Gateway"], format!("{}.1", front.net));
+    assert_eq!(endpoint["Aliases"], serde_json::json!(["www"]));
+    let names = endpoint["DNSNames"].as_array().unwrap();
+    assert!(names.contains(&"web".into()) && names.contains(&"www".into()), "{endpoint}");
+    assert_eq!(endpoint["EndpointID"].as_str().map(str::len), Some(64), "{endpoint}");
+    let members = ok(docker(&d, &["network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}", "front"]));
+    assert_eq!(members.trim(), format!("web {ip}/24"));
+    // By name, alias and qualified name, from a container on front; then served.
+    let lookups = format!("for n in web www WEB web.front; do nslookup $n | grep -q 'Address.* {ip}$' || echo missing $n; done; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 web-ip 80");
+    let lookups = lookups.replace("web-ip", &ip);
+    let got = run_until(&d, &["run", "--rm", "--network", "front", "busybox", "sh", "-c", &lookups], "\nserved\n");
+    assert!(!got.contains("missing") && got.ends_with("\nserved\n"), "{got}");
+    // The container's resolv.conf asks the gateway.
+    let resolv = ok(docker(&d, &["run", "--rm", "--network", "front", "busybox", "cat", "/etc/resolv.conf"]));
+    assert!(resolv.starts_with(&format!("nameserver {}.1\n", front.net)), "{resolv}");
+    // From back: neither the name nor the address.
+    let o = docker(&d, &["run", "--rm", "--network", "back", "busybox", "nslookup", "web"]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(&ip), "{o:?}");
+    let o = docker(&d, &["run", "--rm", "--network", "back", "busybox", "sh", "-c", &format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {ip} 80")]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("served"), "networks are isolated: {o:?}");
+    // Not removed while web runs on it; removed with its bridge once it does not.
+    let o = docker(&d, &["network", "rm", "front"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("has active endpoints"), "{o:?}");
+    let o = docker(&d, &["network", "rm", "bridge"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bridge is a pre-defined network and cannot be removed"), "{o:?}");
+    ok(docker(&d, &["rm", "-f", "web"]));
+    ok(docker(&d, &["network", "rm", "front"]));
+    assert!(!std::path::Path::new(&format!("/sys/class/net/{}", front.bridge)).exists(), "the bridge goes with its network");
+    let o = docker(&d, &["network", "inspect", "front"]);
+    assert!(!o.status.success());
+    // Prune: back has no container.
+    let pruned = ok(docker(&d, &["network", "prune", "-f"]));
+    assert!(pruned.contains("back"), "{pruned}");
+    assert!(!std::path::Path::new(&format!("/sys/class/net/{}", back.bridge)).exists());
+}
+
+/// `network connect` and `disconnect`: a running container gets one more interface
+/// (eth1) on the network at once, with its alias resolved there, and loses it again;
+/// a created one is connected when it starts; and networks survive a daemon restart
+/// with their names still answered.
+#[test]
+fn containers_connect_and_disconnect_and_names_survive_a_restart() {
+    berth_tests::require_root!();
+    let Some(mut d) = Daemon::with_busybox_for_docker() else { return };
+    let extra = TestNetwork::claim();
+    create_network(&d, &extra, "extra", &[]);
+    ok(docker(&d, &["run", "-d", "--name", "db", "busybox", "sleep", "600"]));
+    ok(docker(&d, &["network", "connect", "--alias", "database", "extra", "db"]));
+    let links = ok(docker(&d, &["exec", "db", "ls", "/sys/class/net"]));
+    assert_eq!(links.split_whitespace().collect::<Vec<_>>(), ["eth0", "eth1", "lo"], "{links}");
+    let ip = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.Networks.extra.IPAddress}}", "db"])).trim().to_string();
+    assert_eq!(ip, format!("{}.2", extra.net));
+    let inside = ok(docker(&d, &["exec", "db", "ip", "-o", "-4", "addr", "show", "eth1"]));
+    assert!(inside.contains(&format!("inet {ip}/24")), "{inside}");
+    let o = docker(&d, &["network", "connect", "extra", "db"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already exists in network extra"), "{o:?}");
+    let got = run_until(&d, &["run", "--rm", "--network", "extra", "busybox", "nslookup", "database"], &ip);
+    assert!(got.contains(&ip), "{got}");
+    // Across a kill -9 and a restart: the network, the lease and the names.
+    d.kill9();
+    d.start_again(&[]);
+    let listed = ok(docker(&d, &["network", "ls", "-q", "--filter", "name=extra"]));
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let got = run_until(&d, &["run", "--rm", "--network", "extra", "busybox", "nslookup", "db"], &ip);
+    assert!(got.contains(&ip), "{got}");
+    let next = ok(docker(&d, &["run", "--rm", "--network", "extra", "busybox", "ip", "-o", "-4", "addr", "show", "eth0"]));
+    assert!(!next.contains(&format!("inet {ip}/")), "a held address is never handed out twice: {next}");
+    ok(docker(&d, &["network", "disconnect", "extra", "db"]));
+    let links = ok(docker(&d, &["exec", "db", "ls", "/sys/class/net"]));
+    assert_eq!(links.split_whitespace().collect::<Vec<_>>(), ["eth0", "lo"], "{links}");
+    let shown = ok(docker(&d, &["inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "db"]));
+    assert_eq!(shown.trim(), "bridge");
+    let o = docker(&d, &["network", "disconnect", "extra", "db"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not connected to network extra"), "{o:?}");
+    // Connected while created: on both networks from its start.
+    ok(docker(&d, &["create", "--name", "later", "busybox", "sleep", "600"]));
+    ok(docker(&d, &["network", "connect", "extra", "later"]));
+    ok(docker(&d, &["start", "later"]));
+    let links = ok(docker(&d, &["exec", "later", "ls", "/sys/class/net"]));
+    assert_eq!(links.split_whitespace().collect::<Vec<_>>(), ["eth0", "eth1", "lo"], "{links}");
+    ok(docker(&d, &["rm", "-f", "db", "later"]));
+    ok(docker(&d, &["network", "rm", "extra"]));
+}
+
+/// `--internal`: no default route out, no masquerade; and `--ip` on a network with a
+/// subnet of the user's gives that address.
+#[test]
+fn an_internal_network_has_no_way_out_and_ip_is_honoured() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let n = TestNetwork::claim();
+    create_network(&d, &n, "inside", &["--internal"]);
+    assert_eq!(ok(docker(&d, &["network", "inspect", "-f", "{{.Internal}}", "inside"])).trim(), "true");
+    let want = format!("{}.77", n.net);
+    let routes = ok(docker(&d, &["run", "--rm", "--network", "inside", "--ip", &want, "busybox", "sh", "-c", "ip route; ip -o -4 addr show eth0"]));
+    assert!(!routes.contains("default"), "{routes}");
+    assert!(routes.contains(&format!("inet {want}/24")), "{routes}");
+    // The default bridge takes no --ip nor aliases, as Docker's.
+    let o = docker(&d, &["create", "--network", "bridge", "--ip", &format!("{}.9", d.network.net), "busybox"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("user specified IP address is supported only when connecting to networks with user configured subnets"), "{o:?}");
+    // As Docker: a network that does not exist fails the start, not the create.
+    ok(docker(&d, &["create", "--name", "lost", "--network", "nosuch", "busybox"]));
+    let o = docker(&d, &["start", "lost"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("network nosuch not found"), "{o:?}");
+    ok(docker(&d, &["network", "rm", "inside"]));
+}
+
+/// Hairpin: a container reaches another's published port through the host's address
+/// (the gateway of its own network), on the same network and from another one.
+#[test]
+fn a_published_port_is_reached_from_other_containers_through_the_host() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let other = TestNetwork::claim();
+    create_network(&d, &other, "other", &[]);
+    let port = std::net::TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port().to_string();
+    ok(docker(&d, &["run", "-d", "--name", "web", "-p", &format!("{port}:80"), "busybox", "sh", "-c", SERVE]));
+    for (network, host) in [("bridge", format!("{}.1", d.network.net)), ("other", format!("{}.1", other.net))] {
+        let get = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host} {port}");
+        let got = run_until(&d, &["run", "--rm", "--network", network, "busybox", "sh", "-c", &get], "\nserved\n");
+        assert!(got.ends_with("\nserved\n"), "from {network} through {host}:{port}: {got}");
+    }
+    ok(docker(&d, &["rm", "-f", "web"]));
+    ok(docker(&d, &["network", "rm", "other"]));
 }

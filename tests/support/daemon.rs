@@ -11,6 +11,9 @@ pub struct Daemon {
     pub child: Option<Child>,
     /// Its own bridge and subnet.
     pub network: TestNetwork,
+    /// The /24 its networks that name no subnet are cut from (`--default-address-pool`,
+    /// in /26s).
+    pub pool: TestNetwork,
 }
 
 /// A bridge name and a /24 (`10.X.Y.0/24`) of one daemon's own, claimed machine-wide
@@ -25,7 +28,9 @@ pub struct TestNetwork {
 }
 
 impl TestNetwork {
-    fn claim() -> TestNetwork {
+    /// One more bridge name and /24 of the test's own (for a network it creates with
+    /// `--subnet` and `-o com.docker.network.bridge.name=`), removed when it drops.
+    pub fn claim() -> TestNetwork {
         let dir = std::path::Path::new("/run/berth-test-networks");
         let _ = std::fs::create_dir_all(dir);
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -119,7 +124,7 @@ impl Daemon {
     pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::Builder::new().prefix("berthd-test").tempdir().expect("tempdir");
         let socket = dir.path().join("berth.sock");
-        let mut d = Daemon { socket, child: None, dir, network: TestNetwork::claim() };
+        let mut d = Daemon { socket, child: None, dir, network: TestNetwork::claim(), pool: TestNetwork::claim() };
         d.spawn_env(extra, env);
         d
     }
@@ -143,6 +148,12 @@ impl Daemon {
             self.network.bridge.clone(),
             "--bip".into(),
             format!("{}.1/24", self.network.net),
+            "--default-address-pool".into(),
+            format!("base={}.0/24,size=26", self.pool.net),
+            // Names berthd does not know are asked of loopback only, never of the
+            // host's resolvers.
+            "--dns".into(),
+            "127.0.0.1".into(),
         ]
     }
 
@@ -333,6 +344,13 @@ impl Daemon {
             }
         }
         let _ = std::fs::remove_dir(std::path::Path::new("/sys/fs/cgroup").join(parent.trim_start_matches('/')));
+        // The bridges of the networks it made.
+        for entry in std::fs::read_dir(self.dir.path().join("data/networks")).into_iter().flatten().flatten() {
+            let def: serde_json::Value = std::fs::read(entry.path()).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+            if let Some(device) = def["bridge"]["device"].as_str().filter(|d| *d != self.network.bridge) {
+                let _ = Command::new("ip").args(["link", "del", device]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            }
+        }
     }
 }
 

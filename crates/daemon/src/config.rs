@@ -91,6 +91,15 @@ pub struct Flags {
     /// first of 172.17–31.0.0/16 that no route of the host uses)
     #[arg(long)]
     pub bip: Option<String>,
+    /// Where networks that name no subnet get theirs: base=CIDR,size=BITS (repeat
+    /// for more; by default 172.17–31.0.0/16 in /16s, then 192.168.0.0/16 in /20s)
+    #[arg(long = "default-address-pool", value_name = "base=CIDR,size=BITS")]
+    pub default_address_pool: Vec<String>,
+    /// DNS servers for containers that name none (repeat for more); also where the
+    /// names berthd serves on user networks forward the rest (by default the host's
+    /// resolv.conf)
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<String>,
 }
 
 /// daemon.json, with dockerd's key names.
@@ -112,6 +121,16 @@ struct File {
     userns_remap: Option<String>,
     bridge: Option<String>,
     bip: Option<String>,
+    default_address_pools: Option<Vec<AddressPoolEntry>>,
+    dns: Option<Vec<String>>,
+}
+
+/// One of daemon.json's `default-address-pools`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddressPoolEntry {
+    base: String,
+    size: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +173,10 @@ pub struct Config {
     pub bridge: String,
     /// The default bridge's gateway and prefix, when given (`bip`).
     pub bip: Option<(std::net::Ipv4Addr, u8)>,
+    /// Where networks that name no subnet get theirs, in order.
+    pub address_pools: Vec<net::ipam::AddressPool>,
+    /// DNS servers for containers that name none; empty: the host's.
+    pub dns: Vec<String>,
 }
 
 impl Config {
@@ -280,6 +303,8 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
     );
     pick("bridge", flags.bridge.is_some(), file.bridge.is_some());
     pick("bip", flags.bip.is_some(), file.bip.is_some());
+    pick("default-address-pools", !flags.default_address_pool.is_empty(), file.default_address_pools.is_some());
+    pick("dns", !flags.dns.is_empty(), file.dns.is_some());
     if !conflicts.is_empty() {
         return Err(ConfigError::Conflict(conflicts.join(", ")));
     }
@@ -402,9 +427,23 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
         None => None,
         Some(b) => Some(parse_bip(&b).ok_or_else(|| ConfigError::Invalid(format!("invalid bip {b:?}: want an address and prefix like 172.17.0.1/16")))?),
     };
+    let pools: Vec<String> = match file.default_address_pools {
+        Some(entries) => entries.iter().map(|e| format!("base={},size={}", e.base, e.size)).collect(),
+        None => flags.default_address_pool,
+    };
+    let address_pools = pools
+        .iter()
+        .map(|p| net::ipam::AddressPool::parse(p).map_err(|e| ConfigError::Invalid(format!("default-address-pools: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let dns = file.dns.unwrap_or(flags.dns);
+    if let Some(bad) = dns.iter().find(|d| d.parse::<std::net::IpAddr>().is_err()) {
+        return Err(ConfigError::Invalid(format!("invalid dns {bad:?}: want an IP address")));
+    }
     Ok(Config {
+        dns,
         bridge,
         bip,
+        address_pools: if address_pools.is_empty() { net::ipam::AddressPool::defaults() } else { address_pools },
         userns_remap,
         remap: None,
         cgroup_parent,

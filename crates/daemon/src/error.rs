@@ -10,6 +10,8 @@ pub enum ErrorKind {
     NotFound,
     /// The thing is in a state (or has a name) that forbids the request.
     Conflict,
+    /// Never allowed, whatever the state (removing a predefined network …).
+    Forbidden,
     /// The request itself is wrong: a bad parameter, body or value.
     Invalid,
     /// Nothing to do: started already, stopped already.
@@ -44,6 +46,10 @@ impl Error {
 
     pub fn not_found(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::NotFound, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Forbidden, message)
     }
 
     pub fn conflict(message: impl Into<String>) -> Error {

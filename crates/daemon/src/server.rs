@@ -76,7 +76,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("open the image store in {}", config.data_root.display()))?,
     );
     let networks = Arc::new(
-        crate::networks::Networks::open(&config).with_context(|| format!("open the networks in {}", config.exec_root.display()))?,
+        crate::networks::Networks::open(&config, events.clone()).with_context(|| format!("open the networks in {}", config.exec_root.display()))?,
     );
     let (containers, loaded) = crate::containers::Containers::open(shared_config.clone(), events.clone(), images.clone(), networks.clone())
         .with_context(|| format!("open the containers in {}", config.data_root.display()))?;

@@ -8,9 +8,15 @@
 //!   again;
 //! - [`link`]: a bridge with its gateway address, and a veth pair joining a
 //!   container's namespace to it, through netlink;
+//! - [`ipam`]: subnets, the address pool of a network, and a subnet chosen clear
+//!   of the host's routes for a network that names none;
+//! - [`dns`]: the DNS server of a user-defined network, answering the names of its
+//!   containers and relaying the rest to the host's resolvers;
 //! - [`nat`]: published ports and outbound masquerade, in an nftables table of
 //!   berth's own.
 
+pub mod dns;
+pub mod ipam;
 pub mod link;
 pub mod nat;
 pub mod netns;

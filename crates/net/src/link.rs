@@ -34,6 +34,25 @@ pub struct Cidr {
     pub prefix: u8,
 }
 
+/// A veth pair to make: `host_end` on `bridge` in the host's namespace, its peer
+/// `ifname` in the namespace at `netns`.
+#[derive(Debug, Clone)]
+pub struct Veth<'a> {
+    pub bridge: &'a str,
+    pub host_end: &'a str,
+    pub netns: &'a Path,
+    /// `eth0` for a container's first network, `eth1` for its second…
+    pub ifname: &'a str,
+    pub address: Cidr,
+    pub gateway: Ipv4Addr,
+    /// Whether the container's default route goes through `gateway` (its first
+    /// network's, unless that one is internal).
+    pub default_route: bool,
+    pub mac: [u8; 6],
+    /// The link's MTU; the kernel's default (1500) when none.
+    pub mtu: Option<u32>,
+}
+
 /// A container's end of a veth pair, as it was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -87,13 +106,17 @@ async fn index_of(handle: &Handle, name: &str) -> Result<Option<u32>> {
 
 /// The bridge `name` in the host's namespace, up, with `gateway` on it; made if it
 /// is missing. Returns whether it was made.
-pub fn ensure_bridge(name: &str, gateway: Cidr) -> Result<bool> {
+pub fn ensure_bridge(name: &str, gateway: Cidr, mtu: Option<u32>) -> Result<bool> {
     let name = name.to_string();
     on_thread(None, move |handle| async move {
         let (index, made) = match index_of(&handle, &name).await? {
             Some(i) => (i, false),
             None => {
-                handle.link().add(LinkBridge::new(&name).build()).execute().await.map_err(error(format!("create bridge {name}")))?;
+                let mut bridge = LinkBridge::new(&name);
+                if let Some(mtu) = mtu {
+                    bridge = bridge.mtu(mtu);
+                }
+                handle.link().add(bridge.build()).execute().await.map_err(error(format!("create bridge {name}")))?;
                 let i = index_of(&handle, &name).await?.ok_or_else(|| Error { what: format!("create bridge {name}"), reason: "it is not there".into() })?;
                 (i, true)
             }
@@ -141,27 +164,27 @@ pub fn remove(name: &str) -> Result<()> {
     })
 }
 
-/// A veth pair: `host_end` on `bridge` in the host's namespace, its peer `eth0` in the
-/// namespace at `netns` with `address`, and a default route through `gateway`. A
-/// failure leaves no device behind.
+/// Makes the veth pair `v`, its peer addressed and up (with the default route when
+/// asked). A failure leaves no device behind.
 ///
 /// The peer is made in the container's namespace and the host end on the bridge by
 /// the one request that creates the pair: moving a device between namespaces, or
 /// renaming it, would each wait for an RCU grace period (tens of milliseconds).
-pub fn connect(bridge: &str, host_end: &str, netns: &Path, address: Cidr, gateway: Ipv4Addr, mac: [u8; 6]) -> Result<Endpoint> {
-    let (bridge, host_end, ns_path) = (bridge.to_string(), host_end.to_string(), netns.to_path_buf());
+pub fn connect(v: &Veth) -> Result<Endpoint> {
+    let (bridge, host_end, ns_path, ifname) = (v.bridge.to_string(), v.host_end.to_string(), v.netns.to_path_buf(), v.ifname.to_string());
+    let (address, gateway, default_route, mac, mtu) = (v.address, v.gateway, v.default_route, v.mac, v.mtu);
     let made = {
-        let (host_end, ns_path) = (host_end.clone(), ns_path.clone());
+        let (host_end, ns_path, ifname) = (host_end.clone(), ns_path.clone(), ifname.clone());
         on_thread(None, move |handle| async move {
             let bridge_index = index_of(&handle, &bridge).await?.ok_or_else(|| Error { what: format!("bridge {bridge}"), reason: "it does not exist".into() })?;
             let ns = std::fs::File::open(&ns_path).map_err(|e| Error { what: format!("open {}", ns_path.display()), reason: e.to_string() })?;
-            let peer = LinkUnspec::new_with_name("eth0").setns_by_fd(ns.as_raw_fd()).address(mac.to_vec()).build();
-            let pair = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
-                .name(host_end.clone())
-                .controller(bridge_index)
-                .up()
-                .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
-                .build();
+            let mut peer = LinkUnspec::new_with_name(&ifname).setns_by_fd(ns.as_raw_fd()).address(mac.to_vec());
+            let mut pair = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth).name(host_end.clone()).controller(bridge_index).up();
+            if let Some(mtu) = mtu {
+                peer = peer.mtu(mtu);
+                pair = pair.mtu(mtu);
+            }
+            let pair = pair.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build()))).build();
             match handle.link().add(pair.clone()).execute().await {
                 // A host end left by a run whose namespace the kernel has not torn down
                 // yet (or that berthd did not see end): it goes, and the pair is made anew.
@@ -178,15 +201,17 @@ pub fn connect(bridge: &str, host_end: &str, netns: &Path, address: Cidr, gatewa
     };
     let configured = made.and_then(|()| {
         on_thread(Some(&ns_path), move |handle| async move {
-            let index = index_of(&handle, "eth0").await?.ok_or_else(|| Error { what: "eth0".into(), reason: "not in the namespace".into() })?;
-            handle.address().add(index, address.addr.into(), address.prefix).execute().await.map_err(error("address eth0"))?;
-            handle.link().set(LinkUnspec::new_with_index(index).up().build()).execute().await.map_err(error("bring eth0 up"))?;
-            handle
-                .route()
-                .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).output_interface(index).build())
-                .execute()
-                .await
-                .map_err(error(format!("default route through {gateway}")))?;
+            let index = index_of(&handle, &ifname).await?.ok_or_else(|| Error { what: ifname.clone(), reason: "not in the namespace".into() })?;
+            handle.address().add(index, address.addr.into(), address.prefix).execute().await.map_err(error(format!("address {ifname}")))?;
+            handle.link().set(LinkUnspec::new_with_index(index).up().build()).execute().await.map_err(error(format!("bring {ifname} up")))?;
+            if default_route {
+                handle
+                    .route()
+                    .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).output_interface(index).build())
+                    .execute()
+                    .await
+                    .map_err(error(format!("default route through {gateway}")))?;
+            }
             Ok(Endpoint { address, gateway, mac: mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":") })
         })
     });
@@ -222,10 +247,23 @@ mod tests {
             let _ = ns.remove();
         };
         let result = std::panic::catch_unwind(|| {
-            assert!(ensure_bridge(&bridge, gateway).unwrap(), "made");
-            assert!(!ensure_bridge(&bridge, gateway).unwrap(), "found the second time");
+            assert!(ensure_bridge(&bridge, gateway, Some(1400)).unwrap(), "made");
+            assert!(!ensure_bridge(&bridge, gateway, None).unwrap(), "found the second time");
             let address = Cidr { addr: Ipv4Addr::new(10, b, c, 2), prefix: 24 };
-            let ep = connect(&bridge, &host_end, ns.path(), address, gateway.addr, [0x02, 0x42, 10, b, c, 2]).unwrap();
+            let veth = Veth {
+                bridge: &bridge,
+                host_end: &host_end,
+                netns: ns.path(),
+                ifname: "eth0",
+                address,
+                gateway: gateway.addr,
+                default_route: true,
+                mac: [0x02, 0x42, 10, b, c, 2],
+                mtu: Some(1400),
+            };
+            let ep = connect(&veth).unwrap();
+            let mtu = std::fs::read_to_string(format!("/sys/class/net/{host_end}/mtu")).unwrap();
+            assert_eq!(mtu.trim(), "1400");
             assert_eq!(ep.mac, format!("02:42:0a:{b:02x}:{c:02x}:02"));
             // A server inside, reached from the host through the bridge.
             let path = ns.path().to_path_buf();

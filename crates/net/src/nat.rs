@@ -51,13 +51,23 @@ pub struct Forward {
     pub container_port: u16,
 }
 
-/// What the table says: the bridge's network and every forward.
+/// One bridge network of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub bridge: String,
+    pub subnet: (Ipv4Addr, u8),
+    /// Its traffic out through other devices leaves with the host's address.
+    pub masquerade: bool,
+    /// Nothing is forwarded between it and any other device (`--internal`).
+    pub internal: bool,
+}
+
+/// What the table says: the bridge networks and every forward.
 #[derive(Debug, Clone)]
 pub struct Table<'a> {
     /// The table's name (letters, digits and `_`).
     pub name: &'a str,
-    pub bridge: &'a str,
-    pub subnet: (Ipv4Addr, u8),
+    pub segments: &'a [Segment],
     pub forwards: &'a [Forward],
 }
 
@@ -70,10 +80,15 @@ pub struct Error {
 
 /// The script that replaces the table with `t`: made if missing, then deleted and
 /// made again, in one transaction.
+///
+/// - a container reaching a published port through a host address (hairpin) is
+///   masqueraded when the port leads back into its own network, so that the reply
+///   comes back through the host and not straight from the other container;
+/// - networks are isolated from each other (Docker's isolation chains), but for
+///   published ports: a connection that was DNATed may cross;
+/// - an internal network forwards nothing to or from other devices.
 pub fn script(t: &Table) -> String {
-    let (net, prefix) = t.subnet;
     let name = t.name;
-    let bridge = t.bridge;
     let mut ports = String::new();
     for f in t.forwards {
         let daddr = f.host_ip.map(|ip| format!("ip daddr {ip} ")).unwrap_or_default();
@@ -85,6 +100,25 @@ pub fn script(t: &Table) -> String {
             cp = f.container_port,
         ));
     }
+    let mut postrouting = String::new();
+    let mut forward = String::new();
+    let bridges: Vec<String> = t.segments.iter().map(|s| format!("\"{}\"", s.bridge)).collect();
+    for s in t.segments {
+        let (net, prefix, bridge) = (s.subnet.0, s.subnet.1, &s.bridge);
+        if s.masquerade && !s.internal {
+            postrouting.push_str(&format!("\t\tip saddr {net}/{prefix} oifname != \"{bridge}\" masquerade\n"));
+        }
+        postrouting.push_str(&format!("\t\toifname \"{bridge}\" ip saddr {net}/{prefix} ip daddr {net}/{prefix} ct status dnat masquerade\n"));
+        postrouting.push_str(&format!("\t\tip saddr 127.0.0.0/8 oifname \"{bridge}\" masquerade\n"));
+        if s.internal {
+            forward.push_str(&format!("\t\tiifname \"{bridge}\" oifname != \"{bridge}\" drop\n"));
+            forward.push_str(&format!("\t\toifname \"{bridge}\" iifname != \"{bridge}\" drop\n"));
+        } else if bridges.len() > 1 {
+            let others: Vec<&String> = bridges.iter().filter(|b| **b != format!("\"{bridge}\"")).collect();
+            let others = others.iter().map(|b| b.as_str()).collect::<Vec<_>>().join(", ");
+            forward.push_str(&format!("\t\tiifname \"{bridge}\" oifname {{ {others} }} ct status & dnat == 0 drop\n"));
+        }
+    }
     format!(
         "table ip {name}\n\
          delete table ip {name}\n\
@@ -92,9 +126,8 @@ pub fn script(t: &Table) -> String {
          \tchain ports {{\n{ports}\t}}\n\
          \tchain prerouting {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
          \tchain output {{\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
-         \tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\
-         \t\tip saddr {net}/{prefix} oifname != \"{bridge}\" masquerade\n\
-         \t\tip saddr 127.0.0.0/8 oifname \"{bridge}\" masquerade\n\t}}\n\
+         \tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n{postrouting}\t}}\n\
+         \tchain forward {{\n\t\ttype filter hook forward priority filter; policy accept;\n{forward}\t}}\n\
          }}\n"
     )
 }
@@ -150,11 +183,23 @@ mod tests {
                 container_port: 53,
             },
         ];
-        let s = script(&Table { name: "berth_b0", bridge: "b0", subnet: (Ipv4Addr::new(10, 1, 2, 0), 24), forwards: &forwards });
+        let segments = [
+            Segment { bridge: "b0".into(), subnet: (Ipv4Addr::new(10, 1, 2, 0), 24), masquerade: true, internal: false },
+            Segment { bridge: "b1".into(), subnet: (Ipv4Addr::new(10, 1, 3, 0), 24), masquerade: true, internal: false },
+            Segment { bridge: "b2".into(), subnet: (Ipv4Addr::new(10, 1, 4, 0), 24), masquerade: true, internal: true },
+        ];
+        let s = script(&Table { name: "berth_b0", segments: &segments, forwards: &forwards });
         assert!(s.starts_with("table ip berth_b0\ndelete table ip berth_b0\ntable ip berth_b0 {\n"), "{s}");
         assert!(s.contains("\t\ttcp dport 8080 dnat ip to 10.1.2.2:80\n"), "{s}");
         assert!(s.contains("\t\tip daddr 127.0.0.1 udp dport 5353 dnat ip to 10.1.2.3:53\n"), "{s}");
         assert!(s.contains("ip saddr 10.1.2.0/24 oifname != \"b0\" masquerade"), "{s}");
+        // Hairpin: back into its own network through a published port.
+        assert!(s.contains("oifname \"b1\" ip saddr 10.1.3.0/24 ip daddr 10.1.3.0/24 ct status dnat masquerade"), "{s}");
+        // Isolated from the other networks but through published ports.
+        assert!(s.contains("iifname \"b0\" oifname { \"b1\", \"b2\" } ct status & dnat == 0 drop"), "{s}");
+        // Internal: no way out, no masquerade.
+        assert!(s.contains("iifname \"b2\" oifname != \"b2\" drop"), "{s}");
+        assert!(!s.contains("ip saddr 10.1.4.0/24 oifname != \"b2\" masquerade"), "{s}");
     }
 
     /// nft itself accepts the script and the table comes and goes (root, nft).
@@ -166,7 +211,11 @@ mod tests {
         }
         let name = format!("berth_test{}", std::process::id());
         let forwards = [Forward { proto: Proto::Tcp, host_ip: None, host_port: 18080, container_ip: Ipv4Addr::new(10, 9, 9, 2), container_port: 80 }];
-        let t = Table { name: &name, bridge: "nonexistent0", subnet: (Ipv4Addr::new(10, 9, 9, 0), 24), forwards: &forwards };
+        let segments = [
+            Segment { bridge: "nonexistent0".into(), subnet: (Ipv4Addr::new(10, 9, 9, 0), 24), masquerade: true, internal: false },
+            Segment { bridge: "nonexistent1".into(), subnet: (Ipv4Addr::new(10, 9, 8, 0), 24), masquerade: false, internal: true },
+        ];
+        let t = Table { name: &name, segments: &segments, forwards: &forwards };
         let applied = apply(&t);
         let listed = Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap();
         remove(&name).unwrap();

@@ -13,20 +13,14 @@ use super::record::{Record, State};
 use crate::error::{Error, Result};
 use super::Containers;
 
-/// The network modes berth has until user-defined networks land; Docker's default is
-/// the default bridge.
+/// Docker's default network mode is the default bridge.
 fn check_network(hc: &mut HostConfig) -> Result<()> {
     match hc.network_mode.as_str() {
-        "" | "default" => {
-            hc.network_mode = "bridge".into();
-            Ok(())
-        }
-        "none" | "host" | "bridge" => Ok(()),
-        other if other.strip_prefix("container:").is_some_and(|c| !c.is_empty()) => Ok(()),
-        other => Err(Error::not_found(format!(
-            "network {other} not found (berth has the bridge, none and host networks until user-defined networks land)"
-        ))),
+        "" | "default" => hc.network_mode = "bridge".into(),
+        "container:" => return Err(Error::invalid("invalid network mode: container: needs a container's name or id")),
+        _ => {}
     }
+    Ok(())
 }
 
 /// Docker's checks of the resource values (see [`super::resources::check`]) and of the
@@ -146,6 +140,12 @@ pub async fn create(
         return Err(Error::invalid(format!("unknown or invalid runtime name: {}", hc.runtime)));
     }
     check_network(hc)?;
+    // The docker CLI names the default network `default` in the endpoints too.
+    let endpoints = &mut body.networking_config.endpoints_config;
+    if let Some(settings) = endpoints.remove("default") {
+        endpoints.entry("bridge".into()).or_insert(settings);
+    }
+    let hc = &mut body.host_config;
     // Another container's network: by its id, as Docker records it (one that does not
     // exist yet fails the start, not the create), and nothing of the network's own may
     // be set.
@@ -172,11 +172,12 @@ pub async fn create(
     super::health::validate(body.config.healthcheck.as_ref())?;
     super::spec::capabilities(hc).map_err(Error::invalid)?;
     super::record::PublishedPort::from_bindings(&hc.port_bindings).map_err(Error::invalid)?;
+    let networks = d.networks.attachments(&hc.network_mode, &body.networking_config.endpoints_config)?;
     // Validated once, into the typed values the record keeps.
     let typed = super::record::Typed::take(hc).map_err(Error::invalid)?;
     super::spec::user_mounts(&typed.binds, &hc.tmpfs).map_err(Error::invalid)?;
     let d2 = d.clone();
-    tokio::task::spawn_blocking(move || create_blocking(&d2, name, body, typed).map(|id| (id, warnings)))
+    tokio::task::spawn_blocking(move || create_blocking(&d2, name, body, typed, networks).map(|id| (id, warnings)))
         .await
         .map_err(|e| Error::internal(format!("create task: {e}")))?
 }
@@ -186,6 +187,7 @@ fn create_blocking(
     name: Option<String>,
     body: ContainerCreateBody,
     typed: super::record::Typed,
+    networks: Vec<super::record::NetworkAttachment>,
 ) -> Result<String> {
     let img = d
         .images
@@ -240,6 +242,7 @@ fn create_blocking(
         host_config: body.host_config,
         restart: typed.restart,
         network: typed.network,
+        networks,
         binds: typed.binds,
         log: typed.log,
         state: State::default(),

@@ -60,10 +60,49 @@ pub fn hosts_file(host_net: bool, extra: &[String]) -> Result<String> {
     Ok(out)
 }
 
+/// The resolv.conf of a container whose names berthd serves at `nameserver` (its
+/// first user network's gateway): that server first (it forwards what it does not
+/// know to the host's resolvers), then any `--dns`; the search domains and options
+/// asked, else the host's; `ndots:0` unless asked otherwise, as Docker writes it.
+pub fn resolv_conf_served(nameserver: std::net::Ipv4Addr, dns: &[String], search: &[String], options: &[String]) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let host_lines = |key: &str| -> Vec<String> {
+        host.lines()
+            .filter_map(|l| l.trim().strip_prefix(key))
+            .flat_map(|rest| rest.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .collect()
+    };
+    let mut out = format!("nameserver {nameserver}\n");
+    for d in dns {
+        out.push_str(&format!("nameserver {d}\n"));
+    }
+    let search = if search.is_empty() { host_lines("search") } else { search.to_vec() };
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    let mut options = if options.is_empty() { host_lines("options") } else { options.to_vec() };
+    if !options.iter().any(|o| o.starts_with("ndots:")) {
+        options.push("ndots:0".into());
+    }
+    out.push_str(&format!("options {}\n", options.join(" ")));
+    out
+}
+
+/// Where a container asks for names.
+pub struct Names<'a> {
+    /// berthd's server for its user networks, if it is on one.
+    pub nameserver: Option<std::net::Ipv4Addr>,
+    /// The daemon's `dns`, for a container that names no servers.
+    pub default_dns: &'a [String],
+}
+
 /// Writes the container's hostname, hosts and resolv.conf into `dir` (its run
-/// directory, made if missing), at each start as Docker rebuilds them.
-pub fn write_etc_files(dir: &Path, r: &Record) -> Result<()> {
+/// directory, made if missing), at each start as Docker rebuilds them: the hosts
+/// file names the container's first address with its hostname, and the names of a
+/// user network are asked of `nameserver`.
+pub fn write_etc_files(dir: &Path, r: &Record, endpoints: &[super::record::Endpoint], names: &Names) -> Result<()> {
     let hc = &r.host_config;
+    let dns = if hc.dns.is_empty() { names.default_dns } else { &hc.dns };
     let host_net = r.network.is_host();
     let io = |what: &str| {
         let what = what.to_string();
@@ -79,16 +118,21 @@ pub fn write_etc_files(dir: &Path, r: &Record) -> Result<()> {
         r.config.hostname.clone()
     };
     std::fs::write(dir.join("hostname"), format!("{hostname}\n")).map_err(io("hostname"))?;
-    std::fs::write(
-        dir.join("hosts"),
-        hosts_file(host_net, &hc.extra_hosts)?,
-    )
-    .map_err(io("hosts"))?;
-    std::fs::write(
-        dir.join("resolv.conf"),
-        resolv_conf(host_net, &hc.dns, &hc.dns_search, &hc.dns_options),
-    )
-    .map_err(io("resolv.conf"))?;
+    let mut hosts = hosts_file(host_net, &hc.extra_hosts)?;
+    if let Some(first) = endpoints.first() {
+        let names = match r.config.domainname.as_str() {
+            "" => hostname.clone(),
+            domain => format!("{hostname}.{domain} {hostname}"),
+        };
+        hosts.push_str(&format!("{}\t{names}\n", first.ip));
+    }
+    std::fs::write(dir.join("hosts"), hosts).map_err(io("hosts"))?;
+    let resolv = match names.nameserver {
+        // berthd's server forwards to the daemon's servers itself.
+        Some(ns) => resolv_conf_served(ns, &hc.dns, &hc.dns_search, &hc.dns_options),
+        None => resolv_conf(host_net, dns, &hc.dns_search, &hc.dns_options),
+    };
+    std::fs::write(dir.join("resolv.conf"), resolv).map_err(io("resolv.conf"))?;
     Ok(())
 }
 
@@ -100,5 +144,14 @@ mod tests {
     fn resolv_conf_drops_loopback_nameservers_off_the_host_network() {
         let custom = resolv_conf(false, &["10.0.0.1".into()], &["example.org".into()], &[]);
         assert_eq!(custom, "nameserver 10.0.0.1\nsearch example.org\n");
+    }
+
+    #[test]
+    fn a_served_resolv_conf_asks_berthd_first() {
+        let ns = std::net::Ipv4Addr::new(10, 1, 0, 1);
+        let asked = resolv_conf_served(ns, &["9.9.9.9".into()], &["corp".into()], &["timeout:2".into()]);
+        assert_eq!(asked, "nameserver 10.1.0.1\nnameserver 9.9.9.9\nsearch corp\noptions timeout:2 ndots:0\n");
+        let kept = resolv_conf_served(ns, &[], &[], &["ndots:3".into()]);
+        assert!(kept.starts_with("nameserver 10.1.0.1\n") && kept.ends_with("options ndots:3\n"), "{kept}");
     }
 }

@@ -217,7 +217,8 @@ pub fn on_exit(state: &mut State, auto_remove: bool, restart_by_hand: bool, exit
         AfterExit::Exited
     };
     state.pid = 0;
-    state.endpoint = None;
+    state.endpoints.clear();
+    state.ports.clear();
     state.exit_code = exit.exit_code;
     state.oom_killed = exit.oom_killed;
     state.finished_at = Some(exit.finished_at);

@@ -22,7 +22,7 @@ use oci_spec::runtime::LinuxResources;
 
 use super::health;
 use super::lifecycle::{self, Admission, AfterExit, Exit, Subject};
-use super::record::{Record, Status};
+use super::record::{Endpoint, NetworkAttachment, NetworkMode, Record, Status};
 use crate::error::{Error, ErrorKind, Result};
 
 /// How long a SIGKILLed container may take to be gone before a stop gives up.
@@ -48,6 +48,10 @@ pub enum Command {
     Rename { name: String },
     /// Docker's update: the resources it names and the restart policy, if given.
     Update { resources: Box<Resources>, restart_policy: Option<WirePolicy> },
+    /// Connect to a network (`network connect`): a running container at once.
+    Connect { attachment: Box<NetworkAttachment> },
+    /// Disconnect from the network of this id (`network disconnect`).
+    Disconnect { network_id: String, network: String },
     /// No start, stop or removal until [`Input::Unhold`] of the same lease (an export
     /// reads the container's filesystem meanwhile).
     Hold { lease: u64 },
@@ -85,16 +89,18 @@ impl Found {
     }
 }
 
-/// A start that worked: the init's pid, and where the run is on its network.
+/// A start that worked: the init's pid, where the run is on its networks, and the
+/// ports it got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
     pub pid: i32,
-    pub endpoint: Option<super::record::Endpoint>,
+    pub endpoints: Vec<super::record::Endpoint>,
+    pub ports: Vec<super::record::PublishedPort>,
 }
 
 impl From<i32> for Started {
     fn from(pid: i32) -> Started {
-        Started { pid, endpoint: None }
+        Started { pid, endpoints: Vec::new(), ports: Vec::new() }
     }
 }
 
@@ -144,6 +150,8 @@ pub enum Input<R> {
     Frozen(Result<()>),
     Applied(Result<()>),
     NameReserved(Result<()>),
+    Joined(Result<Endpoint>),
+    Left(Result<()>),
     RunEnded,
     Released(Result<()>),
 }
@@ -178,6 +186,10 @@ pub enum Effect<R> {
     Freeze(bool),
     /// Write changed resources to the running container's cgroup → [`Input::Applied`].
     ApplyResources(Box<LinuxResources>),
+    /// Connect the running container to a network → [`Input::Joined`].
+    Join { attachment: Box<NetworkAttachment>, slot: u8, default_route: bool },
+    /// Take the running container's endpoint off its network → [`Input::Left`].
+    Leave(Box<Endpoint>),
     /// → [`Input::NameReserved`].
     ReserveName(String),
     ReleaseName(String),
@@ -239,6 +251,11 @@ enum Busy<R> {
     Renaming { reply: Option<R>, name: String, old: Option<String> },
     Removing { reply: Option<R> },
     Held { lease: u64 },
+    /// Waiting for the endpoint (`Joined`, a running container's) or for the record
+    /// (`Saved`).
+    Connecting { reply: Option<R>, attachment: Box<NetworkAttachment> },
+    /// Waiting for the endpoint to go (`Left`) or for the record (`Saved`).
+    Disconnecting { reply: Option<R>, attachment: Box<NetworkAttachment> },
 }
 
 pub struct Machine<R> {
@@ -324,6 +341,8 @@ impl<R> Machine<R> {
             Input::Frozen(outcome) => self.frozen(outcome, &mut fx),
             Input::Applied(outcome) => self.applied(outcome, &mut fx),
             Input::NameReserved(outcome) => self.name_reserved(outcome, &mut fx),
+            Input::Joined(outcome) => self.joined(outcome, &mut fx),
+            Input::Left(outcome) => self.left(outcome, &mut fx),
             Input::RunEnded => self.run_ended(&mut fx),
             Input::Released(outcome) => self.released(outcome, &mut fx),
         }
@@ -408,6 +427,8 @@ impl<R> Machine<R> {
                 }
             }
             Command::Update { resources, restart_policy } => self.update(&resources, restart_policy.as_ref(), to, fx),
+            Command::Connect { attachment } => self.connect(attachment, to, fx),
+            Command::Disconnect { network_id, network } => self.disconnect(&network_id, &network, to, fx),
             Command::Hold { lease } => {
                 self.busy = Some(Busy::Held { lease });
                 reply(fx, to, Ok(()));
@@ -466,10 +487,10 @@ impl<R> Machine<R> {
         // The next start's shim, made while this one's answer goes out.
         fx.push(Effect::FillSpare);
         match outcome {
-            Ok(Started { pid, endpoint }) => {
+            Ok(Started { pid, endpoints, ports }) => {
                 fx.push(Effect::CrashPoint("start:launched"));
                 lifecycle::on_started(&mut self.record.state, pid, now);
-                self.record.state.endpoint = endpoint;
+                (self.record.state.endpoints, self.record.state.ports) = (endpoints, ports);
                 health::reset_for_start(&mut self.record);
                 fx.push(Effect::Persist);
                 publish(fx, "start");
@@ -723,8 +744,93 @@ impl<R> Machine<R> {
                 fx.push(Effect::ReleaseName(name));
                 reply(fx, to, Err(e));
             }
+            (Some(Busy::Connecting { reply: to, attachment }), outcome) => {
+                if outcome.is_err() {
+                    self.record.networks.retain(|a| a.network_id != attachment.network_id);
+                }
+                reply(fx, to, outcome);
+            }
+            (Some(Busy::Disconnecting { reply: to, attachment }), outcome) => {
+                if outcome.is_err() {
+                    self.record.networks.push(*attachment);
+                }
+                reply(fx, to, outcome);
+            }
             (busy, _) => self.busy = busy,
         }
+    }
+
+    /// Docker's rules for `network connect`; a running container is connected at
+    /// once, any other when it next starts.
+    fn connect(&mut self, attachment: Box<NetworkAttachment>, to: Option<R>, fx: &mut Vec<Effect<R>>) {
+        let refused = match (&self.record.network, self.status()) {
+            (NetworkMode::Host, _) => Some(Error::forbidden("container cannot be disconnected from host network or connected to host network")),
+            (NetworkMode::None, _) => Some(Error::forbidden("container cannot be connected to multiple networks with one of the networks in private (none) mode")),
+            (NetworkMode::Container(_), _) => {
+                Some(Error::forbidden("container sharing network namespace with another container or host cannot be connected to any other network"))
+            }
+            (_, Status::Removing | Status::Dead) => Some(Error::conflict(format!("container {} is marked for removal and cannot be connected", self.record.name))),
+            (_, Status::Restarting) => Some(Error::conflict(format!("container {} is restarting, wait until it runs to connect it", self.record.name))),
+            _ if self.record.networks.iter().any(|a| a.network_id == attachment.network_id) => {
+                Some(Error::forbidden(format!("endpoint with name {} already exists in network {}", self.record.name, attachment.network)))
+            }
+            _ => None,
+        };
+        if let Some(e) = refused {
+            return reply(fx, to, Err(e));
+        }
+        if self.status().is_live() {
+            let slot = (0u8..16).find(|s| !self.record.state.endpoints.iter().any(|e| e.slot == *s));
+            let Some(slot) = slot else { return reply(fx, to, Err(Error::invalid("a container is on 16 networks at most"))) };
+            let default_route = self.record.state.endpoints.is_empty();
+            fx.push(Effect::Join { attachment: attachment.clone(), slot, default_route });
+        } else {
+            self.record.networks.push((*attachment).clone());
+            fx.push(Effect::Save);
+        }
+        self.busy = Some(Busy::Connecting { reply: to, attachment });
+    }
+
+    fn joined(&mut self, outcome: Result<Endpoint>, fx: &mut Vec<Effect<R>>) {
+        let Some(Busy::Connecting { reply: to, attachment }) = self.busy.take() else { return };
+        match outcome {
+            Ok(endpoint) => {
+                self.record.networks.push(*attachment);
+                self.record.state.endpoints.push(endpoint);
+                fx.push(Effect::Persist);
+                reply(fx, to, Ok(()));
+            }
+            Err(e) => reply(fx, to, Err(e)),
+        }
+    }
+
+    fn disconnect(&mut self, network_id: &str, network: &str, to: Option<R>, fx: &mut Vec<Effect<R>>) {
+        let Some(at) = self.record.networks.iter().position(|a| a.network_id == network_id || (a.network_id.is_empty() && a.network == network)) else {
+            return reply(fx, to, Err(Error::forbidden(format!("container {} is not connected to network {network}", self.record.id))));
+        };
+        if matches!(self.status(), Status::Removing | Status::Dead | Status::Restarting) {
+            return reply(fx, to, Err(Error::conflict(format!("container {} is {}: try again once it settles", self.record.name, self.status().as_str()))));
+        }
+        let attachment = Box::new(self.record.networks[at].clone());
+        let endpoint = self.record.state.endpoints.iter().find(|e| e.network_id == attachment.network_id || e.network == attachment.network);
+        match endpoint.filter(|_| self.status().is_live()) {
+            Some(endpoint) => fx.push(Effect::Leave(Box::new(endpoint.clone()))),
+            None => {
+                self.record.networks.remove(at);
+                fx.push(Effect::Save);
+            }
+        }
+        self.busy = Some(Busy::Disconnecting { reply: to, attachment });
+    }
+
+    fn left(&mut self, outcome: Result<()>, fx: &mut Vec<Effect<R>>) {
+        let Some(Busy::Disconnecting { reply: to, attachment }) = self.busy.take() else { return };
+        if outcome.is_ok() {
+            self.record.networks.retain(|a| a.network_id != attachment.network_id);
+            self.record.state.endpoints.retain(|e| e.network_id != attachment.network_id);
+            fx.push(Effect::Persist);
+        }
+        reply(fx, to, outcome);
     }
 
     fn applied(&mut self, outcome: Result<()>, fx: &mut Vec<Effect<R>>) {
@@ -976,6 +1082,7 @@ mod tests {
             host_config: HostConfig::default(),
             restart: RestartPolicy::No,
             network: Default::default(),
+            networks: vec![],
             binds: vec![],
             log: Default::default(),
             state: super::super::record::State { status, pid: if status.is_live() { 42 } else { 0 }, ..Default::default() },
@@ -1295,6 +1402,76 @@ mod tests {
         assert_eq!(answer(&fx, 1), Some(Ok(())));
         assert_eq!(answer(&fx, 2), Some(Err(ErrorKind::NotFound)));
         assert!(m.gone());
+    }
+
+    fn attachment(network: &str) -> Box<NetworkAttachment> {
+        Box::new(NetworkAttachment { network: network.into(), network_id: format!("{network}-id"), aliases: vec![], ipv4: None })
+    }
+
+    fn endpoint(network: &str, slot: u8) -> Endpoint {
+        Endpoint {
+            network: network.into(),
+            network_id: format!("{network}-id"),
+            endpoint_id: "e".into(),
+            slot,
+            ip: std::net::Ipv4Addr::new(10, 0, slot, 2),
+            prefix: 24,
+            gateway: std::net::Ipv4Addr::new(10, 0, slot, 1),
+            mac: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_stopped_container_is_connected_in_its_record_and_a_running_one_at_once() {
+        let bridge = |r: &mut Record| {
+            r.network = NetworkMode::Bridge;
+            r.networks = vec![*attachment("bridge")];
+        };
+        // Created: recorded, answered once saved; a failed save takes it back.
+        let mut m = with(Status::Created, bridge);
+        assert_eq!(cmd(&mut m, Command::Connect { attachment: attachment("back") }, 1), vec![Effect::Save]);
+        assert_eq!(answer(&step(&mut m, Input::Saved(Ok(()))), 1), Some(Ok(())));
+        assert_eq!(m.record().networks.len(), 2);
+        cmd(&mut m, Command::Connect { attachment: attachment("other") }, 2);
+        assert_eq!(answer(&step(&mut m, Input::Saved(Err(Error::internal("disk full")))), 2), Some(Err(ErrorKind::Internal)));
+        assert_eq!(m.record().networks.len(), 2);
+        // Twice on one network: refused.
+        let fx = cmd(&mut m, Command::Connect { attachment: attachment("back") }, 3);
+        assert_eq!(answer(&fx, 3), Some(Err(ErrorKind::Forbidden)));
+        // Running: joined in the next free slot, with no second default route.
+        let mut m = with(Status::Running, |r| {
+            bridge(r);
+            r.state.endpoints = vec![endpoint("bridge", 0)];
+        });
+        let fx = cmd(&mut m, Command::Connect { attachment: attachment("back") }, 4);
+        assert_eq!(fx, vec![Effect::Join { attachment: attachment("back"), slot: 1, default_route: false }]);
+        let fx = step(&mut m, Input::Joined(Ok(endpoint("back", 1))));
+        assert!(has(&fx, &Effect::Persist));
+        assert_eq!(answer(&fx, 4), Some(Ok(())));
+        assert_eq!((m.record().networks.len(), m.record().state.endpoints.len()), (2, 2));
+        // A join that fails changes nothing.
+        cmd(&mut m, Command::Connect { attachment: attachment("third") }, 5);
+        let fx = step(&mut m, Input::Joined(Err(Error::unavailable("no address left"))));
+        assert_eq!(answer(&fx, 5), Some(Err(ErrorKind::Unavailable)));
+        assert_eq!(m.record().networks.len(), 2);
+        // Disconnected: the endpoint leaves, then the record.
+        let fx = cmd(&mut m, Command::Disconnect { network_id: "back-id".into(), network: "back".into() }, 6);
+        assert_eq!(fx, vec![Effect::Leave(Box::new(endpoint("back", 1)))]);
+        let fx = step(&mut m, Input::Left(Ok(())));
+        assert_eq!(answer(&fx, 6), Some(Ok(())));
+        assert_eq!((m.record().networks.len(), m.record().state.endpoints.len()), (1, 1));
+        let fx = cmd(&mut m, Command::Disconnect { network_id: "back-id".into(), network: "back".into() }, 7);
+        assert_eq!(answer(&fx, 7), Some(Err(ErrorKind::Forbidden)));
+    }
+
+    #[test]
+    fn containers_on_the_host_or_anothers_network_are_not_connected() {
+        for mode in [NetworkMode::Host, NetworkMode::None, NetworkMode::Container("db".into())] {
+            let mut m = with(Status::Running, |r| r.network = mode.clone());
+            let fx = cmd(&mut m, Command::Connect { attachment: attachment("back") }, 1);
+            assert_eq!(answer(&fx, 1), Some(Err(ErrorKind::Forbidden)), "{mode:?}");
+            assert!(m.record().networks.is_empty());
+        }
     }
 
     #[test]

@@ -45,6 +45,25 @@ pub async fn rename(c: &Container, new_name: &str) -> Result<()> {
     c.ask(Command::Rename { name }).await
 }
 
+/// `network connect`: the network looked up and the endpoint's settings checked as
+/// at create, then the owner connects it.
+pub async fn connect(d: &Arc<Containers>, c: &Container, network: &str, settings: api::hostconfig::EndpointSettings) -> Result<()> {
+    let n = d.networks.inspect(network)?;
+    if n.driver != "bridge" {
+        return Err(Error::forbidden(format!("container cannot be disconnected from {0} network or connected to {0} network", n.name)));
+    }
+    let key = n.id;
+    let mut attachments = d.networks.attachments(&key, &[(key.clone(), settings)].into())?;
+    let attachment = attachments.pop().ok_or_else(|| Error::internal("no attachment"))?;
+    c.ask(Command::Connect { attachment: Box::new(attachment) }).await
+}
+
+/// `network disconnect`.
+pub async fn disconnect(d: &Arc<Containers>, c: &Container, network: &str, _force: bool) -> Result<()> {
+    let n = d.networks.inspect(network)?;
+    c.ask(Command::Disconnect { network_id: n.id, network: n.name }).await
+}
+
 pub async fn remove(c: &Container, force: bool) -> Result<()> {
     c.ask(Command::Remove { force }).await
 }

@@ -136,6 +136,20 @@ impl Owner {
                 let cannot = |e: String| Error::internal(format!("Cannot update container {id}: {e}"));
                 Some(Input::Applied(done.and_then(|r| r.map_err(cannot))))
             }
+            Effect::Join { attachment, slot, default_route } => {
+                let (d, record) = (d.clone(), self.machine.record().clone());
+                let joined = blocking(move || {
+                    let member = crate::networks::Member { id: &record.id, name: &record.name };
+                    d.networks.connect(member, &attachment, slot, default_route)
+                })
+                .await;
+                Some(Input::Joined(joined.and_then(|r| r)))
+            }
+            Effect::Leave(endpoint) => {
+                let (d, id) = (d.clone(), id.clone());
+                let left = blocking(move || d.networks.disconnect(&id, &endpoint)).await;
+                Some(Input::Left(left.and_then(|r| r)))
+            }
             Effect::ReserveName(name) => Some(Input::NameReserved(d.reserve_name(&name, &id))),
             Effect::ReleaseName(name) => {
                 d.release_name(&name, &id);

@@ -5,6 +5,8 @@
 use std::path::Path;
 
 use api::binds::Bind;
+
+pub use crate::networks::endpoint::{Endpoint, NetworkAttachment, PublishedPort, port_key};
 use api::containers::{ContainerConfig, HostConfig};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,8 +19,9 @@ pub const RECORD_FILE: &str = "container.json";
 /// older berthd never rewrites what it does not understand.
 /// 1: berth before records were versioned (no `schema` field); 2: versioned; 3: the
 /// restart policy, network mode, binds and log configuration typed, out of the wire's
-/// host configuration.
-pub const SCHEMA: u32 = 3;
+/// host configuration; 4: the networks a container is connected to, and a run's
+/// endpoints on several networks with its published ports beside them.
+pub const SCHEMA: u32 = 4;
 
 /// Docker's container states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,9 +74,17 @@ pub struct State {
     pub manually_stopped: bool,
     #[serde(default)]
     pub restart_count: i64,
-    /// The running container's place on its network, if it has one (a bridge's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<Endpoint>,
+    /// The running container's places on its networks (bridges'), the first
+    /// network's first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<Endpoint>,
+    /// The ports published for this run, with the host ports they got (forwarded to
+    /// its first endpoint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PublishedPort>,
+    /// Schema 3's one endpoint, with its ports: read to be migrated, never written.
+    #[serde(default, rename = "endpoint", skip_serializing)]
+    pub(crate) legacy_endpoint: Option<LegacyEndpoint>,
     /// The healthcheck's state (`State.Health`); none without a healthcheck. Kept
     /// across runs as Docker keeps it: a start resets the status, not the log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,93 +103,21 @@ impl Default for State {
             finished_at: None,
             manually_stopped: false,
             restart_count: 0,
-            endpoint: None,
+            endpoints: Vec::new(),
+            ports: Vec::new(),
+            legacy_endpoint: None,
             health: None,
         }
     }
 }
 
-/// A run's place on a network, as inspect shows it under `NetworkSettings`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Endpoint {
-    /// The network's name (`bridge`).
-    pub network: String,
-    pub ip: std::net::Ipv4Addr,
-    pub prefix: u8,
-    pub gateway: std::net::Ipv4Addr,
-    pub mac: String,
-    /// The ports published for this run, with the host ports they got.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ports: Vec<PublishedPort>,
-}
-
-/// A container port published on the host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublishedPort {
-    /// `tcp`, `udp` or `sctp`.
-    pub proto: String,
-    pub container_port: u16,
-    /// Only this host address; every one when none.
-    pub host_ip: Option<std::net::Ipv4Addr>,
-    /// Asked for (0: any free one), or given once published.
-    pub host_port: u16,
-}
-
-/// A `PORT[/PROTO]` key of `ExposedPorts` or `PortBindings`: the port, and the
-/// protocol (`tcp` when left out).
-pub fn port_key(key: &str) -> Option<(u16, &str)> {
-    let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
-    Some((port.parse::<u16>().ok().filter(|p| *p > 0)?, proto))
-}
-
-impl PublishedPort {
-    /// The host address as inspect and `ps` show it (every one: `0.0.0.0`).
-    pub fn shown_host_ip(&self) -> String {
-        self.host_ip.map_or_else(|| "0.0.0.0".to_string(), |ip| ip.to_string())
-    }
-
-    /// What a run of `r` publishes: its `-p` bindings and, with `-P`, every exposed
-    /// port that has none, on a free host port.
-    pub fn wanted(r: &Record) -> Result<Vec<PublishedPort>, String> {
-        let mut ports = Self::from_bindings(&r.host_config.port_bindings)?;
-        if r.host_config.publish_all_ports {
-            let mut exposed: Vec<&String> = r.config.exposed_ports.keys().collect();
-            exposed.sort();
-            for (container_port, proto) in exposed.into_iter().filter_map(|k| port_key(k)) {
-                if !ports.iter().any(|p| p.container_port == container_port && p.proto == proto) {
-                    ports.push(PublishedPort { proto: proto.to_string(), container_port, host_ip: None, host_port: 0 });
-                }
-            }
-        }
-        Ok(ports)
-    }
-
-    /// `HostConfig.PortBindings` as Docker reads it: `PORT/PROTO` keys (the protocol
-    /// `tcp` when left out), each with host bindings whose port is a number or empty
-    /// (any free one) and whose address is IPv4 or empty (all of them).
-    pub fn from_bindings(map: &api::hostconfig::PortMap) -> Result<Vec<PublishedPort>, String> {
-        let mut out = Vec::new();
-        let mut keys: Vec<_> = map.iter().collect();
-        keys.sort_by(|a, b| a.0.cmp(b.0));
-        for (key, bindings) in keys {
-            let (container_port, proto) = port_key(key).ok_or_else(|| format!("invalid port specification: {key:?}"))?;
-            if !matches!(proto, "tcp" | "udp" | "sctp") {
-                return Err(format!("invalid proto: {proto}"));
-            }
-            for b in bindings.iter().flatten() {
-                let host_ip = match b.host_ip.as_str() {
-                    "" | "0.0.0.0" => None,
-                    ip => Some(ip.parse::<std::net::Ipv4Addr>().map_err(|_| format!("invalid host IP {ip:?}: berth publishes on IPv4 addresses"))?),
-                };
-                let host_port = match b.host_port.as_str() {
-                    "" => 0,
-                    p => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("invalid host port {p:?}: a number from 1 to 65535 (ranges are not supported yet)"))?,
-                };
-                out.push(PublishedPort { proto: proto.to_string(), container_port, host_ip, host_port });
-            }
-        }
-        Ok(out)
-    }
+/// Schema 3's endpoint: the default bridge's, with the run's ports.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct LegacyEndpoint {
+    #[serde(flatten)]
+    endpoint: Endpoint,
+    #[serde(default)]
+    ports: Vec<PublishedPort>,
 }
 
 /// One container: its configuration as created and its state.
@@ -207,6 +146,10 @@ pub struct Record {
     pub restart: RestartPolicy,
     #[serde(default)]
     pub network: NetworkMode,
+    /// The networks it is connected to, its network mode's first (none in the
+    /// `none`, `host` and `container:` modes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<NetworkAttachment>,
     /// `-v` binds.
     #[serde(default)]
     pub binds: Vec<Bind>,
@@ -438,6 +381,17 @@ impl Record {
             let hc = std::mem::take(&mut r.host_config);
             r.set_host_config(hc)?;
         }
+        if r.schema < 4 {
+            // 3 → 4: the default bridge as a network connected to, its endpoint's
+            // ports as the run's.
+            if r.network == NetworkMode::Bridge && r.networks.is_empty() {
+                r.networks.push(NetworkAttachment { network: "bridge".into(), network_id: String::new(), aliases: Vec::new(), ipv4: None });
+            }
+            if let Some(legacy) = r.state.legacy_endpoint.take() {
+                r.state.endpoints = vec![legacy.endpoint];
+                r.state.ports = legacy.ports;
+            }
+        }
         r.schema = SCHEMA;
         Ok(r)
     }
@@ -448,6 +402,23 @@ impl Record {
         let Typed { restart, network, binds, log } = Typed::take(&mut hc)?;
         (self.restart, self.network, self.binds, self.log, self.host_config) = (restart, network, binds, log, hc);
         Ok(())
+    }
+
+    /// What a run publishes: its `-p` bindings and, with `-P`, every exposed
+    /// port that has none, on a free host port.
+    pub fn wanted_ports(&self) -> Result<Vec<PublishedPort>, String> {
+        let r = self;
+        let mut ports = PublishedPort::from_bindings(&r.host_config.port_bindings)?;
+        if r.host_config.publish_all_ports {
+            let mut exposed: Vec<&String> = r.config.exposed_ports.keys().collect();
+            exposed.sort();
+            for (container_port, proto) in exposed.into_iter().filter_map(|k| port_key(k)) {
+                if !ports.iter().any(|p| p.container_port == container_port && p.proto == proto) {
+                    ports.push(PublishedPort { proto: proto.to_string(), container_port, host_ip: None, host_port: 0 });
+                }
+            }
+        }
+        Ok(ports)
     }
 
     /// The host configuration as the Engine API shows it: the typed settings put back.
@@ -512,12 +483,29 @@ mod tests {
             config: ContainerConfig::default(),
             host_config: HostConfig::default(),
             restart: RestartPolicy::OnFailure { max_retries: 2 },
-            network: NetworkMode::Container("db".into()),
+            network: NetworkMode::Named("backend".into()),
+            networks: vec![NetworkAttachment {
+                network: "backend".into(),
+                network_id: "b".repeat(64),
+                aliases: vec!["db".into()],
+                ipv4: Some(std::net::Ipv4Addr::new(10, 1, 0, 9)),
+            }],
             binds: vec![Bind::parse("/srv:/srv:ro").unwrap()],
             log: LogConfig { driver: LogDriver::JsonFile, max_size: Some(1000), ..LogConfig::default() },
             state: State {
-                status: Status::Exited,
+                status: Status::Running,
                 exit_code: 3,
+                endpoints: vec![Endpoint {
+                    network: "backend".into(),
+                    network_id: "b".repeat(64),
+                    endpoint_id: "e".repeat(64),
+                    slot: 0,
+                    ip: std::net::Ipv4Addr::new(10, 1, 0, 9),
+                    prefix: 24,
+                    gateway: std::net::Ipv4Addr::new(10, 1, 0, 1),
+                    mac: "02:42:0a:01:00:09".into(),
+                }],
+                ports: vec![PublishedPort { proto: "tcp".into(), container_port: 80, host_ip: None, host_port: 8080 }],
                 ..State::default()
             },
         };
@@ -575,6 +563,23 @@ mod tests {
         let wire = r.host_config_wire();
         assert_eq!(wire.binds, ["/srv:/srv:rw,rslave", "/cache"]);
         assert_eq!((wire.network_mode.as_str(), wire.log_config.r#type.as_str(), wire.restart_policy.name.as_str()), ("host", "none", "unless-stopped"));
+    }
+
+    /// A record of schema 3 (one endpoint, the default bridge's, with the run's ports)
+    /// is connected to the default bridge, its endpoint and ports kept apart.
+    #[test]
+    fn a_record_of_schema_three_is_migrated() {
+        let r = Record::parse(include_bytes!("testdata/record-v3.json")).unwrap();
+        assert_eq!((r.schema, r.state.status, r.restart), (SCHEMA, Status::Running, RestartPolicy::Always));
+        assert_eq!(r.networks, [NetworkAttachment { network: "bridge".into(), network_id: String::new(), aliases: vec![], ipv4: None }]);
+        let ep = &r.state.endpoints[..];
+        assert_eq!(ep.len(), 1);
+        assert_eq!((ep[0].network.as_str(), ep[0].ip, ep[0].prefix), ("bridge", std::net::Ipv4Addr::new(172, 17, 0, 2), 16));
+        assert_eq!(r.state.ports, [PublishedPort { proto: "tcp".into(), container_port: 80, host_ip: None, host_port: 8080 }]);
+        // Written back without the old field.
+        let text = String::from_utf8(serde_json::to_vec(&r).unwrap()).unwrap();
+        assert!(!text.contains("\"endpoint\"") && text.contains("\"endpoints\""), "{text}");
+        assert_eq!(Record::parse(text.as_bytes()).unwrap(), r);
     }
 
     #[test]

@@ -55,14 +55,14 @@ pub async fn restore(d: &Arc<Containers>, loaded: Loaded) {
     let asking = Arc::new(tokio::sync::Semaphore::new(16));
     let mut restores = tokio::task::JoinSet::new();
     // The addresses running containers hold, before any start may want one.
-    for (c, _) in &loaded.owners {
-        if let Some(endpoint) = c.record().state.endpoint.as_ref().filter(|_| c.status().is_live()) {
-            d.networks.claim(&c.id, endpoint);
-        }
+    for (c, _) in loaded.owners.iter().filter(|(c, _)| c.status().is_live()) {
+        let r = c.record();
+        let member = crate::networks::Member { id: &r.id, name: &r.name };
+        d.networks.claim(member, &r.state.endpoints, &r.networks, &r.state.ports);
     }
     let d2 = d.clone();
     if let Ok(Err(e)) = tokio::task::spawn_blocking(move || d2.networks.resume()).await {
-        tracing::warn!("the default bridge: {}", e.message);
+        tracing::warn!("networks: {}", e.message);
     }
     for (c, mailbox) in loaded.owners {
         owner::spawn(d, c.clone(), mailbox);

@@ -139,10 +139,10 @@ fn attachment(d: &Containers, r: &Record, remapped: bool) -> Result<crate::netwo
         Attachment::Host
     } else if remapped {
         Attachment::ByRuntime
-    } else if r.network == NetworkMode::Bridge {
-        Attachment::Bridge
-    } else {
+    } else if r.networks.is_empty() {
         Attachment::Isolated
+    } else {
+        Attachment::Networks(r.networks.clone())
     }))
 }
 
@@ -169,10 +169,16 @@ fn launch_mounted(
         }
     }
     let run_dir = paths.run_dir(id);
-    super::etc::write_etc_files(&run_dir, r).map_err(|e| StartFailure::internal(e.message))?;
     let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
-    let ports = super::record::PublishedPort::wanted(r).map_err(StartFailure::internal)?;
-    let joined = d.networks.attach(id, attachment(d, r, userns.is_some())?, &ports).map_err(|e| StartFailure::internal(e.message))?;
+    let ports = r.wanted_ports().map_err(StartFailure::internal)?;
+    let member = crate::networks::Member { id, name: &r.name };
+    let joined = d.networks.attach(member, attachment(d, r, userns.is_some())?, &ports).map_err(|e| StartFailure {
+        exit_code: 128,
+        kind: e.kind,
+        message: e.message,
+    })?;
+    let names = super::etc::Names { nameserver: d.networks.names_served(&joined.endpoints), default_dns: &d.config.dns };
+    super::etc::write_etc_files(&run_dir, r, &joined.endpoints, &names).map_err(|e| StartFailure::internal(e.message))?;
     if let Some(remap) = userns {
         // As Docker: the container's root owns them, and may edit them.
         for name in ["hostname", "hosts", "resolv.conf"] {
@@ -268,7 +274,7 @@ fn launch_mounted(
     if wait_attach {
         cmd.arg("--wait-attach");
     }
-    let reported = hand_to_shim(d, id, &cmd, &engine).map(|pid| Started { pid, endpoint: joined.endpoint });
+    let reported = hand_to_shim(d, id, &cmd, &engine).map(|pid| Started { pid, endpoints: joined.endpoints, ports: joined.ports });
     tracing::debug!(container = %id, "start: the shim reported {:?}", reported.as_ref().map_err(|e| &e.message));
     reported
 }

@@ -70,14 +70,30 @@ fn networks(r: &Record) -> HashMap<String, EndpointSettings> {
     if matches!(r.network, super::record::NetworkMode::Container(_)) {
         return m;
     }
-    let mut settings = EndpointSettings { network_id: mode.clone(), ..Default::default() };
-    if let Some(ep) = &r.state.endpoint {
-        settings.ip_address = ep.ip.to_string();
-        settings.ip_prefix_len = i64::from(ep.prefix);
-        settings.gateway = ep.gateway.to_string();
-        settings.mac_address = ep.mac.clone();
+    if r.networks.is_empty() {
+        m.insert(mode.clone(), EndpointSettings { network_id: mode, ..Default::default() });
+        return m;
     }
-    m.insert(mode, settings);
+    for a in &r.networks {
+        let mut settings = EndpointSettings { network_id: a.network_id.clone(), aliases: a.aliases.clone(), ..Default::default() };
+        if let Some(ip) = a.ipv4 {
+            settings.ipam_config = Some(api::hostconfig::EndpointIpamConfig { ipv4_address: ip.to_string(), ..Default::default() });
+        }
+        // The default bridge has no names; a user network's are the container's
+        // name, its aliases and its short id.
+        if a.network != "bridge" {
+            settings.dns_names = std::iter::once(r.name.clone()).chain(a.aliases.iter().cloned()).chain(std::iter::once(r.id[..12].to_string())).collect();
+        }
+        if let Some(ep) = r.state.endpoints.iter().find(|e| e.network_id == a.network_id || e.network == a.network) {
+            settings.network_id = ep.network_id.clone();
+            settings.endpoint_id = ep.endpoint_id.clone();
+            settings.ip_address = ep.ip.to_string();
+            settings.ip_prefix_len = i64::from(ep.prefix);
+            settings.gateway = ep.gateway.to_string();
+            settings.mac_address = ep.mac.clone();
+        }
+        m.insert(a.network.clone(), settings);
+    }
     m
 }
 
@@ -91,7 +107,7 @@ fn ports(r: &Record) -> api::hostconfig::PortMap {
     for (port, proto) in r.config.exposed_ports.keys().filter_map(|k| super::record::port_key(k)) {
         map.insert(format!("{port}/{proto}"), None);
     }
-    for p in r.state.endpoint.iter().flat_map(|e| &e.ports) {
+    for p in &r.state.ports {
         let binding = api::hostconfig::PortBinding { host_ip: p.shown_host_ip(), host_port: p.host_port.to_string() };
         map.entry(format!("{}/{}", p.container_port, p.proto)).or_insert(None).get_or_insert_with(Vec::new).push(binding);
     }
@@ -107,9 +123,8 @@ fn summary_ports(r: &Record) -> Vec<api::containers::Port> {
     }
     let mut out: Vec<Port> = r
         .state
-        .endpoint
+        .ports
         .iter()
-        .flat_map(|e| &e.ports)
         .map(|p| Port { ip: Some(p.shown_host_ip()), private_port: p.container_port, public_port: Some(p.host_port), r#type: p.proto.clone() })
         .collect();
     for (port, proto) in r.config.exposed_ports.keys().filter_map(|k| super::record::port_key(k)) {
@@ -215,7 +230,7 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>, exec_ids: Ve
         network_settings: {
             let mut settings = NetworkSettings { networks: networks(r), ports: ports(r), ..Default::default() };
             // The default bridge's address also shows at the top level, as Docker's.
-            if let Some(ep) = r.state.endpoint.as_ref().filter(|e| e.network == "bridge") {
+            if let Some(ep) = r.state.endpoints.iter().find(|e| e.network == "bridge") {
                 settings.ip_address = ep.ip.to_string();
                 settings.ip_prefix_len = i64::from(ep.prefix);
                 settings.gateway = ep.gateway.to_string();

@@ -1,0 +1,340 @@
+//! IPv4 address management: subnets as users write them, the address pool of a
+//! network (its subnet, gateway, the range containers draw from, the addresses kept
+//! out), and the choice of a subnet for a network that names none.
+//!
+//! Pure: which addresses are leased is the caller's to keep (berthd takes them again
+//! from its running containers at a start, so a lease outlives no run).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+/// An IPv4 network, `10.1.0.0/16`: its address has no host bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Subnet {
+    addr: Ipv4Addr,
+    prefix: u8,
+}
+
+/// Why a subnet or a pool was refused, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Error(pub String);
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn mask(prefix: u8) -> u32 {
+    if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) }
+}
+
+impl Subnet {
+    /// The network of `addr` with `prefix` bits (host bits dropped).
+    pub fn containing(addr: Ipv4Addr, prefix: u8) -> Subnet {
+        let prefix = prefix.min(32);
+        Subnet { addr: Ipv4Addr::from(u32::from(addr) & mask(prefix)), prefix }
+    }
+
+    pub fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & mask(self.prefix) == u32::from(self.addr)
+    }
+
+    /// Whether either network holds the other.
+    pub fn overlaps(&self, other: &Subnet) -> bool {
+        let m = mask(self.prefix.min(other.prefix));
+        u32::from(self.addr) & m == u32::from(other.addr) & m
+    }
+
+    /// Whether `other` lies wholly inside this one.
+    pub fn holds(&self, other: &Subnet) -> bool {
+        other.prefix >= self.prefix && self.contains(other.addr)
+    }
+
+    /// The broadcast address (the last one).
+    pub fn last(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) | !mask(self.prefix))
+    }
+
+    /// The addresses a host may have: all but the network's and the broadcast one
+    /// (a /31 and a /32 have only hosts).
+    fn hosts(&self) -> std::ops::RangeInclusive<u32> {
+        let (first, last) = (u32::from(self.addr), u32::from(self.last()));
+        if self.prefix >= 31 { first..=last } else { first + 1..=last - 1 }
+    }
+
+    /// The `n`-th subnet of `size` bits inside this one, if there is one.
+    fn nth(&self, size: u8, n: u32) -> Option<Subnet> {
+        if size < self.prefix || size > 32 {
+            return None;
+        }
+        let count = 1u64 << (size - self.prefix);
+        if u64::from(n) >= count {
+            return None;
+        }
+        let step = if size == 0 { 0 } else { 1u64 << (32 - size) };
+        let start = u64::from(u32::from(self.addr)) + u64::from(n) * step;
+        Some(Subnet { addr: Ipv4Addr::from(start as u32), prefix: size })
+    }
+}
+
+impl fmt::Display for Subnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl From<Subnet> for String {
+    fn from(s: Subnet) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for Subnet {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Subnet> {
+        s.parse()
+    }
+}
+
+impl FromStr for Subnet {
+    type Err = Error;
+
+    /// `ADDR/PREFIX` with no host bits (Docker refuses `10.1.0.5/16` and says which
+    /// network was meant).
+    fn from_str(s: &str) -> Result<Subnet> {
+        let bad = || Error(format!("invalid CIDR address: {s}"));
+        let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+        let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
+        let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32).ok_or_else(bad)?;
+        let subnet = Subnet::containing(addr, prefix);
+        if subnet.addr != addr {
+            return Err(Error(format!("invalid subnet {s}: it should be {subnet}")));
+        }
+        Ok(subnet)
+    }
+}
+
+/// Where a network's containers get their addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    pub subnet: Subnet,
+    /// The bridge's own address.
+    pub gateway: Ipv4Addr,
+    /// The part of the subnet that addresses are handed out from (`--ip-range`);
+    /// the whole subnet when none.
+    pub range: Option<Subnet>,
+    /// Addresses never handed out (`--aux-address`).
+    pub reserved: BTreeSet<Ipv4Addr>,
+}
+
+impl Pool {
+    /// A pool on `subnet`, checked as Docker checks one: the gateway (the first host
+    /// address when none is given), the range and the reserved addresses lie in the
+    /// subnet.
+    pub fn new(subnet: Subnet, gateway: Option<Ipv4Addr>, range: Option<Subnet>, reserved: BTreeSet<Ipv4Addr>) -> Result<Pool> {
+        if subnet.prefix > 30 {
+            return Err(Error(format!("subnet {subnet} is too small: it has no room for a gateway and a container")));
+        }
+        let gateway = gateway.unwrap_or_else(|| Ipv4Addr::from(*subnet.hosts().start()));
+        if !subnet.contains(gateway) {
+            return Err(Error(format!("gateway {gateway} is not in subnet {subnet}")));
+        }
+        if let Some(range) = range
+            && !subnet.holds(&range)
+        {
+            return Err(Error(format!("ip-range {range} is not inside subnet {subnet}")));
+        }
+        if let Some(out) = reserved.iter().find(|a| !subnet.contains(**a)) {
+            return Err(Error(format!("auxiliary address {out} is not in subnet {subnet}")));
+        }
+        Ok(Pool { subnet, gateway, range, reserved })
+    }
+
+    /// Whether `ip` is one a container may be given (`--ip`): a host address of the
+    /// subnet that is not the gateway's nor reserved.
+    pub fn assignable(&self, ip: Ipv4Addr) -> Result<()> {
+        let n = u32::from(ip);
+        if !self.subnet.contains(ip) || !self.subnet.hosts().contains(&n) {
+            return Err(Error(format!("no available IPv4 address: {ip} is not a host address of {}", self.subnet)));
+        }
+        if ip == self.gateway || self.reserved.contains(&ip) {
+            return Err(Error(format!("address {ip} is reserved on {}", self.subnet)));
+        }
+        Ok(())
+    }
+
+    /// The lowest free address of the range, as Docker hands them out; none when the
+    /// range is full.
+    pub fn next_free(&self, leased: impl Fn(Ipv4Addr) -> bool) -> Option<Ipv4Addr> {
+        let within = self.range.unwrap_or(self.subnet);
+        let subnet_hosts = self.subnet.hosts();
+        let (first, last) = (u32::from(within.addr), u32::from(within.last()));
+        (first..=last)
+            .filter(|n| subnet_hosts.contains(n))
+            .map(Ipv4Addr::from)
+            .find(|a| *a != self.gateway && !self.reserved.contains(a) && !leased(*a))
+    }
+}
+
+/// Where subnets for networks that name none are cut from (`default-address-pools`):
+/// a base network cut into subnets of `size` bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressPool {
+    pub base: Subnet,
+    pub size: u8,
+}
+
+impl AddressPool {
+    /// Docker's defaults: 172.17–31.0.0/16, then 192.168.0.0/16 in /20s.
+    pub fn defaults() -> Vec<AddressPool> {
+        vec![
+            AddressPool { base: Subnet::containing(Ipv4Addr::new(172, 17, 0, 0), 16), size: 16 },
+            AddressPool { base: Subnet::containing(Ipv4Addr::new(172, 18, 0, 0), 15), size: 16 },
+            AddressPool { base: Subnet::containing(Ipv4Addr::new(172, 20, 0, 0), 14), size: 16 },
+            AddressPool { base: Subnet::containing(Ipv4Addr::new(172, 24, 0, 0), 14), size: 16 },
+            AddressPool { base: Subnet::containing(Ipv4Addr::new(172, 28, 0, 0), 14), size: 16 },
+            AddressPool { base: Subnet::containing(Ipv4Addr::new(192, 168, 0, 0), 16), size: 20 },
+        ]
+    }
+
+    /// `base=10.10.0.0/16,size=24`, as dockerd's `--default-address-pool` reads it.
+    pub fn parse(s: &str) -> Result<AddressPool> {
+        let (mut base, mut size) = (None, None);
+        for field in s.split(',') {
+            match field.split_once('=') {
+                Some(("base", v)) => base = Some(v.parse::<Subnet>()?),
+                Some(("size", v)) => size = Some(v.parse::<u8>().map_err(|_| Error(format!("invalid size in address pool {s:?}")))?),
+                _ => return Err(Error(format!("invalid field {field:?} in address pool {s:?}: use base=CIDR,size=BITS"))),
+            }
+        }
+        let base = base.ok_or_else(|| Error(format!("address pool {s:?} has no base")))?;
+        let size = size.unwrap_or(base.prefix);
+        if size < base.prefix || size > 30 {
+            return Err(Error(format!("invalid size {size} for address pool {base}: it must be between {} and 30", base.prefix)));
+        }
+        Ok(AddressPool { base, size })
+    }
+}
+
+/// The first subnet of `pools` that overlaps none of `taken` (the host's routes and
+/// the other networks' subnets): a network never shadows a route the host has, the
+/// clash with VPN and office ranges that Docker users meet most.
+pub fn choose(pools: &[AddressPool], taken: &[Subnet]) -> Option<Subnet> {
+    pools.iter().find_map(|pool| {
+        (0u32..)
+            .map_while(|n| pool.base.nth(pool.size, n))
+            .find(|candidate| !taken.iter().any(|t| t.overlaps(candidate)))
+    })
+}
+
+/// The host's IPv4 routes that are not the default route, from /proc/net/route.
+pub fn host_routes() -> Vec<Subnet> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    parse_routes(&text)
+}
+
+fn parse_routes(text: &str) -> Vec<Subnet> {
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            // The kernel prints the network-order word as a native (little-endian) one.
+            let dest = Ipv4Addr::from(u32::from_be_bytes(dest.to_le_bytes()));
+            let prefix = mask.count_ones() as u8;
+            (prefix > 0).then(|| Subnet::containing(dest, prefix))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> Subnet {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn subnets_read_as_docker_reads_them() {
+        assert_eq!(net("10.1.0.0/16").to_string(), "10.1.0.0/16");
+        assert_eq!("10.1.0.5/16".parse::<Subnet>().unwrap_err().0, "invalid subnet 10.1.0.5/16: it should be 10.1.0.0/16");
+        for bad in ["10.1.0.0", "10.1.0.0/33", "x/8", "10.1.0.0/", "::1/64"] {
+            assert!(bad.parse::<Subnet>().is_err(), "{bad}");
+        }
+        assert!(net("10.0.0.0/8").overlaps(&net("10.5.0.0/16")));
+        assert!(net("10.5.0.0/16").overlaps(&net("10.0.0.0/8")));
+        assert!(!net("10.5.0.0/16").overlaps(&net("10.6.0.0/16")));
+        assert!(net("10.0.0.0/8").holds(&net("10.5.0.0/16")));
+        assert!(!net("10.5.0.0/16").holds(&net("10.0.0.0/8")));
+        assert_eq!(net("10.1.2.0/24").last(), Ipv4Addr::new(10, 1, 2, 255));
+    }
+
+    #[test]
+    fn a_pool_hands_out_the_lowest_free_address_of_its_range() {
+        let pool = Pool::new(net("10.1.2.0/24"), None, None, BTreeSet::new()).unwrap();
+        assert_eq!(pool.gateway, Ipv4Addr::new(10, 1, 2, 1));
+        assert_eq!(pool.next_free(|_| false), Some(Ipv4Addr::new(10, 1, 2, 2)));
+        assert_eq!(pool.next_free(|a| a.octets()[3] < 5), Some(Ipv4Addr::new(10, 1, 2, 5)));
+        let reserved = [Ipv4Addr::new(10, 1, 2, 130)].into();
+        let ranged = Pool::new(net("10.1.2.0/24"), Some(Ipv4Addr::new(10, 1, 2, 254)), Some(net("10.1.2.128/25")), reserved).unwrap();
+        // The range's network address is a host of the subnet; the reserved one is skipped.
+        assert_eq!(ranged.next_free(|_| false), Some(Ipv4Addr::new(10, 1, 2, 128)));
+        assert_eq!(ranged.next_free(|a| a.octets()[3] < 130), Some(Ipv4Addr::new(10, 1, 2, 131)));
+        // Full: the broadcast and the gateway are never handed out.
+        assert_eq!(ranged.next_free(|a| a.octets()[3] < 254), None);
+        assert!(ranged.assignable(Ipv4Addr::new(10, 1, 2, 7)).is_ok(), "--ip may be outside the range");
+        for bad in [[10, 1, 2, 0], [10, 1, 2, 255], [10, 1, 2, 254], [10, 1, 2, 130], [10, 1, 3, 7]] {
+            assert!(ranged.assignable(Ipv4Addr::from(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_pool_refuses_what_lies_outside_its_subnet() {
+        let s = net("10.1.2.0/24");
+        assert!(Pool::new(s, Some(Ipv4Addr::new(10, 1, 3, 1)), None, BTreeSet::new()).is_err());
+        assert!(Pool::new(s, None, Some(net("10.1.0.0/16")), BTreeSet::new()).is_err());
+        assert!(Pool::new(s, None, None, [Ipv4Addr::new(10, 9, 9, 9)].into()).is_err());
+        assert!(Pool::new(net("10.1.2.0/31"), None, None, BTreeSet::new()).is_err());
+    }
+
+    #[test]
+    fn a_subnet_is_chosen_clear_of_the_hosts_routes_and_other_networks() {
+        let pools = AddressPool::defaults();
+        assert_eq!(choose(&pools, &[]), Some(net("172.17.0.0/16")));
+        let taken = [net("172.17.0.0/16"), net("172.18.5.0/24"), net("172.16.0.0/12")];
+        // A VPN's 172.16.0.0/12 covers every 172 pool: the first of 192.168's /20s.
+        assert_eq!(choose(&pools, &taken), Some(net("192.168.0.0/20")));
+        assert_eq!(choose(&pools, &taken[..2]), Some(net("172.19.0.0/16")));
+        let small = [AddressPool::parse("base=10.10.0.0/23,size=24").unwrap()];
+        assert_eq!(choose(&small, &[net("10.10.0.0/24")]), Some(net("10.10.1.0/24")));
+        assert_eq!(choose(&small, &[net("10.10.0.0/23")]), None);
+    }
+
+    #[test]
+    fn address_pools_read_as_dockerd_reads_them() {
+        assert_eq!(AddressPool::parse("base=10.10.0.0/16,size=24").unwrap(), AddressPool { base: net("10.10.0.0/16"), size: 24 });
+        for bad in ["size=24", "base=10.10.0.0/16,size=8", "base=10.10.0.0/16,size=31", "base=10.10.0.0/16,mask=24"] {
+            assert!(AddressPool::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn routes_are_read_in_network_order() {
+        let text = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+                    eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+                    eth0\t0002A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+        assert_eq!(parse_routes(text), vec![net("192.168.2.0/24")]);
+    }
+}
