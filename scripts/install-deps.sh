@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(libseccomp-dev pkg-config busybox-static iproute2 nftables procps python3-venv gcc libc6-dev)
 # Peers used by the interoperability tests and benchmarks, when asked for.
 if [[ "${BERTH_PEERS:-}" == 1 ]]; then
-  packages+=(runc crun hyperfine umoci)
+  packages+=(runc crun hyperfine umoci docker-compose)
 fi
 missing=()
 for p in "${packages[@]}"; do

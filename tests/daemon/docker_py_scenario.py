@@ -1,6 +1,7 @@
 """docker-py (the Python SDK, unchanged) against berthd: create, start, wait, logs,
 inspect, run with remove, detached run, list, stop, remove, images, info, version, and
-a web server on the default bridge behind a published port.
+a web server on the default bridge behind a published port, and a user network
+(`client.networks.*`) whose containers reach each other by name and alias.
 Prints OK at the end; any failed assertion exits non-zero with a traceback."""
 import sys
 
@@ -74,6 +75,53 @@ for _ in range(50):
     time.sleep(0.1)
 assert body.endswith(b"from-py\n"), body
 web.remove(force=True)
+
+# A user network on the subnet and bridge the test claimed (argv 2 and 3).
+net, bridge = sys.argv[2], sys.argv[3]
+pool = docker.types.IPAMPool(subnet=f"{net}.0/24", gateway=f"{net}.1")
+backend = client.networks.create(
+    "py-backend", driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[pool]),
+    options={"com.docker.network.bridge.name": bridge}, labels={"app": "py"},
+)
+assert backend.name == "py-backend" and len(backend.id) == 64
+assert [n.name for n in client.networks.list(names=["py-backend"])] == ["py-backend"]
+assert "py-backend" in [n.name for n in client.networks.list(filters={"label": "app=py"})]
+assert client.networks.get("py-backend").attrs["IPAM"]["Config"][0]["Subnet"] == f"{net}.0/24"
+db = client.containers.run("busybox", ["sleep", "100"], detach=True, name="py-db", network="py-backend")
+db.reload()
+db_ip = db.attrs["NetworkSettings"]["Networks"]["py-backend"]["IPAddress"]
+assert db_ip == f"{net}.2", db.attrs["NetworkSettings"]
+backend.reload()
+assert [c.name for c in backend.containers] == ["py-db"], backend.attrs["Containers"]
+# Connected with an alias, a second container finds it by it.
+other = client.containers.run("busybox", ["sleep", "100"], detach=True, name="py-other")
+backend.connect(other, aliases=["cache"])
+other.reload()
+assert set(other.attrs["NetworkSettings"]["Networks"]) == {"bridge", "py-backend"}
+found = b""
+for _ in range(50):
+    found = client.containers.run("busybox", ["nslookup", "cache"], network="py-backend", remove=True)
+    if other.attrs["NetworkSettings"]["Networks"]["py-backend"]["IPAddress"].encode() in found:
+        break
+    time.sleep(0.1)
+assert other.attrs["NetworkSettings"]["Networks"]["py-backend"]["IPAddress"].encode() in found, found
+assert db_ip.encode() in client.containers.run("busybox", ["nslookup", "py-db"], network="py-backend", remove=True)
+backend.disconnect(other)
+other.reload()
+assert set(other.attrs["NetworkSettings"]["Networks"]) == {"bridge"}
+try:
+    backend.remove()
+    raise AssertionError("a network in use is not removed")
+except docker.errors.APIError as e:
+    assert "active endpoints" in str(e), e
+db.remove(force=True)
+other.remove(force=True)
+assert client.networks.prune(filters={"label": "app=py"})["NetworksDeleted"] == ["py-backend"]
+try:
+    client.networks.get("py-backend")
+    raise AssertionError("expected NotFound")
+except docker.errors.NotFound:
+    pass
 
 try:
     client.containers.get("py-gone")
