@@ -477,3 +477,47 @@ fn a_published_port_is_reached_from_other_containers_through_the_host() {
     ok(docker(&d, &["rm", "-f", "web"]));
     ok(docker(&d, &["network", "rm", "other"]));
 }
+
+/// Someone else deletes berth's nftables table (as `nft flush ruleset` or a firewall
+/// reload would): berthd notices at once and puts it back, published ports with it.
+#[test]
+fn a_deleted_table_is_restored_with_its_ports() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    ok(docker(&d, &["run", "-d", "--name", "web", "-p", "127.0.0.1::80", "busybox", "sh", "-c", SERVE]));
+    let port = ok(docker(&d, &["port", "web", "80/tcp"])).trim().rsplit(':').next().unwrap().to_string();
+    assert_eq!(http_get_soon(&format!("127.0.0.1:{port}")).as_deref(), Ok("served\n"));
+    // Only berth's own table of this daemon: never the machine's ruleset.
+    let table = d.network.table();
+    assert!(std::process::Command::new("nft").args(["delete", "table", "ip", &table]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let listed = || std::process::Command::new("nft").args(["list", "table", "ip", &table]).output().unwrap();
+    while !listed().status.success() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let rules = String::from_utf8_lossy(&listed().stdout).into_owned();
+    assert!(rules.contains(&format!("tcp dport {port} dnat to")), "restored: {rules}\n{}", d.log());
+    assert_eq!(http_get_soon(&format!("127.0.0.1:{port}")).as_deref(), Ok("served\n"));
+    assert!(d.log().contains("deleted by someone else: restored"), "{}", d.log());
+    ok(docker(&d, &["rm", "-f", "web"]));
+}
+
+/// `enable_icc=false`: containers of the network do not reach each other, but reach
+/// the host (its gateway answers their names) and are reached through published ports.
+#[test]
+fn containers_of_a_network_without_icc_do_not_reach_each_other() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let n = TestNetwork::claim();
+    create_network(&d, &n, "apart", &["-o", "com.docker.network.bridge.enable_icc=false"]);
+    ok(docker(&d, &["run", "-d", "--name", "one", "--network", "apart", "busybox", "sh", "-c", SERVE]));
+    let ip = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.Networks.apart.IPAddress}}", "one"])).trim().to_string();
+    // The host reaches it (an isolated port still talks to the bridge).
+    assert_eq!(http_get_soon(&format!("{ip}:80")).as_deref(), Ok("served\n"));
+    // A neighbour finds its name, but not its server.
+    let o = docker(&d, &["run", "--rm", "--network", "apart", "busybox", "sh", "-c", &format!("nslookup one | grep -c '{ip}$'; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {ip} 80")]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("1\n") && !out.contains("served"), "{o:?}");
+    ok(docker(&d, &["rm", "-f", "one"]));
+    ok(docker(&d, &["network", "rm", "apart"]));
+}

@@ -13,12 +13,14 @@
 //! - [`dns`]: the DNS server of a user-defined network, answering the names of its
 //!   containers and relaying the rest to the host's resolvers;
 //! - [`nat`]: published ports and outbound masquerade, in an nftables table of
-//!   berth's own.
+//!   berth's own;
+//! - [`watch`]: noticing that someone else deleted that table.
 
 pub mod dns;
 pub mod ipam;
 pub mod link;
 pub mod nat;
 pub mod netns;
+pub mod watch;
 
 pub use netns::{Error, Netns};

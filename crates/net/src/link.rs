@@ -10,7 +10,7 @@ use std::path::Path;
 
 use futures_util::TryStreamExt;
 use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth};
-use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 /// A network device operation that failed, and on what.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,10 @@ pub struct Veth<'a> {
     pub mac: [u8; 6],
     /// The link's MTU; the kernel's default (1500) when none.
     pub mtu: Option<u32>,
+    /// The host end is an isolated bridge port: it reaches the bridge (the host, the
+    /// way out) but no other isolated port, so containers of the network do not
+    /// reach each other (`enable_icc=false`), without any firewall rule.
+    pub isolated: bool,
 }
 
 /// A container's end of a veth pair, as it was made.
@@ -172,7 +176,7 @@ pub fn remove(name: &str) -> Result<()> {
 /// renaming it, would each wait for an RCU grace period (tens of milliseconds).
 pub fn connect(v: &Veth) -> Result<Endpoint> {
     let (bridge, host_end, ns_path, ifname) = (v.bridge.to_string(), v.host_end.to_string(), v.netns.to_path_buf(), v.ifname.to_string());
-    let (address, gateway, default_route, mac, mtu) = (v.address, v.gateway, v.default_route, v.mac, v.mtu);
+    let (address, gateway, default_route, mac, mtu, isolated) = (v.address, v.gateway, v.default_route, v.mac, v.mtu, v.isolated);
     let made = {
         let (host_end, ns_path, ifname) = (host_end.clone(), ns_path.clone(), ifname.clone());
         on_thread(None, move |handle| async move {
@@ -195,6 +199,10 @@ pub fn connect(v: &Veth) -> Result<Endpoint> {
                     handle.link().add(pair).execute().await.map_err(error(format!("create veth {host_end} on {bridge}")))?;
                 }
                 other => other.map_err(error(format!("create veth {host_end} on {bridge}")))?,
+            }
+            if isolated {
+                let index = index_of(&handle, &host_end).await?.ok_or_else(|| Error { what: host_end.clone(), reason: "it is not there".into() })?;
+                handle.link().set_port(LinkBridgePort::new(index).isolated(true).build()).execute().await.map_err(error(format!("isolate {host_end}")))?;
             }
             Ok(())
         })
@@ -260,10 +268,13 @@ mod tests {
                 default_route: true,
                 mac: [0x02, 0x42, 10, b, c, 2],
                 mtu: Some(1400),
+                isolated: true,
             };
             let ep = connect(&veth).unwrap();
             let mtu = std::fs::read_to_string(format!("/sys/class/net/{host_end}/mtu")).unwrap();
             assert_eq!(mtu.trim(), "1400");
+            let isolated = std::fs::read_to_string(format!("/sys/class/net/{host_end}/brport/isolated")).unwrap();
+            assert_eq!(isolated.trim(), "1");
             assert_eq!(ep.mac, format!("02:42:0a:{b:02x}:{c:02x}:02"));
             // A server inside, reached from the host through the bridge.
             let path = ns.path().to_path_buf();

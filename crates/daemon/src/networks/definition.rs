@@ -261,9 +261,6 @@ pub fn check(req: &NetworkCreateRequest) -> Result<Asked> {
             _ => {}
         }
     }
-    if !icc {
-        return Err(Error::not_implemented("enable_icc=false is not supported yet"));
-    }
     // The pool is checked now, on a stand-in gateway when none is named, so that a
     // range or an aux address outside the subnet is refused before anything is made.
     if let Some(s) = subnet {

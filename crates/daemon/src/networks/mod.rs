@@ -198,6 +198,8 @@ pub struct Networks {
     runtime: tokio::runtime::Handle,
     upstreams: Arc<net::dns::Upstreams>,
     events: Arc<Events>,
+    /// Puts berth's table back when someone else deletes it.
+    _watch: Option<net::watch::TableWatch>,
 }
 
 /// The subnets a new network must not overlap: the host's routes (but the ones to
@@ -288,15 +290,31 @@ impl Networks {
             true => net::dns::Upstreams::from_resolv_conf(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()),
             false => net::dns::Upstreams::from_resolv_conf(&config.dns.iter().map(|d| format!("nameserver {d}\n")).collect::<String>()),
         };
+        let state = Arc::new(Mutex::new(state));
+        let watch = {
+            let (state, name) = (Arc::downgrade(&state), table.clone());
+            net::watch::TableWatch::start(&table, move || {
+                let Some(state) = state.upgrade() else { return };
+                let state = state.lock().expect("networks lock");
+                if state.networks.values().any(|n| n.ready) {
+                    match apply(&name, &state) {
+                        Ok(()) => tracing::warn!(table = %name, "berth's nftables table was deleted by someone else: restored"),
+                        Err(e) => tracing::error!(table = %name, "berth's nftables table was deleted and could not be restored: {}", e.message),
+                    }
+                }
+            })
+        };
+        let watch = watch.inspect_err(|e| tracing::warn!("nftables changes are not watched (a flush of the ruleset is not repaired): {e}")).ok();
         Ok(Networks {
             netns_dir,
             store,
             table,
             pools: config.address_pools.clone(),
-            state: Arc::new(Mutex::new(state)),
+            state,
             runtime: tokio::runtime::Handle::current(),
             upstreams: Arc::new(upstreams),
             events,
+            _watch: watch,
         })
     }
 
@@ -379,16 +397,16 @@ impl Networks {
             if !live.residents.is_empty() {
                 return Err(Error::forbidden(format!("error while removing network: network {} id {} has active endpoints", def.name, def.id)));
             }
+            // The bridge first, then the record: a crash in between leaves a network
+            // whose bridge is made again when it is used, never a bridge of no network.
+            if let Some(b) = &def.bridge {
+                net::link::remove(&b.device).map_err(|e| Error::internal(format!("network {}: {e}", def.name)))?;
+            }
             self.store.remove(&def.id)?;
             let live = state.networks.remove(&def.id).expect("found");
             // Its port free before the answer: a network made again at once binds it.
             if let Some(dns) = live.dns {
                 self.runtime.block_on(dns.stop());
-            }
-            if let Some(b) = &def.bridge
-                && let Err(e) = net::link::remove(&b.device)
-            {
-                tracing::warn!(network = %def.name, "{e}");
             }
             if let Err(e) = self.apply(&state) {
                 tracing::warn!(network = %def.name, "{}", e.message);
@@ -530,21 +548,7 @@ impl Networks {
 
     /// Replaces berth's table with what the networks and forwards say now.
     fn apply(&self, state: &State) -> Result<()> {
-        let segments: Vec<net::nat::Segment> = state
-            .networks
-            .values()
-            .filter(|n| n.ready)
-            .filter_map(|n| {
-                n.bridge().map(|b| net::nat::Segment {
-                    bridge: b.device.clone(),
-                    subnet: (b.subnet.addr(), b.subnet.prefix()),
-                    masquerade: b.masquerade,
-                    internal: n.def.internal,
-                })
-            })
-            .collect();
-        let forwards: Vec<net::nat::Forward> = state.forwards.values().flatten().cloned().collect();
-        net::nat::apply(&net::nat::Table { name: &self.table, segments: &segments, forwards: &forwards }).map_err(|e| Error::internal(e.to_string()))
+        apply(&self.table, state)
     }
 
     /// Sets up what container `member`'s run joins, with `ports` published (on its
@@ -617,6 +621,7 @@ impl Networks {
             default_route: first && !internal,
             mac: [0x02, 0x42, o1, o2, o3, o4],
             mtu: b.mtu,
+            isolated: !b.icc,
         };
         let made = net::link::connect(&veth);
         let mut state = self.lock();
@@ -777,6 +782,25 @@ impl Networks {
         let b = state.default_bridge();
         NetworkAttachment { network: b.def.name.clone(), network_id: b.def.id.clone(), aliases: Vec::new(), ipv4: None }
     }
+}
+
+/// Replaces the table `table` with what the networks and forwards of `state` say.
+fn apply(table: &str, state: &State) -> Result<()> {
+    let segments: Vec<net::nat::Segment> = state
+        .networks
+        .values()
+        .filter(|n| n.ready)
+        .filter_map(|n| {
+            n.bridge().map(|b| net::nat::Segment {
+                bridge: b.device.clone(),
+                subnet: (b.subnet.addr(), b.subnet.prefix()),
+                masquerade: b.masquerade,
+                internal: n.def.internal,
+            })
+        })
+        .collect();
+    let forwards: Vec<net::nat::Forward> = state.forwards.values().flatten().cloned().collect();
+    net::nat::apply(&net::nat::Table { name: table, segments: &segments, forwards: &forwards }).map_err(|e| Error::internal(e.to_string()))
 }
 
 /// A connection to `live` as `EndpointsConfig` asks it, checked as Docker checks it.
