@@ -165,6 +165,17 @@ fn a_published_port_reaches_the_container() {
     let any = ports.lines().find_map(|l| l.strip_prefix("0.0.0.0:")).unwrap_or_else(|| panic!("{ports}")).to_string();
     assert_eq!(http_get_soon(&format!("127.0.0.1:{any}")).as_deref(), Ok("served\n"));
     ok(docker(&d, &["rm", "-f", "all"]));
+    // A range of host ports: each container the first free one of it.
+    let lo = std::net::TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port().min(65000);
+    let range = format!("127.0.0.1:{lo}-{}:80", lo + 1);
+    for (name, want) in [("r1", lo), ("r2", lo + 1)] {
+        ok(docker(&d, &["run", "-d", "--name", name, "--network", "bridge", "-p", &range, "busybox", "sh", "-c", serve]));
+        assert_eq!(ok(docker(&d, &["port", name, "80/tcp"])).trim(), format!("127.0.0.1:{want}"));
+    }
+    assert_eq!(http_get_soon(&format!("127.0.0.1:{}", lo + 1)).as_deref(), Ok("served\n"));
+    let o = docker(&d, &["run", "-d", "--name", "r3", "--network", "bridge", "-p", &range, "busybox", "sleep", "600"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already allocated"), "{o:?}");
+    ok(docker(&d, &["rm", "-f", "r1", "r2", "r3"]));
     // The host network has no ports to publish: Docker's warning.
     let o = docker(&d, &["create", "--network", "host", "-p", "80:80", "busybox"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("Published ports are discarded when using host network mode"), "{o:?}");

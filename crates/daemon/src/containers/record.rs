@@ -414,7 +414,7 @@ impl Record {
             exposed.sort();
             for (container_port, proto) in exposed.into_iter().filter_map(|k| port_key(k)) {
                 if !ports.iter().any(|p| p.container_port == container_port && p.proto == proto) {
-                    ports.push(PublishedPort { proto: proto.to_string(), container_port, host_ip: None, host_port: 0 });
+                    ports.push(PublishedPort { proto: proto.to_string(), container_port, host_ip: None, host_port: 0, host_port_last: 0 });
                 }
             }
         }
@@ -505,7 +505,7 @@ mod tests {
                     gateway: std::net::Ipv4Addr::new(10, 1, 0, 1),
                     mac: "02:42:0a:01:00:09".into(),
                 }],
-                ports: vec![PublishedPort { proto: "tcp".into(), container_port: 80, host_ip: None, host_port: 8080 }],
+                ports: vec![PublishedPort { proto: "tcp".into(), container_port: 80, host_ip: None, host_port: 8080, host_port_last: 0 }],
                 ..State::default()
             },
         };
@@ -575,7 +575,7 @@ mod tests {
         let ep = &r.state.endpoints[..];
         assert_eq!(ep.len(), 1);
         assert_eq!((ep[0].network.as_str(), ep[0].ip, ep[0].prefix), ("bridge", std::net::Ipv4Addr::new(172, 17, 0, 2), 16));
-        assert_eq!(r.state.ports, [PublishedPort { proto: "tcp".into(), container_port: 80, host_ip: None, host_port: 8080 }]);
+        assert_eq!(r.state.ports, [PublishedPort { proto: "tcp".into(), container_port: 80, host_ip: None, host_port: 8080, host_port_last: 0 }]);
         // Written back without the old field.
         let text = String::from_utf8(serde_json::to_vec(&r).unwrap()).unwrap();
         assert!(!text.contains("\"endpoint\"") && text.contains("\"endpoints\""), "{text}");

@@ -51,6 +51,14 @@ pub struct PublishedPort {
     pub host_ip: Option<std::net::Ipv4Addr>,
     /// Asked for (0: any free one), or given once published.
     pub host_port: u16,
+    /// Asked for a range of host ports (`8000-8010`), its last one: the first free
+    /// one of the range is given.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub host_port_last: u16,
+}
+
+fn is_zero(n: &u16) -> bool {
+    *n == 0
 }
 
 /// A `PORT[/PROTO]` key of `ExposedPorts` or `PortBindings`: the port, and the
@@ -83,14 +91,47 @@ impl PublishedPort {
                     "" | "0.0.0.0" => None,
                     ip => Some(ip.parse::<std::net::Ipv4Addr>().map_err(|_| format!("invalid host IP {ip:?}: berth publishes on IPv4 addresses"))?),
                 };
-                let host_port = match b.host_port.as_str() {
-                    "" => 0,
-                    p => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("invalid host port {p:?}: a number from 1 to 65535 (ranges are not supported yet)"))?,
+                let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("invalid host port {p:?}: a number from 1 to 65535"));
+                let (host_port, host_port_last) = match b.host_port.split_once('-') {
+                    _ if b.host_port.is_empty() => (0, 0),
+                    None => (port(&b.host_port)?, 0),
+                    Some((first, last)) => {
+                        let (first, last) = (port(first)?, port(last)?);
+                        if last < first {
+                            return Err(format!("invalid port range: {}", b.host_port));
+                        }
+                        (first, last)
+                    }
                 };
-                out.push(PublishedPort { proto: proto.to_string(), container_port, host_ip, host_port });
+                out.push(PublishedPort { proto: proto.to_string(), container_port, host_ip, host_port, host_port_last });
             }
         }
         Ok(out)
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use api::hostconfig::{PortBinding, PortMap};
+
+    fn bindings(key: &str, host_port: &str) -> PortMap {
+        [(key.to_string(), Some(vec![PortBinding { host_ip: String::new(), host_port: host_port.into() }]))].into()
+    }
+
+    #[test]
+    fn host_ports_read_as_docker_sends_them() {
+        let one = PublishedPort::from_bindings(&bindings("80/tcp", "8080")).unwrap();
+        assert_eq!((one[0].host_port, one[0].host_port_last), (8080, 0));
+        let any = PublishedPort::from_bindings(&bindings("53/udp", "")).unwrap();
+        assert_eq!((any[0].proto.as_str(), any[0].host_port), ("udp", 0));
+        // `-p 8000-8010:80`: the first free one of the range.
+        let range = PublishedPort::from_bindings(&bindings("80", "8000-8010")).unwrap();
+        assert_eq!((range[0].proto.as_str(), range[0].host_port, range[0].host_port_last), ("tcp", 8000, 8010));
+        for bad in ["8010-8000", "0", "x", "70000", "80-"] {
+            assert!(PublishedPort::from_bindings(&bindings("80/tcp", bad)).is_err(), "{bad}");
+        }
+        assert!(PublishedPort::from_bindings(&bindings("80/icmp", "80")).is_err());
+    }
+}

@@ -706,6 +706,13 @@ impl Networks {
             let proto = net::nat::Proto::parse(&p.proto).ok_or_else(|| Error::invalid(format!("invalid proto: {}", p.proto)))?;
             let clashes = |port: u16| state.taken(proto, p.host_ip, port) || forwards.iter().any(|f| f.proto == proto && f.host_port == port);
             let host_port = match p.host_port {
+                first if p.host_port_last > first => (first..=p.host_port_last).find(|port| !clashes(*port)).ok_or_else(|| {
+                    let on = p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                    Error::internal(format!(
+                        "driver failed programming external connectivity on endpoint {id}: Bind for {on}:{first}-{} failed: every port of the range is already allocated",
+                        p.host_port_last
+                    ))
+                })?,
                 0 => state
                     .free_port(proto, p.host_ip)
                     .filter(|port| !clashes(*port))
@@ -718,7 +725,7 @@ impl Networks {
                 }
                 port => port,
             };
-            let published = PublishedPort { host_port, ..p.clone() };
+            let published = PublishedPort { host_port, host_port_last: 0, ..p.clone() };
             forwards.extend(forward(first.ip, &published));
             given.push(published);
         }
