@@ -232,6 +232,9 @@ fn containers_on_the_bridge_reach_each_other_and_the_host_reaches_them() {
     let mut reply = String::new();
     s.read_to_string(&mut reply).unwrap();
     assert!(reply.ends_with("served\n"), "{reply}");
+    // Its interface's counters, as stats reports them (the CLI's NET I/O).
+    let io = ok(docker(&d, &["stats", "--no-stream", "--format", "{{.NetIO}}", "web"]));
+    assert!(!io.trim().is_empty() && !io.starts_with("0B / 0B"), "{io}");
     // A second container gets the next address; a stopped one gives its address back.
     ok(docker(&d, &["run", "-d", "--name", "second", "--network", "bridge", "busybox", "sleep", "600"]));
     assert_eq!(ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "second"])).trim(), format!("{net}.3"));

@@ -24,12 +24,43 @@ fn online_cpus() -> u32 {
 pub fn sampler(d: &std::sync::Arc<super::Containers>, r: &super::record::Record) -> impl Fn() -> Option<ContainerStats> + Clone + Send + 'static {
     let task = std::sync::Arc::new(d.paths.task(r, &d.config));
     let (live, id, name) = (r.state.status.is_live(), r.id.clone(), r.name.clone());
+    // The host's interfaces are not the container's to count.
+    let net_dev = (!r.network.is_host() && r.state.pid > 0).then(|| format!("/proc/{}/net/dev", r.state.pid));
     move || {
         if !live {
             return None;
         }
-        Some(sample(&task.stats().ok()?, &id, &name))
+        let mut out = sample(&task.stats().ok()?, &id, &name);
+        out.networks = net_dev.as_ref().and_then(|path| std::fs::read_to_string(path).ok()).map(|text| interfaces(&text)).filter(|n| !n.is_empty());
+        Some(out)
     }
+}
+
+/// The counters of a network namespace's interfaces but `lo`, from its
+/// `/proc/<pid>/net/dev`, as Docker reports them under `networks`.
+fn interfaces(text: &str) -> std::collections::HashMap<String, api::stats::NetworkStats> {
+    text.lines()
+        .skip(2)
+        .filter_map(|line| {
+            let (name, figures) = line.split_once(':')?;
+            let name = name.trim();
+            let n: Vec<u64> = figures.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+            if name == "lo" || n.len() < 12 {
+                return None;
+            }
+            let stats = api::stats::NetworkStats {
+                rx_bytes: n[0],
+                rx_packets: n[1],
+                rx_errors: n[2],
+                rx_dropped: n[3],
+                tx_bytes: n[8],
+                tx_packets: n[9],
+                tx_errors: n[10],
+                tx_dropped: n[11],
+            };
+            Some((name.to_string(), stats))
+        })
+        .collect()
 }
 
 /// One sample, in Docker's shape (without `precpu_stats`).
@@ -102,6 +133,20 @@ fn sysinfo_total_memory() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interface_counters_are_read_as_the_kernel_prints_them() {
+        let text = "Inter-|   Receive                                                |  Transmit\n \
+             face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    \
+             lo:     140       2    0    0    0     0          0         0      140       2    0    0    0     0       0          0\n  \
+             eth0:    1532      18    1    2    0     0          0         0      726       9    3    4    0     0       0          0\n";
+        let n = interfaces(text);
+        assert_eq!(n.len(), 1, "{n:?}");
+        let eth0 = &n["eth0"];
+        assert_eq!((eth0.rx_bytes, eth0.rx_packets, eth0.rx_errors, eth0.rx_dropped), (1532, 18, 1, 2));
+        assert_eq!((eth0.tx_bytes, eth0.tx_packets, eth0.tx_errors, eth0.tx_dropped), (726, 9, 3, 4));
+        assert!(interfaces("").is_empty());
+    }
 
     #[test]
     fn host_figures_are_read() {
