@@ -535,3 +535,30 @@ fn containers_of_a_network_without_icc_do_not_reach_each_other() {
     ok(docker(&d, &["rm", "-f", "one"]));
     ok(docker(&d, &["network", "rm", "apart"]));
 }
+
+/// `network` events, as Docker sends them: create, connect (at a start), disconnect
+/// (at the run's end), destroy; each with the network's name and type, and the
+/// container for (dis)connections.
+#[test]
+fn networks_send_their_events() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let n = TestNetwork::claim();
+    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 1;
+    let id = create_network(&d, &n, "evented", &[]);
+    ok(docker(&d, &["run", "--rm", "--name", "visitor", "--network", "evented", "busybox", "true"]));
+    // The run's end is released right after its exit is reported.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    ok(docker(&d, &["network", "rm", "evented"]));
+    let until = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1;
+    let events = ok(docker(&d, &[
+        "events", "--since", &start.to_string(), "--until", &until.to_string(), "--filter", "type=network",
+        "--format", "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}} {{if .Actor.Attributes.container}}c{{end}}",
+    ]));
+    let lines: Vec<&str> = events.lines().filter(|l| l.contains(" evented ")).collect();
+    let want: Vec<String> = ["create", "connect", "disconnect", "destroy"]
+        .iter()
+        .map(|a| format!("{a} {id} evented bridge {}", if matches!(*a, "connect" | "disconnect") { "c" } else { "" }))
+        .collect();
+    assert_eq!(lines.iter().map(|l| l.trim_end()).collect::<Vec<_>>(), want.iter().map(|l| l.trim_end()).collect::<Vec<_>>(), "{events}");
+}
