@@ -562,3 +562,34 @@ fn networks_send_their_events() {
         .collect();
     assert_eq!(lines.iter().map(|l| l.trim_end()).collect::<Vec<_>>(), want.iter().map(|l| l.trim_end()).collect::<Vec<_>>(), "{events}");
 }
+
+/// Legacy `--link NAME:ALIAS` on the default bridge: the linked container's address
+/// under the alias in `/etc/hosts`, Docker's variables in the environment, recorded as
+/// `/target:/container/alias`; a link to a container that does not run fails the start.
+#[test]
+fn legacy_links_name_the_linked_container() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    ok(docker(&d, &["run", "-d", "--name", "db", "--expose", "5432", "-e", "SECRET=s3", "busybox", "sleep", "600"]));
+    let ip = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "db"])).trim().to_string();
+    let out = ok(docker(&d, &["run", "--name", "app", "--link", "db:data", "busybox", "sh", "-c", "grep data /etc/hosts; env | grep ^DATA_ | sort"]));
+    assert!(out.contains(&format!("{ip}\tdata ")) && out.contains(" db\n"), "{out}");
+    for want in [
+        "DATA_NAME=/app/data".to_string(),
+        format!("DATA_PORT=tcp://{ip}:5432"),
+        format!("DATA_PORT_5432_TCP=tcp://{ip}:5432"),
+        format!("DATA_PORT_5432_TCP_ADDR={ip}"),
+        "DATA_PORT_5432_TCP_PORT=5432".to_string(),
+        "DATA_PORT_5432_TCP_PROTO=tcp".to_string(),
+        "DATA_ENV_SECRET=s3".to_string(),
+    ] {
+        assert!(out.lines().any(|l| l == want), "{want}: {out}");
+    }
+    assert_eq!(ok(docker(&d, &["inspect", "-f", "{{json .HostConfig.Links}}", "app"])).trim(), r#"["/db:/app/data"]"#);
+    let o = docker(&d, &["create", "--link", "nosuch:x", "busybox"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("could not get container for nosuch"), "{o:?}");
+    ok(docker(&d, &["stop", "-t", "0", "db"]));
+    let o = docker(&d, &["start", "app"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Cannot link to a non running container: /db AS /app/data"), "{o:?}");
+    ok(docker(&d, &["rm", "-f", "app", "db"]));
+}

@@ -173,6 +173,13 @@ pub async fn create(
     super::spec::capabilities(hc).map_err(Error::invalid)?;
     super::record::PublishedPort::from_bindings(&hc.port_bindings).map_err(Error::invalid)?;
     let networks = d.networks.attachments(&hc.network_mode, &body.networking_config.endpoints_config)?;
+    // Each link names a container that exists (it must run when this one starts).
+    for spec in &hc.links {
+        let link = super::links::Link::parse(spec).map_err(Error::invalid)?;
+        if d.get(&link.target).is_err() {
+            return Err(Error::invalid(format!("could not get container for {}", link.target)));
+        }
+    }
     // Validated once, into the typed values the record keeps.
     let typed = super::record::Typed::take(hc).map_err(Error::invalid)?;
     super::spec::user_mounts(&typed.binds, &hc.tmpfs).map_err(Error::invalid)?;
@@ -229,6 +236,17 @@ fn create_blocking(
             }
         }
     };
+    let mut host_config = body.host_config;
+    // Links as Docker records them: `/target:/container/alias`.
+    host_config.links = host_config
+        .links
+        .iter()
+        .filter_map(|spec| super::links::Link::parse(spec).ok())
+        .map(|link| {
+            let target = d.get(&link.target).map(|c| c.record().name.clone()).unwrap_or_else(|_| link.target.clone());
+            link.stored(&target, &name)
+        })
+        .collect();
     let record = Record {
         schema: super::record::SCHEMA,
         id: id.clone(),
@@ -239,7 +257,7 @@ fn create_blocking(
         path,
         args,
         config,
-        host_config: body.host_config,
+        host_config,
         restart: typed.restart,
         network: typed.network,
         networks,

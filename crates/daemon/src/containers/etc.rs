@@ -94,6 +94,8 @@ pub struct Names<'a> {
     pub nameserver: Option<std::net::Ipv4Addr>,
     /// The daemon's `dns`, for a container that names no servers.
     pub default_dns: &'a [String],
+    /// Lines of `/etc/hosts` for its links.
+    pub links: &'a str,
 }
 
 /// Writes the container's hostname, hosts and resolv.conf into `dir` (its run
@@ -126,6 +128,7 @@ pub fn write_etc_files(dir: &Path, r: &Record, endpoints: &[super::record::Endpo
         };
         hosts.push_str(&format!("{}\t{names}\n", first.ip));
     }
+    hosts.push_str(names.links);
     std::fs::write(dir.join("hosts"), hosts).map_err(io("hosts"))?;
     let resolv = match names.nameserver {
         // berthd's server forwards to the daemon's servers itself.

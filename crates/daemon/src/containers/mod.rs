@@ -29,6 +29,7 @@ pub mod exec;
 pub mod export;
 pub mod health;
 pub mod lifecycle;
+pub mod links;
 pub mod logs;
 pub mod machine;
 pub mod merge;

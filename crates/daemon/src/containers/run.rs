@@ -177,7 +177,8 @@ fn launch_mounted(
         kind: e.kind,
         message: e.message,
     })?;
-    let names = super::etc::Names { nameserver: d.networks.names_served(&joined.endpoints), default_dns: &d.config.dns };
+    let linked = super::links::resolve(d, r).map_err(|message| StartFailure { message, exit_code: 128, kind: ErrorKind::Conflict })?;
+    let names = super::etc::Names { nameserver: d.networks.names_served(&joined.endpoints), default_dns: &d.config.dns, links: &linked.hosts };
     super::etc::write_etc_files(&run_dir, r, &joined.endpoints, &names).map_err(|e| StartFailure::internal(e.message))?;
     if let Some(remap) = userns {
         // As Docker: the container's root owns them, and may edit them.
@@ -205,6 +206,7 @@ fn launch_mounted(
         userns,
         netns: joined.netns.as_deref(),
         cgroup_v2: cgroup_v2(),
+        link_env: &linked.env,
     };
     let spec = spec::build(&input).map_err(|e| StartFailure {
         message: e,

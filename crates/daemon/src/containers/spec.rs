@@ -79,6 +79,8 @@ pub struct Input<'a> {
     /// The network namespace the network service made for this run, joined by path;
     /// none: the runtime makes one (or the host's is shared).
     pub netns: Option<&'a Path>,
+    /// What its links (`--link`) put in the environment, under its own variables.
+    pub link_env: &'a [String],
 }
 
 /// Every capability berthd itself may hand on (its bounding set), for `--privileged`
@@ -142,7 +144,7 @@ pub fn capabilities(hc: &HostConfig) -> Result<Vec<String>, String> {
 
 /// The environment of the process: Docker's PATH when the image sets none, HOSTNAME,
 /// TERM with a tty, HOME from passwd, then the container's own.
-pub fn environment(record: &Record, user: &User) -> Vec<String> {
+pub fn environment(record: &Record, user: &User, link_env: &[String]) -> Vec<String> {
     let c = &record.config;
     let has = |k: &str| {
         c.env
@@ -166,6 +168,7 @@ pub fn environment(record: &Record, user: &User) -> Vec<String> {
                 .unwrap_or("/")
         ));
     }
+    env.extend(link_env.iter().cloned());
     super::merge::merge_env(&env, &c.env)
 }
 
@@ -318,7 +321,7 @@ pub fn build(input: &Input) -> Result<Spec, String> {
     process.set_terminal(Some(c.tty));
     process.set_user(user);
     process.set_args(Some(args));
-    process.set_env(Some(environment(r, input.user)));
+    process.set_env(Some(environment(r, input.user, input.link_env)));
     process.set_cwd(cwd.into());
     process.set_capabilities(Some(capabilities));
     process.set_no_new_privileges(Some(security.no_new_privileges));
@@ -535,6 +538,7 @@ mod tests {
                 default_ulimits: &defaults,
                 userns: None,
                 netns: None,
+                link_env: &[],
             };
             let built = serde_json::to_value(build(&input).unwrap()).unwrap();
             // A run the network service made a namespace for joins it by its path.
