@@ -5,6 +5,7 @@
 mod containers;
 mod exec;
 mod images;
+mod networks;
 mod stats;
 mod support;
 mod system;

@@ -7,6 +7,7 @@ use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 mod image;
 pub use image::*;
 pub mod container;
+pub mod network;
 pub mod values;
 
 /// A command's arguments, declared to clap only when that command is parsed or its
@@ -108,6 +109,8 @@ pub enum Command {
     Tag(Deferred<TagArgs>),
     /// Manage containers
     Container(Deferred<container::ContainerArgs>),
+    /// Manage networks
+    Network(Deferred<network::NetworkArgs>),
     /// Create and run a new container from an image
     Run(Deferred<container::RunArgs>),
     /// Create a new container

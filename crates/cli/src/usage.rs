@@ -147,9 +147,10 @@ fn context_str(err: &clap::Error, kind: ContextKind) -> Option<String> {
     }
 }
 
-/// `-f, --filter` for the flag clap names as `--filter <filter>`.
+/// `-f, --filter` for the flag clap names as `--filter <filter>` (`--ipv6`
+/// for `--ipv6[=<bool>]`).
 fn flag_names(cmd: &clap::Command, clap_name: &str) -> String {
-    let long = clap_name.trim_start_matches('-').split([' ', '=']).next().unwrap_or("");
+    let long = clap_name.trim_start_matches('-').split([' ', '=', '[']).next().unwrap_or("");
     match cmd.get_arguments().find(|a| a.get_long() == Some(long)) {
         Some(a) => match a.get_short() {
             Some(s) => format!("-{s}, --{long}"),
@@ -284,6 +285,14 @@ mod tests {
         assert!(
             u.text.starts_with(
                 "invalid argument \"bad\" for \"-f, --filter\" flag: bad format of filter (expected name=value)\n\nUsage:  berth events [OPTIONS]"
+            ),
+            "{}",
+            u.text
+        );
+        let u = usage(&["berth", "network", "create", "--ipv6=nope", "n"]);
+        assert!(
+            u.text.starts_with(
+                "invalid argument \"nope\" for \"--ipv6\" flag: strconv.ParseBool: parsing \"nope\": invalid syntax\n\nUsage:  berth network create [OPTIONS] NETWORK\n"
             ),
             "{}",
             u.text

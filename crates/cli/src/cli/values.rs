@@ -67,6 +67,15 @@ pub fn int(s: &str) -> Result<i64, String> {
     go_int(s, 64)
 }
 
+/// A `bool` flag given a value (`--ipv6=false`): Go's `strconv.ParseBool`.
+pub fn go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(strconv_error("ParseBool", s, "invalid syntax")),
+    }
+}
+
 /// A `uint16` flag (`--blkio-weight`).
 pub fn uint16(s: &str) -> Result<u16, String> {
     go_uint(s, 16).map(|v| v as u16)
@@ -406,6 +415,8 @@ mod tests {
         assert_eq!(uint16("70000"), Err("strconv.ParseUint: parsing \"70000\": value out of range".into()));
         assert_eq!(uint16("-1"), Err("strconv.ParseUint: parsing \"-1\": invalid syntax".into()));
         assert_eq!(uint16("500"), Ok(500));
+        assert_eq!((go_bool("T"), go_bool("0")), (Ok(true), Ok(false)));
+        assert_eq!(go_bool("yes"), Err("strconv.ParseBool: parsing \"yes\": invalid syntax".into()));
     }
 
     #[test]

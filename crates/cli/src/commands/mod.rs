@@ -8,6 +8,7 @@ pub mod df;
 pub mod events;
 pub mod image;
 pub mod info;
+pub mod network;
 pub mod system;
 pub mod version;
 
@@ -32,6 +33,7 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::Save(Deferred(args)) => image::transfer::save(cli, args).await,
         Command::Tag(Deferred(args)) => image::tag::run(cli, args).await,
         Command::Container(Deferred(args)) => container::run(cli, args).await,
+        Command::Network(Deferred(args)) => network::run(cli, args).await,
         Command::Run(Deferred(a)) => container::dispatch(cli, C::Run(a), "berth").await,
         Command::Create(Deferred(a)) => container::dispatch(cli, C::Create(a), "berth").await,
         Command::Start(Deferred(a)) => container::dispatch(cli, C::Start(a), "berth").await,

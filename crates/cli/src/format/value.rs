@@ -46,12 +46,16 @@ pub struct Struct {
 /// is readable by templates but left out of `json` output when empty.
 /// `method` marks a Go method taking an argument (docker's `{{.Label "k"}}`,
 /// a map here): templates can call it, JSON and `%v` leave it out.
+/// `json`, when set, is what the struct's JSON holds instead of `value`, for
+/// Go values that print one way and marshal another (a `time.Time` prints
+/// `2024-05-01 10:00:00 +0000 UTC`, marshals to RFC 3339).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     pub name: String,
     pub value: Value,
     pub omit_empty: bool,
     pub method: bool,
+    pub json: Option<Value>,
 }
 
 impl Struct {
@@ -87,6 +91,16 @@ impl Struct {
         self
     }
 
+    /// Adds a field whose JSON is `json` rather than `value` (builder form).
+    pub fn field_json(mut self, name: impl Into<String>, value: impl Into<Value>, json: impl Into<Value>) -> Self {
+        let name = name.into();
+        self.push(name.clone(), value, false);
+        if let Some(f) = self.fields.iter_mut().find(|f| f.name == name) {
+            f.json = Some(json.into());
+        }
+        self
+    }
+
     /// Adds or replaces a field.
     pub fn push(&mut self, name: impl Into<String>, value: impl Into<Value>, omit_empty: bool) {
         let name = name.into();
@@ -95,18 +109,20 @@ impl Struct {
             Some(f) => {
                 f.value = value;
                 f.omit_empty = omit_empty;
+                f.json = None;
             }
-            None => self.fields.push(Field { name, value, omit_empty, method: false }),
+            None => self.fields.push(Field { name, value, omit_empty, method: false, json: None }),
         }
     }
 
     /// Appends the fields of `other`, like a Go embedded struct.
     pub fn embed(mut self, other: Struct) -> Self {
         for f in other.fields {
-            let method = f.method;
+            let (method, json) = (f.method, f.json);
             self.push(f.name.clone(), f.value, f.omit_empty);
             if let Some(mine) = self.fields.iter_mut().find(|m| m.name == f.name) {
                 mine.method = method;
+                mine.json = json;
             }
         }
         self
@@ -410,7 +426,7 @@ impl Value {
                     }
                     write_json_string(out, &f.name, true);
                     out.push(':');
-                    f.value.write_json(out, true);
+                    f.json.as_ref().unwrap_or(&f.value).write_json(out, true);
                 }
                 out.push('}');
             }
@@ -424,7 +440,7 @@ impl Value {
                     first = false;
                     write_json_string(out, &f.name, html);
                     out.push(':');
-                    f.value.write_json(out, html);
+                    f.json.as_ref().unwrap_or(&f.value).write_json(out, html);
                 }
                 out.push('}');
             }
@@ -492,6 +508,11 @@ mod tests {
         assert_eq!(row.to_json(), r#"{"ID":"0123","Labels":{"a":"x\u0026y"},"Tag":"\u003cnone\u003e"}"#);
         let outer: Value = Struct::new("T").field("Name", "<b>").field("Rows", vec![row]).into();
         assert!(outer.to_json().starts_with(r#"{"Name":"<b>","Rows":[{"ID""#), "{}", outer.to_json());
+        // A time prints as Go prints it, marshals as RFC 3339.
+        let t: Value =
+            Struct::new("T").field_json("Created", "2024-05-01 10:00:00 +0000 UTC", "2024-05-01T10:00:00Z").into();
+        assert_eq!(t.to_json(), r#"{"Created":"2024-05-01T10:00:00Z"}"#);
+        assert_eq!(t.to_go_string(), "{2024-05-01 10:00:00 +0000 UTC}");
     }
 
     #[test]

@@ -54,13 +54,14 @@ async fn fetch(client: &Client, kind: &str, name: &str, size: bool) -> std::resu
     Ok(Element { raw, typed })
 }
 
-/// The value templates see for `raw`: the API type for containers and
-/// images, else the JSON itself.
+/// The value templates see for `raw`: the API type for containers, images
+/// and networks, else the JSON itself.
 pub fn typed_value(kind: &str, raw: &[u8]) -> Value {
     let as_json = || serde_json::from_slice::<serde_json::Value>(raw).map(Value::from).unwrap_or(Value::Null);
     let typed = match kind {
         "container" => serde_json::from_slice::<ContainerInspect>(raw).ok().and_then(|c| to_value(&c).ok()),
         "image" => serde_json::from_slice::<ImageInspect>(raw).ok().and_then(|i| to_value(&i).ok()),
+        "network" => crate::commands::network::inspect::typed(raw),
         _ => None,
     };
     typed.unwrap_or_else(as_json)
@@ -213,7 +214,7 @@ mod tests {
         let t = Template::parse("{{.State.Pid}} {{.Config.Tty}}").expect("parses");
         assert_eq!(t.render(&typed).expect("renders"), "42 false");
         // A field only the raw JSON has is found through the fallback.
-        let raw = typed_value("network", RAW.as_bytes());
+        let raw = typed_value("volume", RAW.as_bytes());
         assert_eq!(Template::parse("{{.Note}}").expect("parses").render(&raw).expect("renders"), "a, b: {c}");
     }
 }

@@ -293,6 +293,27 @@ impl<'a> Exec<'a> {
                     _ => err_at(at.pos, at.span, format!("wrong number of args for {name}: want 1 got {}", vals.len())),
                 }
             }
+            // Docker's header row is a map type with one method, `Label`,
+            // which titles a `{{.Label "com.example.some_key"}}` column `some key`.
+            Value::Map(_) if self.header && name == "Label" => {
+                let mut vals = Vec::new();
+                for a in args {
+                    vals.push(self.arg(dot, a)?);
+                }
+                vals.extend(final_);
+                match vals.as_slice() {
+                    [Value::Str(key)] => {
+                        let last = key.rsplit('.').next().unwrap_or(key);
+                        Ok(Value::Str(last.replace(['-', '_'], " ")))
+                    }
+                    [other] => err_at(
+                        at.pos,
+                        at.span,
+                        format!("wrong type for value; expected string; got {}", other.type_name()),
+                    ),
+                    _ => err_at(at.pos, at.span, format!("wrong number of args for {name}: want 1 got {}", vals.len())),
+                }
+            }
             Value::Map(mut m) => {
                 if has_args {
                     return err_at(at.pos, at.span, format!("{name} is not a method but has arguments"));

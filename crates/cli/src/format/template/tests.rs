@@ -229,6 +229,11 @@ fn header_mode_passes_names_through() {
     let mut out = String::new();
     t.execute_header(&header, &mut out).expect("header");
     assert_eq!(out, "CONTAINER ID <no value>");
+    // A label column is titled with the key's last part, as docker titles it.
+    let t = Template::parse("{{.ID}}\t{{.Label \"com.example.some_key-x\"}}\t{{.Label \"tier\"}}").expect("parses");
+    let mut out = String::new();
+    t.execute_header(&header, &mut out).expect("header");
+    assert_eq!(out, "CONTAINER ID\tsome key x\ttier");
 }
 
 #[test]
