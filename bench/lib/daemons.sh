@@ -1,7 +1,9 @@
 # Shared by bench/containers.sh and bench/exec.sh (sourced, not run): builds berth,
 # starts a private berthd and, unless SKIP_DOCKER=1, a private dockerd 20.10 with its
-# own containerd (no bridge, no iptables), both under one temp directory, loads busybox
-# into both, and on exit stops them by pid and removes everything they made.
+# own containerd (no iptables; no bridge unless DOCKER_BRIDGE=1, then one of the
+# bench's own, with Docker's userland proxy for published ports), both under one temp
+# directory, loads busybox into both, and on exit stops them by pid and removes
+# everything they made.
 # Sets: rel, tmp, docker_cli, with_docker; defines berth(), docker(), start_berthd().
 BERTH_PEERS=1 bash scripts/install-deps.sh
 cargo build --release --locked -p berth-cli -p berth-daemon -p berth-shim -p berth-runtime -p berth-fixture 2>&1 | tail -1
@@ -17,6 +19,8 @@ cg_parent=/berth-bench-$$
 # berthd's default bridge for the bench: a name and subnet of its own, removed on exit.
 bench_bridge=bb$(( $$ % 100000 ))
 bench_bip=10.253.$(( $$ % 250 )).1/24
+docker_bridge=bd$(( $$ % 100000 ))
+docker_bip=10.252.$(( $$ % 250 )).1/24
 berthd_pid= ctd_pid= dockerd_pid=
 cleanup() {
   set +e
@@ -34,6 +38,7 @@ cleanup() {
   for d in /sys/fs/cgroup/*/"${cg_parent#/}"; do [[ -d $d ]] && rmdir "$d"; done
   findmnt -rn -o TARGET | grep "^$run_tmp/" | sort -r | while read -r m; do umount -l "$m"; done
   ip link del "$bench_bridge" 2>/dev/null
+  ip link del "$docker_bridge" 2>/dev/null
   nft delete table ip "berth_$bench_bridge" 2>/dev/null
   rm -rf "$tmp" "$run_tmp"
 }
@@ -64,8 +69,15 @@ if [[ ${SKIP_DOCKER:-} != 1 ]] && command -v dockerd >/dev/null && [[ -n $docker
   containerd --config "$tmp/containerd.toml" >"$tmp/containerd.log" 2>&1 &
   ctd_pid=$!
   for _ in $(seq 50); do [[ -S $tmp/ctd/containerd.sock ]] && break; sleep 0.2; done
+  bridge_args=(--bridge=none)
+  if [[ ${DOCKER_BRIDGE:-} == 1 ]]; then
+    # A bridge of the bench's own (never docker0): Docker's published ports go through
+    # its userland proxy, as iptables stays off so that the host's rules are left alone.
+    ip link add "$docker_bridge" type bridge && ip addr add "$docker_bip" dev "$docker_bridge" && ip link set "$docker_bridge" up
+    bridge_args=(--bridge="$docker_bridge" --ip-masq=false)
+  fi
   dockerd --containerd="$tmp/ctd/containerd.sock" --data-root "$tmp/docker" --exec-root "$run_tmp/dexec" \
-    -H "unix://$tmp/docker.sock" --pidfile "$tmp/docker.pid" --bridge=none --iptables=false \
+    -H "unix://$tmp/docker.sock" --pidfile "$tmp/docker.pid" "${bridge_args[@]}" --iptables=false \
     >"$tmp/dockerd.log" 2>&1 &
   dockerd_pid=$!
   for _ in $(seq 100); do docker info >/dev/null 2>&1 && break; sleep 0.3; done

@@ -3,7 +3,7 @@
 //! and prune replies. `HostConfig` lives in [`crate::hostconfig`], stats in
 //! [`crate::stats`].
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,8 +30,8 @@ pub struct ContainerConfig {
     #[serde(deserialize_with = "null_default")]
     pub attach_stderr: bool,
     /// `"80/tcp"` → `{}`.
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "HashMap::is_empty")]
-    pub exposed_ports: HashMap<String, EmptyObject>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub exposed_ports: BTreeMap<String, EmptyObject>,
     #[serde(deserialize_with = "null_default")]
     pub tty: bool,
     #[serde(deserialize_with = "null_default")]
@@ -52,7 +52,7 @@ pub struct ContainerConfig {
     pub image: String,
     /// Anonymous volume mount points → `{}`.
     #[serde(deserialize_with = "null_default")]
-    pub volumes: HashMap<String, EmptyObject>,
+    pub volumes: BTreeMap<String, EmptyObject>,
     #[serde(deserialize_with = "null_default")]
     pub working_dir: String,
     /// `None` = the image's default; `[""]` resets it.
@@ -65,7 +65,7 @@ pub struct ContainerConfig {
     #[serde(deserialize_with = "null_default")]
     pub on_build: Vec<String>,
     #[serde(deserialize_with = "null_default")]
-    pub labels: HashMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
     pub stop_signal: String,
     /// Seconds to wait after the stop signal before SIGKILL.
@@ -159,8 +159,8 @@ pub struct MountPoint {
 pub struct SummaryHostConfig {
     #[serde(deserialize_with = "null_default")]
     pub network_mode: String,
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "HashMap::is_empty")]
-    pub annotations: HashMap<String, String>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// `NetworkSettings` as shown in a `ps` summary.
@@ -168,7 +168,7 @@ pub struct SummaryHostConfig {
 #[serde(default, rename_all = "PascalCase")]
 pub struct SummaryNetworkSettings {
     #[serde(deserialize_with = "map_null_values")]
-    pub networks: HashMap<String, EndpointSettings>,
+    pub networks: BTreeMap<String, EndpointSettings>,
 }
 
 /// One `GET /containers/json` entry.
@@ -196,7 +196,7 @@ pub struct ContainerSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size_root_fs: Option<i64>,
     #[serde(deserialize_with = "null_default")]
-    pub labels: HashMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     /// `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`.
     #[serde(deserialize_with = "null_default")]
     pub state: String,
@@ -275,7 +275,7 @@ pub struct GraphDriverData {
     #[serde(deserialize_with = "null_default")]
     pub name: String,
     #[serde(deserialize_with = "null_default")]
-    pub data: HashMap<String, String>,
+    pub data: BTreeMap<String, String>,
 }
 
 /// An extra address in the legacy top-level network fields.
@@ -328,7 +328,7 @@ pub struct NetworkSettings {
     #[serde(deserialize_with = "null_default")]
     pub mac_address: String,
     #[serde(deserialize_with = "map_null_values")]
-    pub networks: HashMap<String, EndpointSettings>,
+    pub networks: BTreeMap<String, EndpointSettings>,
 }
 
 /// `GET /containers/{id}/json` reply.

@@ -2,8 +2,7 @@
 //! unset, a bare string where a list is expected (`Cmd`, `Entrypoint`), and maps
 //! whose values may be `null`.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
@@ -35,13 +34,13 @@ where
 }
 
 /// A map (itself possibly `null`) whose `null` values read as `V::default()`.
-pub(crate) fn map_null_values<'de, D, K, V>(d: D) -> Result<HashMap<K, V>, D::Error>
+pub(crate) fn map_null_values<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
 where
     D: Deserializer<'de>,
-    K: Deserialize<'de> + Eq + Hash,
+    K: Deserialize<'de> + Ord,
     V: Deserialize<'de> + Default,
 {
-    let raw: Option<HashMap<K, Option<V>>> = Option::deserialize(d)?;
+    let raw: Option<BTreeMap<K, Option<V>>> = Option::deserialize(d)?;
     Ok(raw
         .unwrap_or_default()
         .into_iter()

@@ -2,7 +2,7 @@
 //! `Type`/`Action`/`Actor` with lower-case `scope`, `time`, `timeNano` and the
 //! legacy `status`/`id`/`from` (still read by older clients and docker-py).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,7 @@ pub struct EventActor {
     pub id: String,
     /// e.g. `name`, `image`, `exitCode`, and the object's labels.
     #[serde(rename = "Attributes", deserialize_with = "null_default")]
-    pub attributes: HashMap<String, String>,
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// One event.
@@ -64,7 +64,7 @@ impl EventMessage {
         r#type: &str,
         action: &str,
         actor_id: &str,
-        attributes: HashMap<String, String>,
+        attributes: BTreeMap<String, String>,
         time_nano: i64,
     ) -> Self {
         let legacy = r#type == Self::CONTAINER || r#type == Self::IMAGE;

@@ -1,7 +1,7 @@
 //! The `filters` query parameter of list, prune and events endpoints: JSON either
 //! `{"key": ["v1", "v2"]}` or the map form `{"key": {"v1": true}}`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -102,7 +102,7 @@ impl Filters {
 
     /// Whether `labels` satisfy every `key` filter value (`name` or `name=value`);
     /// true when `key` is absent.
-    pub fn match_labels(&self, key: &str, labels: &HashMap<String, String>) -> bool {
+    pub fn match_labels(&self, key: &str, labels: &BTreeMap<String, String>) -> bool {
         self.get(key).iter().all(|f| match f.split_once('=') {
             Some((k, v)) => labels.get(k).is_some_and(|l| l == v),
             None => labels.contains_key(f.as_str()),
@@ -198,12 +198,12 @@ mod tests {
         assert_eq!(f.validate(&["label"]).map_err(|e| e.to_string()), Err("invalid filter 'dangling'".into()));
         assert!(f.get_bool("dangling").is_err());
         assert_eq!(f.get_bool("absent"), Ok(None));
-        let mut labels = HashMap::new();
+        let mut labels = BTreeMap::new();
         labels.insert("app".to_string(), "web".to_string());
         assert!(!f.match_labels("label", &labels));
         labels.insert("tier".to_string(), String::new());
         assert!(f.match_labels("label", &labels));
-        assert!(f.match_labels("absent", &HashMap::new()));
+        assert!(f.match_labels("absent", &BTreeMap::new()));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `Resources` block (cgroup limits, devices, ulimits), plus the small types they
 //! use. Sent in create bodies and returned by inspect.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +23,7 @@ pub const IPC_SYSCTLS: [&str; 8] = [
 ];
 
 /// Published ports: `"80/tcp"` → host bindings (`null` when exposed only).
-pub type PortMap = HashMap<String, Option<Vec<PortBinding>>>;
+pub type PortMap = BTreeMap<String, Option<Vec<PortBinding>>>;
 
 /// One host binding of a container port.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +42,7 @@ pub struct LogConfig {
     #[serde(deserialize_with = "null_default")]
     pub r#type: String,
     #[serde(deserialize_with = "null_default")]
-    pub config: HashMap<String, String>,
+    pub config: BTreeMap<String, String>,
 }
 
 /// `{Name, MaximumRetryCount}`; `Name` is "", `no`, `always`,
@@ -104,7 +104,7 @@ pub struct VolumeOptions {
     #[serde(deserialize_with = "null_default")]
     pub no_copy: bool,
     #[serde(deserialize_with = "null_default")]
-    pub labels: HashMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver_config: Option<VolumeDriverConfig>,
     #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
@@ -118,7 +118,7 @@ pub struct VolumeDriverConfig {
     #[serde(deserialize_with = "null_default")]
     pub name: String,
     #[serde(deserialize_with = "null_default")]
-    pub options: HashMap<String, String>,
+    pub options: BTreeMap<String, String>,
 }
 
 /// `Mount.ImageOptions`.
@@ -167,7 +167,7 @@ pub struct DeviceRequest {
     #[serde(deserialize_with = "null_default")]
     pub capabilities: Vec<Vec<String>>,
     #[serde(deserialize_with = "null_default")]
-    pub options: HashMap<String, String>,
+    pub options: BTreeMap<String, String>,
 }
 
 /// `{Path, Rate}` for the blkio throttle lists.
@@ -298,8 +298,8 @@ pub struct HostConfig {
     /// `[height, width]` of the initial TTY.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub console_size: Option<[u32; 2]>,
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "HashMap::is_empty")]
-    pub annotations: HashMap<String, String>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
     #[serde(deserialize_with = "null_default")]
     pub cap_add: Vec<String>,
     #[serde(deserialize_with = "null_default")]
@@ -336,19 +336,19 @@ pub struct HostConfig {
     pub readonly_rootfs: bool,
     #[serde(deserialize_with = "null_default")]
     pub security_opt: Vec<String>,
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "HashMap::is_empty")]
-    pub storage_opt: HashMap<String, String>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_opt: BTreeMap<String, String>,
     /// Mount point → tmpfs options.
-    #[serde(deserialize_with = "map_null_values", skip_serializing_if = "HashMap::is_empty")]
-    pub tmpfs: HashMap<String, String>,
+    #[serde(deserialize_with = "map_null_values", skip_serializing_if = "BTreeMap::is_empty")]
+    pub tmpfs: BTreeMap<String, String>,
     #[serde(rename = "UTSMode", deserialize_with = "null_default")]
     pub uts_mode: String,
     #[serde(deserialize_with = "null_default")]
     pub userns_mode: String,
     #[serde(deserialize_with = "null_default")]
     pub shm_size: i64,
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "HashMap::is_empty")]
-    pub sysctls: HashMap<String, String>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
     #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
     pub runtime: String,
     #[serde(deserialize_with = "null_default")]
@@ -376,7 +376,7 @@ pub struct EndpointSettings {
     #[serde(deserialize_with = "null_default")]
     pub aliases: Vec<String>,
     #[serde(deserialize_with = "null_default")]
-    pub driver_opts: HashMap<String, String>,
+    pub driver_opts: BTreeMap<String, String>,
     #[serde(deserialize_with = "null_default")]
     pub gw_priority: i64,
     #[serde(rename = "NetworkID", deserialize_with = "null_default")]
@@ -416,5 +416,5 @@ pub struct EndpointIpamConfig {
 #[serde(default, rename_all = "PascalCase")]
 pub struct NetworkingConfig {
     #[serde(deserialize_with = "map_null_values")]
-    pub endpoints_config: HashMap<String, EndpointSettings>,
+    pub endpoints_config: BTreeMap<String, EndpointSettings>,
 }

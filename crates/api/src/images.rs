@@ -1,7 +1,7 @@
 //! Image endpoints' bodies: list summaries, inspect, history, delete/prune
 //! reports, and the JSON-lines progress messages of pull, push, load and build.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +33,7 @@ pub struct ImageSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_size: Option<i64>,
     #[serde(deserialize_with = "null_default")]
-    pub labels: HashMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     /// -1 unless computed (system df).
     #[serde(deserialize_with = "null_default")]
     pub containers: i64,

@@ -1,7 +1,7 @@
 //! Network endpoints' bodies: list/inspect (`Network`), create, connect,
 //! disconnect and prune.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,8 +18,8 @@ pub struct IpamConfig {
     pub ip_range: String,
     #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
     pub gateway: String,
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "HashMap::is_empty")]
-    pub auxiliary_addresses: HashMap<String, String>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub auxiliary_addresses: BTreeMap<String, String>,
 }
 
 /// A network's `IPAM` block.
@@ -32,7 +32,7 @@ pub struct Ipam {
     #[serde(deserialize_with = "null_default")]
     pub config: Vec<IpamConfig>,
     #[serde(deserialize_with = "null_default")]
-    pub options: HashMap<String, String>,
+    pub options: BTreeMap<String, String>,
 }
 
 /// A container attached to a network, as shown by network inspect.
@@ -95,11 +95,11 @@ pub struct Network {
     pub config_only: bool,
     /// Container ID → attachment (filled by inspect, empty in lists).
     #[serde(deserialize_with = "null_default")]
-    pub containers: HashMap<String, NetworkContainer>,
+    pub containers: BTreeMap<String, NetworkContainer>,
     #[serde(deserialize_with = "null_default")]
-    pub options: HashMap<String, String>,
+    pub options: BTreeMap<String, String>,
     #[serde(deserialize_with = "null_default")]
-    pub labels: HashMap<String, String>,
+    pub labels: BTreeMap<String, String>,
 }
 
 /// `POST /networks/create` body.
@@ -132,9 +132,9 @@ pub struct NetworkCreateRequest {
     #[serde(rename = "EnableIPv6", skip_serializing_if = "Option::is_none")]
     pub enable_ipv6: Option<bool>,
     #[serde(deserialize_with = "null_default")]
-    pub options: HashMap<String, String>,
+    pub options: BTreeMap<String, String>,
     #[serde(deserialize_with = "null_default")]
-    pub labels: HashMap<String, String>,
+    pub labels: BTreeMap<String, String>,
 }
 
 /// `POST /networks/create` reply.

@@ -3,7 +3,7 @@
 //! (`total_usage`, `system_cpu_usage`, `online_cpus`) and memory from `usage`
 //! minus `stats.inactive_file` (cgroup v2) or `stats.total_inactive_file` (v1).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +38,7 @@ pub struct ContainerStats {
     pub memory_stats: MemoryStats,
     /// Interface name → counters.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub networks: Option<HashMap<String, NetworkStats>>,
+    pub networks: Option<BTreeMap<String, NetworkStats>>,
     #[serde(deserialize_with = "null_default")]
     pub storage_stats: StorageStats,
 }
@@ -131,8 +131,8 @@ pub struct MemoryStats {
     pub usage: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_usage: Option<u64>,
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "HashMap::is_empty")]
-    pub stats: HashMap<String, u64>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub stats: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failcnt: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]

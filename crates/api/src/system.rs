@@ -1,7 +1,7 @@
 //! System endpoints' bodies: `GET /version`, `GET /info` (every field `docker
 //! info`, docker-py and compose read), `GET /system/df`, and `POST /auth`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +27,7 @@ pub struct ComponentVersion {
     #[serde(deserialize_with = "null_default")]
     pub version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<HashMap<String, String>>,
+    pub details: Option<BTreeMap<String, String>>,
 }
 
 /// `GET /version` reply.
@@ -95,7 +95,7 @@ pub struct RegistryServiceConfig {
     #[serde(rename = "InsecureRegistryCIDRs", deserialize_with = "null_default")]
     pub insecure_registry_cidrs: Vec<String>,
     #[serde(deserialize_with = "null_default")]
-    pub index_configs: HashMap<String, IndexInfo>,
+    pub index_configs: BTreeMap<String, IndexInfo>,
     #[serde(deserialize_with = "null_default")]
     pub mirrors: Vec<String>,
 }
@@ -108,8 +108,8 @@ pub struct RuntimeInfo {
     pub path: String,
     #[serde(deserialize_with = "null_default", skip_serializing_if = "Vec::is_empty")]
     pub runtime_args: Vec<String>,
-    #[serde(deserialize_with = "null_default", skip_serializing_if = "HashMap::is_empty")]
-    pub status: HashMap<String, String>,
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "BTreeMap::is_empty")]
+    pub status: BTreeMap<String, String>,
 }
 
 /// A swarm manager address.
@@ -277,7 +277,7 @@ pub struct SystemInfo {
     #[serde(deserialize_with = "null_default")]
     pub server_version: String,
     #[serde(deserialize_with = "null_default")]
-    pub runtimes: HashMap<String, RuntimeInfo>,
+    pub runtimes: BTreeMap<String, RuntimeInfo>,
     #[serde(deserialize_with = "null_default")]
     pub default_runtime: String,
     #[serde(deserialize_with = "null_default")]

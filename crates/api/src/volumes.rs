@@ -1,7 +1,7 @@
 //! Volume endpoints' bodies: `Volume` (list/inspect/create reply), create, list
 //! and prune.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -33,14 +33,14 @@ pub struct Volume {
     #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<HashMap<String, serde_json::Value>>,
+    pub status: Option<BTreeMap<String, serde_json::Value>>,
     #[serde(deserialize_with = "null_default")]
-    pub labels: HashMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     /// `local`.
     #[serde(deserialize_with = "null_default")]
     pub scope: String,
     #[serde(deserialize_with = "null_default")]
-    pub options: HashMap<String, String>,
+    pub options: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage_data: Option<VolumeUsageData>,
 }
@@ -55,9 +55,9 @@ pub struct VolumeCreateBody {
     #[serde(deserialize_with = "null_default")]
     pub driver: String,
     #[serde(deserialize_with = "null_default")]
-    pub driver_opts: HashMap<String, String>,
+    pub driver_opts: BTreeMap<String, String>,
     #[serde(deserialize_with = "null_default")]
-    pub labels: HashMap<String, String>,
+    pub labels: BTreeMap<String, String>,
 }
 
 /// `GET /volumes` reply.

@@ -195,7 +195,7 @@ fn events() {
         "scope": "local", "time": 1461943101, "timeNano": 1461943101381709551_i64
     }));
     assert_eq!(e.actor.attributes["name"], "test");
-    let mut attrs = std::collections::HashMap::new();
+    let mut attrs = std::collections::BTreeMap::new();
     attrs.insert("image".to_string(), "alpine".to_string());
     let made = EventMessage::new(EventMessage::CONTAINER, "start", "ede54ee1afda", attrs, 1461943101381709551);
     assert_eq!((made.time, made.from.as_str(), made.status.as_str()), (1461943101, "alpine", "start"));

@@ -1,7 +1,7 @@
 //! The event bus: every container and image action is published here; `GET /events`
 //! replays the recent history (for `since`) and then follows live events.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use api::events::EventMessage;
@@ -25,7 +25,7 @@ impl Default for Events {
 }
 
 impl Events {
-    pub fn publish(&self, kind: &str, action: &str, id: &str, attributes: HashMap<String, String>) {
+    pub fn publish(&self, kind: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) {
         let now = chrono::Utc::now();
         let nanos = now.timestamp_nanos_opt().unwrap_or(0);
         let event = EventMessage::new(kind, action, id, attributes, nanos);

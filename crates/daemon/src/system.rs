@@ -1,7 +1,7 @@
 //! What `/version` and `/info` report: facts about this host and this daemon, read
 //! from the kernel and /proc, never made up.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use api::system::{
     ComponentVersion, PlatformInfo, RuntimeInfo, SwarmInfo, SystemInfo, SystemVersion,
@@ -34,7 +34,7 @@ pub fn go_arch() -> &'static str {
 }
 
 pub fn version() -> SystemVersion {
-    let mut details = HashMap::new();
+    let mut details = BTreeMap::new();
     details.insert("ApiVersion".to_string(), API_VERSION.to_string());
     details.insert("MinAPIVersion".to_string(), MIN_API_VERSION.to_string());
     details.insert("Os".to_string(), "linux".to_string());
@@ -140,7 +140,7 @@ pub fn info(config: &Config, counts: Counts, listeners: usize, storage: Storage)
                 RuntimeInfo {
                     path: rt.path.clone(),
                     runtime_args: rt.runtime_args.clone(),
-                    status: HashMap::new(),
+                    status: BTreeMap::new(),
                 },
             )
         })

@@ -41,10 +41,13 @@ fn events(mut buf: &[u8]) -> Vec<Event> {
         let kind = u16::from_ne_bytes(buf[4..6].try_into().expect("2 bytes"));
         let (subsys, msg) = (kind >> 8, kind & 0xff);
         let body = &buf[16..len];
-        if subsys == SUBSYS_NFTABLES && (msg == MSG_NEWTABLE || msg == MSG_DELTABLE) && body.len() >= 4 && body[0] == FAMILY_IP {
-            if let Some(name) = table_name(&body[4..]) {
-                out.push(if msg == MSG_NEWTABLE { Event::Made(name) } else { Event::Deleted(name) });
-            }
+        if subsys == SUBSYS_NFTABLES
+            && (msg == MSG_NEWTABLE || msg == MSG_DELTABLE)
+            && body.len() >= 4
+            && body[0] == FAMILY_IP
+            && let Some(name) = table_name(&body[4..])
+        {
+            out.push(if msg == MSG_NEWTABLE { Event::Made(name) } else { Event::Deleted(name) });
         }
         buf = &buf[len.next_multiple_of(4).min(buf.len())..];
     }

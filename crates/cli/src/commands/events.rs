@@ -206,11 +206,11 @@ pub async fn run(cli: &mut Cli<'_>, args: EventsArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
 
     fn event() -> EventMessage {
         let attrs =
-            HashMap::from([("name".to_string(), "x".to_string()), ("image".to_string(), "busybox".to_string())]);
+            BTreeMap::from([("name".to_string(), "x".to_string()), ("image".to_string(), "busybox".to_string())]);
         EventMessage::new("container", "start", "1234abcd", attrs, 1_795_435_200_123_456_789)
     }
 

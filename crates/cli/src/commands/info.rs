@@ -358,7 +358,7 @@ pub fn pretty_server(out: &mut String, i: &SystemInfo, client_debug: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
 
     fn info() -> SystemInfo {
         SystemInfo {
@@ -381,7 +381,7 @@ mod tests {
             mem_total: 25_275_138_048,
             name: "vm".into(),
             server_version: "0.1.0".into(),
-            runtimes: HashMap::from([("runc".into(), Default::default()), ("berth".into(), Default::default())]),
+            runtimes: BTreeMap::from([("runc".into(), Default::default()), ("berth".into(), Default::default())]),
             default_runtime: "berth".into(),
             init_binary: "berth-init".into(),
             security_options: vec!["name=seccomp,profile=builtin".into(), "name=cgroupns".into()],

@@ -228,10 +228,10 @@ pub async fn run(cli: &mut Cli<'_>, args: VersionArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
 
     fn server() -> SystemVersion {
-        let details: HashMap<String, String> = [
+        let details: BTreeMap<String, String> = [
             ("ApiVersion", "1.47"),
             ("MinAPIVersion", "1.24"),
             ("Os", "linux"),

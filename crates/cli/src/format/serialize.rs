@@ -256,14 +256,14 @@ impl ser::SerializeStructVariant for VariantBuilder<StructBuilder> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::collections::BTreeMap;
 
     #[derive(serde::Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct Info {
         id: String,
         n_cpu: u32,
-        labels: HashMap<String, String>,
+        labels: BTreeMap<String, String>,
         warnings: Option<Vec<String>>,
         #[serde(skip_serializing_if = "String::is_empty")]
         skipped: String,
@@ -274,7 +274,7 @@ mod tests {
         let info = Info {
             id: "abc".into(),
             n_cpu: 2,
-            labels: HashMap::from([("z".into(), "1".into()), ("a".into(), "2".into())]),
+            labels: BTreeMap::from([("z".into(), "1".into()), ("a".into(), "2".into())]),
             warnings: None,
             skipped: String::new(),
         };

@@ -6,7 +6,7 @@
 //! output matches docker's. Build one with [`Struct`] or from any `Serialize`
 //! type with [`to_value`](crate::format::to_value).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::gofmt;
 
@@ -214,12 +214,6 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 
 impl<T: Into<Value>> From<BTreeMap<String, T>> for Value {
     fn from(m: BTreeMap<String, T>) -> Self {
-        Value::Map(m.into_iter().map(|(k, v)| (k, v.into())).collect())
-    }
-}
-
-impl<T: Into<Value>> From<HashMap<String, T>> for Value {
-    fn from(m: HashMap<String, T>) -> Self {
         Value::Map(m.into_iter().map(|(k, v)| (k, v.into())).collect())
     }
 }

@@ -10,7 +10,7 @@
 //! its stdio and keeps its exit; an exec's record (`exec-<id>.record.json` in the
 //! shim's directory) lets the next berthd answer `exec inspect` for it.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
@@ -40,7 +40,7 @@ pub struct Exec {
 
 #[derive(Default)]
 pub struct Execs {
-    map: Mutex<HashMap<String, Arc<Exec>>>,
+    map: Mutex<BTreeMap<String, Arc<Exec>>>,
 }
 
 impl Execs {

@@ -51,7 +51,7 @@ pub mod update;
 pub mod user;
 pub mod view;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, RwLock};
@@ -292,9 +292,9 @@ impl Container {
 
 #[derive(Default)]
 struct Index {
-    by_id: HashMap<String, Arc<Container>>,
+    by_id: BTreeMap<String, Arc<Container>>,
     /// Name (without `/`) → id. A name is reserved here before its container exists.
-    names: HashMap<String, String>,
+    names: BTreeMap<String, String>,
 }
 
 /// The container service: every container berthd knows, and the handles it works

@@ -242,7 +242,7 @@ fn bind(src: &Path, dst: &str, ro: bool, propagation: api::binds::Propagation) -
 /// the volume manager; until then they are refused clearly. A bind keeps the host's
 /// ownership in a remapped container too, as with Docker (no idmap): host root's files
 /// belong to nobody there, and what the container's root writes is the remapped uid's.
-pub fn user_mounts(binds: &[api::binds::Bind], tmpfs: &std::collections::HashMap<String, String>) -> Result<Vec<Mount>, String> {
+pub fn user_mounts(binds: &[api::binds::Bind], tmpfs: &std::collections::BTreeMap<String, String>) -> Result<Vec<Mount>, String> {
     let mut out = Vec::new();
     for b in binds {
         if !b.is_host_path() {
@@ -421,7 +421,7 @@ pub fn build(input: &Input) -> Result<Spec, String> {
     let seccomp = super::seccomp::for_container(security.seccomp.as_deref(), hc.privileged, &caps).map_err(|e| e.to_string())?;
     linux.set_seccomp(seccomp.map(|f| typed("seccomp profile", f)).transpose()?);
     linux.set_rootfs_propagation(None);
-    let mut annotations = std::collections::HashMap::new();
+    let mut annotations = std::collections::BTreeMap::new();
     annotations.insert("org.berth.container.name".to_string(), r.name.clone());
     if hc.init == Some(true) {
         annotations.insert(runtime::reaper::INIT_ANNOTATION.to_string(), "true".to_string());
@@ -437,7 +437,7 @@ pub fn build(input: &Input) -> Result<Spec, String> {
     spec.set_root(Some(root));
     spec.set_mounts(Some(mounts));
     spec.set_linux(Some(linux));
-    spec.set_annotations(Some(annotations));
+    spec.set_annotations(Some(annotations.into_iter().collect()));
     spec.set_hooks(None);
     spec.set_hostname(None);
     spec.set_domainname(None);
@@ -486,13 +486,13 @@ mod tests {
     #[test]
     fn binds_are_checked() {
         let binds = |spec: &str| vec![api::binds::Bind::parse(spec).unwrap()];
-        let none = std::collections::HashMap::new();
+        let none = std::collections::BTreeMap::new();
         let m = user_mounts(&binds("/tmp:/data:ro"), &none).unwrap();
         assert_eq!(m[0].options().as_deref(), Some(&["rbind".to_string(), "rprivate".into(), "ro".into()][..]));
         let m = user_mounts(&binds("/tmp:/data:rshared"), &none).unwrap();
         assert_eq!(m[0].options().as_deref(), Some(&["rbind".to_string(), "rshared".into()][..]));
         assert!(user_mounts(&binds("data:/data"), &none).unwrap_err().contains("named volumes"));
-        let tmpfs = std::collections::HashMap::from([("run".to_string(), String::new())]);
+        let tmpfs = std::collections::BTreeMap::from([("run".to_string(), String::new())]);
         assert!(user_mounts(&[], &tmpfs).unwrap_err().contains("absolute path"));
     }
 

@@ -38,7 +38,7 @@ pub fn sampler(d: &std::sync::Arc<super::Containers>, r: &super::record::Record)
 
 /// The counters of a network namespace's interfaces but `lo`, from its
 /// `/proc/<pid>/net/dev`, as Docker reports them under `networks`.
-fn interfaces(text: &str) -> std::collections::HashMap<String, api::stats::NetworkStats> {
+fn interfaces(text: &str) -> std::collections::BTreeMap<String, api::stats::NetworkStats> {
     text.lines()
         .skip(2)
         .filter_map(|line| {

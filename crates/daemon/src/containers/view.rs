@@ -2,7 +2,7 @@
 //! human status ("Up 2 minutes", "Exited (0) 3 seconds ago"), list filters, and the
 //! attributes of container events.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use api::containers::{
     ContainerInspect, ContainerState, ContainerSummary, EndpointSettings, GraphDriverData,
@@ -25,8 +25,8 @@ fn time(t: Option<DateTime<Utc>>) -> String {
 }
 
 /// `image`, `name` and the labels: what Docker attaches to every container event.
-pub fn event_attributes(r: &Record) -> HashMap<String, String> {
-    let mut a: HashMap<String, String> = r.config.labels.clone();
+pub fn event_attributes(r: &Record) -> BTreeMap<String, String> {
+    let mut a: BTreeMap<String, String> = r.config.labels.clone();
     a.insert("image".into(), r.image_name.clone());
     a.insert("name".into(), r.name.clone());
     a
@@ -63,9 +63,9 @@ pub fn human_status(r: &Record, now: DateTime<Utc>) -> String {
     }
 }
 
-fn networks(r: &Record) -> HashMap<String, EndpointSettings> {
+fn networks(r: &Record) -> BTreeMap<String, EndpointSettings> {
     let mode: String = r.network.clone().into();
-    let mut m = HashMap::new();
+    let mut m = BTreeMap::new();
     // Another container's network is that container's to show.
     if matches!(r.network, super::record::NetworkMode::Container(_)) {
         return m;
@@ -189,7 +189,7 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>, exec_ids: Ve
     };
     let mut config = r.config.clone();
     config.image = r.image_name.clone();
-    let mut graph = HashMap::new();
+    let mut graph = BTreeMap::new();
     graph.insert(
         "MergedDir".to_string(),
         paths.rootfs(&r.id).display().to_string(),
@@ -262,7 +262,7 @@ pub fn summary(r: &Record, now: DateTime<Utc>, size: Option<(i64, i64)>) -> Cont
         status: human_status(r, now),
         host_config: SummaryHostConfig {
             network_mode: r.network.clone().into(),
-            annotations: HashMap::new(),
+            annotations: BTreeMap::new(),
         },
         network_settings: SummaryNetworkSettings {
             networks: networks(r),

@@ -28,7 +28,7 @@ mod directory;
 pub mod endpoint;
 pub mod view;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -333,7 +333,7 @@ impl Networks {
     }
 
     fn publish_event(&self, action: &str, def: &Definition, container: Option<&str>) {
-        let mut attributes = HashMap::from([("name".to_string(), def.name.clone()), ("type".to_string(), def.driver.as_str().to_string())]);
+        let mut attributes = BTreeMap::from([("name".to_string(), def.name.clone()), ("type".to_string(), def.driver.as_str().to_string())]);
         if let Some(c) = container {
             attributes.insert("container".into(), c.to_string());
         }
@@ -449,7 +449,7 @@ impl Networks {
     /// The networks a container of network mode `mode` is connected to at create:
     /// the mode's, then the other `EndpointsConfig` entries (API 1.44: several at
     /// create), each checked as Docker checks them.
-    pub fn attachments(&self, mode: &str, endpoints: &HashMap<String, EndpointSettings>) -> Result<Vec<NetworkAttachment>> {
+    pub fn attachments(&self, mode: &str, endpoints: &BTreeMap<String, EndpointSettings>) -> Result<Vec<NetworkAttachment>> {
         let state = self.lock();
         let own_namespace = matches!(mode, "none" | "host") || mode.starts_with("container:");
         if own_namespace {

@@ -5,7 +5,7 @@
 //! refuse; only what docker checks client-side is checked here, with its
 //! words.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use api::EmptyObject;
 use api::containers::{ContainerConfig, ContainerCreateBody, HealthConfig};
@@ -153,9 +153,9 @@ pub fn create_body_with_env(
     if opts.log_driver == "none" && !opts.log_opt.is_empty() {
         return Err(format!("invalid logging opts for driver {}", opts.log_driver));
     }
-    let log_config: HashMap<String, String> = opts.log_opt.iter().map(|o| values::key_value(o)).collect();
+    let log_config: BTreeMap<String, String> = opts.log_opt.iter().map(|o| values::key_value(o)).collect();
     let (security_opt, unconfined_paths) = security_opts(&opts.security_opt)?;
-    let mut storage_opt = HashMap::new();
+    let mut storage_opt = BTreeMap::new();
     for o in &opts.storage_opt {
         let Some((k, v)) = o.split_once('=') else { return Err("invalid storage option".into()) };
         storage_opt.insert(k.to_string(), v.to_string());
@@ -336,8 +336,8 @@ fn is_user_defined(mode: &str) -> bool {
 /// `--network-alias`, `--ip`, `--ip6`, `--mac-address` and (for a
 /// user-defined network) `--link`; an endpoint without settings is left out,
 /// as docker does for a single network.
-fn endpoints(opts: &ContainerOpts) -> Result<HashMap<String, EndpointSettings>, String> {
-    let mut out = HashMap::new();
+fn endpoints(opts: &ContainerOpts) -> Result<BTreeMap<String, EndpointSettings>, String> {
+    let mut out = BTreeMap::new();
     let (mut user_defined, mut builtin) = (false, false);
     let count = opts.network.len();
     for (i, target) in opts.network.iter().enumerate() {

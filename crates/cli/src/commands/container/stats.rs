@@ -10,7 +10,7 @@
 //! (the screen cleared first when stdout is a terminal) until interrupted; a
 //! container without a sample for 2 s, or whose stream ended, shows `--`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -129,7 +129,7 @@ pub fn block_io(b: &BlkioStats) -> (u64, u64) {
 }
 
 /// Docker's `calculateNetwork`: bytes received and sent over all interfaces.
-pub fn network(n: Option<&HashMap<String, NetworkStats>>) -> (f64, f64) {
+pub fn network(n: Option<&BTreeMap<String, NetworkStats>>) -> (f64, f64) {
     n.into_iter().flatten().fold((0.0, 0.0), |(rx, tx), (_, v)| (rx + v.rx_bytes as f64, tx + v.tx_bytes as f64))
 }
 

@@ -3,7 +3,7 @@
 //! links, driver options, gateway priority), and the forced disconnect.
 //! Both print nothing on success.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use api::hostconfig::{EndpointIpamConfig, EndpointSettings};
 use api::networks::{NetworkConnectRequest, NetworkDisconnectRequest};
@@ -15,8 +15,8 @@ use crate::error::{CliError, Result};
 
 /// Docker's `convertDriverOpt`: `key=value` pairs, trimmed; a pair without
 /// `=` or with an empty key is refused.
-pub fn driver_opts(pairs: &[String]) -> Result<HashMap<String, String>, String> {
-    let mut out = HashMap::new();
+pub fn driver_opts(pairs: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
     for p in pairs {
         match p.split_once('=') {
             Some((k, v)) if !k.trim().is_empty() => {

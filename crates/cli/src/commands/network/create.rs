@@ -7,7 +7,7 @@
 //! that fits no subnet, or a second range or gateway for one, is refused
 //! before the daemon is asked, with docker's words.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use api::networks::{ConfigReference, Ipam, IpamConfig, NetworkCreateRequest, NetworkCreateResponse};
@@ -156,7 +156,7 @@ pub fn map_opt(pairs: &[String]) -> BTreeMap<String, String> {
 /// The create body for the command line, as docker's CLI builds it.
 pub fn request(args: &NetworkCreateArgs) -> Result<NetworkCreateRequest, String> {
     let config = ipam_configs(&args.subnet, &args.ip_range, &args.gateway, &map_opt(&args.aux_address))?;
-    let to_hash = |m: BTreeMap<String, String>| m.into_iter().collect::<HashMap<_, _>>();
+    let to_hash = |m: BTreeMap<String, String>| m.into_iter().collect::<BTreeMap<_, _>>();
     Ok(NetworkCreateRequest {
         name: args.name.clone(),
         driver: args.driver.clone(),

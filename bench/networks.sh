@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# berth's published ports, side by side with Docker in one run (as root):
+#
+#   1. 100 `run -d -p 127.0.0.1::80 busybox sleep 600` in a row, on each engine's
+#      default bridge: the time, and the daemon's memory growth per published port
+#      (berthd's RSS; Docker: dockerd's RSS and its docker-proxy processes');
+#   2. throughput of a bounded transfer (1 GB) from a container, through its published
+#      port on 127.0.0.1 and straight to the container's own address (hyperfine);
+#      Docker's through its userland proxy beside them.
+#
+# Docker runs with a bridge of the bench's own and iptables off (so that the host's
+# rules are left alone): its published ports go through docker-proxy, its default.
+# SKIP_DOCKER=1 measures berth alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOCKER_BRIDGE=1
+source bench/lib/daemons.sh
+
+rss() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
+proxies_rss() { local t=0; for p in $(pgrep -x docker-proxy); do t=$((t + $(rss "$p"))); done; echo "$t"; }
+
+echo "== 1. 100 run -d -p 127.0.0.1::80 … sleep in a row"
+before=$(rss "$berthd_pid")
+t0=$(date +%s.%N)
+for i in $(seq 100); do berth run -d -p 127.0.0.1::80 busybox sleep 600 >/dev/null; done
+t1=$(date +%s.%N)
+after=$(rss "$berthd_pid")
+echo "berth: $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s; berthd RSS +$(( (after - before) * 1024 / 100 )) bytes per published port; $(pgrep -xc berth-shim) shims, no proxy"
+berth ps -q | xargs -r "$rel/berth" -H "unix://$tmp/berth.sock" rm -f >/dev/null
+if [[ -n $with_docker ]]; then
+  before=$(rss "$dockerd_pid")
+  t0=$(date +%s.%N)
+  for i in $(seq 100); do docker run -d -p 127.0.0.1::80 busybox sleep 600 >/dev/null; done
+  t1=$(date +%s.%N)
+  after=$(rss "$dockerd_pid")
+  echo "docker: $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s; dockerd RSS +$(( (after - before) * 1024 / 100 )) bytes per published port, docker-proxy ($(pgrep -xc docker-proxy)) $(( $(proxies_rss) * 1024 / 100 )) bytes per port"
+  docker ps -q | xargs -r env DOCKER_HOST="unix://$tmp/docker.sock" "$docker_cli" rm -f >/dev/null
+fi
+
+echo "== 2. 1 GB from a container: through its published port on 127.0.0.1, and to its own address"
+serve=(busybox nc -ll -p 80 -e cat /dev/zero)
+berth run -d --name bench-src -p 127.0.0.1::80 "${serve[@]}" >/dev/null
+bport=$(berth port bench-src 80/tcp | sed 's/.*://')
+bip=$(berth inspect -f '{{.NetworkSettings.IPAddress}}' bench-src)
+get() { echo "bash -c 'head -c 1000000000 < /dev/tcp/$1/$2 > /dev/null'"; }
+for _ in $(seq 50); do bash -c "head -c 1 < /dev/tcp/127.0.0.1/$bport" >/dev/null 2>&1 && break; sleep 0.1; done
+cmds=(-n "berth, published 127.0.0.1:$bport" "$(get 127.0.0.1 "$bport")" -n "berth, container $bip:80" "$(get "$bip" 80)")
+if [[ -n $with_docker ]]; then
+  docker run -d --name bench-src -p 127.0.0.1::80 "${serve[@]}" >/dev/null
+  dport=$(docker port bench-src 80/tcp | sed 's/.*://')
+  dip=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' bench-src)
+  for _ in $(seq 50); do bash -c "head -c 1 < /dev/tcp/127.0.0.1/$dport" >/dev/null 2>&1 && break; sleep 0.1; done
+  cmds+=(-n "docker, published 127.0.0.1:$dport (docker-proxy)" "$(get 127.0.0.1 "$dport")" -n "docker, container $dip:80" "$(get "$dip" 80)")
+fi
+hyperfine --warmup 1 --runs "${RUNS:-10}" "${cmds[@]}"
