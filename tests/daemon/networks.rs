@@ -593,3 +593,65 @@ fn legacy_links_name_the_linked_container() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("Cannot link to a non running container: /db AS /app/data"), "{o:?}");
     ok(docker(&d, &["rm", "-f", "app", "db"]));
 }
+
+/// Several networks at create (as the docker CLI sends them since API 1.44): one
+/// interface on each, the first network's the way out; `--mac-address`;
+/// `--add-host NAME:host-gateway` names the host as the container reaches it.
+#[test]
+fn a_container_is_created_on_several_networks() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let (a, b) = (TestNetwork::claim(), TestNetwork::claim());
+    create_network(&d, &a, "first", &[]);
+    create_network(&d, &b, "second", &[]);
+    let out = ok(docker(&d, &["run", "--rm", "--network", "first", "--network", "second", "--add-host", "home:host-gateway", "busybox", "sh", "-c", "ls /sys/class/net; ip route | grep default; grep home /etc/hosts"]));
+    assert!(out.starts_with("eth0\neth1\nlo\n"), "{out}");
+    assert!(out.contains(&format!("default via {}.1 dev eth0", a.net)), "{out}");
+    assert!(out.contains(&format!("{}.1\thome", a.net)), "{out}");
+    let out = ok(docker(&d, &["run", "--rm", "--network", "second", "--mac-address", "02:42:de:ad:be:ef", "busybox", "cat", "/sys/class/net/eth0/address"]));
+    assert_eq!(out.trim(), "02:42:de:ad:be:ef");
+    let o = docker(&d, &["create", "--network", "second", "--mac-address", "nope", "busybox"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).to_lowercase().contains("mac"), "{o:?}");
+    ok(docker(&d, &["network", "rm", "first", "second"]));
+}
+
+/// Nothing leaks: containers on the default bridge (with a port) and on a user
+/// network, berthd killed with -9 while they run and one of them dying meanwhile,
+/// berthd started again, everything removed; then none of their devices, namespaces,
+/// nsfs mounts, forwards or the network's bridge is left.
+#[test]
+fn nothing_is_left_after_a_kill_and_removal() {
+    berth_tests::require_root!();
+    let Some(mut d) = Daemon::with_busybox_for_docker() else { return };
+    let n = TestNetwork::claim();
+    create_network(&d, &n, "kept", &[]);
+    ok(docker(&d, &["run", "-d", "--name", "ka", "-p", "127.0.0.1::80", "busybox", "sleep", "600"]));
+    ok(docker(&d, &["run", "-d", "--name", "kb", "--network", "kept", "busybox", "sleep", "600"]));
+    ok(docker(&d, &["run", "-d", "--name", "kc", "busybox", "sleep", "600"]));
+    ok(docker(&d, &["network", "connect", "kept", "kc"]));
+    let ids: Vec<String> = ["ka", "kb", "kc"].iter().map(|n| ok(docker(&d, &["inspect", "-f", "{{.Id}}", n])).trim().to_string()).collect();
+    let b_pid: i32 = ok(docker(&d, &["inspect", "-f", "{{.State.Pid}}", "kb"])).trim().parse().unwrap();
+    d.kill9();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(b_pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    d.start_again(&[]);
+    ok(docker(&d, &["rm", "-f", "ka", "kb", "kc"]));
+    ok(docker(&d, &["network", "rm", "kept"]));
+    let exec = d.dir.path().join("exec");
+    let ours = |name: &str| ids.iter().any(|id| name.starts_with(&format!("vb{}", &id[..12])));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let left = loop {
+        let mut left: Vec<String> = std::fs::read_dir("/sys/class/net").unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| ours(n)).collect();
+        left.extend(std::fs::read_dir(exec.join("netns")).into_iter().flatten().flatten().map(|e| format!("netns {}", e.file_name().to_string_lossy())));
+        left.extend(
+            std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(exec.to_str().unwrap()) && l.contains("nsfs")).map(String::from),
+        );
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            break left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!std::path::Path::new(&format!("/sys/class/net/{}", n.bridge)).exists(), "the network's bridge");
+    let rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip", &d.network.table()]).output().unwrap().stdout).into_owned();
+    assert!(!rules.contains("dnat to") && !rules.contains(&n.bridge), "{rules}");
+}

@@ -172,7 +172,13 @@ pub async fn create(
     super::health::validate(body.config.healthcheck.as_ref())?;
     super::spec::capabilities(hc).map_err(Error::invalid)?;
     super::record::PublishedPort::from_bindings(&hc.port_bindings).map_err(Error::invalid)?;
-    let networks = d.networks.attachments(&hc.network_mode, &body.networking_config.endpoints_config)?;
+    let mut networks = d.networks.attachments(&hc.network_mode, &body.networking_config.endpoints_config)?;
+    // Older clients name the MAC address in the config, for the first network.
+    if !body.config.mac_address.is_empty()
+        && let Some(first) = networks.first_mut().filter(|a| a.mac.is_none())
+    {
+        first.mac = Some(body.config.mac_address.parse().map_err(Error::invalid)?);
+    }
     // Each link names a container that exists (it must run when this one starts).
     for spec in &hc.links {
         let link = super::links::Link::parse(spec).map_err(Error::invalid)?;
@@ -274,7 +280,7 @@ fn create_blocking(
             .map_err(|e| Error::internal(format!("prepare the container's filesystem: {e}")))?;
         crate::crash::point("create:snapshot");
         // Written at start; checked now so that a bad --add-host fails the create.
-        super::etc::hosts_file(false, &record.host_config.extra_hosts)?;
+        super::etc::hosts_file(false, &record.host_config.extra_hosts, std::net::Ipv4Addr::UNSPECIFIED)?;
         record
             .save(&dir)
             .map_err(|e| Error::internal(format!("save container {id}: {e}")))

@@ -40,7 +40,10 @@ pub fn resolv_conf(host_net: bool, dns: &[String], search: &[String], options: &
     out
 }
 
-pub fn hosts_file(host_net: bool, extra: &[String]) -> Result<String> {
+/// The hosts file: the host's on the host network, else Docker's own; then each
+/// `--add-host NAME:IP`, `host-gateway` standing for `host_gateway` (the default
+/// bridge's gateway, the host as containers reach it).
+pub fn hosts_file(host_net: bool, extra: &[String], host_gateway: std::net::Ipv4Addr) -> Result<String> {
     let mut out = if host_net {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
@@ -55,7 +58,11 @@ pub fn hosts_file(host_net: bool, extra: &[String]) -> Result<String> {
                 "invalid IP address in add-host: {ip:?}"
             )));
         }
-        out.push_str(&format!("{ip}\t{host}\n"));
+        if ip == "host-gateway" {
+            out.push_str(&format!("{host_gateway}\t{host}\n"));
+        } else {
+            out.push_str(&format!("{ip}\t{host}\n"));
+        }
     }
     Ok(out)
 }
@@ -96,6 +103,8 @@ pub struct Names<'a> {
     pub default_dns: &'a [String],
     /// Lines of `/etc/hosts` for its links.
     pub links: &'a str,
+    /// What `host-gateway` in `--add-host` stands for.
+    pub host_gateway: std::net::Ipv4Addr,
 }
 
 /// Writes the container's hostname, hosts and resolv.conf into `dir` (its run
@@ -120,7 +129,7 @@ pub fn write_etc_files(dir: &Path, r: &Record, endpoints: &[super::record::Endpo
         r.config.hostname.clone()
     };
     std::fs::write(dir.join("hostname"), format!("{hostname}\n")).map_err(io("hostname"))?;
-    let mut hosts = hosts_file(host_net, &hc.extra_hosts)?;
+    let mut hosts = hosts_file(host_net, &hc.extra_hosts, names.host_gateway)?;
     if let Some(first) = endpoints.first() {
         let names = match r.config.domainname.as_str() {
             "" => hostname.clone(),

@@ -1405,7 +1405,7 @@ mod tests {
     }
 
     fn attachment(network: &str) -> Box<NetworkAttachment> {
-        Box::new(NetworkAttachment { network: network.into(), network_id: format!("{network}-id"), aliases: vec![], ipv4: None })
+        Box::new(NetworkAttachment { network: network.into(), network_id: format!("{network}-id"), aliases: vec![], ipv4: None, mac: None })
     }
 
     fn endpoint(network: &str, slot: u8) -> Endpoint {

@@ -177,8 +177,11 @@ fn launch_mounted(
         kind: e.kind,
         message: e.message,
     })?;
+    // The host, at an address of it this run surely reaches: its first network's
+    // gateway (Docker's default bridge may not be up here).
+    let host_gateway = joined.endpoints.first().map_or_else(|| d.networks.host_gateway(), |e| e.gateway);
     let linked = super::links::resolve(d, r).map_err(|message| StartFailure { message, exit_code: 128, kind: ErrorKind::Conflict })?;
-    let names = super::etc::Names { nameserver: d.networks.names_served(&joined.endpoints), default_dns: &d.config.dns, links: &linked.hosts };
+    let names = super::etc::Names { nameserver: d.networks.names_served(&joined.endpoints), default_dns: &d.config.dns, links: &linked.hosts, host_gateway };
     super::etc::write_etc_files(&run_dir, r, &joined.endpoints, &names).map_err(|e| StartFailure::internal(e.message))?;
     if let Some(remap) = userns {
         // As Docker: the container's root owns them, and may edit them.

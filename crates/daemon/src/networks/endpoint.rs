@@ -39,6 +39,52 @@ pub struct NetworkAttachment {
     /// `--ip`: the address asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv4: Option<std::net::Ipv4Addr>,
+    /// `--mac-address`: the interface's hardware address asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<Mac>,
+}
+
+/// An Ethernet address, `02:42:ac:11:00:02`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Mac(pub [u8; 6]);
+
+impl std::str::FromStr for Mac {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Mac, String> {
+        let bad = || format!("invalid MAC address: {s}");
+        let parts: Vec<&str> = s.split([':', '-']).collect();
+        if parts.len() != 6 {
+            return Err(bad());
+        }
+        let mut out = [0u8; 6];
+        for (o, p) in out.iter_mut().zip(parts) {
+            *o = u8::from_str_radix(p, 16).ok().filter(|_| p.len() == 2).ok_or_else(bad)?;
+        }
+        Ok(Mac(out))
+    }
+}
+
+impl std::fmt::Display for Mac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+impl From<Mac> for String {
+    fn from(m: Mac) -> String {
+        m.to_string()
+    }
+}
+
+impl TryFrom<String> for Mac {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Mac, String> {
+        s.parse()
+    }
 }
 
 /// A container port published on the host.

@@ -477,7 +477,8 @@ impl Networks {
                 Err(e) if e.kind == crate::error::ErrorKind::NotFound => {
                     let aliases = settings.map(|s| s.aliases.clone()).unwrap_or_default();
                     let ipv4 = settings.and_then(|s| s.ipam_config.as_ref()).and_then(|c| c.ipv4_address.parse().ok());
-                    NetworkAttachment { network: key.to_string(), network_id: String::new(), aliases, ipv4 }
+                    let mac = settings.map(|s| s.mac_address.as_str()).filter(|m| !m.is_empty()).map(str::parse).transpose().map_err(Error::invalid)?;
+                    NetworkAttachment { network: key.to_string(), network_id: String::new(), aliases, ipv4, mac }
                 }
                 Err(e) => return Err(e),
             };
@@ -609,6 +610,7 @@ impl Networks {
             (b, live.def.name.clone(), live.def.id.clone(), live.def.internal, address)
         };
         let [o1, o2, o3, o4] = address.octets();
+        let mac = a.mac.map_or([0x02, 0x42, o1, o2, o3, o4], |m| m.0);
         let host_end = Self::host_end(member.id, slot);
         let ifname = format!("eth{slot}");
         let veth = net::link::Veth {
@@ -619,7 +621,7 @@ impl Networks {
             address: net::link::Cidr { addr: address, prefix: b.subnet.prefix() },
             gateway: b.gateway,
             default_route: first && !internal,
-            mac: [0x02, 0x42, o1, o2, o3, o4],
+            mac,
             mtu: b.mtu,
             isolated: !b.icc,
         };
@@ -783,11 +785,17 @@ impl Networks {
         endpoints.iter().find_map(|ep| state.networks.get(&ep.network_id).filter(|n| n.dns.is_some()).map(|_| ep.gateway))
     }
 
+    /// The host as containers reach it (`host-gateway`): the default bridge's gateway.
+    pub fn host_gateway(&self) -> Ipv4Addr {
+        let state = self.lock();
+        state.default_bridge().bridge().map_or(Ipv4Addr::UNSPECIFIED, |b| b.gateway)
+    }
+
     /// The default bridge's id and name, for containers created on it.
     pub fn default_bridge(&self) -> NetworkAttachment {
         let state = self.lock();
         let b = state.default_bridge();
-        NetworkAttachment { network: b.def.name.clone(), network_id: b.def.id.clone(), aliases: Vec::new(), ipv4: None }
+        NetworkAttachment { network: b.def.name.clone(), network_id: b.def.id.clone(), aliases: Vec::new(), ipv4: None, mac: None }
     }
 }
 
@@ -812,10 +820,13 @@ fn apply(table: &str, state: &State) -> Result<()> {
 
 /// A connection to `live` as `EndpointsConfig` asks it, checked as Docker checks it.
 fn attachment(live: &Live, settings: Option<&EndpointSettings>) -> Result<NetworkAttachment> {
-    let mut a = NetworkAttachment { network: live.def.name.clone(), network_id: live.def.id.clone(), aliases: Vec::new(), ipv4: None };
+    let mut a = NetworkAttachment { network: live.def.name.clone(), network_id: live.def.id.clone(), aliases: Vec::new(), ipv4: None, mac: None };
     let Some(s) = settings else { return Ok(a) };
     if live.def.bridge.is_none() {
         return Ok(a);
+    }
+    if !s.mac_address.is_empty() {
+        a.mac = Some(s.mac_address.parse().map_err(Error::invalid)?);
     }
     if !s.aliases.is_empty() {
         if !live.def.has_names() {
