@@ -3,7 +3,8 @@
 #
 #   1. 100 `run -d -p 127.0.0.1::80 busybox sleep 600` in a row, on each engine's
 #      default bridge: the time, and the daemon's memory growth per published port
-#      (berthd's RSS; Docker: dockerd's RSS and its docker-proxy processes');
+#      (berthd: its RSS growth over 100 runs with a port less that over 100 without;
+#      Docker: dockerd's RSS growth and its docker-proxy processes');
 #   2. throughput of a bounded transfer (1 GB) from a container, through its published
 #      port on 127.0.0.1 and straight to the container's own address (hyperfine);
 #      Docker's through its userland proxy beside them.
@@ -20,13 +21,19 @@ rss() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 proxies_rss() { local t=0; for p in $(pgrep -x docker-proxy); do t=$((t + $(rss "$p"))); done; echo "$t"; }
 
 echo "== 1. 100 run -d -p 127.0.0.1::80 … sleep in a row"
-before=$(rss "$berthd_pid")
-t0=$(date +%s.%N)
-for i in $(seq 100); do berth run -d -p 127.0.0.1::80 busybox sleep 600 >/dev/null; done
-t1=$(date +%s.%N)
-after=$(rss "$berthd_pid")
-echo "berth: $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s; berthd RSS +$(( (after - before) * 1024 / 100 )) bytes per published port; $(pgrep -xc berth-shim) shims, no proxy"
-berth ps -q | xargs -r "$rel/berth" -H "unix://$tmp/berth.sock" rm -f >/dev/null
+# berthd's growth for 100 containers without a port, then with one each: the port's
+# own share is the difference.
+hundred() {
+  local before after t0 t1
+  before=$(rss "$berthd_pid"); t0=$(date +%s.%N)
+  for i in $(seq 100); do berth run -d "$@" busybox sleep 600 >/dev/null; done
+  t1=$(date +%s.%N); after=$(rss "$berthd_pid")
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') $(( (after - before) * 1024 / 100 ))"
+  berth ps -q | xargs -r "$rel/berth" -H "unix://$tmp/berth.sock" rm -f >/dev/null
+}
+read -r plain_s plain_b < <(hundred)
+read -r port_s port_b < <(hundred -p 127.0.0.1::80)
+echo "berth: ${port_s} s with a port each (${plain_s} s without); berthd RSS +${port_b} bytes per container with a port, +${plain_b} without: $(( port_b - plain_b )) bytes per published port; no proxy process"
 if [[ -n $with_docker ]]; then
   before=$(rss "$dockerd_pid")
   t0=$(date +%s.%N)
@@ -42,7 +49,8 @@ serve=(busybox nc -ll -p 80 -e cat /dev/zero)
 berth run -d --name bench-src -p 127.0.0.1::80 "${serve[@]}" >/dev/null
 bport=$(berth port bench-src 80/tcp | sed 's/.*://')
 bip=$(berth inspect -f '{{.NetworkSettings.IPAddress}}' bench-src)
-get() { echo "bash -c 'head -c 1000000000 < /dev/tcp/$1/$2 > /dev/null'"; }
+# A client that costs little CPU (1 MiB reads), so that the path is what is measured.
+get() { echo "python3 -c \"import socket, itertools; s = socket.create_connection(('$1', $2)); t = 0; any((t := t + len(s.recv(1 << 20))) >= 10**9 for _ in itertools.count())\""; }
 for _ in $(seq 50); do bash -c "head -c 1 < /dev/tcp/127.0.0.1/$bport" >/dev/null 2>&1 && break; sleep 0.1; done
 cmds=(-n "berth, published 127.0.0.1:$bport" "$(get 127.0.0.1 "$bport")" -n "berth, container $bip:80" "$(get "$bip" 80)")
 if [[ -n $with_docker ]]; then
@@ -52,4 +60,4 @@ if [[ -n $with_docker ]]; then
   for _ in $(seq 50); do bash -c "head -c 1 < /dev/tcp/127.0.0.1/$dport" >/dev/null 2>&1 && break; sleep 0.1; done
   cmds+=(-n "docker, published 127.0.0.1:$dport (docker-proxy)" "$(get 127.0.0.1 "$dport")" -n "docker, container $dip:80" "$(get "$dip" 80)")
 fi
-hyperfine --warmup 1 --runs "${RUNS:-10}" "${cmds[@]}"
+hyperfine --warmup 2 --runs "${RUNS:-20}" "${cmds[@]}"

@@ -158,7 +158,7 @@ fn a_published_port_reaches_the_container() {
     // No process listens on the published ports: the kernel forwards them.
     let table = d.network.table();
     let rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip", &table]).output().unwrap().stdout).into_owned();
-    assert!(rules.contains(&format!("tcp dport {fixed} dnat to")), "{rules}");
+    assert!(rules.contains(&format!("tcp . {fixed} : ")), "{rules}");
     // -P: every exposed port on a free host port.
     ok(docker(&d, &["run", "-d", "--name", "all", "--network", "bridge", "--expose", "80", "-P", "busybox", "sh", "-c", serve]));
     let ports = ok(docker(&d, &["port", "all", "80/tcp"]));
@@ -185,12 +185,12 @@ fn a_published_port_reaches_the_container() {
     let mut rules = String::new();
     while std::time::Instant::now() < deadline {
         rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip", &table]).output().unwrap().stdout).into_owned();
-        if !rules.contains("dnat to") {
+        if !rules.contains("elements") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(!rules.contains("dnat to"), "{rules}");
+    assert!(!rules.contains("elements"), "{rules}");
     assert!(http_get(&format!("127.0.0.1:{fixed}")).is_err());
 }
 
@@ -510,7 +510,7 @@ fn a_deleted_table_is_restored_with_its_ports() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let rules = String::from_utf8_lossy(&listed().stdout).into_owned();
-    assert!(rules.contains(&format!("tcp dport {port} dnat to")), "restored: {rules}\n{}", d.log());
+    assert!(rules.contains(&format!("127.0.0.1 . tcp . {port} : ")), "restored: {rules}\n{}", d.log());
     assert_eq!(http_get_soon(&format!("127.0.0.1:{port}")).as_deref(), Ok("served\n"));
     assert!(d.log().contains("deleted by someone else: restored"), "{}", d.log());
     ok(docker(&d, &["rm", "-f", "web"]));
@@ -653,5 +653,5 @@ fn nothing_is_left_after_a_kill_and_removal() {
     assert!(left.is_empty(), "left behind: {left:?}");
     assert!(!std::path::Path::new(&format!("/sys/class/net/{}", n.bridge)).exists(), "the network's bridge");
     let rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip", &d.network.table()]).output().unwrap().stdout).into_owned();
-    assert!(!rules.contains("dnat to") && !rules.contains(&n.bridge), "{rules}");
+    assert!(!rules.contains("elements") && !rules.contains(&n.bridge), "{rules}");
 }

@@ -3,8 +3,11 @@
 //! so that a reader never sees half of it. No proxy process: a port is a DNAT rule.
 //!
 //! - `prerouting` and `output` send traffic for a local address to the `ports` chain,
-//!   where each published port is a DNAT to its container (from other hosts, from the
-//!   host itself, on 127.0.0.1 too);
+//!   where published ports are two maps (`ports_at`: address, protocol and port;
+//!   `ports_any`: protocol and port, on every local address) to their container's
+//!   address and port: one hash lookup per packet however many ports there are, and
+//!   a port published or withdrawn is one element added or deleted, the table left
+//!   as it is (replacing a table waits for the kernel's RCU grace period);
 //! - `postrouting` masquerades the bridge's traffic that leaves through another device,
 //!   and traffic from the host's loopback to a container (the bridge must have
 //!   `route_localnet` for that, which [`allow_localhost`] sets on it).
@@ -89,17 +92,11 @@ pub struct Error {
 /// - an internal network forwards nothing to or from other devices.
 pub fn script(t: &Table) -> String {
     let name = t.name;
-    let mut ports = String::new();
-    for f in t.forwards {
-        let daddr = f.host_ip.map(|ip| format!("ip daddr {ip} ")).unwrap_or_default();
-        ports.push_str(&format!(
-            "\t\t{daddr}{proto} dport {hp} dnat ip to {cip}:{cp}\n",
-            proto = f.proto.as_str(),
-            hp = f.host_port,
-            cip = f.container_ip,
-            cp = f.container_port,
-        ));
-    }
+    let elements = |at: bool| -> String {
+        let items: Vec<String> = t.forwards.iter().filter(|f| f.host_ip.is_some() == at).map(element).collect();
+        if items.is_empty() { String::new() } else { format!("\t\telements = {{ {} }}\n", items.join(", ")) }
+    };
+    let (at, any) = (elements(true), elements(false));
     let mut postrouting = String::new();
     let mut forward = String::new();
     let bridges: Vec<String> = t.segments.iter().map(|s| format!("\"{}\"", s.bridge)).collect();
@@ -123,7 +120,9 @@ pub fn script(t: &Table) -> String {
         "table ip {name}\n\
          delete table ip {name}\n\
          table ip {name} {{\n\
-         \tchain ports {{\n{ports}\t}}\n\
+         \tmap ports_at {{\n\t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service\n{at}\t}}\n\
+         \tmap ports_any {{\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n{any}\t}}\n\
+         \tchain ports {{\n\t\tdnat ip to ip daddr . meta l4proto . th dport map @ports_at\n\t\tdnat ip to meta l4proto . th dport map @ports_any\n\t}}\n\
          \tchain prerouting {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
          \tchain output {{\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
          \tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n{postrouting}\t}}\n\
@@ -150,9 +149,48 @@ fn nft(table: &str, input: &str) -> Result<(), Error> {
     }
 }
 
+/// A forward as an element of its map: `[ADDR . ]PROTO . PORT : TO . PORT`.
+fn element(f: &Forward) -> String {
+    let key = match f.host_ip {
+        Some(ip) => format!("{ip} . {} . {}", f.proto.as_str(), f.host_port),
+        None => format!("{} . {}", f.proto.as_str(), f.host_port),
+    };
+    format!("{key} : {} . {}", f.container_ip, f.container_port)
+}
+
+/// The map a forward is an element of.
+fn map_of(f: &Forward) -> &'static str {
+    if f.host_ip.is_some() { "ports_at" } else { "ports_any" }
+}
+
 /// Replaces the table with `t`.
 pub fn apply(t: &Table) -> Result<(), Error> {
     nft(t.name, &script(t))
+}
+
+/// Adds `forwards` to the table `name` (made by [`apply`]), in one transaction.
+pub fn add(name: &str, forwards: &[Forward]) -> Result<(), Error> {
+    if forwards.is_empty() {
+        return Ok(());
+    }
+    let script: String = forwards.iter().map(|f| format!("add element ip {name} {} {{ {} }}\n", map_of(f), element(f))).collect();
+    nft(name, &script)
+}
+
+/// Deletes `forwards` from the table `name`, in one transaction.
+pub fn delete(name: &str, forwards: &[Forward]) -> Result<(), Error> {
+    if forwards.is_empty() {
+        return Ok(());
+    }
+    let script: String = forwards
+        .iter()
+        .map(|f| {
+            let key = element(f);
+            let key = key.split(" : ").next().unwrap_or_default();
+            format!("delete element ip {name} {} {{ {key} }}\n", map_of(f))
+        })
+        .collect();
+    nft(name, &script)
 }
 
 /// Removes the table `name`; one that is not there is no error.
@@ -190,8 +228,8 @@ mod tests {
         ];
         let s = script(&Table { name: "berth_b0", segments: &segments, forwards: &forwards });
         assert!(s.starts_with("table ip berth_b0\ndelete table ip berth_b0\ntable ip berth_b0 {\n"), "{s}");
-        assert!(s.contains("\t\ttcp dport 8080 dnat ip to 10.1.2.2:80\n"), "{s}");
-        assert!(s.contains("\t\tip daddr 127.0.0.1 udp dport 5353 dnat ip to 10.1.2.3:53\n"), "{s}");
+        assert!(s.contains("elements = { tcp . 8080 : 10.1.2.2 . 80 }"), "{s}");
+        assert!(s.contains("elements = { 127.0.0.1 . udp . 5353 : 10.1.2.3 . 53 }"), "{s}");
         assert!(s.contains("ip saddr 10.1.2.0/24 oifname != \"b0\" masquerade"), "{s}");
         // Hairpin: back into its own network through a published port.
         assert!(s.contains("oifname \"b1\" ip saddr 10.1.3.0/24 ip daddr 10.1.3.0/24 ct status dnat masquerade"), "{s}");
@@ -221,13 +259,24 @@ mod tests {
         remove(&name).unwrap();
         applied.unwrap();
         let text = String::from_utf8_lossy(&listed.stdout);
-        assert!(text.contains("tcp dport 18080 dnat to 10.9.9.2:80"), "{text}");
+        assert!(text.contains("tcp . 18080 : 10.9.9.2 . 80"), "{text}");
         // Applied twice: still one table, replaced.
         apply(&t).unwrap();
         apply(&Table { forwards: &[], ..t.clone() }).unwrap();
         let listed = Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap();
+        assert!(!String::from_utf8_lossy(&listed.stdout).contains("18080"));
+        // Forwards added and deleted one by one, the table kept.
+        let more = [
+            Forward { proto: Proto::Udp, host_ip: Some(Ipv4Addr::LOCALHOST), host_port: 15353, container_ip: Ipv4Addr::new(10, 9, 9, 3), container_port: 53 },
+            forwards[0].clone(),
+        ];
+        add(&name, &more).unwrap();
+        let listed = String::from_utf8_lossy(&Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap().stdout).into_owned();
+        assert!(listed.contains("127.0.0.1 . udp . 15353 : 10.9.9.3 . 53") && listed.contains("tcp . 18080 : 10.9.9.2 . 80"), "{listed}");
+        delete(&name, &more[..1]).unwrap();
+        let listed = String::from_utf8_lossy(&Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap().stdout).into_owned();
         remove(&name).unwrap();
-        assert!(!String::from_utf8_lossy(&listed.stdout).contains("dport 18080"));
+        assert!(!listed.contains("15353") && listed.contains("tcp . 18080"), "{listed}");
         assert!(!Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap().status.success());
         remove(&name).unwrap();
     }

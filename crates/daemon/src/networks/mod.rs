@@ -731,11 +731,18 @@ impl Networks {
             forwards.extend(forward(first.ip, &published));
             given.push(published);
         }
-        state.forwards.insert(id.to_string(), forwards);
-        if let Err(e) = self.apply(&state) {
-            state.forwards.remove(id);
-            return Err(e);
+        // One element each in berth's table (made when the network got ready); the
+        // whole table again only if that fails (deleted under us, say).
+        if let Err(e) = net::nat::add(&self.table, &forwards) {
+            tracing::warn!(container = %id, "publish: {e}; the table is made again");
+            state.forwards.insert(id.to_string(), forwards);
+            if let Err(e) = self.apply(&state) {
+                state.forwards.remove(id);
+                return Err(e);
+            }
+            return Ok(given);
         }
+        state.forwards.insert(id.to_string(), forwards);
         Ok(given)
     }
 
@@ -756,10 +763,13 @@ impl Networks {
                 left.push(live.def.clone());
             }
         }
-        if state.forwards.remove(id).is_some()
-            && let Err(e) = self.apply(&state)
+        if let Some(forwards) = state.forwards.remove(id)
+            && let Err(e) = net::nat::delete(&self.table, &forwards)
         {
-            tracing::warn!(container = %id, "{}", e.message);
+            tracing::warn!(container = %id, "withdraw its ports: {e}; the table is made again");
+            if let Err(e) = self.apply(&state) {
+                tracing::warn!(container = %id, "{}", e.message);
+            }
         }
         drop(state);
         for def in left {
