@@ -655,3 +655,45 @@ fn nothing_is_left_after_a_kill_and_removal() {
     let rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip", &d.network.table()]).output().unwrap().stdout).into_owned();
     assert!(!rules.contains("elements") && !rules.contains(&n.bridge), "{rules}");
 }
+
+/// `--ipv6`: a network with an IPv6 subnet of the user's (or a unique local one
+/// chosen for it), its containers given an address there too (inspect shows it as
+/// Docker does), answered by name (AAAA) and reached over IPv6, from each other, from
+/// the host, and through a published port on the gateway's IPv6 address.
+#[test]
+fn ipv6_networks_address_resolve_and_publish() {
+    berth_tests::require_root!();
+    if !std::path::Path::new("/proc/net/if_inet6").exists() {
+        berth_tests::skip("the kernel has no IPv6");
+        return;
+    }
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let n = TestNetwork::claim();
+    let subnet6 = format!("--subnet={}/64", n.net6());
+    create_network(&d, &n, "six", &["--ipv6", &subnet6]);
+    let shown = ok(docker(&d, &["network", "inspect", "-f", "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}} {{end}}", "six"]));
+    assert_eq!(shown.trim(), format!("true {0}.0/24 {0}.1 {1}/64 {1}1", n.net, n.net6()));
+    // Chosen for it: a unique local /64.
+    let other = TestNetwork::claim();
+    create_network(&d, &other, "ula", &["--ipv6"]);
+    let ula = ok(docker(&d, &["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", "ula"]));
+    assert!(ula.split_whitespace().nth(1).is_some_and(|s| s.starts_with("fd") && s.ends_with("::/64")), "{ula}");
+    ok(docker(&d, &["network", "rm", "ula"]));
+    let port = std::net::TcpListener::bind("[::]:0").unwrap().local_addr().unwrap().port().to_string();
+    ok(docker(&d, &["run", "-d", "--name", "web6", "--network", "six", "-p", &format!("{port}:80"), "busybox", "sh", "-c", SERVE]));
+    let v6 = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.Networks.six.GlobalIPv6Address}} {{.NetworkSettings.Networks.six.GlobalIPv6PrefixLen}} {{.NetworkSettings.Networks.six.IPv6Gateway}}", "web6"]));
+    let want_ip = format!("{}2", n.net6());
+    assert_eq!(v6.trim(), format!("{want_ip} 64 {}1", n.net6()));
+    // By name, both families; then over IPv6 from a neighbour.
+    let script = format!("nslookup web6 | grep -c '{want_ip}$'; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {want_ip} 80");
+    let got = run_until(&d, &["run", "--rm", "--network", "six", "busybox", "sh", "-c", &script], "\nserved\n");
+    assert!(got.starts_with("1\n") && got.ends_with("\nserved\n"), "{got}");
+    // From the host: straight, and through the published port on the gateway's address.
+    assert_eq!(http_get_soon(&format!("[{want_ip}]:80")).as_deref(), Ok("served\n"));
+    assert_eq!(http_get_soon(&format!("[{}1]:{port}", n.net6())).as_deref(), Ok("served\n"));
+    let rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip6", &d.network.table()]).output().unwrap().stdout).into_owned();
+    assert!(rules.contains(&format!("tcp . {port} : {want_ip} . 80")), "{rules}");
+    ok(docker(&d, &["rm", "-f", "web6"]));
+    ok(docker(&d, &["network", "rm", "six"]));
+    assert!(!std::process::Command::new("nft").args(["list", "table", "ip6", &d.network.table()]).output().unwrap().status.success(), "the ip6 table goes with the last IPv6 network");
+}

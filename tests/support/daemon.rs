@@ -72,6 +72,12 @@ impl TestNetwork {
         format!("02:42:{:02x}:{:02x}:{:02x}:{last:02x}", o[0], o[1], o[2])
     }
 
+    /// An IPv6 /64 of the claim's own: `fd00:be:X:Y::/64`.
+    pub fn net6(&self) -> String {
+        let o: Vec<&str> = self.net.split('.').collect();
+        format!("fd00:be:{}:{}::", o[1], o[2])
+    }
+
     /// berth's nftables table for this bridge.
     pub fn table(&self) -> String {
         format!("berth_{}", self.bridge)
@@ -85,6 +91,7 @@ impl Drop for TestNetwork {
         };
         quiet(&["link", "del", &self.bridge], "ip");
         quiet(&["delete", "table", "ip", &self.table()], "nft");
+        quiet(&["delete", "table", "ip6", &self.table()], "nft");
         let _ = std::fs::remove_file(&self.claim);
         // The directory goes with the last claim.
         if let Some(dir) = self.claim.parent() {

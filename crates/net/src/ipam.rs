@@ -338,3 +338,123 @@ mod tests {
         assert_eq!(parse_routes(text), vec![net("192.168.2.0/24")]);
     }
 }
+
+/// An IPv6 network, `fd12:3456:789a::/64`: its address has no host bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Subnet6 {
+    addr: std::net::Ipv6Addr,
+    prefix: u8,
+}
+
+fn mask6(prefix: u8) -> u128 {
+    if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) }
+}
+
+impl Subnet6 {
+    pub fn containing(addr: std::net::Ipv6Addr, prefix: u8) -> Subnet6 {
+        let prefix = prefix.min(128);
+        Subnet6 { addr: std::net::Ipv6Addr::from(u128::from(addr) & mask6(prefix)), prefix }
+    }
+
+    pub fn addr(&self) -> std::net::Ipv6Addr {
+        self.addr
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    pub fn contains(&self, ip: std::net::Ipv6Addr) -> bool {
+        u128::from(ip) & mask6(self.prefix) == u128::from(self.addr)
+    }
+
+    pub fn overlaps(&self, other: &Subnet6) -> bool {
+        let m = mask6(self.prefix.min(other.prefix));
+        u128::from(self.addr) & m == u128::from(other.addr) & m
+    }
+
+    /// A unique local /64 (RFC 4193: `fd`, a random global id and subnet id), for a
+    /// network asked for IPv6 without a subnet, as Docker chooses one.
+    pub fn unique_local(random: [u8; 7]) -> Subnet6 {
+        let mut bytes = [0u8; 16];
+        bytes[0] = 0xfd;
+        bytes[1..8].copy_from_slice(&random);
+        Subnet6 { addr: std::net::Ipv6Addr::from(bytes), prefix: 64 }
+    }
+
+    /// The `n`-th address of the network (`::1` is the first host's).
+    pub fn nth(&self, n: u128) -> Option<std::net::Ipv6Addr> {
+        let hosts = if self.prefix == 128 { 1 } else { 1u128.checked_shl(u32::from(128 - self.prefix)).unwrap_or(u128::MAX) };
+        (n < hosts).then(|| std::net::Ipv6Addr::from(u128::from(self.addr) + n))
+    }
+}
+
+impl fmt::Display for Subnet6 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl From<Subnet6> for String {
+    fn from(s: Subnet6) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for Subnet6 {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Subnet6> {
+        s.parse()
+    }
+}
+
+impl FromStr for Subnet6 {
+    type Err = Error;
+
+    /// `ADDR/PREFIX` with no host bits, a prefix of 64 at most (room for SLAAC-sized
+    /// networks is what Docker and the kernel expect of a bridge).
+    fn from_str(s: &str) -> Result<Subnet6> {
+        let bad = || Error(format!("invalid CIDR address: {s}"));
+        let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+        let addr: std::net::Ipv6Addr = addr.parse().map_err(|_| bad())?;
+        let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 128).ok_or_else(bad)?;
+        let subnet = Subnet6::containing(addr, prefix);
+        if subnet.addr != addr {
+            return Err(Error(format!("invalid subnet {s}: it should be {subnet}")));
+        }
+        if prefix > 124 {
+            return Err(Error(format!("subnet {subnet} is too small: it has no room for a gateway and a container")));
+        }
+        Ok(subnet)
+    }
+}
+
+/// Where a network's containers get their IPv6 addresses: the lowest free one after
+/// the gateway's.
+pub fn next_free6(subnet: &Subnet6, gateway: std::net::Ipv6Addr, leased: impl Fn(std::net::Ipv6Addr) -> bool) -> Option<std::net::Ipv6Addr> {
+    // Bounded: a network never holds more containers than this.
+    (1..=1u128 << 20).map_while(|n| subnet.nth(n)).find(|a| *a != gateway && !leased(*a))
+}
+
+#[cfg(test)]
+mod tests6 {
+    use super::*;
+
+    #[test]
+    fn ipv6_subnets_and_their_addresses() {
+        let s: Subnet6 = "fd00:1:2:3::/64".parse().unwrap();
+        assert_eq!(s.to_string(), "fd00:1:2:3::/64");
+        assert!("fd00:1:2:3::5/64".parse::<Subnet6>().unwrap_err().0.contains("it should be fd00:1:2:3::/64"));
+        assert!("fd00::/126".parse::<Subnet6>().is_err() && "10.0.0.0/8".parse::<Subnet6>().is_err());
+        assert!(s.contains("fd00:1:2:3::ff".parse().unwrap()) && !s.contains("fd00:1:2:4::1".parse().unwrap()));
+        assert!(s.overlaps(&"fd00:1::/32".parse().unwrap()));
+        let gw = s.nth(1).unwrap();
+        assert_eq!(gw.to_string(), "fd00:1:2:3::1");
+        assert_eq!(next_free6(&s, gw, |_| false).unwrap().to_string(), "fd00:1:2:3::2");
+        assert_eq!(next_free6(&s, gw, |a| a.segments()[7] < 9).unwrap().to_string(), "fd00:1:2:3::9");
+        let ula = Subnet6::unique_local([1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(ula.to_string(), "fd01:203:405:607::/64");
+    }
+}

@@ -34,6 +34,25 @@ pub struct Cidr {
     pub prefix: u8,
 }
 
+/// An IPv6 address with its prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr6 {
+    pub addr: std::net::Ipv6Addr,
+    pub prefix: u8,
+}
+
+/// Adds `cidr` to the link `index`, without duplicate address detection: the
+/// address is berth's to give, and DAD would leave it tentative (unusable) for a
+/// second or more after the start.
+async fn add_ipv6(handle: &Handle, index: u32, cidr: Cidr6, what: &str) -> Result<()> {
+    let mut add = handle.address().add(index, cidr.addr.into(), cidr.prefix);
+    add.message_mut().header.flags |= rtnetlink::packet_route::address::AddressHeaderFlags::Nodad;
+    match add.execute().await {
+        Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
+        other => other.map_err(error(format!("address {}/{} on {what}", cidr.addr, cidr.prefix))),
+    }
+}
+
 /// A veth pair to make: `host_end` on `bridge` in the host's namespace, its peer
 /// `ifname` in the namespace at `netns`.
 #[derive(Debug, Clone)]
@@ -45,6 +64,8 @@ pub struct Veth<'a> {
     pub ifname: &'a str,
     pub address: Cidr,
     pub gateway: Ipv4Addr,
+    /// Its IPv6 address and gateway, on a network with IPv6.
+    pub ipv6: Option<(Cidr6, std::net::Ipv6Addr)>,
     /// Whether the container's default route goes through `gateway` (its first
     /// network's, unless that one is internal).
     pub default_route: bool,
@@ -110,7 +131,7 @@ async fn index_of(handle: &Handle, name: &str) -> Result<Option<u32>> {
 
 /// The bridge `name` in the host's namespace, up, with `gateway` on it; made if it
 /// is missing. Returns whether it was made.
-pub fn ensure_bridge(name: &str, gateway: Cidr, mtu: Option<u32>) -> Result<bool> {
+pub fn ensure_bridge(name: &str, gateway: Cidr, gateway6: Option<Cidr6>, mtu: Option<u32>) -> Result<bool> {
     let name = name.to_string();
     on_thread(None, move |handle| async move {
         let (index, made) = match index_of(&handle, &name).await? {
@@ -148,6 +169,9 @@ pub fn ensure_bridge(name: &str, gateway: Cidr, mtu: Option<u32>) -> Result<bool
                 .await
                 .map_err(error(format!("address {}/{} on {name}", gateway.addr, gateway.prefix)))?;
         }
+        if let Some(g6) = gateway6 {
+            add_ipv6(&handle, index, g6, &name).await?;
+        }
         handle.link().set(LinkUnspec::new_with_index(index).up().build()).execute().await.map_err(error(format!("bring {name} up")))?;
         Ok(made)
     })
@@ -176,7 +200,7 @@ pub fn remove(name: &str) -> Result<()> {
 /// renaming it, would each wait for an RCU grace period (tens of milliseconds).
 pub fn connect(v: &Veth) -> Result<Endpoint> {
     let (bridge, host_end, ns_path, ifname) = (v.bridge.to_string(), v.host_end.to_string(), v.netns.to_path_buf(), v.ifname.to_string());
-    let (address, gateway, default_route, mac, mtu, isolated) = (v.address, v.gateway, v.default_route, v.mac, v.mtu, v.isolated);
+    let (address, gateway, default_route, mac, mtu, isolated, ipv6) = (v.address, v.gateway, v.default_route, v.mac, v.mtu, v.isolated, v.ipv6);
     let made = {
         let (host_end, ns_path, ifname) = (host_end.clone(), ns_path.clone(), ifname.clone());
         on_thread(None, move |handle| async move {
@@ -211,6 +235,9 @@ pub fn connect(v: &Veth) -> Result<Endpoint> {
         on_thread(Some(&ns_path), move |handle| async move {
             let index = index_of(&handle, &ifname).await?.ok_or_else(|| Error { what: ifname.clone(), reason: "not in the namespace".into() })?;
             handle.address().add(index, address.addr.into(), address.prefix).execute().await.map_err(error(format!("address {ifname}")))?;
+            if let Some((a6, _)) = ipv6 {
+                add_ipv6(&handle, index, a6, &ifname).await?;
+            }
             handle.link().set(LinkUnspec::new_with_index(index).up().build()).execute().await.map_err(error(format!("bring {ifname} up")))?;
             if default_route {
                 handle
@@ -219,6 +246,14 @@ pub fn connect(v: &Veth) -> Result<Endpoint> {
                     .execute()
                     .await
                     .map_err(error(format!("default route through {gateway}")))?;
+                if let Some((_, g6)) = ipv6 {
+                    handle
+                        .route()
+                        .add(RouteMessageBuilder::<std::net::Ipv6Addr>::new().gateway(g6).output_interface(index).build())
+                        .execute()
+                        .await
+                        .map_err(error(format!("default route through {g6}")))?;
+                }
             }
             Ok(Endpoint { address, gateway, mac: mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":") })
         })
@@ -255,8 +290,9 @@ mod tests {
             let _ = ns.remove();
         };
         let result = std::panic::catch_unwind(|| {
-            assert!(ensure_bridge(&bridge, gateway, Some(1400)).unwrap(), "made");
-            assert!(!ensure_bridge(&bridge, gateway, None).unwrap(), "found the second time");
+            let g6 = Cidr6 { addr: format!("fd00:b:{b:x}:{c:x}::1").parse().unwrap(), prefix: 64 };
+            assert!(ensure_bridge(&bridge, gateway, Some(g6), Some(1400)).unwrap(), "made");
+            assert!(!ensure_bridge(&bridge, gateway, Some(g6), None).unwrap(), "found the second time");
             let address = Cidr { addr: Ipv4Addr::new(10, b, c, 2), prefix: 24 };
             let veth = Veth {
                 bridge: &bridge,
@@ -265,6 +301,7 @@ mod tests {
                 ifname: "eth0",
                 address,
                 gateway: gateway.addr,
+                ipv6: Some((Cidr6 { addr: format!("fd00:b:{b:x}:{c:x}::2").parse().unwrap(), prefix: 64 }, g6.addr)),
                 default_route: true,
                 mac: [0x02, 0x42, 10, b, c, 2],
                 mtu: Some(1400),
@@ -288,6 +325,19 @@ mod tests {
             let port = listener.local_addr().unwrap().port();
             let stream = std::net::TcpStream::connect_timeout(&(address.addr, port).into(), std::time::Duration::from_secs(5));
             assert!(stream.is_ok(), "{stream:?}");
+            // And over IPv6, at once (no duplicate address detection to wait for).
+            let path = ns.path().to_path_buf();
+            let a6: std::net::Ipv6Addr = format!("fd00:b:{b:x}:{c:x}::2").parse().unwrap();
+            let listener6 = std::thread::spawn(move || {
+                let f = std::fs::File::open(&path).unwrap();
+                nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+                std::net::TcpListener::bind((a6, 0)).unwrap()
+            })
+            .join()
+            .unwrap();
+            let port6 = listener6.local_addr().unwrap().port();
+            let stream6 = std::net::TcpStream::connect_timeout(&(a6, port6).into(), std::time::Duration::from_secs(5));
+            assert!(stream6.is_ok(), "{stream6:?}");
             remove(&host_end).unwrap();
             assert!(!std::path::Path::new(&format!("/sys/class/net/{host_end}")).exists());
         });

@@ -13,7 +13,7 @@
 //!   `route_localnet` for that, which [`allow_localhost`] sets on it).
 
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Command, Stdio};
 
 /// A transport protocol of a published port.
@@ -47,10 +47,12 @@ impl Proto {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
     pub proto: Proto,
-    /// Only traffic for this host address; any local address when none.
-    pub host_ip: Option<Ipv4Addr>,
+    /// Only traffic for this host address; any local address when none. Of the
+    /// container's family.
+    pub host_ip: Option<IpAddr>,
     pub host_port: u16,
-    pub container_ip: Ipv4Addr,
+    /// IPv4 or IPv6: the forward is in the table of that family.
+    pub container_ip: IpAddr,
     pub container_port: u16,
 }
 
@@ -59,6 +61,8 @@ pub struct Forward {
 pub struct Segment {
     pub bridge: String,
     pub subnet: (Ipv4Addr, u8),
+    /// Its IPv6 network, if it has one.
+    pub subnet6: Option<(std::net::Ipv6Addr, u8)>,
     /// Its traffic out through other devices leaves with the host's address.
     pub masquerade: bool,
     /// Nothing is forwarded between it and any other device (`--internal`).
@@ -81,8 +85,35 @@ pub struct Error {
     pub reason: String,
 }
 
-/// The script that replaces the table with `t`: made if missing, then deleted and
-/// made again, in one transaction.
+/// The address families berth's tables come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn of(ip: IpAddr) -> Family {
+        if ip.is_ipv4() { Family::V4 } else { Family::V6 }
+    }
+
+    /// nft's words: the table family, the address selector, the address type.
+    fn words(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Family::V4 => ("ip", "ip", "ipv4_addr"),
+            Family::V6 => ("ip6", "ip6", "ipv6_addr"),
+        }
+    }
+}
+
+/// Whether the kernel has an IPv6 stack (an `ip6` table needs it).
+fn ipv6_available() -> bool {
+    std::path::Path::new("/proc/net/if_inet6").exists()
+}
+
+/// The script that replaces the tables with `t`: the `ip` table, and the `ip6` one
+/// when a network has IPv6 ([`remove_ipv6`] takes it away once none has); each made
+/// if missing, then deleted and made again, in one transaction.
 ///
 /// - a container reaching a published port through a host address (hairpin) is
 ///   masqueraded when the port leads back into its own network, so that the reply
@@ -91,9 +122,19 @@ pub struct Error {
 ///   published ports: a connection that was DNATed may cross;
 /// - an internal network forwards nothing to or from other devices.
 pub fn script(t: &Table) -> String {
+    let mut out = table_script(t, Family::V4);
+    if t.segments.iter().any(|s| s.subnet6.is_some()) {
+        out.push_str(&table_script(t, Family::V6));
+    }
+    out
+}
+
+fn table_script(t: &Table, family: Family) -> String {
     let name = t.name;
+    let (table, sel, addr_type) = family.words();
+    let ours = |f: &&Forward| Family::of(f.container_ip) == family;
     let elements = |at: bool| -> String {
-        let items: Vec<String> = t.forwards.iter().filter(|f| f.host_ip.is_some() == at).map(element).collect();
+        let items: Vec<String> = t.forwards.iter().filter(ours).filter(|f| f.host_ip.is_some() == at).map(element).collect();
         if items.is_empty() { String::new() } else { format!("\t\telements = {{ {} }}\n", items.join(", ")) }
     };
     let (at, any) = (elements(true), elements(false));
@@ -101,12 +142,20 @@ pub fn script(t: &Table) -> String {
     let mut forward = String::new();
     let bridges: Vec<String> = t.segments.iter().map(|s| format!("\"{}\"", s.bridge)).collect();
     for s in t.segments {
-        let (net, prefix, bridge) = (s.subnet.0, s.subnet.1, &s.bridge);
-        if s.masquerade && !s.internal {
-            postrouting.push_str(&format!("\t\tip saddr {net}/{prefix} oifname != \"{bridge}\" masquerade\n"));
+        let bridge = &s.bridge;
+        let subnet = match family {
+            Family::V4 => Some(format!("{}/{}", s.subnet.0, s.subnet.1)),
+            Family::V6 => s.subnet6.map(|(a, p)| format!("{a}/{p}")),
+        };
+        if let Some(net) = subnet {
+            if s.masquerade && !s.internal {
+                postrouting.push_str(&format!("\t\t{sel} saddr {net} oifname != \"{bridge}\" masquerade\n"));
+            }
+            postrouting.push_str(&format!("\t\toifname \"{bridge}\" {sel} saddr {net} {sel} daddr {net} ct status dnat masquerade\n"));
         }
-        postrouting.push_str(&format!("\t\toifname \"{bridge}\" ip saddr {net}/{prefix} ip daddr {net}/{prefix} ct status dnat masquerade\n"));
-        postrouting.push_str(&format!("\t\tip saddr 127.0.0.0/8 oifname \"{bridge}\" masquerade\n"));
+        if family == Family::V4 {
+            postrouting.push_str(&format!("\t\tip saddr 127.0.0.0/8 oifname \"{bridge}\" masquerade\n"));
+        }
         if s.internal {
             forward.push_str(&format!("\t\tiifname \"{bridge}\" oifname != \"{bridge}\" drop\n"));
             forward.push_str(&format!("\t\toifname \"{bridge}\" iifname != \"{bridge}\" drop\n"));
@@ -117,12 +166,12 @@ pub fn script(t: &Table) -> String {
         }
     }
     format!(
-        "table ip {name}\n\
-         delete table ip {name}\n\
-         table ip {name} {{\n\
-         \tmap ports_at {{\n\t\ttype ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service\n{at}\t}}\n\
-         \tmap ports_any {{\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n{any}\t}}\n\
-         \tchain ports {{\n\t\tdnat ip to ip daddr . meta l4proto . th dport map @ports_at\n\t\tdnat ip to meta l4proto . th dport map @ports_any\n\t}}\n\
+        "table {table} {name}\n\
+         delete table {table} {name}\n\
+         table {table} {name} {{\n\
+         \tmap ports_at {{\n\t\ttype {addr_type} . inet_proto . inet_service : {addr_type} . inet_service\n{at}\t}}\n\
+         \tmap ports_any {{\n\t\ttype inet_proto . inet_service : {addr_type} . inet_service\n{any}\t}}\n\
+         \tchain ports {{\n\t\tdnat {sel} to {sel} daddr . meta l4proto . th dport map @ports_at\n\t\tdnat {sel} to meta l4proto . th dport map @ports_any\n\t}}\n\
          \tchain prerouting {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
          \tchain output {{\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
          \tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n{postrouting}\t}}\n\
@@ -158,9 +207,10 @@ fn element(f: &Forward) -> String {
     format!("{key} : {} . {}", f.container_ip, f.container_port)
 }
 
-/// The map a forward is an element of.
-fn map_of(f: &Forward) -> &'static str {
-    if f.host_ip.is_some() { "ports_at" } else { "ports_any" }
+/// The table and map a forward is an element of.
+fn map_of(f: &Forward) -> (&'static str, &'static str) {
+    let table = Family::of(f.container_ip).words().0;
+    (table, if f.host_ip.is_some() { "ports_at" } else { "ports_any" })
 }
 
 /// Replaces the table with `t`.
@@ -173,7 +223,13 @@ pub fn add(name: &str, forwards: &[Forward]) -> Result<(), Error> {
     if forwards.is_empty() {
         return Ok(());
     }
-    let script: String = forwards.iter().map(|f| format!("add element ip {name} {} {{ {} }}\n", map_of(f), element(f))).collect();
+    let script: String = forwards
+        .iter()
+        .map(|f| {
+            let (table, map) = map_of(f);
+            format!("add element {table} {name} {map} {{ {} }}\n", element(f))
+        })
+        .collect();
     nft(name, &script)
 }
 
@@ -187,15 +243,29 @@ pub fn delete(name: &str, forwards: &[Forward]) -> Result<(), Error> {
         .map(|f| {
             let key = element(f);
             let key = key.split(" : ").next().unwrap_or_default();
-            format!("delete element ip {name} {} {{ {key} }}\n", map_of(f))
+            let (table, map) = map_of(f);
+            format!("delete element {table} {name} {map} {{ {key} }}\n")
         })
         .collect();
     nft(name, &script)
 }
 
-/// Removes the table `name`; one that is not there is no error.
+/// Removes the `ip6` table `name`, if there is one (no network has IPv6 any more).
+pub fn remove_ipv6(name: &str) -> Result<(), Error> {
+    if !ipv6_available() {
+        return Ok(());
+    }
+    nft(name, &format!("table ip6 {name}\ndelete table ip6 {name}\n"))
+}
+
+/// Removes the tables `name` (`ip`, and `ip6` where the kernel has IPv6); ones that
+/// are not there are no error.
 pub fn remove(name: &str) -> Result<(), Error> {
-    nft(name, &format!("table ip {name}\ndelete table ip {name}\n"))
+    let mut script = format!("table ip {name}\ndelete table ip {name}\n");
+    if ipv6_available() {
+        script.push_str(&format!("table ip6 {name}\ndelete table ip6 {name}\n"));
+    }
+    nft(name, &script)
 }
 
 /// Lets traffic from the host's loopback out through `bridge` (to a container behind
@@ -212,24 +282,36 @@ mod tests {
     #[test]
     fn the_script_replaces_the_table_whole() {
         let forwards = [
-            Forward { proto: Proto::Tcp, host_ip: None, host_port: 8080, container_ip: Ipv4Addr::new(10, 1, 2, 2), container_port: 80 },
+            Forward { proto: Proto::Tcp, host_ip: None, host_port: 8080, container_ip: Ipv4Addr::new(10, 1, 2, 2).into(), container_port: 80 },
             Forward {
                 proto: Proto::Udp,
-                host_ip: Some(Ipv4Addr::LOCALHOST),
+                host_ip: Some(Ipv4Addr::LOCALHOST.into()),
                 host_port: 5353,
-                container_ip: Ipv4Addr::new(10, 1, 2, 3),
+                container_ip: Ipv4Addr::new(10, 1, 2, 3).into(),
                 container_port: 53,
             },
+            Forward { proto: Proto::Tcp, host_ip: None, host_port: 8081, container_ip: "fd00:1:3::2".parse().unwrap(), container_port: 80 },
         ];
         let segments = [
-            Segment { bridge: "b0".into(), subnet: (Ipv4Addr::new(10, 1, 2, 0), 24), masquerade: true, internal: false },
-            Segment { bridge: "b1".into(), subnet: (Ipv4Addr::new(10, 1, 3, 0), 24), masquerade: true, internal: false },
-            Segment { bridge: "b2".into(), subnet: (Ipv4Addr::new(10, 1, 4, 0), 24), masquerade: true, internal: true },
+            Segment { bridge: "b0".into(), subnet: (Ipv4Addr::new(10, 1, 2, 0), 24), subnet6: None, masquerade: true, internal: false },
+            Segment {
+                bridge: "b1".into(),
+                subnet: (Ipv4Addr::new(10, 1, 3, 0), 24),
+                subnet6: Some(("fd00:1:3::".parse().unwrap(), 64)),
+                masquerade: true,
+                internal: false,
+            },
+            Segment { bridge: "b2".into(), subnet: (Ipv4Addr::new(10, 1, 4, 0), 24), subnet6: None, masquerade: true, internal: true },
         ];
         let s = script(&Table { name: "berth_b0", segments: &segments, forwards: &forwards });
         assert!(s.starts_with("table ip berth_b0\ndelete table ip berth_b0\ntable ip berth_b0 {\n"), "{s}");
         assert!(s.contains("elements = { tcp . 8080 : 10.1.2.2 . 80 }"), "{s}");
         assert!(s.contains("elements = { 127.0.0.1 . udp . 5353 : 10.1.2.3 . 53 }"), "{s}");
+        // IPv6: a table of its own, with the v6 network's masquerade and the v6 forward.
+        assert!(s.contains("table ip6 berth_b0 {\n"), "{s}");
+        assert!(s.contains("ip6 saddr fd00:1:3::/64 oifname != \"b1\" masquerade"), "{s}");
+        assert!(s.contains("elements = { tcp . 8081 : fd00:1:3::2 . 80 }"), "{s}");
+        assert!(s.contains("dnat ip6 to meta l4proto . th dport map @ports_any"), "{s}");
         assert!(s.contains("ip saddr 10.1.2.0/24 oifname != \"b0\" masquerade"), "{s}");
         // Hairpin: back into its own network through a published port.
         assert!(s.contains("oifname \"b1\" ip saddr 10.1.3.0/24 ip daddr 10.1.3.0/24 ct status dnat masquerade"), "{s}");
@@ -248,10 +330,16 @@ mod tests {
             return;
         }
         let name = format!("berth_test{}", std::process::id());
-        let forwards = [Forward { proto: Proto::Tcp, host_ip: None, host_port: 18080, container_ip: Ipv4Addr::new(10, 9, 9, 2), container_port: 80 }];
+        let forwards = [Forward { proto: Proto::Tcp, host_ip: None, host_port: 18080, container_ip: Ipv4Addr::new(10, 9, 9, 2).into(), container_port: 80 }];
         let segments = [
-            Segment { bridge: "nonexistent0".into(), subnet: (Ipv4Addr::new(10, 9, 9, 0), 24), masquerade: true, internal: false },
-            Segment { bridge: "nonexistent1".into(), subnet: (Ipv4Addr::new(10, 9, 8, 0), 24), masquerade: false, internal: true },
+            Segment {
+                bridge: "nonexistent0".into(),
+                subnet: (Ipv4Addr::new(10, 9, 9, 0), 24),
+                subnet6: Some(("fd00:9:9::".parse().unwrap(), 64)),
+                masquerade: true,
+                internal: false,
+            },
+            Segment { bridge: "nonexistent1".into(), subnet: (Ipv4Addr::new(10, 9, 8, 0), 24), subnet6: None, masquerade: false, internal: true },
         ];
         let t = Table { name: &name, segments: &segments, forwards: &forwards };
         let applied = apply(&t);
@@ -267,16 +355,22 @@ mod tests {
         assert!(!String::from_utf8_lossy(&listed.stdout).contains("18080"));
         // Forwards added and deleted one by one, the table kept.
         let more = [
-            Forward { proto: Proto::Udp, host_ip: Some(Ipv4Addr::LOCALHOST), host_port: 15353, container_ip: Ipv4Addr::new(10, 9, 9, 3), container_port: 53 },
+            Forward { proto: Proto::Udp, host_ip: Some(Ipv4Addr::LOCALHOST.into()), host_port: 15353, container_ip: Ipv4Addr::new(10, 9, 9, 3).into(), container_port: 53 },
             forwards[0].clone(),
         ];
         add(&name, &more).unwrap();
+        let v6 = [Forward { proto: Proto::Tcp, host_ip: None, host_port: 18081, container_ip: "fd00:9:9::2".parse().unwrap(), container_port: 80 }];
+        add(&name, &v6).unwrap();
+        let listed6 = String::from_utf8_lossy(&Command::new("nft").args(["list", "table", "ip6", &name]).output().unwrap().stdout).into_owned();
+        assert!(listed6.contains("tcp . 18081 : fd00:9:9::2 . 80"), "{listed6}");
+        delete(&name, &v6).unwrap();
         let listed = String::from_utf8_lossy(&Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap().stdout).into_owned();
         assert!(listed.contains("127.0.0.1 . udp . 15353 : 10.9.9.3 . 53") && listed.contains("tcp . 18080 : 10.9.9.2 . 80"), "{listed}");
         delete(&name, &more[..1]).unwrap();
         let listed = String::from_utf8_lossy(&Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap().stdout).into_owned();
         remove(&name).unwrap();
         assert!(!listed.contains("15353") && listed.contains("tcp . 18080"), "{listed}");
+        assert!(!Command::new("nft").args(["list", "table", "ip6", &name]).output().unwrap().status.success(), "ip6 removed too");
         assert!(!Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap().status.success());
         remove(&name).unwrap();
     }

@@ -20,14 +20,15 @@ const SUBSYS_NFTABLES: u16 = 10;
 const MSG_NEWTABLE: u16 = 0;
 const MSG_DELTABLE: u16 = 2;
 const TABLE_NAME: u16 = 1;
-/// `NFPROTO_IPV4`: an `ip` table.
+/// `NFPROTO_IPV4` and `NFPROTO_IPV6`: `ip` and `ip6` tables.
 const FAMILY_IP: u8 = 2;
+const FAMILY_IP6: u8 = 10;
 
-/// A table event read off the group.
+/// A table event read off the group: the table's family and name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Event {
-    Made(String),
-    Deleted(String),
+    Made(u8, String),
+    Deleted(u8, String),
 }
 
 /// The table events in one datagram of the group (several netlink messages).
@@ -44,10 +45,10 @@ fn events(mut buf: &[u8]) -> Vec<Event> {
         if subsys == SUBSYS_NFTABLES
             && (msg == MSG_NEWTABLE || msg == MSG_DELTABLE)
             && body.len() >= 4
-            && body[0] == FAMILY_IP
+            && matches!(body[0], FAMILY_IP | FAMILY_IP6)
             && let Some(name) = table_name(&body[4..])
         {
-            out.push(if msg == MSG_NEWTABLE { Event::Made(name) } else { Event::Deleted(name) });
+            out.push(if msg == MSG_NEWTABLE { Event::Made(body[0], name) } else { Event::Deleted(body[0], name) });
         }
         buf = &buf[len.next_multiple_of(4).min(buf.len())..];
     }
@@ -72,8 +73,8 @@ fn table_name(mut attrs: &[u8]) -> Option<String> {
     None
 }
 
-/// Calls back when the `ip` table `name` is deleted and not made again. Stops when
-/// dropped.
+/// Calls back when the `ip` or `ip6` table `name` is deleted and not made again.
+/// Stops when dropped.
 pub struct TableWatch {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -91,26 +92,27 @@ impl TableWatch {
         let (name, stopping) = (name.to_string(), stop.clone());
         let thread = std::thread::Builder::new().name("berth-nft-watch".into()).spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
-            let mut missing = false;
+            // The families whose table was deleted and not made again.
+            let mut missing: Vec<u8> = Vec::new();
             while !stopping.load(Ordering::Relaxed) {
                 match socket::recv(std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd()), &mut buf, MsgFlags::empty()) {
                     Ok(n) => {
                         for e in events(&buf[..n]) {
                             match e {
-                                Event::Deleted(t) if t == name => missing = true,
-                                Event::Made(t) if t == name => missing = false,
+                                Event::Deleted(f, t) if t == name && !missing.contains(&f) => missing.push(f),
+                                Event::Made(f, t) if t == name => missing.retain(|m| *m != f),
                                 _ => {}
                             }
                         }
                         continue;
                     }
                     // Events were lost: the table may have gone with them.
-                    Err(nix::errno::Errno::ENOBUFS) => missing = true,
+                    Err(nix::errno::Errno::ENOBUFS) => missing.push(FAMILY_IP),
                     Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {}
                     Err(_) => std::thread::sleep(Duration::from_millis(200)),
                 }
-                if missing {
-                    missing = false;
+                if !missing.is_empty() {
+                    missing.clear();
                     lost();
                 }
             }
@@ -155,8 +157,12 @@ mod tests {
     fn table_events_are_read_from_a_datagram() {
         let mut d = message(MSG_DELTABLE, FAMILY_IP, "berth_b0");
         d.extend(message(MSG_NEWTABLE, FAMILY_IP, "berth_b0"));
-        d.extend(message(MSG_DELTABLE, 10, "inet_one"));
-        assert_eq!(events(&d), [Event::Deleted("berth_b0".into()), Event::Made("berth_b0".into())]);
+        d.extend(message(MSG_DELTABLE, 1, "inet_one"));
+        d.extend(message(MSG_DELTABLE, FAMILY_IP6, "berth_b0"));
+        assert_eq!(
+            events(&d),
+            [Event::Deleted(FAMILY_IP, "berth_b0".into()), Event::Made(FAMILY_IP, "berth_b0".into()), Event::Deleted(FAMILY_IP6, "berth_b0".into())]
+        );
         // Cut short or garbage: nothing, no panic.
         assert!(events(&d[..20]).is_empty());
         assert!(events(&[0xff; 64]).is_empty());

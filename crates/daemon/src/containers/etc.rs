@@ -136,6 +136,9 @@ pub fn write_etc_files(dir: &Path, r: &Record, endpoints: &[super::record::Endpo
             domain => format!("{hostname}.{domain} {hostname}"),
         };
         hosts.push_str(&format!("{}\t{names}\n", first.ip));
+        if let Some(v6) = first.ipv6 {
+            hosts.push_str(&format!("{}\t{names}\n", v6.ip));
+        }
     }
     hosts.push_str(names.links);
     std::fs::write(dir.join("hosts"), hosts).map_err(io("hosts"))?;

@@ -1418,6 +1418,7 @@ mod tests {
             prefix: 24,
             gateway: std::net::Ipv4Addr::new(10, 0, slot, 1),
             mac: String::new(),
+            ipv6: None,
         }
     }
 

@@ -505,6 +505,11 @@ mod tests {
                     prefix: 24,
                     gateway: std::net::Ipv4Addr::new(10, 1, 0, 1),
                     mac: "02:42:0a:01:00:09".into(),
+                    ipv6: Some(crate::networks::endpoint::Ipv6Endpoint {
+                        ip: "fd00:1::9".parse().unwrap(),
+                        prefix: 64,
+                        gateway: "fd00:1::1".parse().unwrap(),
+                    }),
                 }],
                 ports: vec![PublishedPort { proto: "tcp".into(), container_port: 80, host_ip: None, host_port: 8080, host_port_last: 0 }],
                 ..State::default()

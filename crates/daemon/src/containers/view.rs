@@ -91,6 +91,11 @@ fn networks(r: &Record) -> BTreeMap<String, EndpointSettings> {
             settings.ip_prefix_len = i64::from(ep.prefix);
             settings.gateway = ep.gateway.to_string();
             settings.mac_address = ep.mac.clone();
+            if let Some(v6) = ep.ipv6 {
+                settings.global_ipv6_address = v6.ip.to_string();
+                settings.global_ipv6_prefix_len = i64::from(v6.prefix);
+                settings.ipv6_gateway = v6.gateway.to_string();
+            }
         }
         m.insert(a.network.clone(), settings);
     }

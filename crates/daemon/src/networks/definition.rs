@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use api::networks::NetworkCreateRequest;
 use chrono::{DateTime, Utc};
-use net::ipam::{Pool, Subnet};
+use net::ipam::{Pool, Subnet, Subnet6};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -63,6 +63,16 @@ pub struct BridgeConfig {
     pub icc: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
+    /// Its IPv6 network (`--ipv6`), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Ipv6Config>,
+}
+
+/// A network's IPv6 subnet and gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ipv6Config {
+    pub subnet: Subnet6,
+    pub gateway: std::net::Ipv6Addr,
 }
 
 impl BridgeConfig {
@@ -176,6 +186,8 @@ pub struct Asked {
     /// The subnet the user named, if any.
     pub subnet: Option<Subnet>,
     pub gateway: Option<Ipv4Addr>,
+    /// IPv6 is on: a unique local subnet is chosen when none is named.
+    pub ipv6: bool,
 }
 
 /// Checks a create request as Docker does. The subnet is chosen by the caller (it
@@ -202,17 +214,35 @@ pub fn check(req: &NetworkCreateRequest) -> Result<Asked> {
     if req.enable_ipv4 == Some(false) {
         return Err(Error::not_implemented("networks without IPv4 are not supported yet"));
     }
-    if req.enable_ipv6 == Some(true) {
-        return Err(Error::not_implemented("IPv6 networks are not supported yet"));
-    }
     let ipam = req.ipam.clone().unwrap_or_default();
     if !matches!(ipam.driver.as_str(), "" | "default") {
         return Err(Error::not_found(format!("plugin \"{}\" not found", ipam.driver)));
     }
     let (mut subnet, mut gateway, mut range, mut aux) = (None, None, None, BTreeMap::new());
+    let mut ipv6: Option<Ipv6Config> = None;
+    let ipv6_on = req.enable_ipv6 == Some(true);
     for c in &ipam.config {
         if c.subnet.contains(':') || c.gateway.contains(':') {
-            return Err(Error::not_implemented("IPv6 subnets are not supported yet"));
+            if !ipv6_on {
+                return Err(Error::invalid(format!("an IPv6 subnet ({}) needs IPv6 enabled on the network (--ipv6)", c.subnet)));
+            }
+            if ipv6.is_some() {
+                return Err(Error::not_implemented("more than one IPv6 subnet on a network is not supported"));
+            }
+            if !c.ip_range.is_empty() || !c.auxiliary_addresses.is_empty() {
+                return Err(Error::not_implemented("ip-range and aux-address are not supported on IPv6 subnets yet"));
+            }
+            let bad = |e: net::ipam::Error| Error::invalid(format!("invalid network config:\n{e}"));
+            let s6: Subnet6 = c.subnet.parse().map_err(bad)?;
+            let g6 = match c.gateway.as_str() {
+                "" => s6.nth(1).expect("a /124 or wider has a first host"),
+                g => g.parse::<std::net::Ipv6Addr>().map_err(|_| Error::invalid(format!("invalid gateway address {g:?}")))?,
+            };
+            if !s6.contains(g6) {
+                return Err(Error::invalid(format!("invalid network config:\ngateway {g6} is not in subnet {s6}")));
+            }
+            ipv6 = Some(Ipv6Config { subnet: s6, gateway: g6 });
+            continue;
         }
         if subnet.is_some() {
             return Err(Error::not_implemented("more than one IPv4 subnet on a network is not supported"));
@@ -278,6 +308,7 @@ pub fn check(req: &NetworkCreateRequest) -> Result<Asked> {
         masquerade,
         icc,
         mtu,
+        ipv6,
     };
     let def = Definition {
         id,
@@ -291,7 +322,7 @@ pub fn check(req: &NetworkCreateRequest) -> Result<Asked> {
         options,
         predefined: false,
     };
-    Ok(Asked { def, subnet, gateway })
+    Ok(Asked { def, subnet, gateway, ipv6: ipv6_on })
 }
 
 #[cfg(test)]

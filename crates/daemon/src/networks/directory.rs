@@ -28,7 +28,7 @@ impl Directory {
         let here = state.networks.get(&self.network)?;
         let asker = match client {
             IpAddr::V4(ip) => here.leases.get(&ip).cloned(),
-            IpAddr::V6(_) => None,
+            IpAddr::V6(ip) => here.leases6.get(&ip).cloned(),
         };
         let networks: Vec<&Live> = match &asker {
             Some(c) => state.networks.values().filter(|n| n.def.has_names() && n.residents.contains_key(c)).collect(),
@@ -56,9 +56,14 @@ impl net::dns::Names for Directory {
             let mut out: Vec<IpAddr> = Vec::new();
             for n in networks {
                 for (id, r) in &n.residents {
-                    let ip = IpAddr::V4(r.endpoint.ip);
-                    if answers(&r.dns_names(id), &n.def.name, asked) && !out.contains(&ip) {
-                        out.push(ip);
+                    if !answers(&r.dns_names(id), &n.def.name, asked) {
+                        continue;
+                    }
+                    let ips = std::iter::once(IpAddr::V4(r.endpoint.ip)).chain(r.endpoint.ipv6.map(|v6| IpAddr::V6(v6.ip)));
+                    for ip in ips {
+                        if !out.contains(&ip) {
+                            out.push(ip);
+                        }
                     }
                 }
             }
@@ -68,9 +73,12 @@ impl net::dns::Names for Directory {
     }
 
     fn name_of(&self, client: IpAddr, addr: IpAddr) -> Option<String> {
-        let IpAddr::V4(addr) = addr else { return None };
+        let holds = |e: &super::Endpoint| match addr {
+            IpAddr::V4(a) => e.ip == a,
+            IpAddr::V6(a) => e.ipv6.is_some_and(|v6| v6.ip == a),
+        };
         self.with_networks(client, |networks| {
-            networks.iter().find_map(|n| n.residents.values().find(|r| r.endpoint.ip == addr).map(|r| format!("{}.{}", r.name, n.def.name)))
+            networks.iter().find_map(|n| n.residents.values().find(|r| holds(&r.endpoint)).map(|r| format!("{}.{}", r.name, n.def.name)))
         })?
     }
 }

@@ -21,6 +21,17 @@ pub struct Endpoint {
     pub prefix: u8,
     pub gateway: std::net::Ipv4Addr,
     pub mac: String,
+    /// On a network with IPv6: the address, its prefix and the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Ipv6Endpoint>,
+}
+
+/// A run's IPv6 place on a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ipv6Endpoint {
+    pub ip: std::net::Ipv6Addr,
+    pub prefix: u8,
+    pub gateway: std::net::Ipv6Addr,
 }
 
 /// A network the container is connected to, as asked at create or by `network

@@ -105,6 +105,7 @@ struct Live {
     ready: bool,
     /// Address → the container whose run holds it.
     leases: BTreeMap<Ipv4Addr, String>,
+    leases6: BTreeMap<std::net::Ipv6Addr, String>,
     /// Container id → its place here.
     residents: BTreeMap<String, Resident>,
     dns: Option<net::dns::Server>,
@@ -112,7 +113,7 @@ struct Live {
 
 impl Live {
     fn new(def: Definition) -> Live {
-        Live { def, ready: false, leases: BTreeMap::new(), residents: BTreeMap::new(), dns: None }
+        Live { def, ready: false, leases: BTreeMap::new(), leases6: BTreeMap::new(), residents: BTreeMap::new(), dns: None }
     }
 
     fn bridge(&self) -> Option<&BridgeConfig> {
@@ -164,7 +165,7 @@ impl State {
         self.forwards
             .values()
             .flatten()
-            .any(|f| f.proto == proto && f.host_port == port && (f.host_ip.is_none() || ip.is_none() || f.host_ip == ip))
+            .any(|f| f.proto == proto && f.host_port == port && (f.host_ip.is_none() || ip.is_none() || f.host_ip == ip.map(std::net::IpAddr::from)))
     }
 
     /// A free host port for `proto`: one the kernel would hand out now, and no
@@ -272,6 +273,7 @@ impl Networks {
                 masquerade: true,
                 icc: true,
                 mtu: None,
+                ipv6: None,
             }),
             options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ..bridge.clone()
@@ -369,6 +371,14 @@ impl Networks {
             let pool = net::ipam::Pool::new(subnet, asked.gateway, bridge.range, bridge.aux.values().copied().collect())
                 .map_err(|e| Error::invalid(format!("invalid network config:\n{e}")))?;
             (bridge.subnet, bridge.gateway) = (pool.subnet, pool.gateway);
+            if asked.ipv6 && bridge.ipv6.is_none() {
+                bridge.ipv6 = Some(unique_local(&state));
+            }
+            if let Some(v6) = bridge.ipv6
+                && state.networks.values().filter_map(|n| n.bridge().and_then(|b| b.ipv6)).any(|o| o.subnet.overlaps(&v6.subnet))
+            {
+                return Err(Error::forbidden("Pool overlaps with other one on this address space"));
+            }
             self.store.save(&def)?;
             let id = def.id.clone();
             state.networks.insert(id.clone(), Live::new(def.clone()));
@@ -410,6 +420,13 @@ impl Networks {
             }
             if let Err(e) = self.apply(&state) {
                 tracing::warn!(network = %def.name, "{}", e.message);
+            }
+            let v6_left = state.networks.values().any(|n| n.ready && n.bridge().is_some_and(|b| b.ipv6.is_some()));
+            if def.bridge.as_ref().is_some_and(|b| b.ipv6.is_some())
+                && !v6_left
+                && let Err(e) = net::nat::remove_ipv6(&self.table)
+            {
+                tracing::warn!(network = %def.name, "{e}");
             }
             def
         };
@@ -500,11 +517,14 @@ impl Networks {
                 continue;
             };
             live.leases.insert(ep.ip, member.id.to_string());
+            if let Some(v6) = ep.ipv6 {
+                live.leases6.insert(v6.ip, member.id.to_string());
+            }
             let aliases = attached.iter().find(|a| a.network_id == ep.network_id).map(|a| a.aliases.clone()).unwrap_or_default();
             live.residents.insert(member.id.to_string(), Resident { name: member.name.to_string(), aliases, endpoint: ep.clone() });
         }
         if let Some(first) = endpoints.first() {
-            let forwards: Vec<_> = ports.iter().filter_map(|p| forward(first.ip, p)).collect();
+            let forwards: Vec<_> = ports.iter().flat_map(|p| forwards_of(first, p)).collect();
             if !forwards.is_empty() {
                 state.forwards.insert(member.id.to_string(), forwards);
             }
@@ -532,7 +552,8 @@ impl Networks {
             return Ok(());
         }
         let gateway = net::link::Cidr { addr: b.gateway, prefix: b.subnet.prefix() };
-        net::link::ensure_bridge(&b.device, gateway, b.mtu).map_err(|e| Error::internal(format!("network {}: {e}", live.def.name)))?;
+        let gateway6 = b.ipv6.map(|v6| net::link::Cidr6 { addr: v6.gateway, prefix: v6.subnet.prefix() });
+        net::link::ensure_bridge(&b.device, gateway, gateway6, b.mtu).map_err(|e| Error::internal(format!("network {}: {e}", live.def.name)))?;
         net::nat::allow_localhost(&b.device).map_err(|e| Error::internal(format!("route_localnet on {}: {e}", b.device)))?;
         if live.def.has_names() {
             let names = Arc::new(directory::Directory::new(Arc::downgrade(&self.state), id.to_string()));
@@ -587,7 +608,7 @@ impl Networks {
     /// Connects the namespace at `ns` to network `a` as interface `eth<slot>`: an
     /// address leased, the veth made, the container among the network's residents.
     fn join(&self, member: Member, a: &NetworkAttachment, ns: &Path, slot: u8, first: bool) -> Result<Endpoint> {
-        let (b, network, network_id, internal, address) = {
+        let (b, network, network_id, internal, address, address6) = {
             let mut state = self.lock();
             let id = state.of_attachment(a)?.def.id.clone();
             self.make_ready(&mut state, &id)?;
@@ -607,7 +628,20 @@ impl Networks {
                     .ok_or_else(|| Error::unavailable(format!("no available IPv4 addresses on network {} ({})", live.def.name, b.subnet)))?,
             };
             live.leases.insert(address, member.id.to_string());
-            (b, live.def.name.clone(), live.def.id.clone(), live.def.internal, address)
+            let address6 = match b.ipv6 {
+                Some(v6) => match net::ipam::next_free6(&v6.subnet, v6.gateway, |ip| live.leases6.contains_key(&ip)) {
+                    Some(ip) => Some(ip),
+                    None => {
+                        live.leases.remove(&address);
+                        return Err(Error::unavailable(format!("no available IPv6 addresses on network {} ({})", live.def.name, v6.subnet)));
+                    }
+                },
+                None => None,
+            };
+            if let Some(ip) = address6 {
+                live.leases6.insert(ip, member.id.to_string());
+            }
+            (b, live.def.name.clone(), live.def.id.clone(), live.def.internal, address, address6)
         };
         let [o1, o2, o3, o4] = address.octets();
         let mac = a.mac.map_or([0x02, 0x42, o1, o2, o3, o4], |m| m.0);
@@ -620,6 +654,7 @@ impl Networks {
             ifname: &ifname,
             address: net::link::Cidr { addr: address, prefix: b.subnet.prefix() },
             gateway: b.gateway,
+            ipv6: b.ipv6.zip(address6).map(|(v6, ip)| (net::link::Cidr6 { addr: ip, prefix: v6.subnet.prefix() }, v6.gateway)),
             default_route: first && !internal,
             mac,
             mtu: b.mtu,
@@ -642,6 +677,7 @@ impl Networks {
                     prefix: b.subnet.prefix(),
                     gateway: b.gateway,
                     mac: link.mac,
+                    ipv6: b.ipv6.zip(address6).map(|(v6, ip)| endpoint::Ipv6Endpoint { ip, prefix: v6.subnet.prefix(), gateway: v6.gateway }),
                 };
                 let resident = Resident { name: member.name.to_string(), aliases: a.aliases.clone(), endpoint: endpoint.clone() };
                 live.residents.insert(member.id.to_string(), resident);
@@ -652,6 +688,9 @@ impl Networks {
             }
             Err(e) => {
                 live.leases.remove(&address);
+                if let Some(ip) = address6 {
+                    live.leases6.remove(&ip);
+                }
                 Err(Error::internal(e.to_string()))
             }
         }
@@ -675,6 +714,7 @@ impl Networks {
             let mut state = self.lock();
             let Some(live) = state.networks.get_mut(&endpoint.network_id) else { return Ok(()) };
             live.leases.retain(|_, holder| holder != id);
+            live.leases6.retain(|_, holder| holder != id);
             live.residents.remove(id);
             live.def.clone()
         };
@@ -728,7 +768,7 @@ impl Networks {
                 port => port,
             };
             let published = PublishedPort { host_port, host_port_last: 0, ..p.clone() };
-            forwards.extend(forward(first.ip, &published));
+            forwards.extend(forwards_of(first, &published));
             given.push(published);
         }
         // One element each in berth's table (made when the network got ready); the
@@ -759,6 +799,7 @@ impl Networks {
         let mut state = self.lock();
         for live in state.networks.values_mut() {
             live.leases.retain(|_, holder| holder != id);
+            live.leases6.retain(|_, holder| holder != id);
             if live.residents.remove(id).is_some() {
                 left.push(live.def.clone());
             }
@@ -819,6 +860,7 @@ fn apply(table: &str, state: &State) -> Result<()> {
             n.bridge().map(|b| net::nat::Segment {
                 bridge: b.device.clone(),
                 subnet: (b.subnet.addr(), b.subnet.prefix()),
+                subnet6: b.ipv6.map(|v6| (v6.subnet.addr(), v6.subnet.prefix())),
                 masquerade: b.masquerade,
                 internal: n.def.internal,
             })
@@ -860,13 +902,34 @@ fn attachment(live: &Live, settings: Option<&EndpointSettings>) -> Result<Networ
     Ok(a)
 }
 
-/// The forward of a published port to a container at `ip`.
-fn forward(ip: Ipv4Addr, p: &PublishedPort) -> Option<net::nat::Forward> {
-    Some(net::nat::Forward {
-        proto: net::nat::Proto::parse(&p.proto)?,
-        host_ip: p.host_ip,
+/// The forwards of a published port to a container at `endpoint`: its IPv4
+/// address, and its IPv6 one when it has one and the port is published on every
+/// address (as Docker publishes `-p 8080:80` on `0.0.0.0` and `[::]`).
+fn forwards_of(endpoint: &Endpoint, p: &PublishedPort) -> Vec<net::nat::Forward> {
+    let Some(proto) = net::nat::Proto::parse(&p.proto) else { return Vec::new() };
+    let to = |container_ip: std::net::IpAddr, host_ip: Option<std::net::IpAddr>| net::nat::Forward {
+        proto,
+        host_ip,
         host_port: p.host_port,
-        container_ip: ip,
+        container_ip,
         container_port: p.container_port,
-    })
+    };
+    let mut out = vec![to(endpoint.ip.into(), p.host_ip.map(Into::into))];
+    if let (Some(v6), None) = (endpoint.ipv6, p.host_ip) {
+        out.push(to(v6.ip.into(), None));
+    }
+    out
+}
+
+/// A unique local /64 that no network has.
+fn unique_local(state: &State) -> definition::Ipv6Config {
+    loop {
+        let id = definition::new_id();
+        let bytes = hex::decode(&id[..14]).expect("hex");
+        let subnet = net::ipam::Subnet6::unique_local(bytes.try_into().expect("7 bytes"));
+        let taken = state.networks.values().filter_map(|n| n.bridge().and_then(|b| b.ipv6)).any(|o| o.subnet.overlaps(&subnet));
+        if !taken {
+            return definition::Ipv6Config { subnet, gateway: subnet.nth(1).expect("a /64 has hosts") };
+        }
+    }
 }

@@ -7,7 +7,7 @@ use super::Live;
 /// A network as listed and inspected, with the running containers on it.
 pub(super) fn network(live: &Live) -> Network {
     let def = &live.def;
-    let config = def
+    let mut config: Vec<IpamConfig> = def
         .bridge
         .iter()
         .map(|b| IpamConfig {
@@ -17,6 +17,10 @@ pub(super) fn network(live: &Live) -> Network {
             auxiliary_addresses: b.aux.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         })
         .collect();
+    let ipv6 = def.bridge.as_ref().and_then(|b| b.ipv6);
+    if let Some(v6) = ipv6 {
+        config.push(IpamConfig { subnet: v6.subnet.to_string(), gateway: v6.gateway.to_string(), ..Default::default() });
+    }
     let containers = live
         .residents
         .iter()
@@ -27,7 +31,7 @@ pub(super) fn network(live: &Live) -> Network {
                 endpoint_id: ep.endpoint_id.clone(),
                 mac_address: ep.mac.clone(),
                 ipv4_address: format!("{}/{}", ep.ip, ep.prefix),
-                ipv6_address: String::new(),
+                ipv6_address: ep.ipv6.map(|v6| format!("{}/{}", v6.ip, v6.prefix)).unwrap_or_default(),
             };
             (id.clone(), shown)
         })
@@ -39,7 +43,7 @@ pub(super) fn network(live: &Live) -> Network {
         scope: "local".into(),
         driver: def.driver.as_str().into(),
         enable_ipv4: def.bridge.is_some(),
-        enable_ipv6: false,
+        enable_ipv6: ipv6.is_some(),
         ipam: Ipam { driver: "default".into(), config, options: Default::default() },
         internal: def.internal,
         attachable: def.attachable,
