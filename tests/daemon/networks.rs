@@ -591,6 +591,12 @@ fn legacy_links_name_the_linked_container() {
     ok(docker(&d, &["stop", "-t", "0", "db"]));
     let o = docker(&d, &["start", "app"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("Cannot link to a non running container: /db AS /app/data"), "{o:?}");
+    // `rm --link`: the link goes, the container stays (and starts without it).
+    assert_eq!(ok(docker(&d, &["rm", "--link", "/app/data"])).trim(), "/app/data");
+    assert_eq!(ok(docker(&d, &["inspect", "-f", "{{len .HostConfig.Links}}", "app"])).trim(), "0");
+    let o = docker(&d, &["rm", "--link", "/app/data"]);
+    assert!(!o.status.success(), "{o:?}");
+    ok(docker(&d, &["start", "app"]));
     ok(docker(&d, &["rm", "-f", "app", "db"]));
 }
 

@@ -35,9 +35,18 @@ async fn strip_version(mut req: Request, next: Next) -> Response {
         Ok(v) => v,
         Err(e) => return Error::invalid(e.to_string()).into_response(),
     };
-    if let Some(v) = version {
-        // Handlers that answer older clients as older daemons did read it.
-        req.extensions_mut().insert(v);
+    // `rm --link /parent/alias` names the link with its slashes
+    // (`DELETE /containers//parent/alias?link=1`): one path segment for the router.
+    let link = (req.method() == axum::http::Method::DELETE)
+        .then(|| rest.strip_prefix("/containers/").filter(|name| name.contains('/')))
+        .flatten()
+        .map(|name| format!("/containers/{}", name.replace('/', "%2F")));
+    if version.is_some() || link.is_some() {
+        if let Some(v) = version {
+            // Handlers that answer older clients as older daemons did read it.
+            req.extensions_mut().insert(v);
+        }
+        let rest = link.as_deref().unwrap_or(rest);
         let rest = match req.uri().query() {
             Some(q) => format!("{rest}?{q}"),
             None => rest.to_string(),

@@ -52,6 +52,8 @@ pub enum Command {
     Connect { attachment: Box<NetworkAttachment> },
     /// Disconnect from the network of this id (`network disconnect`).
     Disconnect { network_id: String, network: String },
+    /// Drop the legacy link of this alias (`rm --link /container/alias`).
+    Unlink { alias: String },
     /// No start, stop or removal until [`Input::Unhold`] of the same lease (an export
     /// reads the container's filesystem meanwhile).
     Hold { lease: u64 },
@@ -256,6 +258,8 @@ enum Busy<R> {
     Connecting { reply: Option<R>, attachment: Box<NetworkAttachment> },
     /// Waiting for the endpoint to go (`Left`) or for the record (`Saved`).
     Disconnecting { reply: Option<R>, attachment: Box<NetworkAttachment> },
+    /// Waiting for the record without the link (`Saved`).
+    Unlinking { reply: Option<R>, link: String },
 }
 
 pub struct Machine<R> {
@@ -429,6 +433,17 @@ impl<R> Machine<R> {
             Command::Update { resources, restart_policy } => self.update(&resources, restart_policy.as_ref(), to, fx),
             Command::Connect { attachment } => self.connect(attachment, to, fx),
             Command::Disconnect { network_id, network } => self.disconnect(&network_id, &network, to, fx),
+            Command::Unlink { alias } => {
+                let at = self.record.host_config.links.iter().position(|l| super::links::Link::parse(l).is_ok_and(|l| l.alias == alias));
+                match at {
+                    None => reply(fx, to, Err(Error::not_found(format!("Could not find link /{}/{alias}", self.record.name)))),
+                    Some(at) => {
+                        let link = self.record.host_config.links.remove(at);
+                        fx.push(Effect::Save);
+                        self.busy = Some(Busy::Unlinking { reply: to, link });
+                    }
+                }
+            }
             Command::Hold { lease } => {
                 self.busy = Some(Busy::Held { lease });
                 reply(fx, to, Ok(()));
@@ -747,6 +762,12 @@ impl<R> Machine<R> {
             (Some(Busy::Connecting { reply: to, attachment }), outcome) => {
                 if outcome.is_err() {
                     self.record.networks.retain(|a| a.network_id != attachment.network_id);
+                }
+                reply(fx, to, outcome);
+            }
+            (Some(Busy::Unlinking { reply: to, link }), outcome) => {
+                if outcome.is_err() {
+                    self.record.host_config.links.push(link);
                 }
                 reply(fx, to, outcome);
             }
@@ -1463,6 +1484,19 @@ mod tests {
         assert_eq!((m.record().networks.len(), m.record().state.endpoints.len()), (1, 1));
         let fx = cmd(&mut m, Command::Disconnect { network_id: "back-id".into(), network: "back".into() }, 7);
         assert_eq!(answer(&fx, 7), Some(Err(ErrorKind::Forbidden)));
+    }
+
+    #[test]
+    fn a_link_is_dropped_from_the_record_and_put_back_if_it_cannot_be_saved() {
+        let mut m = with(Status::Running, |r| r.host_config.links = vec!["/db:/web/data".into(), "/cache:/web/cache".into()]);
+        assert_eq!(cmd(&mut m, Command::Unlink { alias: "data".into() }, 1), vec![Effect::Save]);
+        assert_eq!(answer(&step(&mut m, Input::Saved(Ok(()))), 1), Some(Ok(())));
+        assert_eq!(m.record().host_config.links, ["/cache:/web/cache"]);
+        cmd(&mut m, Command::Unlink { alias: "cache".into() }, 2);
+        step(&mut m, Input::Saved(Err(Error::internal("disk full"))));
+        assert_eq!(m.record().host_config.links, ["/cache:/web/cache"]);
+        let fx = cmd(&mut m, Command::Unlink { alias: "nope".into() }, 3);
+        assert_eq!(answer(&fx, 3), Some(Err(ErrorKind::NotFound)));
     }
 
     #[test]

@@ -64,6 +64,16 @@ pub async fn disconnect(d: &Arc<Containers>, c: &Container, network: &str, _forc
     c.ask(Command::Disconnect { network_id: n.id, network: n.name }).await
 }
 
+/// `rm --link /container/alias`: the container keeps running, without that link.
+pub async fn unlink(d: &Arc<Containers>, name: &str) -> Result<()> {
+    let name = name.trim_start_matches('/');
+    let Some((parent, alias)) = name.rsplit_once('/') else {
+        return Err(Error::conflict("Conflict, cannot remove the default link name."));
+    };
+    let c = d.get(parent).map_err(|_| Error::not_found(format!("Cannot get parent /{parent} for link name /{name}")))?;
+    c.ask(Command::Unlink { alias: alias.to_string() }).await
+}
+
 pub async fn remove(c: &Container, force: bool) -> Result<()> {
     c.ask(Command::Remove { force }).await
 }

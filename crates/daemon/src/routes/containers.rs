@@ -242,9 +242,8 @@ async fn update_container(State(d): State<S>, Path(id): Path<String>, req: Reque
 async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     if q.get_bool("link") {
-        return Err(Error::invalid(
-            "legacy links are not supported by berth",
-        ));
+        ops::unlink(&d.containers, &id).await?;
+        return Ok(no_content());
     }
     let c = d.containers.get(&id)?;
     let force = q.get_bool("force");
