@@ -155,6 +155,12 @@ fn a_published_port_reaches_the_container() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("port is already allocated"), "{}", String::from_utf8_lossy(&o.stderr));
     ok(docker(&d, &["rm", "-f", "clash"]));
+    // A port a program of the host holds is refused, not taken from it.
+    let host_program = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let theirs = host_program.local_addr().unwrap().port();
+    let o = docker(&d, &["run", "-d", "--name", "thief", "--network", "bridge", "-p", &format!("127.0.0.1:{theirs}:80"), "busybox", "sleep", "600"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("failed to bind port"), "{o:?}");
+    ok(docker(&d, &["rm", "-f", "thief"]));
     // No process listens on the published ports: the kernel forwards them.
     let table = d.network.table();
     let rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip", &table]).output().unwrap().stdout).into_owned();
@@ -702,4 +708,31 @@ fn ipv6_networks_address_resolve_and_publish() {
     ok(docker(&d, &["rm", "-f", "web6"]));
     ok(docker(&d, &["network", "rm", "six"]));
     assert!(!std::process::Command::new("nft").args(["list", "table", "ip6", &d.network.table()]).output().unwrap().status.success(), "the ip6 table goes with the last IPv6 network");
+}
+
+/// The way out is the first network that is not internal (its default route and its
+/// ports), and it goes with that network; a container publishing port 53 does not
+/// take its network's names.
+#[test]
+fn the_way_out_skips_internal_networks_and_port_53_stays_berths() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let (inner, outer) = (TestNetwork::claim(), TestNetwork::claim());
+    create_network(&d, &inner, "inner", &["--internal"]);
+    create_network(&d, &outer, "outer", &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    ok(docker(&d, &["run", "-d", "--name", "both", "--network", "inner", "--network", "outer", "-p", &format!("127.0.0.1:{port}:80"), "busybox", "sh", "-c", SERVE]));
+    let routes = ok(docker(&d, &["exec", "both", "ip", "route"]));
+    assert!(routes.contains(&format!("default via {}.1 dev eth1", outer.net)), "{routes}");
+    assert_eq!(http_get_soon(&format!("127.0.0.1:{port}")).as_deref(), Ok("served\n"));
+    // Its ports go with the network they led to.
+    ok(docker(&d, &["network", "disconnect", "outer", "both"]));
+    assert!(http_get(&format!("127.0.0.1:{port}")).is_err());
+    assert_eq!(ok(docker(&d, &["port", "both"])).trim(), "");
+    // A DNS server published on every address leaves the gateway's port 53 to berth.
+    ok(docker(&d, &["run", "-d", "--name", "dns", "--network", "outer", "-p", "53:53/udp", "busybox", "sleep", "600"]));
+    let got = run_until(&d, &["run", "--rm", "--network", "outer", "busybox", "nslookup", "dns"], &format!("{}.", outer.net));
+    assert!(got.contains(&format!("Address: {}.", outer.net)), "{got}");
+    ok(docker(&d, &["rm", "-f", "both", "dns"]));
+    ok(docker(&d, &["network", "rm", "inner", "outer"]));
 }

@@ -237,17 +237,21 @@ pub fn choose(pools: &[AddressPool], taken: &[Subnet]) -> Option<Subnet> {
     })
 }
 
-/// The host's IPv4 routes that are not the default route, from /proc/net/route.
-pub fn host_routes() -> Vec<Subnet> {
+/// The host's IPv4 routes that are not the default route, from /proc/net/route, but
+/// those through the devices `ours` (a network's own bridge routes its own subnet).
+pub fn host_routes(ours: &[&str]) -> Vec<Subnet> {
     let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
-    parse_routes(&text)
+    parse_routes(&text, ours)
 }
 
-fn parse_routes(text: &str) -> Vec<Subnet> {
+fn parse_routes(text: &str, ours: &[&str]) -> Vec<Subnet> {
     text.lines()
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
+            if ours.contains(f.first()?) {
+                return None;
+            }
             let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
             let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
             // The kernel prints the network-order word as a native (little-endian) one.
@@ -335,7 +339,8 @@ mod tests {
         let text = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
                     eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
                     eth0\t0002A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
-        assert_eq!(parse_routes(text), vec![net("192.168.2.0/24")]);
+        assert_eq!(parse_routes(text, &[]), vec![net("192.168.2.0/24")]);
+        assert_eq!(parse_routes(text, &["eth0"]), vec![]);
     }
 }
 

@@ -67,6 +67,9 @@ pub struct Segment {
     pub masquerade: bool,
     /// Nothing is forwarded between it and any other device (`--internal`).
     pub internal: bool,
+    /// berth answers names on this gateway's port 53: never forwarded (a container
+    /// publishing port 53 must not take its network's names).
+    pub dns: Option<Ipv4Addr>,
 }
 
 /// What the table says: the bridge networks and every forward.
@@ -140,6 +143,12 @@ fn table_script(t: &Table, family: Family) -> String {
     let (at, any) = (elements(true), elements(false));
     let mut postrouting = String::new();
     let mut forward = String::new();
+    let mut keep = String::new();
+    if family == Family::V4 {
+        for gw in t.segments.iter().filter_map(|s| s.dns) {
+            keep.push_str(&format!("\t\tip daddr {gw} th dport 53 return\n"));
+        }
+    }
     let bridges: Vec<String> = t.segments.iter().map(|s| format!("\"{}\"", s.bridge)).collect();
     for s in t.segments {
         let bridge = &s.bridge;
@@ -171,7 +180,7 @@ fn table_script(t: &Table, family: Family) -> String {
          table {table} {name} {{\n\
          \tmap ports_at {{\n\t\ttype {addr_type} . inet_proto . inet_service : {addr_type} . inet_service\n{at}\t}}\n\
          \tmap ports_any {{\n\t\ttype inet_proto . inet_service : {addr_type} . inet_service\n{any}\t}}\n\
-         \tchain ports {{\n\t\tdnat {sel} to {sel} daddr . meta l4proto . th dport map @ports_at\n\t\tdnat {sel} to meta l4proto . th dport map @ports_any\n\t}}\n\
+         \tchain ports {{\n{keep}\t\tdnat {sel} to {sel} daddr . meta l4proto . th dport map @ports_at\n\t\tdnat {sel} to meta l4proto . th dport map @ports_any\n\t}}\n\
          \tchain prerouting {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
          \tchain output {{\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
          \tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n{postrouting}\t}}\n\
@@ -293,15 +302,16 @@ mod tests {
             Forward { proto: Proto::Tcp, host_ip: None, host_port: 8081, container_ip: "fd00:1:3::2".parse().unwrap(), container_port: 80 },
         ];
         let segments = [
-            Segment { bridge: "b0".into(), subnet: (Ipv4Addr::new(10, 1, 2, 0), 24), subnet6: None, masquerade: true, internal: false },
+            Segment { bridge: "b0".into(), subnet: (Ipv4Addr::new(10, 1, 2, 0), 24), subnet6: None, masquerade: true, internal: false, dns: None },
             Segment {
                 bridge: "b1".into(),
                 subnet: (Ipv4Addr::new(10, 1, 3, 0), 24),
                 subnet6: Some(("fd00:1:3::".parse().unwrap(), 64)),
                 masquerade: true,
                 internal: false,
+                dns: None,
             },
-            Segment { bridge: "b2".into(), subnet: (Ipv4Addr::new(10, 1, 4, 0), 24), subnet6: None, masquerade: true, internal: true },
+            Segment { bridge: "b2".into(), subnet: (Ipv4Addr::new(10, 1, 4, 0), 24), subnet6: None, masquerade: true, internal: true, dns: Some(Ipv4Addr::new(10, 1, 4, 1)) },
         ];
         let s = script(&Table { name: "berth_b0", segments: &segments, forwards: &forwards });
         assert!(s.starts_with("table ip berth_b0\ndelete table ip berth_b0\ntable ip berth_b0 {\n"), "{s}");
@@ -320,6 +330,8 @@ mod tests {
         // Internal: no way out, no masquerade.
         assert!(s.contains("iifname \"b2\" oifname != \"b2\" drop"), "{s}");
         assert!(!s.contains("ip saddr 10.1.4.0/24 oifname != \"b2\" masquerade"), "{s}");
+        // Names served on a gateway are never forwarded.
+        assert!(s.contains("\t\tip daddr 10.1.4.1 th dport 53 return\n\t\tdnat ip to"), "{s}");
     }
 
     /// nft itself accepts the script and the table comes and goes (root, nft).
@@ -338,8 +350,9 @@ mod tests {
                 subnet6: Some(("fd00:9:9::".parse().unwrap(), 64)),
                 masquerade: true,
                 internal: false,
+                dns: None,
             },
-            Segment { bridge: "nonexistent1".into(), subnet: (Ipv4Addr::new(10, 9, 8, 0), 24), subnet6: None, masquerade: false, internal: true },
+            Segment { bridge: "nonexistent1".into(), subnet: (Ipv4Addr::new(10, 9, 8, 0), 24), subnet6: None, masquerade: false, internal: true, dns: None },
         ];
         let t = Table { name: &name, segments: &segments, forwards: &forwards };
         let applied = apply(&t);

@@ -153,7 +153,8 @@ pub enum Input<R> {
     Applied(Result<()>),
     NameReserved(Result<()>),
     Joined(Result<Endpoint>),
-    Left(Result<()>),
+    /// Whether the run's ports went with the endpoint.
+    Left(Result<bool>),
     RunEnded,
     Released(Result<()>),
 }
@@ -257,7 +258,7 @@ enum Busy<R> {
     /// (`Saved`).
     Connecting { reply: Option<R>, attachment: Box<NetworkAttachment> },
     /// Waiting for the endpoint to go (`Left`) or for the record (`Saved`).
-    Disconnecting { reply: Option<R>, attachment: Box<NetworkAttachment> },
+    Disconnecting { reply: Option<R>, attachment: Box<NetworkAttachment>, endpoint: Option<Box<Endpoint>> },
     /// Waiting for the record without the link (`Saved`).
     Unlinking { reply: Option<R>, link: String },
 }
@@ -771,7 +772,7 @@ impl<R> Machine<R> {
                 }
                 reply(fx, to, outcome);
             }
-            (Some(Busy::Disconnecting { reply: to, attachment }), outcome) => {
+            (Some(Busy::Disconnecting { reply: to, attachment, .. }), outcome) => {
                 if outcome.is_err() {
                     self.record.networks.push(*attachment);
                 }
@@ -785,10 +786,11 @@ impl<R> Machine<R> {
     /// once, any other when it next starts.
     fn connect(&mut self, attachment: Box<NetworkAttachment>, to: Option<R>, fx: &mut Vec<Effect<R>>) {
         let refused = match (&self.record.network, self.status()) {
-            (NetworkMode::Host, _) => Some(Error::forbidden("container cannot be disconnected from host network or connected to host network")),
-            (NetworkMode::None, _) => Some(Error::forbidden("container cannot be connected to multiple networks with one of the networks in private (none) mode")),
+            // Docker's validation errors: 400.
+            (NetworkMode::Host, _) => Some(Error::invalid("container cannot be disconnected from host network or connected to host network")),
+            (NetworkMode::None, _) => Some(Error::invalid("container cannot be connected to multiple networks with one of the networks in private (none) mode")),
             (NetworkMode::Container(_), _) => {
-                Some(Error::forbidden("container sharing network namespace with another container or host cannot be connected to any other network"))
+                Some(Error::invalid("container sharing network namespace with another container or host cannot be connected to any other network"))
             }
             (_, Status::Removing | Status::Dead) => Some(Error::conflict(format!("container {} is marked for removal and cannot be connected", self.record.name))),
             (_, Status::Restarting) => Some(Error::conflict(format!("container {} is restarting, wait until it runs to connect it", self.record.name))),
@@ -826,32 +828,48 @@ impl<R> Machine<R> {
     }
 
     fn disconnect(&mut self, network_id: &str, network: &str, to: Option<R>, fx: &mut Vec<Effect<R>>) {
-        let Some(at) = self.record.networks.iter().position(|a| a.network_id == network_id || (a.network_id.is_empty() && a.network == network)) else {
+        // Networks are never renamed: the name finds it too (a network that is gone,
+        // or an attachment recorded before its network had an id).
+        let Some(at) = self.record.networks.iter().position(|a| a.network == network || (!network_id.is_empty() && a.network_id == network_id)) else {
             return reply(fx, to, Err(Error::forbidden(format!("container {} is not connected to network {network}", self.record.id))));
         };
         if matches!(self.status(), Status::Removing | Status::Dead | Status::Restarting) {
             return reply(fx, to, Err(Error::conflict(format!("container {} is {}: try again once it settles", self.record.name, self.status().as_str()))));
         }
         let attachment = Box::new(self.record.networks[at].clone());
-        let endpoint = self.record.state.endpoints.iter().find(|e| e.network_id == attachment.network_id || e.network == attachment.network);
-        match endpoint.filter(|_| self.status().is_live()) {
-            Some(endpoint) => fx.push(Effect::Leave(Box::new(endpoint.clone()))),
+        let endpoint = self
+            .record
+            .state
+            .endpoints
+            .iter()
+            .find(|e| e.network == attachment.network || (!attachment.network_id.is_empty() && e.network_id == attachment.network_id))
+            .filter(|_| self.status().is_live())
+            .map(|e| Box::new(e.clone()));
+        match &endpoint {
+            Some(endpoint) => fx.push(Effect::Leave(endpoint.clone())),
             None => {
                 self.record.networks.remove(at);
                 fx.push(Effect::Save);
             }
         }
-        self.busy = Some(Busy::Disconnecting { reply: to, attachment });
+        self.busy = Some(Busy::Disconnecting { reply: to, attachment, endpoint });
     }
 
-    fn left(&mut self, outcome: Result<()>, fx: &mut Vec<Effect<R>>) {
-        let Some(Busy::Disconnecting { reply: to, attachment }) = self.busy.take() else { return };
+    fn left(&mut self, outcome: Result<bool>, fx: &mut Vec<Effect<R>>) {
+        let Some(Busy::Disconnecting { reply: to, attachment, endpoint }) = self.busy.take() else { return };
         if outcome.is_ok() {
-            self.record.networks.retain(|a| a.network_id != attachment.network_id);
-            self.record.state.endpoints.retain(|e| e.network_id != attachment.network_id);
+            if let Some(at) = self.record.networks.iter().position(|a| *a == *attachment) {
+                self.record.networks.remove(at);
+            }
+            if let Some(gone) = endpoint {
+                self.record.state.endpoints.retain(|e| *e != *gone);
+            }
+            if outcome == Ok(true) {
+                self.record.state.ports.clear();
+            }
             fx.push(Effect::Persist);
         }
-        reply(fx, to, outcome);
+        reply(fx, to, outcome.map(|_| ()));
     }
 
     fn applied(&mut self, outcome: Result<()>, fx: &mut Vec<Effect<R>>) {
@@ -1479,7 +1497,7 @@ mod tests {
         // Disconnected: the endpoint leaves, then the record.
         let fx = cmd(&mut m, Command::Disconnect { network_id: "back-id".into(), network: "back".into() }, 6);
         assert_eq!(fx, vec![Effect::Leave(Box::new(endpoint("back", 1)))]);
-        let fx = step(&mut m, Input::Left(Ok(())));
+        let fx = step(&mut m, Input::Left(Ok(false)));
         assert_eq!(answer(&fx, 6), Some(Ok(())));
         assert_eq!((m.record().networks.len(), m.record().state.endpoints.len()), (1, 1));
         let fx = cmd(&mut m, Command::Disconnect { network_id: "back-id".into(), network: "back".into() }, 7);
@@ -1504,7 +1522,7 @@ mod tests {
         for mode in [NetworkMode::Host, NetworkMode::None, NetworkMode::Container("db".into())] {
             let mut m = with(Status::Running, |r| r.network = mode.clone());
             let fx = cmd(&mut m, Command::Connect { attachment: attachment("back") }, 1);
-            assert_eq!(answer(&fx, 1), Some(Err(ErrorKind::Forbidden)), "{mode:?}");
+            assert_eq!(answer(&fx, 1), Some(Err(ErrorKind::Invalid)), "{mode:?}");
             assert!(m.record().networks.is_empty());
         }
     }

@@ -50,7 +50,7 @@ pub async fn rename(c: &Container, new_name: &str) -> Result<()> {
 pub async fn connect(d: &Arc<Containers>, c: &Container, network: &str, settings: api::hostconfig::EndpointSettings) -> Result<()> {
     let n = d.networks.inspect(network)?;
     if n.driver != "bridge" {
-        return Err(Error::forbidden(format!("container cannot be disconnected from {0} network or connected to {0} network", n.name)));
+        return Err(Error::invalid(format!("container cannot be disconnected from {0} network or connected to {0} network", n.name)));
     }
     let key = n.id;
     let mut attachments = d.networks.attachments(&key, &[(key.clone(), settings)].into())?;
@@ -59,9 +59,16 @@ pub async fn connect(d: &Arc<Containers>, c: &Container, network: &str, settings
 }
 
 /// `network disconnect`.
-pub async fn disconnect(d: &Arc<Containers>, c: &Container, network: &str, _force: bool) -> Result<()> {
-    let n = d.networks.inspect(network)?;
-    c.ask(Command::Disconnect { network_id: n.id, network: n.name }).await
+/// With `force`, a network that is gone is disconnected by its name (Docker's way
+/// out for a container whose network was removed: it would not start otherwise).
+pub async fn disconnect(d: &Arc<Containers>, c: &Container, network: &str, force: bool) -> Result<()> {
+    match d.networks.inspect(network) {
+        Ok(n) => c.ask(Command::Disconnect { network_id: n.id, network: n.name }).await,
+        Err(e) if force && e.kind == crate::error::ErrorKind::NotFound => {
+            c.ask(Command::Disconnect { network_id: String::new(), network: network.to_string() }).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `rm --link /container/alias`: the container keeps running, without that link.

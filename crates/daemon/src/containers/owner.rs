@@ -86,6 +86,10 @@ impl Owner {
             }
             Effect::Save => Some(Input::Saved(self.persist().await)),
             Effect::Publish { action, extra } => {
+                // A renamed container answers to its new name on its networks.
+                if action == "rename" {
+                    d.networks.rename(&id, &self.machine.record().name);
+                }
                 let mut attrs = super::view::event_attributes(self.machine.record());
                 attrs.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
                 d.events.publish("container", &action, &id, attrs);

@@ -421,6 +421,16 @@ pub(crate) fn end_run(d: &Containers, id: &str, runtime: &str) {
         // No shim removed it: whatever runtime state the run left goes here.
         engine::Engine::named(runtime, &d.config, paths).delete(id);
     }
+    // A container that shares this one's namespace (`container:`) keeps it alive:
+    // its interfaces are then taken off the networks one by one, or they would stay
+    // on the bridges with addresses given to others.
+    let shared = d.all().iter().any(|c| {
+        let r = c.record();
+        c.id != id && r.state.status.is_live() && r.network == super::record::NetworkMode::Container(id.to_string())
+    });
+    if shared {
+        d.networks.unplug(id);
+    }
     d.networks.detach(id);
     unmount_all(&paths.rootfs(id));
     unmount_all(&paths.legacy_rootfs(id));

@@ -66,6 +66,10 @@ pub struct BridgeConfig {
     /// Its IPv6 network (`--ipv6`), if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<Ipv6Config>,
+    /// The bridge was there before the network (named with `-o …bridge.name`): it is
+    /// the host's, left in place when the network goes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopted: bool,
 }
 
 /// A network's IPv6 subnet and gateway.
@@ -202,7 +206,7 @@ pub fn check(req: &NetworkCreateRequest) -> Result<Asked> {
     }
     match req.driver.as_str() {
         "" | "bridge" => {}
-        "host" | "null" => return Err(Error::new(crate::error::ErrorKind::Conflict, format!("only one instance of \"{}\" network is allowed", req.driver))),
+        "host" | "null" => return Err(Error::forbidden(format!("only one instance of \"{}\" network is allowed", req.driver))),
         other => return Err(Error::not_found(format!("plugin \"{other}\" not found"))),
     }
     if req.ingress || req.config_only || req.config_from.as_ref().is_some_and(|c| !c.network.is_empty()) {
@@ -309,6 +313,7 @@ pub fn check(req: &NetworkCreateRequest) -> Result<Asked> {
         icc,
         mtu,
         ipv6,
+        adopted: false,
     };
     let def = Definition {
         id,
@@ -350,7 +355,7 @@ mod tests {
             (req(""), crate::error::ErrorKind::Invalid),
             (req("-bad"), crate::error::ErrorKind::Invalid),
             (NetworkCreateRequest { driver: "overlay".into(), ..req("n") }, crate::error::ErrorKind::NotFound),
-            (NetworkCreateRequest { driver: "host".into(), ..req("n") }, crate::error::ErrorKind::Conflict),
+            (NetworkCreateRequest { driver: "host".into(), ..req("n") }, crate::error::ErrorKind::Forbidden),
             (
                 NetworkCreateRequest { ipam: Some(Ipam { driver: "dhcp".into(), ..Default::default() }), ..req("n") },
                 crate::error::ErrorKind::NotFound,

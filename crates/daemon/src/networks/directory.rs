@@ -1,40 +1,84 @@
 //! What a user network's DNS server answers: the names of the containers on the
-//! networks the asking container shares with them (its name, its aliases, its short
-//! id, each also qualified by the network's name, `web.backend`), read from the
-//! network service's state at each query.
+//! networks the asking container is on with them (its name, its aliases, its short
+//! id, each also qualified by the network's name, `web.backend`).
+//!
+//! The servers read a [`Book`] of their own, copied from the network service's state
+//! whenever a network's residents change, never the state itself: a query must not
+//! wait behind the service's netlink and nftables work (nor may a server that is
+//! being stopped wait for a query stuck behind it).
 
-use std::net::IpAddr;
-use std::sync::{Mutex, Weak};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{RwLock, Weak};
 
-use super::{Live, State};
+use super::Live;
+
+/// The names of every named network, by network id.
+#[derive(Default)]
+pub struct Book {
+    pages: BTreeMap<String, Page>,
+}
+
+/// One network's names.
+#[derive(Default)]
+struct Page {
+    name: String,
+    /// Container id → its entry.
+    residents: BTreeMap<String, Entry>,
+    /// Address → the container that holds it.
+    holders: BTreeMap<IpAddr, String>,
+}
+
+struct Entry {
+    name: String,
+    names: Vec<String>,
+    v4: Ipv4Addr,
+    v6: Option<Ipv6Addr>,
+}
+
+impl Book {
+    /// Copies network `live`'s residents (a network without names has no page).
+    pub(super) fn write(&mut self, live: &Live) {
+        if !live.def.has_names() {
+            return;
+        }
+        let mut page = Page { name: live.def.name.clone(), ..Page::default() };
+        for (id, r) in &live.residents {
+            let entry = Entry { name: r.name.clone(), names: r.dns_names(id), v4: r.endpoint.ip, v6: r.endpoint.ipv6.map(|v6| v6.ip) };
+            page.holders.insert(IpAddr::V4(entry.v4), id.clone());
+            if let Some(v6) = entry.v6 {
+                page.holders.insert(IpAddr::V6(v6), id.clone());
+            }
+            page.residents.insert(id.clone(), entry);
+        }
+        self.pages.insert(live.def.id.clone(), page);
+    }
+
+    pub(super) fn erase(&mut self, network: &str) {
+        self.pages.remove(network);
+    }
+}
 
 pub struct Directory {
-    state: Weak<Mutex<State>>,
+    book: Weak<RwLock<Book>>,
     /// The network whose gateway the server listens on.
     network: String,
 }
 
 impl Directory {
-    pub fn new(state: Weak<Mutex<State>>, network: String) -> Directory {
-        Directory { state, network }
+    pub fn new(book: Weak<RwLock<Book>>, network: String) -> Directory {
+        Directory { book, network }
     }
 
-    /// Runs `f` over the networks a query from `client` may see: every named network
-    /// the asking container is on, or only this one when the asker is not one of
-    /// its containers.
-    fn with_networks<T>(&self, client: IpAddr, f: impl FnOnce(&[&Live]) -> T) -> Option<T> {
-        let state = self.state.upgrade()?;
-        let state = state.lock().ok()?;
-        let here = state.networks.get(&self.network)?;
-        let asker = match client {
-            IpAddr::V4(ip) => here.leases.get(&ip).cloned(),
-            IpAddr::V6(ip) => here.leases6.get(&ip).cloned(),
-        };
-        let networks: Vec<&Live> = match &asker {
-            Some(c) => state.networks.values().filter(|n| n.def.has_names() && n.residents.contains_key(c)).collect(),
-            None => vec![here],
-        };
-        Some(f(&networks))
+    /// Runs `f` over the pages of the networks the container asking from `client` is
+    /// on; nothing for an asker that is not one of this network's containers (another
+    /// network's container learns nothing of this one's).
+    fn with_pages<T>(&self, client: IpAddr, f: impl FnOnce(&[&Page]) -> T) -> Option<T> {
+        let book = self.book.upgrade()?;
+        let book = book.read().ok()?;
+        let asker = book.pages.get(&self.network)?.holders.get(&client.to_canonical())?;
+        let pages: Vec<&Page> = book.pages.values().filter(|p| p.residents.contains_key(asker)).collect();
+        Some(f(&pages))
     }
 }
 
@@ -52,15 +96,11 @@ fn answers(names: &[String], network: &str, asked: &str) -> bool {
 impl net::dns::Names for Directory {
     fn lookup(&self, client: IpAddr, name: &str) -> Option<Vec<IpAddr>> {
         let asked = name.trim_end_matches('.');
-        let found = self.with_networks(client, |networks| {
+        let found = self.with_pages(client, |pages| {
             let mut out: Vec<IpAddr> = Vec::new();
-            for n in networks {
-                for (id, r) in &n.residents {
-                    if !answers(&r.dns_names(id), &n.def.name, asked) {
-                        continue;
-                    }
-                    let ips = std::iter::once(IpAddr::V4(r.endpoint.ip)).chain(r.endpoint.ipv6.map(|v6| IpAddr::V6(v6.ip)));
-                    for ip in ips {
+            for page in pages {
+                for entry in page.residents.values().filter(|e| answers(&e.names, &page.name, asked)) {
+                    for ip in std::iter::once(IpAddr::V4(entry.v4)).chain(entry.v6.map(IpAddr::V6)) {
                         if !out.contains(&ip) {
                             out.push(ip);
                         }
@@ -73,12 +113,9 @@ impl net::dns::Names for Directory {
     }
 
     fn name_of(&self, client: IpAddr, addr: IpAddr) -> Option<String> {
-        let holds = |e: &super::Endpoint| match addr {
-            IpAddr::V4(a) => e.ip == a,
-            IpAddr::V6(a) => e.ipv6.is_some_and(|v6| v6.ip == a),
-        };
-        self.with_networks(client, |networks| {
-            networks.iter().find_map(|n| n.residents.values().find(|r| holds(&r.endpoint)).map(|r| format!("{}.{}", r.name, n.def.name)))
+        let addr = addr.to_canonical();
+        self.with_pages(client, |pages| {
+            pages.iter().find_map(|p| p.holders.get(&addr).and_then(|id| p.residents.get(id)).map(|e| format!("{}.{}", e.name, p.name)))
         })?
     }
 }

@@ -26,6 +26,7 @@
 pub mod definition;
 mod directory;
 pub mod endpoint;
+mod ports;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -127,6 +128,8 @@ struct State {
     networks: BTreeMap<String, Live>,
     /// Container → the ports published for its run.
     forwards: BTreeMap<String, Vec<net::nat::Forward>>,
+    /// Container → the host ports held for them.
+    held: BTreeMap<String, Vec<ports::Reservation>>,
 }
 
 impl State {
@@ -168,23 +171,6 @@ impl State {
             .any(|f| f.proto == proto && f.host_port == port && (f.host_ip.is_none() || ip.is_none() || f.host_ip == ip.map(std::net::IpAddr::from)))
     }
 
-    /// A free host port for `proto`: one the kernel would hand out now, and no
-    /// forward's.
-    fn free_port(&self, proto: net::nat::Proto, ip: Option<Ipv4Addr>) -> Option<u16> {
-        use net::nat::Proto;
-        for attempt in 0..100u16 {
-            let port = match proto {
-                Proto::Tcp => std::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?.local_addr().ok()?.port(),
-                Proto::Udp => std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?.local_addr().ok()?.port(),
-                // Docker's ephemeral range, in order.
-                Proto::Sctp => 32768 + attempt,
-            };
-            if !self.taken(proto, ip, port) {
-                return Some(port);
-            }
-        }
-        None
-    }
 }
 
 pub struct Networks {
@@ -195,6 +181,8 @@ pub struct Networks {
     table: String,
     pools: Vec<AddressPool>,
     state: Arc<Mutex<State>>,
+    /// What the DNS servers answer, copied from `state` at each change of residents.
+    book: Arc<std::sync::RwLock<directory::Book>>,
     /// The runtime the DNS servers run on (the service's calls are blocking ones).
     runtime: tokio::runtime::Handle,
     upstreams: Arc<net::dns::Upstreams>,
@@ -203,11 +191,21 @@ pub struct Networks {
     _watch: Option<net::watch::TableWatch>,
 }
 
+/// The subnet the host routes through `device`, if it has one (a bridge an older
+/// berthd made).
+fn existing_subnet(device: &str) -> Option<Subnet> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    let others: Vec<String> = text.lines().skip(1).filter_map(|l| l.split_whitespace().next()).filter(|d| *d != device).map(String::from).collect();
+    let others: Vec<&str> = others.iter().map(String::as_str).collect();
+    net::ipam::host_routes(&others).into_iter().next()
+}
+
 /// The subnets a new network must not overlap: the host's routes (but the ones to
 /// berth's own bridges, which are the networks' own) and every network's.
 fn taken_subnets(state: &State) -> Vec<Subnet> {
     let ours: Vec<Subnet> = state.networks.values().filter_map(|n| n.bridge().map(|b| b.subnet)).collect();
-    let mut taken = net::ipam::host_routes();
+    let devices: Vec<&str> = state.networks.values().filter_map(|n| n.bridge().map(|b| b.device.as_str())).collect();
+    let mut taken = net::ipam::host_routes(&devices);
     taken.extend(ours);
     taken
 }
@@ -249,8 +247,12 @@ impl Networks {
             (Some(bip), _) => bip,
             (None, Some(kept)) => kept,
             (None, None) => {
-                let taken = taken_subnets(&state);
-                let subnet = net::ipam::choose(&config.address_pools, &taken).unwrap_or(Subnet::containing(Ipv4Addr::new(192, 168, 215, 0), 24));
+                // The default bridge of an older berthd (no record of it) routes its
+                // own subnet: that route is no clash, the subnet is kept.
+                let mut taken = net::ipam::host_routes(&[config.bridge.as_str()]);
+                taken.extend(state.networks.values().filter_map(|n| n.bridge().map(|b| b.subnet)));
+                let own = existing_subnet(&config.bridge);
+                let subnet = own.or_else(|| net::ipam::choose(&config.address_pools, &taken)).unwrap_or(Subnet::containing(Ipv4Addr::new(192, 168, 215, 0), 24));
                 (Ipv4Addr::from(u32::from(subnet.addr()) + 1), subnet.prefix())
             }
         };
@@ -274,6 +276,7 @@ impl Networks {
                 icc: true,
                 mtu: None,
                 ipv6: None,
+                adopted: false,
             }),
             options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ..bridge.clone()
@@ -313,6 +316,7 @@ impl Networks {
             table,
             pools: config.address_pools.clone(),
             state,
+            book: Arc::default(),
             runtime: tokio::runtime::Handle::current(),
             upstreams: Arc::new(upstreams),
             events,
@@ -322,6 +326,11 @@ impl Networks {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("networks lock")
+    }
+
+    /// The DNS servers' copy of network `live`'s names, made anew.
+    fn note_names(&self, live: &Live) {
+        self.book.write().expect("names lock").write(live);
     }
 
     fn netns(&self, id: &str) -> net::Netns {
@@ -358,6 +367,15 @@ impl Networks {
             if state.networks.values().any(|n| n.bridge().is_some_and(|b| b.device == bridge.device)) {
                 return Err(Error::conflict(format!("bridge device {} is in use by another network", bridge.device)));
             }
+            // A device of the host's by that name: used if it is a bridge (and left to
+            // the host when the network goes), refused otherwise.
+            let sys = Path::new("/sys/class/net").join(&bridge.device);
+            if sys.exists() {
+                if !sys.join("bridge").exists() {
+                    return Err(Error::conflict(format!("device {} exists and is not a bridge", bridge.device)));
+                }
+                bridge.adopted = true;
+            }
             let subnet = match asked.subnet {
                 Some(s) => {
                     if state.networks.values().filter_map(Live::bridge).any(|b| b.subnet.overlaps(&s)) {
@@ -385,8 +403,9 @@ impl Networks {
             if let Err(e) = self.make_ready(&mut state, &id) {
                 state.networks.remove(&id);
                 let _ = self.store.remove(&id);
-                let device = def.bridge.as_ref().map(|b| b.device.clone()).unwrap_or_default();
-                let _ = net::link::remove(&device);
+                if let Some(b) = def.bridge.as_ref().filter(|b| !b.adopted) {
+                    let _ = net::link::remove(&b.device);
+                }
                 return Err(e);
             }
         }
@@ -397,6 +416,7 @@ impl Networks {
     /// `network rm`: refused for the predefined networks and for one a running
     /// container is on. Blocking.
     pub fn remove(&self, key: &str) -> Result<()> {
+        let dns;
         let def = {
             let mut state = self.lock();
             let live = state.find(key)?;
@@ -409,15 +429,13 @@ impl Networks {
             }
             // The bridge first, then the record: a crash in between leaves a network
             // whose bridge is made again when it is used, never a bridge of no network.
-            if let Some(b) = &def.bridge {
+            if let Some(b) = def.bridge.as_ref().filter(|b| !b.adopted) {
                 net::link::remove(&b.device).map_err(|e| Error::internal(format!("network {}: {e}", def.name)))?;
             }
             self.store.remove(&def.id)?;
             let live = state.networks.remove(&def.id).expect("found");
-            // Its port free before the answer: a network made again at once binds it.
-            if let Some(dns) = live.dns {
-                self.runtime.block_on(dns.stop());
-            }
+            self.book.write().expect("names lock").erase(&def.id);
+            dns = live.dns;
             if let Err(e) = self.apply(&state) {
                 tracing::warn!(network = %def.name, "{}", e.message);
             }
@@ -430,6 +448,11 @@ impl Networks {
             }
             def
         };
+        // Its port free before the answer (a network made again at once binds it); the
+        // lock is let go first: the server's tasks end on the runtime's workers.
+        if let Some(dns) = dns {
+            self.runtime.block_on(dns.stop());
+        }
         self.publish_event("destroy", &def, None);
         Ok(())
     }
@@ -512,7 +535,12 @@ impl Networks {
     pub fn claim(&self, member: Member, endpoints: &[Endpoint], attached: &[NetworkAttachment], ports: &[PublishedPort]) {
         let mut state = self.lock();
         for ep in endpoints {
-            let Some(live) = state.networks.get_mut(&ep.network_id).or(None) else {
+            // By its id, else (records from before networks had ids) by its name.
+            let id = match state.networks.contains_key(&ep.network_id) {
+                true => Some(ep.network_id.clone()),
+                false => state.networks.values().find(|n| n.def.name == ep.network).map(|n| n.def.id.clone()),
+            };
+            let Some(live) = id.and_then(|id| state.networks.get_mut(&id)) else {
                 tracing::warn!(container = %member.id, network = %ep.network, "a running container's network is gone");
                 continue;
             };
@@ -522,11 +550,26 @@ impl Networks {
             }
             let aliases = attached.iter().find(|a| a.network_id == ep.network_id).map(|a| a.aliases.clone()).unwrap_or_default();
             live.residents.insert(member.id.to_string(), Resident { name: member.name.to_string(), aliases, endpoint: ep.clone() });
+            self.note_names(live);
         }
-        if let Some(first) = endpoints.first() {
+        // The ports lead to its way out: the first endpoint on a network that is not
+        // internal.
+        let way_out = endpoints.iter().find(|ep| state.networks.get(&ep.network_id).or_else(|| state.networks.values().find(|n| n.def.name == ep.network)).is_some_and(|n| !n.def.internal));
+        if let Some(first) = way_out {
             let forwards: Vec<_> = ports.iter().flat_map(|p| forwards_of(first, p)).collect();
             if !forwards.is_empty() {
                 state.forwards.insert(member.id.to_string(), forwards);
+                // Held again, as far as the host lets them be.
+                let held: Vec<ports::Reservation> = ports
+                    .iter()
+                    .filter_map(|p| {
+                        let proto = net::nat::Proto::parse(&p.proto)?;
+                        ports::reserve(proto, p.host_ip, p.host_port)
+                            .inspect_err(|e| tracing::warn!(container = %member.id, port = p.host_port, "the published port is not held again: {e}"))
+                            .ok()
+                    })
+                    .collect();
+                state.held.insert(member.id.to_string(), held);
             }
         }
     }
@@ -537,10 +580,22 @@ impl Networks {
     pub fn resume(&self) -> Result<()> {
         let mut state = self.lock();
         let busy: Vec<String> = state.networks.values().filter(|n| !n.leases.is_empty() || (n.def.has_names())).map(|n| n.def.id.clone()).collect();
+        let mut failed = Vec::new();
         for id in busy {
-            self.make_ready(&mut state, &id)?;
+            // One network that cannot come up keeps none of the others down.
+            if let Err(e) = self.make_ready(&mut state, &id) {
+                failed.push(e.message);
+            }
         }
-        Ok(())
+        // Once more, so that the forwards of runs that ended while berthd was away
+        // are gone from the kernel even when no network came up now.
+        if state.networks.values().any(|n| n.ready) || !state.forwards.is_empty() {
+            self.apply(&state)?;
+        }
+        match failed.is_empty() {
+            true => Ok(()),
+            false => Err(Error::internal(failed.join("; "))),
+        }
     }
 
     /// The bridge of network `id` up with its gateway, its names served, and the
@@ -556,7 +611,7 @@ impl Networks {
         net::link::ensure_bridge(&b.device, gateway, gateway6, b.mtu).map_err(|e| Error::internal(format!("network {}: {e}", live.def.name)))?;
         net::nat::allow_localhost(&b.device).map_err(|e| Error::internal(format!("route_localnet on {}: {e}", b.device)))?;
         if live.def.has_names() {
-            let names = Arc::new(directory::Directory::new(Arc::downgrade(&self.state), id.to_string()));
+            let names = Arc::new(directory::Directory::new(Arc::downgrade(&self.book), id.to_string()));
             let serving = self.runtime.block_on(net::dns::Server::serve((b.gateway, 53).into(), names, self.upstreams.clone()));
             match serving {
                 Ok(server) => live.dns = Some(server),
@@ -565,7 +620,12 @@ impl Networks {
             }
         }
         live.ready = true;
-        self.apply(state)
+        let applied = self.apply(state);
+        if applied.is_err() {
+            // Tried again at the next use.
+            state.networks.get_mut(id).expect("a known network").ready = false;
+        }
+        applied
     }
 
     /// Replaces berth's table with what the networks and forwards say now.
@@ -586,13 +646,20 @@ impl Networks {
             Attachment::Networks(wanted) => {
                 let ns = self.namespace(member.id)?;
                 let mut joined = Joined { netns: Some(ns.clone()), ..Joined::default() };
+                // The way out (the default route, and the ports) is through the first
+                // network that is not internal, as Docker chooses its gateway.
+                let way_out = {
+                    let state = self.lock();
+                    wanted.iter().position(|a| state.of_attachment(a).is_ok_and(|n| !n.def.internal))
+                };
                 let made = (|| -> Result<()> {
                     for (slot, a) in wanted.iter().enumerate() {
+                        let out = way_out == Some(slot);
                         let slot = u8::try_from(slot).ok().filter(|s| *s < 16).ok_or_else(|| Error::invalid("a container is on 16 networks at most"))?;
-                        joined.endpoints.push(self.join(member, a, &ns, slot, slot == 0)?);
+                        joined.endpoints.push(self.join(member, a, &ns, slot, out)?);
                     }
-                    if let Some(first) = joined.endpoints.first() {
-                        joined.ports = self.publish(member.id, first, ports)?;
+                    if let Some(gateway) = way_out.and_then(|i| joined.endpoints.get(i)).cloned() {
+                        joined.ports = self.publish(member.id, &gateway, ports)?;
                     }
                     Ok(())
                 })();
@@ -681,6 +748,7 @@ impl Networks {
                 };
                 let resident = Resident { name: member.name.to_string(), aliases: a.aliases.clone(), endpoint: endpoint.clone() };
                 live.residents.insert(member.id.to_string(), resident);
+                self.note_names(live);
                 let def = live.def.clone();
                 drop(state);
                 self.publish_event("connect", &def, Some(member.id));
@@ -707,19 +775,34 @@ impl Networks {
     }
 
     /// Takes running container `id`'s `endpoint` off its network (`network
-    /// disconnect`): its veth goes, its address is free again. Blocking.
-    pub fn disconnect(&self, id: &str, endpoint: &Endpoint) -> Result<()> {
+    /// disconnect`): its veth goes, its address is free again, and its ports if they
+    /// led to it (returns whether they did). Blocking.
+    pub fn disconnect(&self, id: &str, endpoint: &Endpoint) -> Result<bool> {
         net::link::remove(&Self::host_end(id, endpoint.slot)).map_err(|e| Error::internal(e.to_string()))?;
+        let leads_here;
         let def = {
             let mut state = self.lock();
-            let Some(live) = state.networks.get_mut(&endpoint.network_id) else { return Ok(()) };
+            // Its ports, if they led to it, go with it: its address is free for another.
+            leads_here = state.forwards.get(id).is_some_and(|f| f.iter().any(|f| f.container_ip == std::net::IpAddr::V4(endpoint.ip)));
+            if leads_here {
+                state.held.remove(id);
+            }
+            if leads_here
+                && let Some(forwards) = state.forwards.remove(id)
+                && let Err(e) = net::nat::delete(&self.table, &forwards)
+            {
+                tracing::warn!(container = %id, "withdraw its ports: {e}");
+                let _ = self.apply(&state);
+            }
+            let Some(live) = state.networks.get_mut(&endpoint.network_id) else { return Ok(leads_here) };
             live.leases.retain(|_, holder| holder != id);
             live.leases6.retain(|_, holder| holder != id);
             live.residents.remove(id);
+            self.note_names(live);
             live.def.clone()
         };
         self.publish_event("disconnect", &def, Some(id));
-        Ok(())
+        Ok(leads_here)
     }
 
     /// A namespace of its own for container `id`, `lo` up.
@@ -744,29 +827,44 @@ impl Networks {
         }
         let mut given = Vec::new();
         let mut forwards: Vec<net::nat::Forward> = Vec::new();
+        let mut held = Vec::new();
         for p in ports {
             let proto = net::nat::Proto::parse(&p.proto).ok_or_else(|| Error::invalid(format!("invalid proto: {}", p.proto)))?;
+            let on = p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
             let clashes = |port: u16| state.taken(proto, p.host_ip, port) || forwards.iter().any(|f| f.proto == proto && f.host_port == port);
-            let host_port = match p.host_port {
-                first if p.host_port_last > first => (first..=p.host_port_last).find(|port| !clashes(*port)).ok_or_else(|| {
-                    let on = p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-                    Error::internal(format!(
-                        "driver failed programming external connectivity on endpoint {id}: Bind for {on}:{first}-{} failed: every port of the range is already allocated",
-                        p.host_port_last
-                    ))
-                })?,
-                0 => state
-                    .free_port(proto, p.host_ip)
+            let in_use = |port: u16, e: std::io::Error| {
+                Error::internal(format!(
+                    "driver failed programming external connectivity on endpoint {id}: failed to bind port {on}:{port}/{}: {e}",
+                    proto.as_str()
+                ))
+            };
+            // The port, and the socket that holds it on the host.
+            let (host_port, reservation) = match p.host_port {
+                first if p.host_port_last > first => (first..=p.host_port_last)
                     .filter(|port| !clashes(*port))
+                    .find_map(|port| ports::reserve(proto, p.host_ip, port).ok().map(|r| (port, r)))
+                    .ok_or_else(|| {
+                        Error::internal(format!(
+                            "driver failed programming external connectivity on endpoint {id}: Bind for {on}:{first}-{} failed: every port of the range is already allocated",
+                            p.host_port_last
+                        ))
+                    })?,
+                0 => (0..100)
+                    .find_map(|attempt| {
+                        let r = ports::reserve(proto, p.host_ip, 0).ok()?;
+                        // SCTP: Docker's ephemeral range, in order.
+                        let port = r.port().unwrap_or(32768 + attempt);
+                        (!clashes(port)).then_some((port, r))
+                    })
                     .ok_or_else(|| Error::unavailable("no free host port left to publish on"))?,
                 port if clashes(port) => {
-                    let on = p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
                     return Err(Error::internal(format!(
                         "driver failed programming external connectivity on endpoint {id}: Bind for {on}:{port} failed: port is already allocated"
                     )));
                 }
-                port => port,
+                port => (port, ports::reserve(proto, p.host_ip, port).map_err(|e| in_use(port, e))?),
             };
+            held.push(reservation);
             let published = PublishedPort { host_port, host_port_last: 0, ..p.clone() };
             forwards.extend(forwards_of(first, &published));
             given.push(published);
@@ -780,9 +878,11 @@ impl Networks {
                 state.forwards.remove(id);
                 return Err(e);
             }
+            state.held.insert(id.to_string(), held);
             return Ok(given);
         }
         state.forwards.insert(id.to_string(), forwards);
+        state.held.insert(id.to_string(), held);
         Ok(given)
     }
 
@@ -802,8 +902,10 @@ impl Networks {
             live.leases6.retain(|_, holder| holder != id);
             if live.residents.remove(id).is_some() {
                 left.push(live.def.clone());
+                self.book.write().expect("names lock").write(live);
             }
         }
+        state.held.remove(id);
         if let Some(forwards) = state.forwards.remove(id)
             && let Err(e) = net::nat::delete(&self.table, &forwards)
         {
@@ -818,6 +920,20 @@ impl Networks {
         }
     }
 
+    /// Deletes container `id`'s veths now, rather than with its namespace (which
+    /// outlives the run while another container shares it). Blocking.
+    pub fn unplug(&self, id: &str) {
+        let slots: Vec<u8> = {
+            let state = self.lock();
+            state.networks.values().filter_map(|n| n.residents.get(id)).map(|r| r.endpoint.slot).collect()
+        };
+        for slot in slots {
+            if let Err(e) = net::link::remove(&Self::host_end(id, slot)) {
+                tracing::warn!(container = %id, "{e}");
+            }
+        }
+    }
+
     /// At daemon start: the namespaces of containers that do not run any more (berthd
     /// died before their run's end) are removed.
     pub fn reconcile(&self, runs: impl Fn(&str) -> bool) {
@@ -825,6 +941,17 @@ impl Networks {
             let name = entry.file_name().to_string_lossy().into_owned();
             if !runs(&name) {
                 self.detach(&name);
+            }
+        }
+    }
+
+    /// Container `id` is called `name` now: its networks answer to it.
+    pub fn rename(&self, id: &str, name: &str) {
+        let mut state = self.lock();
+        for live in state.networks.values_mut() {
+            if let Some(r) = live.residents.get_mut(id) {
+                r.name = name.to_string();
+                self.book.write().expect("names lock").write(live);
             }
         }
     }
@@ -863,6 +990,7 @@ fn apply(table: &str, state: &State) -> Result<()> {
                 subnet6: b.ipv6.map(|v6| (v6.subnet.addr(), v6.subnet.prefix())),
                 masquerade: b.masquerade,
                 internal: n.def.internal,
+                dns: n.dns.as_ref().map(|_| b.gateway),
             })
         })
         .collect();

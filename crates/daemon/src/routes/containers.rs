@@ -156,6 +156,7 @@ async fn list(State(d): State<S>, req: Request) -> Result<Response> {
 
 async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
+    let version = req.extensions().get::<api::version::ApiVersion>().copied();
     let c = d.containers.get(&id)?;
     let r = c.record();
     let size = match q.get_bool("size") {
@@ -168,7 +169,17 @@ async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
         false => None,
     };
     let exec_ids = d.containers.execs.of(&r.id);
-    Ok(axum::Json(view::inspect(&r, &d.containers.paths, size, exec_ids)).into_response())
+    let mut shown = view::inspect(&r, &d.containers.paths, size, exec_ids);
+    // Before API 1.45 a user network's aliases held the container's short id (clients
+    // of that time, compose 1.29 among them, look for it there).
+    if version.is_some_and(|v| v < api::version::ApiVersion::new(1, 45)) {
+        for (name, ep) in shown.network_settings.networks.iter_mut() {
+            if !matches!(name.as_str(), "bridge" | "host" | "none") && !ep.aliases.contains(&r.id[..12].to_string()) {
+                ep.aliases.push(r.id[..12].to_string());
+            }
+        }
+    }
+    Ok(axum::Json(shown).into_response())
 }
 
 async fn start(State(d): State<S>, Path(id): Path<String>) -> Result<Response> {
