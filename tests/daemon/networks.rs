@@ -736,3 +736,48 @@ fn the_way_out_skips_internal_networks_and_port_53_stays_berths() {
     ok(docker(&d, &["rm", "-f", "both", "dns"]));
     ok(docker(&d, &["network", "rm", "inner", "outer"]));
 }
+
+/// A container's own `--dns` on a user network: its resolv.conf still asks berthd
+/// (names of the network answered), and the other names are asked of its servers, as
+/// Docker's resolver does; a container without `--dns` has them asked of the daemon's.
+#[test]
+fn a_containers_own_dns_servers_get_its_other_questions() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    // A resolver of the test's own on a loopback address: it answers every A question
+    // with 10.9.9.9.
+    let upstream = std::net::UdpSocket::bind("127.0.0.77:53").expect("bind 127.0.0.77:53");
+    upstream.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = stop.clone();
+    let answering = std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok((n, from)) = upstream.recv_from(&mut buf) else { continue };
+            if n < 12 {
+                continue;
+            }
+            let mut reply = buf[..n].to_vec();
+            reply[2] = 0x81;
+            reply[3] = 0x80;
+            reply[6..8].copy_from_slice(&1u16.to_be_bytes());
+            reply[8..12].fill(0);
+            reply.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9, 9, 9]);
+            let _ = upstream.send_to(&reply, from);
+        }
+    });
+    let n = TestNetwork::claim();
+    create_network(&d, &n, "asks", &[]);
+    ok(docker(&d, &["run", "-d", "--name", "peer", "--network", "asks", "busybox", "sleep", "600"]));
+    let out = run_until(&d, &["run", "--rm", "--network", "asks", "--dns", "127.0.0.77", "busybox", "sh", "-c", "cat /etc/resolv.conf; nslookup outside.example; nslookup peer"], "10.9.9.9");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    answering.join().unwrap();
+    assert!(out.starts_with(&format!("nameserver {}.1\n", n.net)) && !out.contains("127.0.0.77\n"), "{out}");
+    assert!(out.contains("Address: 10.9.9.9"), "asked of its own server: {out}");
+    assert!(out.contains(&format!("Address: {}.2", n.net)), "the network's names still: {out}");
+    // Without --dns: the daemon's servers (127.0.0.1 here, where none answers).
+    let o = docker(&d, &["run", "--rm", "--network", "asks", "busybox", "nslookup", "outside.example"]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("10.9.9.9"), "{o:?}");
+    ok(docker(&d, &["rm", "-f", "peer"]));
+    ok(docker(&d, &["network", "rm", "asks"]));
+}

@@ -45,6 +45,11 @@ pub trait Names: Send + Sync + 'static {
     fn lookup(&self, client: IpAddr, name: &str) -> Option<Vec<IpAddr>>;
     /// The name of `addr` (for PTR), when it is one of this network's containers.
     fn name_of(&self, client: IpAddr, addr: IpAddr) -> Option<String>;
+    /// The resolvers `client` asked for (a container's `--dns`), instead of the
+    /// server's; none: the server's.
+    fn upstreams(&self, _client: IpAddr) -> Option<Vec<SocketAddr>> {
+        None
+    }
 }
 
 /// The resolvers that queries for other names go to, asked in order.
@@ -278,14 +283,16 @@ impl Responder {
 
     /// The upstreams' answer to `request`, with the client's ID, or SERVFAIL when none
     /// answered. Each is asked over the client's transport, under a fresh ID of ours.
-    async fn relay(&self, transport: Transport, request: &Message, mut packet: Vec<u8>) -> Vec<u8> {
+    async fn relay(&self, transport: Transport, client: IpAddr, request: &Message, mut packet: Vec<u8>) -> Vec<u8> {
         let limit = reply_limit(transport, request);
         let id = fresh_id();
         if let Some(head) = packet.get_mut(..2) {
             head.copy_from_slice(&id.to_be_bytes());
         }
         let mut refusal = None;
-        for &upstream in self.upstreams.servers.iter().filter(|&&s| !self.is_own(s)) {
+        let own_choice = self.names.upstreams(client);
+        let servers = own_choice.as_deref().unwrap_or(&self.upstreams.servers);
+        for &upstream in servers.iter().filter(|&&s| !self.is_own(s)) {
             let asked = match transport {
                 Transport::Udp => timeout(self.limits.upstream, ask_udp(upstream, &packet, id)).await,
                 Transport::Tcp => timeout(self.limits.upstream, ask_tcp(upstream, &packet, id)).await,
@@ -329,7 +336,7 @@ async fn serve_udp(socket: UdpSocket, responder: Arc<Responder>) {
                     Verdict::Reply(reply) => reply,
                     Verdict::Forward { request, packet } if forwards.len() < responder.limits.udp_forwards => {
                         let responder = responder.clone();
-                        forwards.push(async move { (peer, responder.relay(Transport::Udp, &request, packet).await) });
+                        forwards.push(async move { (peer, responder.relay(Transport::Udp, peer.ip().to_canonical(), &request, packet).await) });
                         continue;
                     }
                     // So many wait on upstreams already: fail this one now rather than queue.
@@ -375,7 +382,7 @@ async fn converse(mut stream: TcpStream, client: IpAddr, responder: Arc<Responde
         let reply = match responder.judge(Transport::Tcp, client, &packet) {
             Verdict::Ignore => return,
             Verdict::Reply(reply) => reply,
-            Verdict::Forward { request, packet } => responder.relay(Transport::Tcp, &request, packet).await,
+            Verdict::Forward { request, packet } => responder.relay(Transport::Tcp, client, &request, packet).await,
         };
         let Some(framed) = frame(&reply) else { return };
         if !matches!(timeout(limits.tcp_idle, stream.write_all(&framed)).await, Ok(Ok(()))) {
@@ -909,7 +916,7 @@ mod tests {
         };
         let question = query(61, "example.org.", RecordType::A);
         let wire = question.to_vec().unwrap();
-        let reply = timeout(WAIT, responder.relay(Transport::Udp, &question, wire)).await.unwrap();
+        let reply = timeout(WAIT, responder.relay(Transport::Udp, ip("127.0.0.1"), &question, wire)).await.unwrap();
         assert_eq!(Message::from_vec(&reply).unwrap().response_code, ResponseCode::ServFail);
         let mut buf = [0u8; 512];
         assert!(timeout(SILENCE, own.recv(&mut buf)).await.is_err(), "nothing was sent to it");

@@ -68,10 +68,11 @@ pub fn hosts_file(host_net: bool, extra: &[String], host_gateway: std::net::Ipv4
 }
 
 /// The resolv.conf of a container whose names berthd serves at `nameserver` (its
-/// first user network's gateway): that server first (it forwards what it does not
-/// know to the host's resolvers), then any `--dns`; the search domains and options
-/// asked, else the host's; `ndots:0` unless asked otherwise, as Docker writes it.
-pub fn resolv_conf_served(nameserver: std::net::Ipv4Addr, dns: &[String], search: &[String], options: &[String]) -> String {
+/// first user network's gateway): that server only (it forwards what it does not
+/// know to the container's `--dns`, else to the daemon's resolvers); the search
+/// domains and options asked, else the host's; `ndots:0` unless asked otherwise, as
+/// Docker writes it.
+pub fn resolv_conf_served(nameserver: std::net::Ipv4Addr, search: &[String], options: &[String]) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let host_lines = |key: &str| -> Vec<String> {
         host.lines()
@@ -80,9 +81,6 @@ pub fn resolv_conf_served(nameserver: std::net::Ipv4Addr, dns: &[String], search
             .collect()
     };
     let mut out = format!("nameserver {nameserver}\n");
-    for d in dns {
-        out.push_str(&format!("nameserver {d}\n"));
-    }
     let search = if search.is_empty() { host_lines("search") } else { search.to_vec() };
     if !search.is_empty() {
         out.push_str(&format!("search {}\n", search.join(" ")));
@@ -144,7 +142,7 @@ pub fn write_etc_files(dir: &Path, r: &Record, endpoints: &[super::record::Endpo
     std::fs::write(dir.join("hosts"), hosts).map_err(io("hosts"))?;
     let resolv = match names.nameserver {
         // berthd's server forwards to the daemon's servers itself.
-        Some(ns) => resolv_conf_served(ns, &hc.dns, &hc.dns_search, &hc.dns_options),
+        Some(ns) => resolv_conf_served(ns, &hc.dns_search, &hc.dns_options),
         None => resolv_conf(host_net, dns, &hc.dns_search, &hc.dns_options),
     };
     std::fs::write(dir.join("resolv.conf"), resolv).map_err(io("resolv.conf"))?;
@@ -164,9 +162,9 @@ mod tests {
     #[test]
     fn a_served_resolv_conf_asks_berthd_first() {
         let ns = std::net::Ipv4Addr::new(10, 1, 0, 1);
-        let asked = resolv_conf_served(ns, &["9.9.9.9".into()], &["corp".into()], &["timeout:2".into()]);
-        assert_eq!(asked, "nameserver 10.1.0.1\nnameserver 9.9.9.9\nsearch corp\noptions timeout:2 ndots:0\n");
-        let kept = resolv_conf_served(ns, &[], &[], &["ndots:3".into()]);
+        let asked = resolv_conf_served(ns, &["corp".into()], &["timeout:2".into()]);
+        assert_eq!(asked, "nameserver 10.1.0.1\nsearch corp\noptions timeout:2 ndots:0\n");
+        let kept = resolv_conf_served(ns, &[], &["ndots:3".into()]);
         assert!(kept.starts_with("nameserver 10.1.0.1\n") && kept.ends_with("options ndots:3\n"), "{kept}");
     }
 }

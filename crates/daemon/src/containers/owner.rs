@@ -143,7 +143,7 @@ impl Owner {
             Effect::Join { attachment, slot, default_route } => {
                 let (d, record) = (d.clone(), self.machine.record().clone());
                 let joined = blocking(move || {
-                    let member = crate::networks::Member { id: &record.id, name: &record.name };
+                    let member = crate::networks::Member { id: &record.id, name: &record.name, dns: &record.host_config.dns };
                     d.networks.connect(member, &attachment, slot, default_route)
                 })
                 .await;

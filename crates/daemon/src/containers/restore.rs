@@ -57,7 +57,7 @@ pub async fn restore(d: &Arc<Containers>, loaded: Loaded) {
     // The addresses running containers hold, before any start may want one.
     for (c, _) in loaded.owners.iter().filter(|(c, _)| c.status().is_live()) {
         let r = c.record();
-        let member = crate::networks::Member { id: &r.id, name: &r.name };
+        let member = crate::networks::Member { id: &r.id, name: &r.name, dns: &r.host_config.dns };
         d.networks.claim(member, &r.state.endpoints, &r.networks, &r.state.ports);
     }
     let d2 = d.clone();

@@ -171,7 +171,7 @@ fn launch_mounted(
     let run_dir = paths.run_dir(id);
     let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
     let ports = r.wanted_ports().map_err(StartFailure::internal)?;
-    let member = crate::networks::Member { id, name: &r.name };
+    let member = crate::networks::Member { id, name: &r.name, dns: &r.host_config.dns };
     let joined = d.networks.attach(member, attachment(d, r, userns.is_some())?, &ports).map_err(|e| StartFailure {
         exit_code: 128,
         kind: e.kind,

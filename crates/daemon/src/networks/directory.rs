@@ -34,6 +34,7 @@ struct Entry {
     names: Vec<String>,
     v4: Ipv4Addr,
     v6: Option<Ipv6Addr>,
+    dns: Vec<std::net::SocketAddr>,
 }
 
 impl Book {
@@ -44,7 +45,7 @@ impl Book {
         }
         let mut page = Page { name: live.def.name.clone(), ..Page::default() };
         for (id, r) in &live.residents {
-            let entry = Entry { name: r.name.clone(), names: r.dns_names(id), v4: r.endpoint.ip, v6: r.endpoint.ipv6.map(|v6| v6.ip) };
+            let entry = Entry { name: r.name.clone(), names: r.dns_names(id), v4: r.endpoint.ip, v6: r.endpoint.ipv6.map(|v6| v6.ip), dns: r.dns.clone() };
             page.holders.insert(IpAddr::V4(entry.v4), id.clone());
             if let Some(v6) = entry.v6 {
                 page.holders.insert(IpAddr::V6(v6), id.clone());
@@ -110,6 +111,16 @@ impl net::dns::Names for Directory {
             out
         })?;
         (!found.is_empty()).then_some(found)
+    }
+
+    /// A container that named its own servers (`--dns`) has its other questions
+    /// asked of them, as Docker's resolver does.
+    fn upstreams(&self, client: IpAddr) -> Option<Vec<std::net::SocketAddr>> {
+        let book = self.book.upgrade()?;
+        let book = book.read().ok()?;
+        let page = book.pages.get(&self.network)?;
+        let entry = page.holders.get(&client.to_canonical()).and_then(|id| page.residents.get(id))?;
+        (!entry.dns.is_empty()).then(|| entry.dns.clone())
     }
 
     fn name_of(&self, client: IpAddr, addr: IpAddr) -> Option<String> {

@@ -70,6 +70,8 @@ pub enum Join {
 pub struct Member<'a> {
     pub id: &'a str,
     pub name: &'a str,
+    /// Its own DNS servers (`--dns`): where its questions for other names go.
+    pub dns: &'a [String],
 }
 
 /// What a run joins: the namespace to enter by path, its places on networks and the
@@ -87,6 +89,13 @@ struct Resident {
     name: String,
     aliases: Vec<String>,
     endpoint: Endpoint,
+    /// Its `--dns` servers, if it named any.
+    dns: Vec<std::net::SocketAddr>,
+}
+
+/// `--dns` servers as the DNS server asks them (port 53).
+fn dns_servers(dns: &[String]) -> Vec<std::net::SocketAddr> {
+    dns.iter().filter_map(|d| d.parse::<std::net::IpAddr>().ok()).map(|ip| (ip, 53).into()).collect()
 }
 
 impl Resident {
@@ -549,7 +558,7 @@ impl Networks {
                 live.leases6.insert(v6.ip, member.id.to_string());
             }
             let aliases = attached.iter().find(|a| a.network_id == ep.network_id).map(|a| a.aliases.clone()).unwrap_or_default();
-            live.residents.insert(member.id.to_string(), Resident { name: member.name.to_string(), aliases, endpoint: ep.clone() });
+            live.residents.insert(member.id.to_string(), Resident { name: member.name.to_string(), aliases, endpoint: ep.clone(), dns: dns_servers(member.dns) });
             self.note_names(live);
         }
         // The ports lead to its way out: the first endpoint on a network that is not
@@ -746,7 +755,7 @@ impl Networks {
                     mac: link.mac,
                     ipv6: b.ipv6.zip(address6).map(|(v6, ip)| endpoint::Ipv6Endpoint { ip, prefix: v6.subnet.prefix(), gateway: v6.gateway }),
                 };
-                let resident = Resident { name: member.name.to_string(), aliases: a.aliases.clone(), endpoint: endpoint.clone() };
+                let resident = Resident { name: member.name.to_string(), aliases: a.aliases.clone(), endpoint: endpoint.clone(), dns: dns_servers(member.dns) };
                 live.residents.insert(member.id.to_string(), resident);
                 self.note_names(live);
                 let def = live.def.clone();
