@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# berth's published ports, side by side with Docker in one run (as root):
+# berth's networking, side by side with Docker in one run (as root):
 #
+#   0. `run --rm busybox true` on each engine's default bridge, and berth's with
+#      `--network none` (hyperfine);
 #   1. 100 `run -d -p 127.0.0.1::80 busybox sleep 600` in a row, on each engine's
 #      default bridge: the time, and the daemon's memory growth per published port
 #      (berthd: its RSS growth over 100 runs with a port less that over 100 without;
@@ -20,6 +22,14 @@ source bench/lib/daemons.sh
 rss() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 proxies_rss() { local t=0; for p in $(pgrep -x docker-proxy); do t=$((t + $(rss "$p"))); done; echo "$t"; }
 
+echo "== 0. run --rm busybox true, on the default bridge"
+cmds=(-n "berth, default bridge" "$rel/berth -H unix://$tmp/berth.sock run --rm busybox true"
+      -n "berth, --network none" "$rel/berth -H unix://$tmp/berth.sock run --rm --network none busybox true")
+if [[ -n $with_docker ]]; then
+  cmds+=(-n "docker, default bridge" "env DOCKER_HOST=unix://$tmp/docker.sock $docker_cli run --rm busybox true")
+fi
+hyperfine -N --warmup 5 --runs "${RUNS:-50}" "${cmds[@]}"
+
 echo "== 1. 100 run -d -p 127.0.0.1::80 … sleep in a row"
 # berthd's growth for 100 containers without a port, then with one each: the port's
 # own share is the difference.
@@ -32,8 +42,19 @@ hundred() {
   berth ps -q | xargs -r "$rel/berth" -H "unix://$tmp/berth.sock" rm -f >/dev/null
 }
 read -r plain_s plain_b < <(hundred)
+sleep 5  # the kernel tears the last batch's namespaces down in the background
 read -r port_s port_b < <(hundred -p 127.0.0.1::80)
-echo "berth: ${port_s} s with a port each (${plain_s} s without); berthd RSS +${port_b} bytes per container with a port, +${plain_b} without: $(( port_b - plain_b )) bytes per published port; no proxy process"
+echo "berth: ${port_s} s with a port each (${plain_s} s without, the batch before); berthd RSS +${port_b} bytes per container with a port, +${plain_b} without: $(( port_b - plain_b )) bytes per published port; no proxy process"
+sleep 5
+# The port's own cost, free of the order: runs with and without a port, alternating.
+with=0 without=0
+for i in $(seq 50); do
+  t0=$(date +%s%N); berth run -d busybox sleep 600 >/dev/null; t1=$(date +%s%N)
+  berth run -d -p 127.0.0.1::80 busybox sleep 600 >/dev/null; t2=$(date +%s%N)
+  without=$((without + t1 - t0)); with=$((with + t2 - t1))
+done
+echo "berth, alternating: run -d $((without / 50000)) µs without a port, $((with / 50000)) µs with one"
+berth ps -q | xargs -r "$rel/berth" -H "unix://$tmp/berth.sock" rm -f >/dev/null
 if [[ -n $with_docker ]]; then
   before=$(rss "$dockerd_pid")
   t0=$(date +%s.%N)
