@@ -342,6 +342,14 @@ mod tests {
             return;
         }
         let name = format!("berth_test{}", std::process::id());
+        // The tables go even when an assertion fails.
+        struct Gone(String);
+        impl Drop for Gone {
+            fn drop(&mut self) {
+                let _ = remove(&self.0);
+            }
+        }
+        let _gone = Gone(name.clone());
         let forwards = [Forward { proto: Proto::Tcp, host_ip: None, host_port: 18080, container_ip: Ipv4Addr::new(10, 9, 9, 2).into(), container_port: 80 }];
         let segments = [
             Segment {

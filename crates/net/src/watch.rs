@@ -178,6 +178,14 @@ mod tests {
             return;
         }
         let name = format!("berth_watch{}", std::process::id());
+        // The table goes even when an assertion fails.
+        struct Gone(String);
+        impl Drop for Gone {
+            fn drop(&mut self) {
+                let _ = crate::nat::remove(&self.0);
+            }
+        }
+        let _gone = Gone(name.clone());
         let (tx, rx) = std::sync::mpsc::channel();
         let watch = TableWatch::start(&name, move || {
             let _ = tx.send(());
