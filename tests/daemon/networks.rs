@@ -781,3 +781,32 @@ fn a_containers_own_dns_servers_get_its_other_questions() {
     ok(docker(&d, &["rm", "-f", "peer"]));
     ok(docker(&d, &["network", "rm", "asks"]));
 }
+
+/// A renamed container answers to its new name on its networks; a container that
+/// shares another's namespace (`container:`) does not keep that one's interface on
+/// the network once it stops.
+#[test]
+fn renames_are_answered_and_sharers_do_not_keep_interfaces() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let n = TestNetwork::claim();
+    create_network(&d, &n, "named", &[]);
+    ok(docker(&d, &["run", "-d", "--name", "before", "--network", "named", "busybox", "sleep", "600"]));
+    let ip = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.Networks.named.IPAddress}}", "before"])).trim().to_string();
+    ok(docker(&d, &["rename", "before", "after"]));
+    let got = run_until(&d, &["run", "--rm", "--network", "named", "busybox", "nslookup", "after"], &ip);
+    assert!(got.contains(&format!("Address: {ip}")), "{got}");
+    // A sidecar in its namespace; then it stops: its interface goes from the bridge.
+    ok(docker(&d, &["run", "-d", "--name", "sidecar", "--network", "container:after", "busybox", "sleep", "600"]));
+    let id = ok(docker(&d, &["inspect", "-f", "{{.Id}}", "after"])).trim().to_string();
+    let host_end = format!("/sys/class/net/vb{}0", &id[..12]);
+    assert!(std::path::Path::new(&host_end).exists());
+    ok(docker(&d, &["stop", "-t", "0", "after"]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::path::Path::new(&host_end).exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!std::path::Path::new(&host_end).exists(), "the shared namespace's veth stays on the bridge");
+    ok(docker(&d, &["rm", "-f", "sidecar", "after"]));
+    ok(docker(&d, &["network", "rm", "named"]));
+}
