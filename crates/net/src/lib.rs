@@ -14,9 +14,11 @@
 //!   containers and relaying the rest to the host's resolvers;
 //! - [`nat`]: published ports and outbound masquerade, in an nftables table of
 //!   berth's own;
+//! - [`elements`]: ports added to and deleted from those maps through netlink;
 //! - [`watch`]: noticing that someone else deleted that table.
 
 pub mod dns;
+pub mod elements;
 pub mod ipam;
 pub mod link;
 pub mod nat;

@@ -227,9 +227,10 @@ pub fn apply(t: &Table) -> Result<(), Error> {
     nft(t.name, &script(t))
 }
 
-/// Adds `forwards` to the table `name` (made by [`apply`]), in one transaction.
+/// Adds `forwards` to the table `name` (made by [`apply`]), in one transaction:
+/// through netlink, else (an older kernel, say) through `nft`.
 pub fn add(name: &str, forwards: &[Forward]) -> Result<(), Error> {
-    if forwards.is_empty() {
+    if forwards.is_empty() || crate::elements::change(name, crate::elements::Change::Add, forwards).is_ok() {
         return Ok(());
     }
     let script: String = forwards
@@ -242,9 +243,10 @@ pub fn add(name: &str, forwards: &[Forward]) -> Result<(), Error> {
     nft(name, &script)
 }
 
-/// Deletes `forwards` from the table `name`, in one transaction.
+/// Deletes `forwards` from the table `name`, in one transaction: through netlink,
+/// else through `nft`.
 pub fn delete(name: &str, forwards: &[Forward]) -> Result<(), Error> {
-    if forwards.is_empty() {
+    if forwards.is_empty() || crate::elements::change(name, crate::elements::Change::Delete, forwards).is_ok() {
         return Ok(());
     }
     let script: String = forwards
@@ -379,15 +381,16 @@ mod tests {
             Forward { proto: Proto::Udp, host_ip: Some(Ipv4Addr::LOCALHOST.into()), host_port: 15353, container_ip: Ipv4Addr::new(10, 9, 9, 3).into(), container_port: 53 },
             forwards[0].clone(),
         ];
-        add(&name, &more).unwrap();
+        crate::elements::change(&name, crate::elements::Change::Add, &more).expect("through netlink");
         let v6 = [Forward { proto: Proto::Tcp, host_ip: None, host_port: 18081, container_ip: "fd00:9:9::2".parse().unwrap(), container_port: 80 }];
-        add(&name, &v6).unwrap();
+        crate::elements::change(&name, crate::elements::Change::Add, &v6).expect("through netlink");
         let listed6 = String::from_utf8_lossy(&Command::new("nft").args(["list", "table", "ip6", &name]).output().unwrap().stdout).into_owned();
         assert!(listed6.contains("tcp . 18081 : fd00:9:9::2 . 80"), "{listed6}");
         delete(&name, &v6).unwrap();
         let listed = String::from_utf8_lossy(&Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap().stdout).into_owned();
         assert!(listed.contains("127.0.0.1 . udp . 15353 : 10.9.9.3 . 53") && listed.contains("tcp . 18080 : 10.9.9.2 . 80"), "{listed}");
-        delete(&name, &more[..1]).unwrap();
+        crate::elements::change(&name, crate::elements::Change::Delete, &more[..1]).expect("through netlink");
+        assert!(crate::elements::change(&name, crate::elements::Change::Delete, &more[..1]).is_err(), "not there any more");
         let listed = String::from_utf8_lossy(&Command::new("nft").args(["list", "table", "ip", &name]).output().unwrap().stdout).into_owned();
         remove(&name).unwrap();
         assert!(!listed.contains("15353") && listed.contains("tcp . 18080"), "{listed}");
