@@ -705,7 +705,14 @@ fn ipv6_networks_address_resolve_and_publish() {
     assert_eq!(http_get_soon(&format!("[{}1]:{port}", n.net6())).as_deref(), Ok("served\n"));
     let rules = String::from_utf8_lossy(&std::process::Command::new("nft").args(["list", "table", "ip6", &d.network.table()]).output().unwrap().stdout).into_owned();
     assert!(rules.contains(&format!("tcp . {port} : {want_ip} . 80")), "{rules}");
-    ok(docker(&d, &["rm", "-f", "web6"]));
+    // On one IPv6 address of the host only.
+    let only6 = std::net::TcpListener::bind("[::]:0").unwrap().local_addr().unwrap().port().to_string();
+    let gw6 = format!("{}1", n.net6());
+    ok(docker(&d, &["run", "-d", "--name", "web6b", "--network", "six", "-p", &format!("[{gw6}]:{only6}:80"), "busybox", "sh", "-c", SERVE]));
+    assert_eq!(ok(docker(&d, &["port", "web6b", "80/tcp"])).trim(), format!("[{gw6}]:{only6}"));
+    assert_eq!(http_get_soon(&format!("[{gw6}]:{only6}")).as_deref(), Ok("served\n"));
+    assert!(http_get(&format!("127.0.0.1:{only6}")).is_err(), "not on IPv4");
+    ok(docker(&d, &["rm", "-f", "web6", "web6b"]));
     ok(docker(&d, &["network", "rm", "six"]));
     assert!(!std::process::Command::new("nft").args(["list", "table", "ip6", &d.network.table()]).output().unwrap().status.success(), "the ip6 table goes with the last IPv6 network");
 }

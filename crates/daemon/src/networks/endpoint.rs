@@ -104,8 +104,8 @@ pub struct PublishedPort {
     /// `tcp`, `udp` or `sctp`.
     pub proto: String,
     pub container_port: u16,
-    /// Only this host address; every one when none.
-    pub host_ip: Option<std::net::Ipv4Addr>,
+    /// Only this host address (IPv4 or IPv6); every one, of both families, when none.
+    pub host_ip: Option<std::net::IpAddr>,
     /// Asked for (0: any free one), or given once published.
     pub host_port: u16,
     /// Asked for a range of host ports (`8000-8010`), its last one: the first free
@@ -144,9 +144,9 @@ impl PublishedPort {
                 return Err(format!("invalid proto: {proto}"));
             }
             for b in bindings.iter().flatten() {
-                let host_ip = match b.host_ip.as_str() {
+                let host_ip = match b.host_ip.trim_start_matches('[').trim_end_matches(']') {
                     "" | "0.0.0.0" => None,
-                    ip => Some(ip.parse::<std::net::Ipv4Addr>().map_err(|_| format!("invalid host IP {ip:?}: berth publishes on IPv4 addresses"))?),
+                    ip => Some(ip.parse::<std::net::IpAddr>().map_err(|_| format!("invalid host IP {ip:?}"))?),
                 };
                 let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("invalid host port {p:?}: a number from 1 to 65535"));
                 let (host_port, host_port_last) = match b.host_port.split_once('-') {
@@ -181,6 +181,9 @@ mod tests {
     fn host_ports_read_as_docker_sends_them() {
         let one = PublishedPort::from_bindings(&bindings("80/tcp", "8080")).unwrap();
         assert_eq!((one[0].host_port, one[0].host_port_last), (8080, 0));
+        let mut v6 = bindings("80/tcp", "8080");
+        v6.get_mut("80/tcp").unwrap().as_mut().unwrap()[0].host_ip = "::1".into();
+        assert_eq!(PublishedPort::from_bindings(&v6).unwrap()[0].host_ip, Some("::1".parse().unwrap()));
         let any = PublishedPort::from_bindings(&bindings("53/udp", "")).unwrap();
         assert_eq!((any[0].proto.as_str(), any[0].host_port), ("udp", 0));
         // `-p 8000-8010:80`: the first free one of the range.

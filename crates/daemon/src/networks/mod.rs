@@ -173,11 +173,11 @@ impl State {
     }
 
     /// Whether a host port is forwarded already (on `ip`, or on every address).
-    fn taken(&self, proto: net::nat::Proto, ip: Option<Ipv4Addr>, port: u16) -> bool {
+    fn taken(&self, proto: net::nat::Proto, ip: Option<std::net::IpAddr>, port: u16) -> bool {
         self.forwards
             .values()
             .flatten()
-            .any(|f| f.proto == proto && f.host_port == port && (f.host_ip.is_none() || ip.is_none() || f.host_ip == ip.map(std::net::IpAddr::from)))
+            .any(|f| f.proto == proto && f.host_port == port && (f.host_ip.is_none() || ip.is_none() || f.host_ip == ip))
     }
 
 }
@@ -839,7 +839,11 @@ impl Networks {
         let mut held = Vec::new();
         for p in ports {
             let proto = net::nat::Proto::parse(&p.proto).ok_or_else(|| Error::invalid(format!("invalid proto: {}", p.proto)))?;
-            let on = p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+            let on = p.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED.into());
+            // An IPv6 host address leads only to an IPv6 endpoint.
+            if p.host_ip.is_some_and(|ip| ip.is_ipv6()) && first.ipv6.is_none() {
+                return Err(Error::invalid(format!("cannot publish on {on}: the container has no IPv6 address (its network has no --ipv6)")));
+            }
             let clashes = |port: u16| state.taken(proto, p.host_ip, port) || forwards.iter().any(|f| f.proto == proto && f.host_port == port);
             let in_use = |port: u16, e: std::io::Error| {
                 Error::internal(format!(
@@ -1051,11 +1055,13 @@ fn forwards_of(endpoint: &Endpoint, p: &PublishedPort) -> Vec<net::nat::Forward>
         container_ip,
         container_port: p.container_port,
     };
-    let mut out = vec![to(endpoint.ip.into(), p.host_ip.map(Into::into))];
-    if let (Some(v6), None) = (endpoint.ipv6, p.host_ip) {
-        out.push(to(v6.ip.into(), None));
+    match (p.host_ip, endpoint.ipv6) {
+        (Some(std::net::IpAddr::V6(_)), Some(v6)) => vec![to(v6.ip.into(), p.host_ip)],
+        (Some(std::net::IpAddr::V6(_)), None) => Vec::new(),
+        (Some(v4), _) => vec![to(endpoint.ip.into(), Some(v4))],
+        (None, Some(v6)) => vec![to(endpoint.ip.into(), None), to(v6.ip.into(), None)],
+        (None, None) => vec![to(endpoint.ip.into(), None)],
     }
-    out
 }
 
 /// A unique local /64 that no network has.

@@ -4,7 +4,7 @@
 //! published port later. Nothing is ever accepted on them: the kernel forwards the
 //! traffic before any socket is looked up.
 
-use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
 
 use net::nat::Proto;
 
@@ -30,8 +30,8 @@ impl Reservation {
 /// Holds `port` (0: one the kernel picks) of `proto` on `ip` (every address when none).
 /// Port 53 is not held where berth's own DNS servers listen on it (each network's
 /// gateway): they are the only ones berth lets through.
-pub fn reserve(proto: Proto, ip: Option<Ipv4Addr>, port: u16) -> std::io::Result<Reservation> {
-    let at = (ip.unwrap_or(Ipv4Addr::UNSPECIFIED), port);
+pub fn reserve(proto: Proto, ip: Option<IpAddr>, port: u16) -> std::io::Result<Reservation> {
+    let at = (ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), port);
     let held = match proto {
         Proto::Tcp => TcpListener::bind(at).map(Reservation::Tcp),
         Proto::Udp => UdpSocket::bind(at).map(Reservation::Udp),
@@ -49,11 +49,12 @@ mod tests {
 
     #[test]
     fn a_held_port_is_refused_to_others_until_let_go() {
-        let held = reserve(Proto::Tcp, Some(Ipv4Addr::LOCALHOST), 0).unwrap();
+        let localhost = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let held = reserve(Proto::Tcp, localhost, 0).unwrap();
         let port = held.port().unwrap();
-        assert!(reserve(Proto::Tcp, Some(Ipv4Addr::LOCALHOST), port).is_err());
+        assert!(reserve(Proto::Tcp, localhost, port).is_err());
         drop(held);
-        assert!(reserve(Proto::Tcp, Some(Ipv4Addr::LOCALHOST), port).is_ok());
+        assert!(reserve(Proto::Tcp, localhost, port).is_ok());
         let udp = reserve(Proto::Udp, None, 0).unwrap();
         assert!(reserve(Proto::Udp, None, udp.port().unwrap()).is_err());
     }
