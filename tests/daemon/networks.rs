@@ -430,6 +430,11 @@ fn containers_connect_and_disconnect_and_names_survive_a_restart() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("already exists in network extra"), "{o:?}");
     let got = run_until(&d, &["run", "--rm", "--network", "extra", "busybox", "nslookup", "database"], &ip);
     assert!(got.contains(&ip), "{got}");
+    // Its /etc files follow: the user network's server, its new address.
+    let resolv = ok(docker(&d, &["exec", "db", "cat", "/etc/resolv.conf", "/etc/hosts"]));
+    assert!(resolv.starts_with(&format!("nameserver {}.1\n", extra.net)), "{resolv}");
+    let own = ok(docker(&d, &["exec", "db", "nslookup", "db"]));
+    assert!(own.contains(&ip), "its own name, through its new network's server: {own}");
     // Across a kill -9 and a restart: the network, the lease and the names.
     d.kill9();
     d.start_again(&[]);
@@ -442,6 +447,8 @@ fn containers_connect_and_disconnect_and_names_survive_a_restart() {
     ok(docker(&d, &["network", "disconnect", "extra", "db"]));
     let links = ok(docker(&d, &["exec", "db", "ls", "/sys/class/net"]));
     assert_eq!(links.split_whitespace().collect::<Vec<_>>(), ["eth0", "lo"], "{links}");
+    let resolv = ok(docker(&d, &["exec", "db", "cat", "/etc/resolv.conf"]));
+    assert!(!resolv.contains(&format!("{}.1", extra.net)), "{resolv}");
     let shown = ok(docker(&d, &["inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "db"]));
     assert_eq!(shown.trim(), "bridge");
     let o = docker(&d, &["network", "disconnect", "extra", "db"]);
@@ -736,6 +743,19 @@ fn the_way_out_skips_internal_networks_and_port_53_stays_berths() {
     ok(docker(&d, &["network", "disconnect", "outer", "both"]));
     assert!(http_get(&format!("127.0.0.1:{port}")).is_err());
     assert_eq!(ok(docker(&d, &["port", "both"])).trim(), "");
+    // With another way out, the ports and the default route move to it.
+    let spare = TestNetwork::claim();
+    create_network(&d, &spare, "spare", &[]);
+    let port2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    ok(docker(&d, &["run", "-d", "--name", "moves", "--network", "outer", "--network", "spare", "-p", &format!("127.0.0.1:{port2}:80"), "busybox", "sh", "-c", SERVE]));
+    assert_eq!(http_get_soon(&format!("127.0.0.1:{port2}")).as_deref(), Ok("served\n"));
+    ok(docker(&d, &["network", "disconnect", "outer", "moves"]));
+    let routes = ok(docker(&d, &["exec", "moves", "ip", "route"]));
+    assert!(routes.contains(&format!("default via {}.1 dev eth1", spare.net)), "{routes}");
+    assert_eq!(http_get_soon(&format!("127.0.0.1:{port2}")).as_deref(), Ok("served\n"));
+    assert_eq!(ok(docker(&d, &["port", "moves", "80/tcp"])).trim(), format!("127.0.0.1:{port2}"));
+    ok(docker(&d, &["rm", "-f", "moves"]));
+    ok(docker(&d, &["network", "rm", "spare"]));
     // A DNS server published on every address leaves the gateway's port 53 to berth.
     ok(docker(&d, &["run", "-d", "--name", "dns", "--network", "outer", "-p", "53:53/udp", "busybox", "sleep", "600"]));
     let got = run_until(&d, &["run", "--rm", "--network", "outer", "busybox", "nslookup", "dns"], &format!("{}.", outer.net));

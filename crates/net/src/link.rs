@@ -264,6 +264,22 @@ pub fn connect(v: &Veth) -> Result<Endpoint> {
     configured
 }
 
+/// Points the namespace's default route through `gateway` on `ifname` (its way out
+/// moved to another network).
+pub fn set_default_route(netns: &Path, ifname: &str, gateway: Ipv4Addr) -> Result<()> {
+    let ifname = ifname.to_string();
+    on_thread(Some(netns), move |handle| async move {
+        let index = index_of(&handle, &ifname).await?.ok_or_else(|| Error { what: ifname.clone(), reason: "not in the namespace".into() })?;
+        handle
+            .route()
+            .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(gateway).output_interface(index).build())
+            .replace()
+            .execute()
+            .await
+            .map_err(error(format!("default route through {gateway}")))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

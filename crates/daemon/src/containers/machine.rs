@@ -193,6 +193,8 @@ pub enum Effect<R> {
     Join { attachment: Box<NetworkAttachment>, slot: u8, default_route: bool },
     /// Take the running container's endpoint off its network → [`Input::Left`].
     Leave(Box<Endpoint>),
+    /// Write the running container's /etc files for its endpoints now.
+    RewriteEtc,
     /// → [`Input::NameReserved`].
     ReserveName(String),
     ReleaseName(String),
@@ -821,6 +823,7 @@ impl<R> Machine<R> {
                 self.record.networks.push(*attachment);
                 self.record.state.endpoints.push(endpoint);
                 fx.push(Effect::Persist);
+                fx.push(Effect::RewriteEtc);
                 reply(fx, to, Ok(()));
             }
             Err(e) => reply(fx, to, Err(e)),
@@ -868,6 +871,7 @@ impl<R> Machine<R> {
                 self.record.state.ports.clear();
             }
             fx.push(Effect::Persist);
+            fx.push(Effect::RewriteEtc);
         }
         reply(fx, to, outcome.map(|_| ()));
     }

@@ -154,6 +154,13 @@ impl Owner {
                 let left = blocking(move || d.networks.disconnect(&id, &endpoint)).await;
                 Some(Input::Left(left.and_then(|r| r)))
             }
+            Effect::RewriteEtc => {
+                let (d, record) = (d.clone(), self.machine.record().clone());
+                if let Ok(Err(e)) = blocking(move || run::rewrite_etc(&d, &record)).await {
+                    tracing::warn!(container = %id, "its /etc files: {}", e.message);
+                }
+                None
+            }
             Effect::ReserveName(name) => Some(Input::NameReserved(d.reserve_name(&name, &id))),
             Effect::ReleaseName(name) => {
                 d.release_name(&name, &id);

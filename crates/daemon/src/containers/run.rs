@@ -177,12 +177,8 @@ fn launch_mounted(
         kind: e.kind,
         message: e.message,
     })?;
-    // The host, at an address of it this run surely reaches: its first network's
-    // gateway (Docker's default bridge may not be up here).
-    let host_gateway = joined.endpoints.first().map_or_else(|| d.networks.host_gateway(), |e| e.gateway);
     let linked = super::links::resolve(d, r).map_err(|message| StartFailure { message, exit_code: 128, kind: ErrorKind::Conflict })?;
-    let names = super::etc::Names { nameserver: d.networks.names_served(&joined.endpoints), default_dns: &d.config.dns, links: &linked.hosts, host_gateway };
-    super::etc::write_etc_files(&run_dir, r, &joined.endpoints, &names).map_err(|e| StartFailure::internal(e.message))?;
+    write_etc(d, r, &joined.endpoints, &linked.hosts).map_err(|e| StartFailure::internal(e.message))?;
     if let Some(remap) = userns {
         // As Docker: the container's root owns them, and may edit them.
         for name in ["hostname", "hosts", "resolv.conf"] {
@@ -379,6 +375,24 @@ fn spare_report(spare: &mut tokio::process::Child) -> Result<String, StartFailur
 /// Tells a shim to leave (once its container exited): it removes its container's
 /// runtime state first. Returns whether it did; a shim that does not answer is ended
 /// by its pid (and its container's state is then the caller's to remove).
+/// Writes the run's hostname, hosts and resolv.conf for its `endpoints` (in place:
+/// a running container sees them change, as when it is connected to a network).
+fn write_etc(d: &Containers, r: &Record, endpoints: &[super::record::Endpoint], links: &str) -> Result<()> {
+    // The host, at an address of it this run surely reaches: its first network's
+    // gateway (Docker's default bridge may not be up here).
+    let host_gateway = endpoints.first().map_or_else(|| d.networks.host_gateway(), |e| e.gateway);
+    let names = super::etc::Names { nameserver: d.networks.names_served(endpoints), default_dns: &d.config.dns, links, host_gateway };
+    super::etc::write_etc_files(&d.paths.run_dir(&r.id), r, endpoints, &names)
+}
+
+/// A running container's /etc files again, after a network connect or disconnect:
+/// its resolv.conf names the server of a user network it joined, its hosts file its
+/// addresses. Blocking.
+pub(crate) fn rewrite_etc(d: &Containers, r: &Record) -> Result<()> {
+    let links = super::links::resolve(d, r).map(|l| l.hosts).unwrap_or_default();
+    write_etc(d, r, &r.state.endpoints, &links)
+}
+
 pub fn stop_shim(shim_dir: &Path) -> bool {
     // A shim that accepts but never answers must not hold the clean-up: a few seconds,
     // then it is ended by its pid.

@@ -791,8 +791,39 @@ impl Networks {
         let leads_here;
         let def = {
             let mut state = self.lock();
-            // Its ports, if they led to it, go with it: its address is free for another.
-            leads_here = state.forwards.get(id).is_some_and(|f| f.iter().any(|f| f.container_ip == std::net::IpAddr::V4(endpoint.ip)));
+            // Its ports, if they led to it, move to its next way out (the first of its
+            // other networks that is not internal, which gets the default route too),
+            // or go with it when it has none: its address is free for another.
+            let was_way_out = state.forwards.get(id).is_some_and(|f| f.iter().any(|f| f.container_ip == std::net::IpAddr::V4(endpoint.ip)));
+            let next = state
+                .networks
+                .values()
+                .filter(|n| !n.def.internal && n.def.id != endpoint.network_id)
+                .filter_map(|n| n.residents.get(id).map(|r| r.endpoint.clone()))
+                .min_by_key(|e| e.slot);
+            leads_here = was_way_out && next.is_none();
+            if let (true, Some(next)) = (was_way_out, &next) {
+                if let Err(e) = net::link::set_default_route(self.netns(id).path(), &format!("eth{}", next.slot), next.gateway) {
+                    tracing::warn!(container = %id, "{e}");
+                }
+                let old = state.forwards.remove(id).unwrap_or_default();
+                let moved: Vec<net::nat::Forward> = old
+                    .iter()
+                    .filter_map(|f| {
+                        let to = match f.container_ip {
+                            std::net::IpAddr::V4(_) => std::net::IpAddr::V4(next.ip),
+                            std::net::IpAddr::V6(_) => std::net::IpAddr::V6(next.ipv6?.ip),
+                        };
+                        Some(net::nat::Forward { container_ip: to, ..f.clone() })
+                    })
+                    .collect();
+                let redone = net::nat::delete(&self.table, &old).and_then(|()| net::nat::add(&self.table, &moved));
+                state.forwards.insert(id.to_string(), moved);
+                if let Err(e) = redone {
+                    tracing::warn!(container = %id, "move its ports: {e}; the table is made again");
+                    let _ = self.apply(&state);
+                }
+            }
             if leads_here {
                 state.held.remove(id);
             }
