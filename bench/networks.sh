@@ -8,8 +8,8 @@
 #      (berthd: its RSS growth over 100 runs with a port less that over 100 without;
 #      Docker: dockerd's RSS growth and its docker-proxy processes');
 #   2. throughput of a bounded transfer (1 GB) from a container, through its published
-#      port on 127.0.0.1 and straight to the container's own address (hyperfine);
-#      Docker's through its userland proxy beside them.
+#      port on 127.0.0.1 and straight to the container's own address, alternating, the
+#      median of each; Docker's through its userland proxy beside them.
 #
 # Docker runs with a bridge of the bench's own and iptables off (so that the host's
 # rules are left alone): its published ports go through docker-proxy, its default.
@@ -66,19 +66,30 @@ if [[ -n $with_docker ]]; then
 fi
 
 echo "== 2. 1 GB from a container: through its published port on 127.0.0.1, and to its own address"
+# Alternating transfers (the VM's speed drifts within a run; back-to-back batches
+# would measure the drift), and each path's median.
 serve=(busybox nc -ll -p 80 -e cat /dev/zero)
+pull() { python3 bench/lib/pull.py "$1" "$2" 1000000000; }
+wait_for() { for _ in $(seq 50); do bash -c "head -c 1 < /dev/tcp/$1/$2" >/dev/null 2>&1 && return; sleep 0.1; done; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+compare() { # NAME PUBLISHED_PORT CONTAINER_IP
+  local published=() direct=()
+  for _ in $(seq "${PAIRS:-25}"); do
+    published+=("$(pull 127.0.0.1 "$2")"); direct+=("$(pull "$3" 80)")
+  done
+  local p d
+  p=$(printf '%s\n' "${published[@]}" | median); d=$(printf '%s\n' "${direct[@]}" | median)
+  echo "$1: published 127.0.0.1:$2 median $p s, container $3:80 median $d s ($(awk -v p="$p" -v d="$d" 'BEGIN{printf "%+.1f", (p/d-1)*100}') %)"
+}
 berth run -d --name bench-src -p 127.0.0.1::80 "${serve[@]}" >/dev/null
 bport=$(berth port bench-src 80/tcp | sed 's/.*://')
 bip=$(berth inspect -f '{{.NetworkSettings.IPAddress}}' bench-src)
-# A client that costs little CPU (1 MiB reads), so that the path is what is measured.
-get() { echo "python3 -c \"import socket, itertools; s = socket.create_connection(('$1', $2)); t = 0; any((t := t + len(s.recv(1 << 20))) >= 10**9 for _ in itertools.count())\""; }
-for _ in $(seq 50); do bash -c "head -c 1 < /dev/tcp/127.0.0.1/$bport" >/dev/null 2>&1 && break; sleep 0.1; done
-cmds=(-n "berth, published 127.0.0.1:$bport" "$(get 127.0.0.1 "$bport")" -n "berth, container $bip:80" "$(get "$bip" 80)")
+wait_for 127.0.0.1 "$bport"
+compare berth "$bport" "$bip"
 if [[ -n $with_docker ]]; then
   docker run -d --name bench-src -p 127.0.0.1::80 "${serve[@]}" >/dev/null
   dport=$(docker port bench-src 80/tcp | sed 's/.*://')
   dip=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' bench-src)
-  for _ in $(seq 50); do bash -c "head -c 1 < /dev/tcp/127.0.0.1/$dport" >/dev/null 2>&1 && break; sleep 0.1; done
-  cmds+=(-n "docker, published 127.0.0.1:$dport (docker-proxy)" "$(get 127.0.0.1 "$dport")" -n "docker, container $dip:80" "$(get "$dip" 80)")
+  wait_for 127.0.0.1 "$dport"
+  compare "docker (docker-proxy)" "$dport" "$dip"
 fi
-hyperfine --warmup 2 --runs "${RUNS:-20}" "${cmds[@]}"
