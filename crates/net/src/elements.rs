@@ -12,7 +12,7 @@ use std::os::fd::AsRawFd;
 
 use nix::sys::socket::{self, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType};
 
-use crate::nat::Forward;
+use crate::forward::{Forward, Proto};
 
 const SUBSYS_NFTABLES: u16 = 10;
 const MSG_BATCH_BEGIN: u16 = 0x10;
@@ -107,9 +107,9 @@ fn addr(out: &mut Vec<u8>, ip: IpAddr) {
 /// The protocol's number, as `meta l4proto` reads it.
 fn proto_number(f: &Forward) -> u8 {
     match f.proto {
-        crate::nat::Proto::Tcp => 6,
-        crate::nat::Proto::Udp => 17,
-        crate::nat::Proto::Sctp => 132,
+        Proto::Tcp => 6,
+        Proto::Udp => 17,
+        Proto::Sctp => 132,
     }
 }
 
@@ -199,7 +199,6 @@ pub fn change(table: &str, change: Change, forwards: &[Forward]) -> std::io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nat::Proto;
     use std::net::Ipv4Addr;
 
     #[test]

@@ -12,6 +12,7 @@
 //!   of the host's routes for a network that names none;
 //! - [`dns`]: the DNS server of a user-defined network, answering the names of its
 //!   containers and relaying the rest to the host's resolvers;
+//! - [`forward`]: a published port as the kernel forwards it;
 //! - [`nat`]: published ports and outbound masquerade, in an nftables table of
 //!   berth's own;
 //! - [`elements`]: ports added to and deleted from those maps through netlink;
@@ -19,6 +20,7 @@
 
 pub mod dns;
 pub mod elements;
+pub mod forward;
 pub mod ipam;
 pub mod link;
 pub mod nat;

@@ -16,45 +16,7 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Command, Stdio};
 
-/// A transport protocol of a published port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Proto {
-    Tcp,
-    Udp,
-    Sctp,
-}
-
-impl Proto {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
-            Proto::Sctp => "sctp",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Proto> {
-        match s {
-            "tcp" => Some(Proto::Tcp),
-            "udp" => Some(Proto::Udp),
-            "sctp" => Some(Proto::Sctp),
-            _ => None,
-        }
-    }
-}
-
-/// A host port forwarded to a container's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Forward {
-    pub proto: Proto,
-    /// Only traffic for this host address; any local address when none. Of the
-    /// container's family.
-    pub host_ip: Option<IpAddr>,
-    pub host_port: u16,
-    /// IPv4 or IPv6: the forward is in the table of that family.
-    pub container_ip: IpAddr,
-    pub container_port: u16,
-}
+pub use crate::forward::{Forward, Proto};
 
 /// One bridge network of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,7 @@ pub mod df;
 pub mod events;
 pub mod image;
 pub mod info;
+pub mod inspect;
 pub mod network;
 pub mod system;
 pub mod version;

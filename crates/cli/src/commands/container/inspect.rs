@@ -8,21 +8,12 @@
 //! (maps), as docker falls back to it.
 
 use api::Client;
-use api::containers::ContainerInspect;
-use api::images::ImageInspect;
 
 use super::{Invocation, path_segment};
 use crate::cli::container::{ContainerInspectArgs, InspectArgs};
 use crate::context::Cli;
 use crate::error::{CliError, Result};
-use crate::format::json::{compact_json, indent_json};
-use crate::format::{Template, Value, to_value};
-
-/// One inspected object: the daemon's JSON and the value templates see.
-pub struct Element {
-    pub raw: Vec<u8>,
-    pub typed: Value,
-}
+pub use crate::commands::inspect::{Element, print, typed_value};
 
 /// The object types of `--type`, in the order `inspect` tries them.
 const TYPES: [&str; 10] =
@@ -54,78 +45,10 @@ async fn fetch(client: &Client, kind: &str, name: &str, size: bool) -> std::resu
     Ok(Element { raw, typed })
 }
 
-/// The value templates see for `raw`: the API type for containers, images
-/// and networks, else the JSON itself.
-pub fn typed_value(kind: &str, raw: &[u8]) -> Value {
-    let as_json = || serde_json::from_slice::<serde_json::Value>(raw).map(Value::from).unwrap_or(Value::Null);
-    let typed = match kind {
-        "container" => serde_json::from_slice::<ContainerInspect>(raw).ok().and_then(|c| to_value(&c).ok()),
-        "image" => serde_json::from_slice::<ImageInspect>(raw).ok().and_then(|i| to_value(&i).ok()),
-        "network" => crate::commands::network::inspect::typed(raw),
-        _ => None,
-    };
-    typed.unwrap_or_else(as_json)
-}
-
 /// Whether `inspect` without `--type` moves on to the next kind.
 fn skippable(e: &api::ClientError) -> bool {
     let msg = e.to_string();
     e.is_not_found() || msg.contains("not supported") || msg.contains("invalid reference format")
-}
-
-/// Prints the elements found and then the errors, docker's `inspect.Inspect`.
-pub fn print(cli: &mut Cli<'_>, format: &str, found: Vec<std::result::Result<Element, String>>) -> Result<()> {
-    let template = match format {
-        "" | "json" => None,
-        f => Some(Template::parse(f).map_err(|e| CliError::status(64, format!("template parsing error: {e}")))?),
-    };
-    let mut errors = Vec::new();
-    let mut elements = Vec::new();
-    for f in found {
-        match f {
-            Ok(e) => elements.push(e),
-            Err(e) => errors.push(e),
-        }
-    }
-    match template {
-        None => {
-            if elements.is_empty() {
-                writeln!(cli.out, "[]")?;
-            } else {
-                let mut joined = b"[".to_vec();
-                for (i, e) in elements.iter().enumerate() {
-                    if i > 0 {
-                        joined.push(b',');
-                    }
-                    joined.extend_from_slice(&e.raw);
-                }
-                joined.push(b']');
-                let text = if format == "json" { compact_json(&joined) } else { indent_json(&joined, "    ") };
-                writeln!(cli.out, "{text}")?;
-            }
-        }
-        Some(t) => {
-            let mut buffer = String::new();
-            for e in &elements {
-                let rendered = t.render(&e.typed).or_else(|_| {
-                    let raw = serde_json::from_slice::<serde_json::Value>(&e.raw).map(Value::from);
-                    t.render_missingkey_error(&raw.unwrap_or(Value::Null))
-                });
-                match rendered {
-                    Ok(s) => {
-                        buffer.push_str(&s);
-                        buffer.push('\n');
-                    }
-                    Err(err) => errors.push(format!("template parsing error: {err}")),
-                }
-            }
-            if buffer.is_empty() {
-                buffer.push('\n');
-            }
-            cli.out.write_all(buffer.as_bytes())?;
-        }
-    }
-    if errors.is_empty() { Ok(()) } else { Err(CliError::status(1, errors.join("\n"))) }
 }
 
 /// `berth inspect [--type T] NAME...`.
@@ -186,6 +109,8 @@ pub async fn run_containers(cli: &mut Cli<'_>, args: ContainerInspectArgs, inv: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::Template;
+    use crate::format::json::{compact_json, indent_json};
 
     const RAW: &str = r#"{"Id":"abc","State":{"Status":"running","Running":true,"Pid":42},"Name":"/web","Config":{"Labels":{"k":"v"},"Env":[],"Cmd":["sh", "-c"],"Tty":false,"Image":"busybox"},"Args":[],"HostConfig":{},"Note":"a, b: {c}"}"#;
 

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use api::Filters;
 use api::networks::Network;
 
-use super::go_time_of;
+use crate::format::gofmt::go_time_of;
 use crate::cli::network::NetworkLsArgs;
 use crate::context::Cli;
 use crate::error::Result;
