@@ -237,27 +237,31 @@ pub fn choose(pools: &[AddressPool], taken: &[Subnet]) -> Option<Subnet> {
     })
 }
 
-/// The host's IPv4 routes that are not the default route, from /proc/net/route, but
-/// those through the devices `ours` (a network's own bridge routes its own subnet).
-pub fn host_routes(ours: &[&str]) -> Vec<Subnet> {
-    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
-    parse_routes(&text, ours)
+/// A route of the host to a network, and the device it goes through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub device: String,
+    pub subnet: Subnet,
 }
 
-fn parse_routes(text: &str, ours: &[&str]) -> Vec<Subnet> {
+/// The host's IPv4 routes that are not the default route, from /proc/net/route.
+pub fn host_routes() -> Vec<Route> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    parse_routes(&text)
+}
+
+fn parse_routes(text: &str) -> Vec<Route> {
     text.lines()
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            if ours.contains(f.first()?) {
-                return None;
-            }
+            let device = f.first()?.to_string();
             let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
             let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
             // The kernel prints the network-order word as a native (little-endian) one.
             let dest = Ipv4Addr::from(u32::from_be_bytes(dest.to_le_bytes()));
             let prefix = mask.count_ones() as u8;
-            (prefix > 0).then(|| Subnet::containing(dest, prefix))
+            (prefix > 0).then(|| Route { device, subnet: Subnet::containing(dest, prefix) })
         })
         .collect()
 }
@@ -339,8 +343,7 @@ mod tests {
         let text = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
                     eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
                     eth0\t0002A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
-        assert_eq!(parse_routes(text, &[]), vec![net("192.168.2.0/24")]);
-        assert_eq!(parse_routes(text, &["eth0"]), vec![]);
+        assert_eq!(parse_routes(text), vec![Route { device: "eth0".into(), subnet: net("192.168.2.0/24") }]);
     }
 }
 
@@ -418,8 +421,8 @@ impl TryFrom<String> for Subnet6 {
 impl FromStr for Subnet6 {
     type Err = Error;
 
-    /// `ADDR/PREFIX` with no host bits, a prefix of 64 at most (room for SLAAC-sized
-    /// networks is what Docker and the kernel expect of a bridge).
+    /// `ADDR/PREFIX` with no host bits, and room for a gateway and containers (a
+    /// prefix of 124 at most).
     fn from_str(s: &str) -> Result<Subnet6> {
         let bad = || Error(format!("invalid CIDR address: {s}"));
         let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;

@@ -162,10 +162,13 @@ impl State {
     /// The network an attachment names: by its id, else (records from before ids,
     /// a network made again under its name) by its name.
     fn of_attachment(&self, a: &NetworkAttachment) -> Result<&Live> {
-        match self.networks.get(&a.network_id) {
-            Some(n) => Ok(n),
-            None => self.networks.values().find(|n| n.def.name == a.network).ok_or_else(|| Error::not_found(format!("network {} not found", a.network))),
-        }
+        self.recorded(&a.network_id, &a.network).ok_or_else(|| Error::not_found(format!("network {} not found", a.network)))
+    }
+
+    /// The network a record names: by its id, else (records from before networks had
+    /// ids, a network made again under its name) by its name.
+    fn recorded(&self, id: &str, name: &str) -> Option<&Live> {
+        self.networks.get(id).or_else(|| self.networks.values().find(|n| n.def.name == name))
     }
 
     fn default_bridge(&self) -> &Live {
@@ -200,23 +203,19 @@ pub struct Networks {
     _watch: Option<net::watch::TableWatch>,
 }
 
-/// The subnet the host routes through `device`, if it has one (a bridge an older
-/// berthd made).
-fn existing_subnet(device: &str) -> Option<Subnet> {
-    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
-    let others: Vec<String> = text.lines().skip(1).filter_map(|l| l.split_whitespace().next()).filter(|d| *d != device).map(String::from).collect();
-    let others: Vec<&str> = others.iter().map(String::as_str).collect();
-    net::ipam::host_routes(&others).into_iter().next()
+/// The subnets a new network must not overlap: the host's routes (but the ones
+/// through `ours`, berth's own bridges, which are the networks' own) and every
+/// network's.
+fn taken_subnets(state: &State, routes: &[net::ipam::Route], ours: &[&str]) -> Vec<Subnet> {
+    let mut taken: Vec<Subnet> = routes.iter().filter(|r| !ours.contains(&r.device.as_str())).map(|r| r.subnet).collect();
+    taken.extend(state.networks.values().filter_map(|n| n.bridge().map(|b| b.subnet)));
+    taken
 }
 
-/// The subnets a new network must not overlap: the host's routes (but the ones to
-/// berth's own bridges, which are the networks' own) and every network's.
-fn taken_subnets(state: &State) -> Vec<Subnet> {
-    let ours: Vec<Subnet> = state.networks.values().filter_map(|n| n.bridge().map(|b| b.subnet)).collect();
+/// [`taken_subnets`] now, berth's bridges being those of the networks it has.
+fn taken_now(state: &State) -> Vec<Subnet> {
     let devices: Vec<&str> = state.networks.values().filter_map(|n| n.bridge().map(|b| b.device.as_str())).collect();
-    let mut taken = net::ipam::host_routes(&devices);
-    taken.extend(ours);
-    taken
+    taken_subnets(state, &net::ipam::host_routes(), &devices)
 }
 
 impl Networks {
@@ -258,9 +257,9 @@ impl Networks {
             (None, None) => {
                 // The default bridge of an older berthd (no record of it) routes its
                 // own subnet: that route is no clash, the subnet is kept.
-                let mut taken = net::ipam::host_routes(&[config.bridge.as_str()]);
-                taken.extend(state.networks.values().filter_map(|n| n.bridge().map(|b| b.subnet)));
-                let own = existing_subnet(&config.bridge);
+                let routes = net::ipam::host_routes();
+                let own = routes.iter().find(|r| r.device == config.bridge).map(|r| r.subnet);
+                let taken = taken_subnets(&state, &routes, &[config.bridge.as_str()]);
                 let subnet = own.or_else(|| net::ipam::choose(&config.address_pools, &taken)).unwrap_or(Subnet::containing(Ipv4Addr::new(192, 168, 215, 0), 24));
                 (Ipv4Addr::from(u32::from(subnet.addr()) + 1), subnet.prefix())
             }
@@ -392,7 +391,7 @@ impl Networks {
                     }
                     s
                 }
-                None => net::ipam::choose(&self.pools, &taken_subnets(&state))
+                None => net::ipam::choose(&self.pools, &taken_now(&state))
                     .ok_or_else(|| Error::unavailable("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network"))?,
             };
             let pool = net::ipam::Pool::new(subnet, asked.gateway, bridge.range, bridge.aux.values().copied().collect())
@@ -544,11 +543,7 @@ impl Networks {
     pub fn claim(&self, member: Member, endpoints: &[Endpoint], attached: &[NetworkAttachment], ports: &[PublishedPort]) {
         let mut state = self.lock();
         for ep in endpoints {
-            // By its id, else (records from before networks had ids) by its name.
-            let id = match state.networks.contains_key(&ep.network_id) {
-                true => Some(ep.network_id.clone()),
-                false => state.networks.values().find(|n| n.def.name == ep.network).map(|n| n.def.id.clone()),
-            };
+            let id = state.recorded(&ep.network_id, &ep.network).map(|n| n.def.id.clone());
             let Some(live) = id.and_then(|id| state.networks.get_mut(&id)) else {
                 tracing::warn!(container = %member.id, network = %ep.network, "a running container's network is gone");
                 continue;
@@ -557,13 +552,13 @@ impl Networks {
             if let Some(v6) = ep.ipv6 {
                 live.leases6.insert(v6.ip, member.id.to_string());
             }
-            let aliases = attached.iter().find(|a| a.network_id == ep.network_id).map(|a| a.aliases.clone()).unwrap_or_default();
+            let aliases = attached.iter().find(|a| a.network == ep.network).map(|a| a.aliases.clone()).unwrap_or_default();
             live.residents.insert(member.id.to_string(), Resident { name: member.name.to_string(), aliases, endpoint: ep.clone(), dns: dns_servers(member.dns) });
             self.note_names(live);
         }
         // The ports lead to its way out: the first endpoint on a network that is not
         // internal.
-        let way_out = endpoints.iter().find(|ep| state.networks.get(&ep.network_id).or_else(|| state.networks.values().find(|n| n.def.name == ep.network)).is_some_and(|n| !n.def.internal));
+        let way_out = endpoints.iter().find(|ep| state.recorded(&ep.network_id, &ep.network).is_some_and(|n| !n.def.internal));
         if let Some(first) = way_out {
             let forwards: Vec<_> = ports.iter().flat_map(|p| forwards_of(first, p)).collect();
             if !forwards.is_empty() {
@@ -798,7 +793,7 @@ impl Networks {
             let next = state
                 .networks
                 .values()
-                .filter(|n| !n.def.internal && n.def.id != endpoint.network_id)
+                .filter(|n| !n.def.internal && n.def.name != endpoint.network)
                 .filter_map(|n| n.residents.get(id).map(|r| r.endpoint.clone()))
                 .min_by_key(|e| e.slot);
             leads_here = was_way_out && next.is_none();
@@ -834,7 +829,8 @@ impl Networks {
                 tracing::warn!(container = %id, "withdraw its ports: {e}");
                 let _ = self.apply(&state);
             }
-            let Some(live) = state.networks.get_mut(&endpoint.network_id) else { return Ok(leads_here) };
+            let Some(network_id) = state.recorded(&endpoint.network_id, &endpoint.network).map(|n| n.def.id.clone()) else { return Ok(leads_here) };
+            let live = state.networks.get_mut(&network_id).expect("found");
             live.leases.retain(|_, holder| holder != id);
             live.leases6.retain(|_, holder| holder != id);
             live.residents.remove(id);
@@ -1013,12 +1009,6 @@ impl Networks {
         state.default_bridge().bridge().map_or(Ipv4Addr::UNSPECIFIED, |b| b.gateway)
     }
 
-    /// The default bridge's id and name, for containers created on it.
-    pub fn default_bridge(&self) -> NetworkAttachment {
-        let state = self.lock();
-        let b = state.default_bridge();
-        NetworkAttachment { network: b.def.name.clone(), network_id: b.def.id.clone(), aliases: Vec::new(), ipv4: None, mac: None }
-    }
 }
 
 /// Replaces the table `table` with what the networks and forwards of `state` say.
