@@ -2,7 +2,7 @@
 # berth's networking, side by side with Docker in one run (as root):
 #
 #   0. `run --rm busybox true` on each engine's default bridge, and berth's with
-#      `--network none` (hyperfine);
+#      `--network none` (hyperfine), then berth's two alternating (medians);
 #   1. 100 `run -d -p 127.0.0.1::80 busybox sleep 600` in a row, on each engine's
 #      default bridge: the time, and the daemon's memory growth per published port
 #      (berthd: its RSS growth over 100 runs with a port less that over 100 without;
@@ -29,6 +29,17 @@ if [[ -n $with_docker ]]; then
   cmds+=(-n "docker, default bridge" "env DOCKER_HOST=unix://$tmp/docker.sock $docker_cli run --rm busybox true")
 fi
 hyperfine -N --warmup 5 --runs "${RUNS:-50}" "${cmds[@]}"
+# The bridge's own cost, free of the VM's drift: bridge and none runs alternating,
+# the median of each.
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+bridged=() isolated=()
+for _ in $(seq "${PAIRS_RUN:-100}"); do
+  t0=$(date +%s%N); berth run --rm busybox true; t1=$(date +%s%N)
+  berth run --rm --network none busybox true; t2=$(date +%s%N)
+  bridged+=($(( (t1 - t0) / 1000 ))); isolated+=($(( (t2 - t1) / 1000 )))
+done
+b=$(printf '%s\n' "${bridged[@]}" | median); n=$(printf '%s\n' "${isolated[@]}" | median)
+echo "berth, alternating: run --rm median ${b} µs on the default bridge, ${n} µs with --network none: the bridge costs $(( ${b%.*} - ${n%.*} )) µs"
 
 echo "== 1. 100 run -d -p 127.0.0.1::80 … sleep in a row"
 # berthd's growth for 100 containers without a port, then with one each: the port's
@@ -71,7 +82,6 @@ echo "== 2. 1 GB from a container: through its published port on 127.0.0.1, and 
 serve=(busybox nc -ll -p 80 -e cat /dev/zero)
 pull() { python3 bench/lib/pull.py "$1" "$2" 1000000000; }
 wait_for() { for _ in $(seq 50); do bash -c "head -c 1 < /dev/tcp/$1/$2" >/dev/null 2>&1 && return; sleep 0.1; done; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 compare() { # NAME PUBLISHED_PORT CONTAINER_IP
   local published=() direct=()
   for _ in $(seq "${PAIRS:-25}"); do

@@ -837,3 +837,80 @@ fn renames_are_answered_and_sharers_do_not_keep_interfaces() {
     ok(docker(&d, &["rm", "-f", "sidecar", "after"]));
     ok(docker(&d, &["network", "rm", "named"]));
 }
+
+/// IPv6 as Docker users configure it: `--ip-range` and `--aux-address` on a
+/// network's IPv6 subnet, `--ip6` at run and at connect (shown under IPAMConfig,
+/// refused twice and off the subnet), and IPv6 on the default bridge with berthd's
+/// `--ipv6` (a unique local /64 kept across restarts) or `--fixed-cidr-v6`.
+#[test]
+fn ipv6_ranges_fixed_addresses_and_the_default_bridge() {
+    berth_tests::require_root!();
+    if !std::path::Path::new("/proc/net/if_inet6").exists() {
+        berth_tests::skip("the kernel has no IPv6");
+        return;
+    }
+    let Some(mut d) = Daemon::with_busybox_for_docker() else { return };
+    let n = TestNetwork::claim();
+    let (net6, net4) = (n.net6(), n.net.clone());
+    let subnet6 = format!("--subnet={net6}/64");
+    let range6 = format!("--ip-range={net6}100/120");
+    let aux6 = format!("--aux-address=router={net6}100");
+    create_network(&d, &n, "six", &["--ipv6", &subnet6, &range6, &aux6]);
+    let shown = ok(docker(&d, &["network", "inspect", "-f", "{{json .IPAM.Config}}", "six"]));
+    let config: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(
+        config,
+        serde_json::json!([
+            {"Subnet": format!("{net4}.0/24"), "Gateway": format!("{net4}.1")},
+            {"Subnet": format!("{net6}/64"), "Gateway": format!("{net6}1"), "IPRange": format!("{net6}100/120"), "AuxiliaryAddresses": {"router": format!("{net6}100")}},
+        ])
+    );
+    // From the range, past the reserved address; and one asked for, off the range.
+    ok(docker(&d, &["run", "-d", "--name", "first6", "--network", "six", "busybox", "sh", "-c", SERVE]));
+    let first = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.Networks.six.GlobalIPv6Address}}", "first6"]));
+    assert_eq!(first.trim(), format!("{net6}101"));
+    let fixed = format!("{net6}5");
+    ok(docker(&d, &["run", "-d", "--name", "fixed6", "--network", "six", "--ip6", &fixed, "busybox", "sleep", "60"]));
+    let f = ok(docker(&d, &["inspect", "-f", "{{.NetworkSettings.Networks.six.IPAMConfig.IPv6Address}} {{.NetworkSettings.Networks.six.GlobalIPv6Address}}", "fixed6"]));
+    assert_eq!(f.trim(), format!("{fixed} {fixed}"));
+    // The fixed one reaches the ranged one over IPv6.
+    let script = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {net6}101 80");
+    let got = run_until(&d, &["exec", "fixed6", "sh", "-c", &script], "served");
+    assert!(got.contains("served"), "{got}");
+    // Taken, reserved, off the subnet, or on a network without IPv6: refused.
+    for (ip, want) in [(fixed.clone(), "Address already in use"), (format!("{net6}100"), "reserved"), ("fd00:dead::5".to_string(), "not a host address")] {
+        let o = docker(&d, &["run", "--rm", "--network", "six", "--ip6", &ip, "busybox", "true"]);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(!o.status.success() && err.contains(want), "{ip}: {err}");
+    }
+    let plain = TestNetwork::claim();
+    create_network(&d, &plain, "four", &[]);
+    let o = docker(&d, &["network", "connect", "--ip6", &format!("{net6}9"), "four", "fixed6"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no IPv6"), "{o:?}");
+    // At connect.
+    ok(docker(&d, &["run", "-d", "--name", "late6", "busybox", "sleep", "60"]));
+    ok(docker(&d, &["network", "connect", "--ip6", &format!("{net6}7"), "six", "late6"]));
+    let late = ok(docker(&d, &["exec", "late6", "ip", "-6", "addr", "show", "eth1"]));
+    assert!(late.contains(&format!("{net6}7/64")), "{late}");
+    ok(docker(&d, &["rm", "-f", "first6", "fixed6", "late6"]));
+    ok(docker(&d, &["network", "rm", "six", "four"]));
+
+    // The default bridge: a unique local /64 of berthd's choice, the same after a
+    // restart; then the one named.
+    d.stop();
+    d.start_again(&["--ipv6"]);
+    let subnets = |d: &Daemon| ok(docker(d, &["network", "inspect", "-f", "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{end}}", "bridge"]));
+    let ula = subnets(&d);
+    assert!(ula.starts_with("true ") && ula.trim().ends_with("::/64") && ula.contains(" fd"), "{ula}");
+    d.stop();
+    d.start_again(&["--ipv6"]);
+    assert_eq!(subnets(&d), ula, "kept across a restart");
+    let bridge6 = d.network.net6();
+    d.stop();
+    d.start_again(&["--ipv6", "--fixed-cidr-v6", &format!("{bridge6}/64")]);
+    let own = ok(docker(&d, &["run", "--rm", "busybox", "ip", "-6", "addr", "show", "eth0"]));
+    assert!(own.contains(&format!("{bridge6}2/64")), "{own}");
+    d.stop();
+    d.start_again(&[]);
+    assert!(subnets(&d).starts_with("false "), "off again");
+}

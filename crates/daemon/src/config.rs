@@ -91,6 +91,13 @@ pub struct Flags {
     /// first of 172.17–31.0.0/16 that no route of the host uses)
     #[arg(long)]
     pub bip: Option<String>,
+    /// IPv6 on the default bridge too (user networks ask for it with `--ipv6`)
+    #[arg(long)]
+    pub ipv6: bool,
+    /// The default bridge's IPv6 subnet, with --ipv6 (by default a unique local
+    /// /64, kept across restarts)
+    #[arg(long = "fixed-cidr-v6", value_name = "CIDR")]
+    pub fixed_cidr_v6: Option<String>,
     /// Where networks that name no subnet get theirs: base=CIDR,size=BITS (repeat
     /// for more; by default 172.17–31.0.0/16 in /16s, then 192.168.0.0/16 in /20s)
     #[arg(long = "default-address-pool", value_name = "base=CIDR,size=BITS")]
@@ -121,8 +128,17 @@ struct File {
     userns_remap: Option<String>,
     bridge: Option<String>,
     bip: Option<String>,
+    ipv6: Option<bool>,
+    fixed_cidr_v6: Option<String>,
     default_address_pools: Option<Vec<AddressPoolEntry>>,
     dns: Option<Vec<String>>,
+}
+
+/// IPv6 on the default bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefaultIpv6 {
+    /// `fixed-cidr-v6`; a unique local /64 of berth's choice when none.
+    pub subnet: Option<net::ipam::Subnet6>,
 }
 
 /// One of daemon.json's `default-address-pools`.
@@ -173,6 +189,9 @@ pub struct Config {
     pub bridge: String,
     /// The default bridge's gateway and prefix, when given (`bip`).
     pub bip: Option<(std::net::Ipv4Addr, u8)>,
+    /// IPv6 on the default bridge (`ipv6`), on this subnet when given
+    /// (`fixed-cidr-v6`).
+    pub ipv6: Option<DefaultIpv6>,
     /// Where networks that name no subnet get theirs, in order.
     pub address_pools: Vec<net::ipam::AddressPool>,
     /// DNS servers for containers that name none; empty: the host's.
@@ -303,6 +322,8 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
     );
     pick("bridge", flags.bridge.is_some(), file.bridge.is_some());
     pick("bip", flags.bip.is_some(), file.bip.is_some());
+    pick("ipv6", flags.ipv6, file.ipv6.is_some());
+    pick("fixed-cidr-v6", flags.fixed_cidr_v6.is_some(), file.fixed_cidr_v6.is_some());
     pick("default-address-pools", !flags.default_address_pool.is_empty(), file.default_address_pools.is_some());
     pick("dns", !flags.dns.is_empty(), file.dns.is_some());
     if !conflicts.is_empty() {
@@ -427,6 +448,19 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
         None => None,
         Some(b) => Some(parse_bip(&b).ok_or_else(|| ConfigError::Invalid(format!("invalid bip {b:?}: want an address and prefix like 172.17.0.1/16")))?),
     };
+    let fixed_cidr_v6 = match flags.fixed_cidr_v6.or(file.fixed_cidr_v6).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => {
+            let subnet = s.parse::<net::ipam::Subnet6>().map_err(|e| ConfigError::Invalid(format!("fixed-cidr-v6: {}", e.0)))?;
+            net::ipam::Pool6::new(subnet, None, None, Default::default()).map_err(|e| ConfigError::Invalid(format!("fixed-cidr-v6: {}", e.0)))?;
+            Some(subnet)
+        }
+    };
+    let ipv6 = match (flags.ipv6 || file.ipv6 == Some(true), fixed_cidr_v6) {
+        (true, subnet) => Some(DefaultIpv6 { subnet }),
+        (false, None) => None,
+        (false, Some(_)) => return Err(ConfigError::Invalid("fixed-cidr-v6 needs ipv6 on (--ipv6, or \"ipv6\": true)".into())),
+    };
     let pools: Vec<String> = match file.default_address_pools {
         Some(entries) => entries.iter().map(|e| format!("base={},size={}", e.base, e.size)).collect(),
         None => flags.default_address_pool,
@@ -443,6 +477,7 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
         dns,
         bridge,
         bip,
+        ipv6,
         address_pools: if address_pools.is_empty() { net::ipam::AddressPool::defaults() } else { address_pools },
         userns_remap,
         remap: None,
@@ -619,6 +654,16 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_on_the_default_bridge() {
+        assert_eq!(merge(flags(&[]), File::default()).unwrap().ipv6, None);
+        assert_eq!(merge(flags(&["--ipv6"]), File::default()).unwrap().ipv6, Some(DefaultIpv6 { subnet: None }));
+        let f = file(r#"{"ipv6": true, "fixed-cidr-v6": "fd00:1::/64"}"#).unwrap();
+        assert_eq!(merge(flags(&[]), f).unwrap().ipv6, Some(DefaultIpv6 { subnet: Some("fd00:1::/64".parse().unwrap()) }));
+        let f = file(r#"{"ipv6": false}"#).unwrap();
+        assert!(merge(flags(&["--ipv6"]), f).unwrap_err().to_string().ends_with("ipv6"));
+    }
+
+    #[test]
     fn bad_values_are_refused_clearly() {
         for args in [
             vec!["-H", "tcp://0.0.0.0:2375"],
@@ -628,6 +673,9 @@ mod tests {
             vec!["--default-ulimit", "nofile=10:5"],
             vec!["--add-runtime", "noequals"],
             vec!["--log-opt", "colour=red"],
+            vec!["--fixed-cidr-v6", "fd00::/64"],
+            vec!["--ipv6", "--fixed-cidr-v6", "fd00::5/64"],
+            vec!["--ipv6", "--fixed-cidr-v6", "fd00::/126"],
         ] {
             assert!(merge(flags(&args), File::default()).is_err(), "{args:?}");
         }

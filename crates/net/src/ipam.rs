@@ -382,6 +382,11 @@ impl Subnet6 {
         u128::from(self.addr) & m == u128::from(other.addr) & m
     }
 
+    /// Whether `other` lies wholly inside this network.
+    pub fn holds(&self, other: &Subnet6) -> bool {
+        other.prefix >= self.prefix && self.contains(other.addr)
+    }
+
     /// A unique local /64 (RFC 4193: `fd`, a random global id and subnet id), for a
     /// network asked for IPv6 without a subnet, as Docker chooses one.
     pub fn unique_local(random: [u8; 7]) -> Subnet6 {
@@ -421,8 +426,7 @@ impl TryFrom<String> for Subnet6 {
 impl FromStr for Subnet6 {
     type Err = Error;
 
-    /// `ADDR/PREFIX` with no host bits, and room for a gateway and containers (a
-    /// prefix of 124 at most).
+    /// `ADDR/PREFIX` with no host bits.
     fn from_str(s: &str) -> Result<Subnet6> {
         let bad = || Error(format!("invalid CIDR address: {s}"));
         let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
@@ -432,18 +436,72 @@ impl FromStr for Subnet6 {
         if subnet.addr != addr {
             return Err(Error(format!("invalid subnet {s}: it should be {subnet}")));
         }
-        if prefix > 124 {
-            return Err(Error(format!("subnet {subnet} is too small: it has no room for a gateway and a container")));
-        }
         Ok(subnet)
     }
 }
 
-/// Where a network's containers get their IPv6 addresses: the lowest free one after
-/// the gateway's.
-pub fn next_free6(subnet: &Subnet6, gateway: std::net::Ipv6Addr, leased: impl Fn(std::net::Ipv6Addr) -> bool) -> Option<std::net::Ipv6Addr> {
-    // Bounded: a network never holds more containers than this.
-    (1..=1u128 << 20).map_while(|n| subnet.nth(n)).find(|a| *a != gateway && !leased(*a))
+/// Where a network's containers get their IPv6 addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool6 {
+    pub subnet: Subnet6,
+    /// The bridge's own address.
+    pub gateway: std::net::Ipv6Addr,
+    /// The part of the subnet that addresses are handed out from (`--ip-range`);
+    /// the whole subnet when none.
+    pub range: Option<Subnet6>,
+    /// Addresses never handed out (`--aux-address`).
+    pub reserved: BTreeSet<std::net::Ipv6Addr>,
+}
+
+impl Pool6 {
+    /// A pool on `subnet`, checked as [`Pool::new`] checks an IPv4 one: the gateway
+    /// (`::1` of the subnet when none is given), the range and the reserved addresses
+    /// lie in the subnet.
+    pub fn new(
+        subnet: Subnet6,
+        gateway: Option<std::net::Ipv6Addr>,
+        range: Option<Subnet6>,
+        reserved: BTreeSet<std::net::Ipv6Addr>,
+    ) -> Result<Pool6> {
+        if subnet.prefix > 124 {
+            return Err(Error(format!("subnet {subnet} is too small: it has no room for a gateway and containers")));
+        }
+        let gateway = gateway.unwrap_or_else(|| subnet.nth(1).expect("a /124 or wider has a first host"));
+        if !subnet.contains(gateway) {
+            return Err(Error(format!("gateway {gateway} is not in subnet {subnet}")));
+        }
+        if let Some(range) = range
+            && !subnet.holds(&range)
+        {
+            return Err(Error(format!("ip-range {range} is not inside subnet {subnet}")));
+        }
+        if let Some(out) = reserved.iter().find(|a| !subnet.contains(**a)) {
+            return Err(Error(format!("auxiliary address {out} is not in subnet {subnet}")));
+        }
+        Ok(Pool6 { subnet, gateway, range, reserved })
+    }
+
+    /// Whether `ip` is one a container may be given (`--ip6`): an address of the
+    /// subnet other than its first (the subnet-router anycast address), the
+    /// gateway's and the reserved ones.
+    pub fn assignable(&self, ip: std::net::Ipv6Addr) -> Result<()> {
+        if !self.subnet.contains(ip) || ip == self.subnet.addr {
+            return Err(Error(format!("no available IPv6 address: {ip} is not a host address of {}", self.subnet)));
+        }
+        if ip == self.gateway || self.reserved.contains(&ip) {
+            return Err(Error(format!("address {ip} is reserved on {}", self.subnet)));
+        }
+        Ok(())
+    }
+
+    /// The lowest free address of the range; none when the first million of it are
+    /// taken (a network never holds more containers than that).
+    pub fn next_free(&self, leased: impl Fn(std::net::Ipv6Addr) -> bool) -> Option<std::net::Ipv6Addr> {
+        let within = self.range.unwrap_or(self.subnet);
+        (0..=1u128 << 20)
+            .map_while(|n| within.nth(n))
+            .find(|a| *a != self.subnet.addr && *a != self.gateway && !self.reserved.contains(a) && !leased(*a))
+    }
 }
 
 #[cfg(test)]
@@ -455,13 +513,31 @@ mod tests6 {
         let s: Subnet6 = "fd00:1:2:3::/64".parse().unwrap();
         assert_eq!(s.to_string(), "fd00:1:2:3::/64");
         assert!("fd00:1:2:3::5/64".parse::<Subnet6>().unwrap_err().0.contains("it should be fd00:1:2:3::/64"));
-        assert!("fd00::/126".parse::<Subnet6>().is_err() && "10.0.0.0/8".parse::<Subnet6>().is_err());
+        assert!("10.0.0.0/8".parse::<Subnet6>().is_err() && "fd00::/129".parse::<Subnet6>().is_err());
+        assert!(Pool6::new("fd00::/126".parse().unwrap(), None, None, BTreeSet::new()).unwrap_err().0.contains("too small"));
         assert!(s.contains("fd00:1:2:3::ff".parse().unwrap()) && !s.contains("fd00:1:2:4::1".parse().unwrap()));
         assert!(s.overlaps(&"fd00:1::/32".parse().unwrap()));
         let gw = s.nth(1).unwrap();
         assert_eq!(gw.to_string(), "fd00:1:2:3::1");
-        assert_eq!(next_free6(&s, gw, |_| false).unwrap().to_string(), "fd00:1:2:3::2");
-        assert_eq!(next_free6(&s, gw, |a| a.segments()[7] < 9).unwrap().to_string(), "fd00:1:2:3::9");
+        let pool = Pool6::new(s, None, None, BTreeSet::new()).unwrap();
+        assert_eq!(pool.gateway, gw);
+        assert_eq!(pool.next_free(|_| false).unwrap().to_string(), "fd00:1:2:3::2");
+        assert_eq!(pool.next_free(|a| a.segments()[7] < 9).unwrap().to_string(), "fd00:1:2:3::9");
+        // A range and reserved addresses, as --ip-range and --aux-address give them.
+        let range: Subnet6 = "fd00:1:2:3::100/120".parse().unwrap();
+        let aux: std::net::Ipv6Addr = "fd00:1:2:3::101".parse().unwrap();
+        let pool = Pool6::new(s, Some("fd00:1:2:3::100".parse().unwrap()), Some(range), [aux].into()).unwrap();
+        assert_eq!(pool.next_free(|_| false).unwrap().to_string(), "fd00:1:2:3::102");
+        assert!(pool.assignable(aux).is_err() && pool.assignable(pool.gateway).is_err() && pool.assignable(s.addr()).is_err());
+        assert!(pool.assignable("fd00:1:2:3::5".parse().unwrap()).is_ok());
+        assert!(pool.assignable("fd00:1:2:4::5".parse().unwrap()).is_err());
+        let full: Subnet6 = "fd00:1:2:3::100/126".parse().unwrap();
+        let tiny = Pool6::new(s, None, Some(full), BTreeSet::new()).unwrap();
+        assert_eq!(tiny.next_free(|a| a.segments()[7] != 0x103), Some("fd00:1:2:3::103".parse().unwrap()));
+        assert_eq!(tiny.next_free(|_| true), None);
+        assert!(Pool6::new(s, None, Some("fd00:9::/120".parse().unwrap()), BTreeSet::new()).unwrap_err().0.contains("not inside"));
+        assert!(Pool6::new(s, None, None, ["fd00:9::1".parse().unwrap()].into()).unwrap_err().0.contains("auxiliary"));
+        assert!(Pool6::new(s, Some("fd00:9::1".parse().unwrap()), None, BTreeSet::new()).unwrap_err().0.contains("gateway"));
         let ula = Subnet6::unique_local([1, 2, 3, 4, 5, 6, 7]);
         assert_eq!(ula.to_string(), "fd01:203:405:607::/64");
     }

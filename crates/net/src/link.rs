@@ -88,7 +88,8 @@ pub struct Endpoint {
 }
 
 /// Runs `f` with a netlink handle on a thread of its own, after moving that thread
-/// into the namespace at `netns` when one is given.
+/// into the namespace at `netns` when one is given. The thread may move on to other
+/// namespaces through [`enter`]: it ends with `f`.
 fn on_thread<T: Send + 'static, F>(netns: Option<&Path>, f: impl FnOnce(Handle) -> F + Send + 'static) -> Result<T>
 where
     F: std::future::Future<Output = Result<T>>,
@@ -97,25 +98,37 @@ where
     std::thread::Builder::new()
         .name("berth-netlink".into())
         .spawn(move || {
-            if let Some(path) = &netns {
-                let ns = std::fs::File::open(path).map_err(|e| Error { what: format!("open {}", path.display()), reason: e.to_string() })?;
-                nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
-                    .map_err(|e| Error { what: format!("enter {}", path.display()), reason: e.to_string() })?;
-            }
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_io()
                 .build()
                 .map_err(|e| Error { what: "netlink runtime".into(), reason: e.to_string() })?;
             rt.block_on(async move {
-                let (connection, handle, _) = rtnetlink::new_connection()
-                    .map_err(|e| Error { what: "netlink socket".into(), reason: e.to_string() })?;
-                tokio::spawn(connection);
+                let handle = match &netns {
+                    Some(path) => enter(path)?,
+                    None => connection()?,
+                };
                 f(handle).await
             })
         })
         .map_err(|e| Error { what: "netlink thread".into(), reason: e.to_string() })?
         .join()
         .map_err(|_| Error { what: "netlink thread".into(), reason: "it panicked".into() })?
+}
+
+/// A netlink connection in the calling thread's namespace, served on its runtime.
+fn connection() -> Result<Handle> {
+    let (connection, handle, _) = rtnetlink::new_connection().map_err(|e| Error { what: "netlink socket".into(), reason: e.to_string() })?;
+    tokio::spawn(connection);
+    Ok(handle)
+}
+
+/// Moves the calling thread (one of [`on_thread`]'s) into the namespace at `path`
+/// and returns a netlink connection there. Connections made before keep their own
+/// namespace: a socket's is fixed when it is made.
+fn enter(path: &Path) -> Result<Handle> {
+    let ns = std::fs::File::open(path).map_err(|e| Error { what: format!("open {}", path.display()), reason: e.to_string() })?;
+    nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| Error { what: format!("enter {}", path.display()), reason: e.to_string() })?;
+    connection()
 }
 
 async fn index_of(handle: &Handle, name: &str) -> Result<Option<u32>> {
@@ -201,8 +214,10 @@ pub fn remove(name: &str) -> Result<()> {
 pub fn connect(v: &Veth) -> Result<Endpoint> {
     let (bridge, host_end, ns_path, ifname) = (v.bridge.to_string(), v.host_end.to_string(), v.netns.to_path_buf(), v.ifname.to_string());
     let (address, gateway, default_route, mac, mtu, isolated, ipv6) = (v.address, v.gateway, v.default_route, v.mac, v.mtu, v.isolated, v.ipv6);
-    let made = {
-        let (host_end, ns_path, ifname) = (host_end.clone(), ns_path.clone(), ifname.clone());
+    let configured = {
+        let host_end = host_end.clone();
+        // One thread for both ends: the pair is made from the host's namespace, then
+        // the thread moves into the container's to address its end.
         on_thread(None, move |handle| async move {
             let bridge_index = index_of(&handle, &bridge).await?.ok_or_else(|| Error { what: format!("bridge {bridge}"), reason: "it does not exist".into() })?;
             let ns = std::fs::File::open(&ns_path).map_err(|e| Error { what: format!("open {}", ns_path.display()), reason: e.to_string() })?;
@@ -228,11 +243,7 @@ pub fn connect(v: &Veth) -> Result<Endpoint> {
                 let index = index_of(&handle, &host_end).await?.ok_or_else(|| Error { what: host_end.clone(), reason: "it is not there".into() })?;
                 handle.link().set_port(LinkBridgePort::new(index).isolated(true).build()).execute().await.map_err(error(format!("isolate {host_end}")))?;
             }
-            Ok(())
-        })
-    };
-    let configured = made.and_then(|()| {
-        on_thread(Some(&ns_path), move |handle| async move {
+            let handle = enter(&ns_path)?;
             let index = index_of(&handle, &ifname).await?.ok_or_else(|| Error { what: ifname.clone(), reason: "not in the namespace".into() })?;
             handle.address().add(index, address.addr.into(), address.prefix).execute().await.map_err(error(format!("address {ifname}")))?;
             if let Some((a6, _)) = ipv6 {
@@ -257,7 +268,7 @@ pub fn connect(v: &Veth) -> Result<Endpoint> {
             }
             Ok(Endpoint { address, gateway, mac: mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":") })
         })
-    });
+    };
     if configured.is_err() {
         let _ = remove(&host_end);
     }

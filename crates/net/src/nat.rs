@@ -248,6 +248,25 @@ pub fn allow_localhost(bridge: &str) -> std::io::Result<()> {
     std::fs::write(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"), "1")
 }
 
+/// Turns the host's IPv4 forwarding on, as dockerd does at its start: containers
+/// reach past the host only through it (Debian ships with it off). Returns whether
+/// it was off. IPv6 forwarding is left to the host's owner: turning
+/// `net.ipv6.conf.all.forwarding` on makes every interface stop taking router
+/// advertisements, which costs a host its own IPv6 address.
+pub fn enable_ipv4_forwarding() -> std::io::Result<bool> {
+    const PATH: &str = "/proc/sys/net/ipv4/ip_forward";
+    if std::fs::read_to_string(PATH)?.trim() == "1" {
+        return Ok(false);
+    }
+    std::fs::write(PATH, "1")?;
+    Ok(true)
+}
+
+/// Whether the host forwards IPv6 (containers on an IPv6 network reach past it).
+pub fn ipv6_forwarding() -> bool {
+    std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/forwarding").is_ok_and(|v| v.trim() == "1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

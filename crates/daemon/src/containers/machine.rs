@@ -1448,7 +1448,7 @@ mod tests {
     }
 
     fn attachment(network: &str) -> Box<NetworkAttachment> {
-        Box::new(NetworkAttachment { network: network.into(), network_id: format!("{network}-id"), aliases: vec![], ipv4: None, mac: None })
+        Box::new(NetworkAttachment::to(network, format!("{network}-id")))
     }
 
     fn endpoint(network: &str, slot: u8) -> Endpoint {

@@ -385,7 +385,7 @@ impl Record {
             // 3 → 4: the default bridge as a network connected to, its endpoint's
             // ports as the run's.
             if r.network == NetworkMode::Bridge && r.networks.is_empty() {
-                r.networks.push(NetworkAttachment { network: "bridge".into(), network_id: String::new(), aliases: Vec::new(), ipv4: None, mac: None });
+                r.networks.push(NetworkAttachment::to("bridge", ""));
             }
             if let Some(legacy) = r.state.legacy_endpoint.take() {
                 r.state.endpoints = vec![legacy.endpoint];
@@ -489,6 +489,7 @@ mod tests {
                 network_id: "b".repeat(64),
                 aliases: vec!["db".into()],
                 ipv4: Some(std::net::Ipv4Addr::new(10, 1, 0, 9)),
+                ipv6: Some("fd00:1::9".parse().unwrap()),
                 mac: Some("02:42:0a:01:00:09".parse().unwrap()),
             }],
             binds: vec![Bind::parse("/srv:/srv:ro").unwrap()],
@@ -577,7 +578,7 @@ mod tests {
     fn a_record_of_schema_three_is_migrated() {
         let r = Record::parse(include_bytes!("testdata/record-v3.json")).unwrap();
         assert_eq!((r.schema, r.state.status, r.restart), (SCHEMA, Status::Running, RestartPolicy::Always));
-        assert_eq!(r.networks, [NetworkAttachment { network: "bridge".into(), network_id: String::new(), aliases: vec![], ipv4: None, mac: None }]);
+        assert_eq!(r.networks, [NetworkAttachment::to("bridge", "")]);
         let ep = &r.state.endpoints[..];
         assert_eq!(ep.len(), 1);
         assert_eq!((ep[0].network.as_str(), ep[0].ip, ep[0].prefix), ("bridge", std::net::Ipv4Addr::new(172, 17, 0, 2), 16));

@@ -76,8 +76,12 @@ fn networks(r: &Record) -> BTreeMap<String, EndpointSettings> {
     }
     for a in &r.networks {
         let mut settings = EndpointSettings { network_id: a.network_id.clone(), aliases: a.aliases.clone(), ..Default::default() };
-        if let Some(ip) = a.ipv4 {
-            settings.ipam_config = Some(api::hostconfig::EndpointIpamConfig { ipv4_address: ip.to_string(), ..Default::default() });
+        if a.ipv4.is_some() || a.ipv6.is_some() {
+            settings.ipam_config = Some(api::hostconfig::EndpointIpamConfig {
+                ipv4_address: a.ipv4.map(|ip| ip.to_string()).unwrap_or_default(),
+                ipv6_address: a.ipv6.map(|ip| ip.to_string()).unwrap_or_default(),
+                ..Default::default()
+            });
         }
         // The default bridge has no names; a user network's are the container's
         // name, its aliases and its short id.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use api::networks::NetworkCreateRequest;
 use chrono::{DateTime, Utc};
-use net::ipam::{Pool, Subnet, Subnet6};
+use net::ipam::{Pool, Pool6, Subnet, Subnet6};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -72,11 +72,30 @@ pub struct BridgeConfig {
     pub adopted: bool,
 }
 
-/// A network's IPv6 subnet and gateway.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A network's IPv6 subnet and gateway, and where in it addresses are handed out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ipv6Config {
     pub subnet: Subnet6,
     pub gateway: std::net::Ipv6Addr,
+    /// Named by the user (not a unique local one berth chose).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub configured: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Subnet6>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux: BTreeMap<String, std::net::Ipv6Addr>,
+}
+
+impl Ipv6Config {
+    /// Berth's choice for a network asked for IPv6 without a subnet.
+    pub fn chosen(subnet: Subnet6) -> Ipv6Config {
+        let gateway = subnet.nth(1).expect("a /64 has hosts");
+        Ipv6Config { subnet, gateway, configured: false, range: None, aux: BTreeMap::new() }
+    }
+
+    pub fn pool(&self) -> Pool6 {
+        Pool6 { subnet: self.subnet, gateway: self.gateway, range: self.range, reserved: self.aux.values().copied().collect() }
+    }
 }
 
 impl BridgeConfig {
@@ -233,19 +252,23 @@ pub fn check(req: &NetworkCreateRequest) -> Result<Asked> {
             if ipv6.is_some() {
                 return Err(Error::not_implemented("more than one IPv6 subnet on a network is not supported"));
             }
-            if !c.ip_range.is_empty() || !c.auxiliary_addresses.is_empty() {
-                return Err(Error::not_implemented("ip-range and aux-address are not supported on IPv6 subnets yet"));
-            }
             let bad = |e: net::ipam::Error| Error::invalid(format!("invalid network config:\n{e}"));
             let s6: Subnet6 = c.subnet.parse().map_err(bad)?;
             let g6 = match c.gateway.as_str() {
-                "" => s6.nth(1).expect("a /124 or wider has a first host"),
-                g => g.parse::<std::net::Ipv6Addr>().map_err(|_| Error::invalid(format!("invalid gateway address {g:?}")))?,
+                "" => None,
+                g => Some(g.parse::<std::net::Ipv6Addr>().map_err(|_| Error::invalid(format!("invalid gateway address {g:?}")))?),
             };
-            if !s6.contains(g6) {
-                return Err(Error::invalid(format!("invalid network config:\ngateway {g6} is not in subnet {s6}")));
+            let range = match c.ip_range.as_str() {
+                "" => None,
+                r => Some(r.parse::<Subnet6>().map_err(bad)?),
+            };
+            let mut aux = BTreeMap::new();
+            for (k, v) in &c.auxiliary_addresses {
+                let ip = v.parse::<std::net::Ipv6Addr>().map_err(|_| Error::invalid(format!("invalid auxiliary address {k}={v}")))?;
+                aux.insert(k.clone(), ip);
             }
-            ipv6 = Some(Ipv6Config { subnet: s6, gateway: g6 });
+            let pool = Pool6::new(s6, g6, range, aux.values().copied().collect()).map_err(bad)?;
+            ipv6 = Some(Ipv6Config { subnet: s6, gateway: pool.gateway, configured: true, range, aux });
             continue;
         }
         if subnet.is_some() {
@@ -381,6 +404,32 @@ mod tests {
         assert!(b.configured);
         assert_eq!(a.gateway, Some(Ipv4Addr::new(10, 1, 255, 254)));
         assert_eq!(b.aux["router"], Ipv4Addr::new(10, 1, 5, 1));
+    }
+
+    #[test]
+    fn ipv6_subnets_take_ranges_and_reserved_addresses() {
+        let with = |c: IpamConfig| NetworkCreateRequest {
+            enable_ipv6: Some(true),
+            ipam: Some(Ipam { config: vec![c], ..Default::default() }),
+            ..req("n")
+        };
+        let v6 = |range: &str, aux: &str| IpamConfig {
+            subnet: "fd00:1::/64".into(),
+            ip_range: range.into(),
+            auxiliary_addresses: [("r".to_string(), aux.to_string())].into(),
+            ..Default::default()
+        };
+        let b = check(&with(v6("fd00:1::100/120", "fd00:1::100"))).unwrap().def.bridge.unwrap();
+        let six = b.ipv6.unwrap();
+        assert!(six.configured);
+        assert_eq!(six.gateway.to_string(), "fd00:1::1");
+        assert_eq!(six.pool().next_free(|_| false).unwrap().to_string(), "fd00:1::101");
+        for (range, aux, want) in [("fd00:2::/120", "fd00:1::5", "not inside"), ("fd00:1::/120", "fd00:2::5", "auxiliary"), ("fd00:1::/120", "10.0.0.1", "invalid auxiliary")] {
+            let e = check(&with(v6(range, aux))).err().unwrap();
+            assert!(e.message.contains(want), "{range} {aux}: {}", e.message);
+        }
+        let without = NetworkCreateRequest { enable_ipv6: None, ..with(v6("", "fd00:1::5")) };
+        assert!(check(&without).err().unwrap().message.contains("needs IPv6 enabled"));
     }
 
     #[test]

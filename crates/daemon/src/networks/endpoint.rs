@@ -50,9 +50,19 @@ pub struct NetworkAttachment {
     /// `--ip`: the address asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv4: Option<std::net::Ipv4Addr>,
+    /// `--ip6`: the IPv6 address asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<std::net::Ipv6Addr>,
     /// `--mac-address`: the interface's hardware address asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<Mac>,
+}
+
+impl NetworkAttachment {
+    /// On network `network` (id `network_id`), with nothing more asked.
+    pub fn to(network: impl Into<String>, network_id: impl Into<String>) -> NetworkAttachment {
+        NetworkAttachment { network: network.into(), network_id: network_id.into(), aliases: Vec::new(), ipv4: None, ipv6: None, mac: None }
+    }
 }
 
 /// An Ethernet address, `02:42:ac:11:00:02`.

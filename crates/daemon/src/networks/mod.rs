@@ -272,6 +272,13 @@ impl Networks {
             (definition::option::BRIDGE_NAME, config.bridge.as_str()),
             (definition::option::MTU, "1500"),
         ];
+        // IPv6 on the default bridge: the subnet named, else the unique local one it
+        // had, else a new one.
+        let kept6 = bridge.bridge.as_ref().and_then(|b| b.ipv6.clone()).filter(|v6| !v6.configured);
+        let ipv6 = config.ipv6.map(|on| match on.subnet {
+            Some(subnet) => definition::Ipv6Config { configured: true, ..definition::Ipv6Config::chosen(subnet) },
+            None => kept6.unwrap_or_else(|| unique_local(&state)),
+        });
         let new_bridge = Definition {
             bridge: Some(BridgeConfig {
                 device: config.bridge.clone(),
@@ -283,7 +290,7 @@ impl Networks {
                 masquerade: true,
                 icc: true,
                 mtu: None,
-                ipv6: None,
+                ipv6,
                 adopted: false,
             }),
             options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -400,8 +407,8 @@ impl Networks {
             if asked.ipv6 && bridge.ipv6.is_none() {
                 bridge.ipv6 = Some(unique_local(&state));
             }
-            if let Some(v6) = bridge.ipv6
-                && state.networks.values().filter_map(|n| n.bridge().and_then(|b| b.ipv6)).any(|o| o.subnet.overlaps(&v6.subnet))
+            if let Some(v6) = &bridge.ipv6
+                && state.networks.values().filter_map(|n| n.bridge().and_then(|b| b.ipv6.as_ref())).any(|o| o.subnet.overlaps(&v6.subnet))
             {
                 return Err(Error::forbidden("Pool overlaps with other one on this address space"));
             }
@@ -524,9 +531,11 @@ impl Networks {
                 }
                 Err(e) if e.kind == crate::error::ErrorKind::NotFound => {
                     let aliases = settings.map(|s| s.aliases.clone()).unwrap_or_default();
-                    let ipv4 = settings.and_then(|s| s.ipam_config.as_ref()).and_then(|c| c.ipv4_address.parse().ok());
+                    let ipam = settings.and_then(|s| s.ipam_config.as_ref());
+                    let ipv4 = ipam.and_then(|c| c.ipv4_address.parse().ok());
+                    let ipv6 = ipam.and_then(|c| c.ipv6_address.parse().ok());
                     let mac = settings.map(|s| s.mac_address.as_str()).filter(|m| !m.is_empty()).map(str::parse).transpose().map_err(Error::invalid)?;
-                    NetworkAttachment { network: key.to_string(), network_id: String::new(), aliases, ipv4, mac }
+                    NetworkAttachment { network: key.to_string(), network_id: String::new(), aliases, ipv4, ipv6, mac }
                 }
                 Err(e) => return Err(e),
             };
@@ -611,9 +620,19 @@ impl Networks {
             return Ok(());
         }
         let gateway = net::link::Cidr { addr: b.gateway, prefix: b.subnet.prefix() };
-        let gateway6 = b.ipv6.map(|v6| net::link::Cidr6 { addr: v6.gateway, prefix: v6.subnet.prefix() });
+        let gateway6 = b.ipv6.as_ref().map(|v6| net::link::Cidr6 { addr: v6.gateway, prefix: v6.subnet.prefix() });
         net::link::ensure_bridge(&b.device, gateway, gateway6, b.mtu).map_err(|e| Error::internal(format!("network {}: {e}", live.def.name)))?;
         net::nat::allow_localhost(&b.device).map_err(|e| Error::internal(format!("route_localnet on {}: {e}", b.device)))?;
+        if !live.def.internal {
+            match net::nat::enable_ipv4_forwarding() {
+                Ok(true) => tracing::info!("IPv4 forwarding turned on, for containers to reach past the host"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!("IPv4 forwarding is off and could not be turned on ({e}): containers reach only the host"),
+            }
+            if b.ipv6.is_some() && !net::nat::ipv6_forwarding() {
+                tracing::warn!(network = %live.def.name, "the host does not forward IPv6 (net.ipv6.conf.all.forwarding=0): its containers reach the host and each other over IPv6, not past the host");
+            }
+        }
         if live.def.has_names() {
             let names = Arc::new(directory::Directory::new(Arc::downgrade(&self.book), id.to_string()));
             let serving = self.runtime.block_on(net::dns::Server::serve((b.gateway, 53).into(), names, self.upstreams.clone()));
@@ -699,15 +718,32 @@ impl Networks {
                     .ok_or_else(|| Error::unavailable(format!("no available IPv4 addresses on network {} ({})", live.def.name, b.subnet)))?,
             };
             live.leases.insert(address, member.id.to_string());
-            let address6 = match b.ipv6 {
-                Some(v6) => match net::ipam::next_free6(&v6.subnet, v6.gateway, |ip| live.leases6.contains_key(&ip)) {
+            let address6 = match (&b.ipv6, a.ipv6) {
+                (Some(v6), Some(ip)) => {
+                    let taken = live.leases6.get(&ip).is_some_and(|holder| holder != member.id);
+                    let refused = match v6.pool().assignable(ip) {
+                        Err(e) => Some(Error::invalid(e.0)),
+                        Ok(()) if taken => Some(Error::conflict(format!("Address already in use: {ip} on network {}", live.def.name))),
+                        Ok(()) => None,
+                    };
+                    if let Some(e) = refused {
+                        live.leases.remove(&address);
+                        return Err(e);
+                    }
+                    Some(ip)
+                }
+                (Some(v6), None) => match v6.pool().next_free(|ip| live.leases6.contains_key(&ip)) {
                     Some(ip) => Some(ip),
                     None => {
                         live.leases.remove(&address);
                         return Err(Error::unavailable(format!("no available IPv6 addresses on network {} ({})", live.def.name, v6.subnet)));
                     }
                 },
-                None => None,
+                (None, Some(ip)) => {
+                    live.leases.remove(&address);
+                    return Err(Error::invalid(format!("cannot give {ip} on network {}: it has no IPv6 (--ipv6)", live.def.name)));
+                }
+                (None, None) => None,
             };
             if let Some(ip) = address6 {
                 live.leases6.insert(ip, member.id.to_string());
@@ -725,7 +761,7 @@ impl Networks {
             ifname: &ifname,
             address: net::link::Cidr { addr: address, prefix: b.subnet.prefix() },
             gateway: b.gateway,
-            ipv6: b.ipv6.zip(address6).map(|(v6, ip)| (net::link::Cidr6 { addr: ip, prefix: v6.subnet.prefix() }, v6.gateway)),
+            ipv6: b.ipv6.as_ref().zip(address6).map(|(v6, ip)| (net::link::Cidr6 { addr: ip, prefix: v6.subnet.prefix() }, v6.gateway)),
             default_route: first && !internal,
             mac,
             mtu: b.mtu,
@@ -748,7 +784,7 @@ impl Networks {
                     prefix: b.subnet.prefix(),
                     gateway: b.gateway,
                     mac: link.mac,
-                    ipv6: b.ipv6.zip(address6).map(|(v6, ip)| endpoint::Ipv6Endpoint { ip, prefix: v6.subnet.prefix(), gateway: v6.gateway }),
+                    ipv6: b.ipv6.as_ref().zip(address6).map(|(v6, ip)| endpoint::Ipv6Endpoint { ip, prefix: v6.subnet.prefix(), gateway: v6.gateway }),
                 };
                 let resident = Resident { name: member.name.to_string(), aliases: a.aliases.clone(), endpoint: endpoint.clone(), dns: dns_servers(member.dns) };
                 live.residents.insert(member.id.to_string(), resident);
@@ -1021,7 +1057,7 @@ fn apply(table: &str, state: &State) -> Result<()> {
             n.bridge().map(|b| net::nat::Segment {
                 bridge: b.device.clone(),
                 subnet: (b.subnet.addr(), b.subnet.prefix()),
-                subnet6: b.ipv6.map(|v6| (v6.subnet.addr(), v6.subnet.prefix())),
+                subnet6: b.ipv6.as_ref().map(|v6| (v6.subnet.addr(), v6.subnet.prefix())),
                 masquerade: b.masquerade,
                 internal: n.def.internal,
                 dns: n.dns.as_ref().map(|_| b.gateway),
@@ -1034,7 +1070,7 @@ fn apply(table: &str, state: &State) -> Result<()> {
 
 /// A connection to `live` as `EndpointsConfig` asks it, checked as Docker checks it.
 fn attachment(live: &Live, settings: Option<&EndpointSettings>) -> Result<NetworkAttachment> {
-    let mut a = NetworkAttachment { network: live.def.name.clone(), network_id: live.def.id.clone(), aliases: Vec::new(), ipv4: None, mac: None };
+    let mut a = NetworkAttachment::to(live.def.name.clone(), live.def.id.clone());
     let Some(s) = settings else { return Ok(a) };
     if live.def.bridge.is_none() {
         return Ok(a);
@@ -1058,8 +1094,18 @@ fn attachment(live: &Live, settings: Option<&EndpointSettings>) -> Result<Networ
         b.pool().assignable(ip).map_err(|e| Error::invalid(e.0))?;
         a.ipv4 = Some(ip);
     }
-    if s.ipam_config.as_ref().is_some_and(|c| !c.ipv6_address.is_empty()) {
-        return Err(Error::not_implemented("IPv6 addresses are not supported yet"));
+    let wanted_ip6 = s.ipam_config.as_ref().map(|c| c.ipv6_address.as_str()).filter(|ip| !ip.is_empty());
+    if let Some(ip) = wanted_ip6 {
+        let b = live.bridge().expect("checked above");
+        let ip: std::net::Ipv6Addr = ip.parse().map_err(|_| Error::invalid(format!("invalid IPv6 address: {ip}")))?;
+        let Some(v6) = b.ipv6.as_ref() else {
+            return Err(Error::invalid(format!("cannot give {ip} on network {}: it has no IPv6 (--ipv6)", live.def.name)));
+        };
+        if live.def.predefined || !v6.configured {
+            return Err(Error::invalid("user specified IP address is supported only when connecting to networks with user configured subnets"));
+        }
+        v6.pool().assignable(ip).map_err(|e| Error::invalid(e.0))?;
+        a.ipv6 = Some(ip);
     }
     Ok(a)
 }
@@ -1091,9 +1137,9 @@ fn unique_local(state: &State) -> definition::Ipv6Config {
         let id = definition::new_id();
         let bytes = hex::decode(&id[..14]).expect("hex");
         let subnet = net::ipam::Subnet6::unique_local(bytes.try_into().expect("7 bytes"));
-        let taken = state.networks.values().filter_map(|n| n.bridge().and_then(|b| b.ipv6)).any(|o| o.subnet.overlaps(&subnet));
+        let taken = state.networks.values().filter_map(|n| n.bridge().and_then(|b| b.ipv6.as_ref())).any(|o| o.subnet.overlaps(&subnet));
         if !taken {
-            return definition::Ipv6Config { subnet, gateway: subnet.nth(1).expect("a /64 has hosts") };
+            return definition::Ipv6Config::chosen(subnet);
         }
     }
 }

@@ -17,9 +17,14 @@ pub(super) fn network(live: &Live) -> Network {
             auxiliary_addresses: b.aux.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         })
         .collect();
-    let ipv6 = def.bridge.as_ref().and_then(|b| b.ipv6);
+    let ipv6 = def.bridge.as_ref().and_then(|b| b.ipv6.as_ref());
     if let Some(v6) = ipv6 {
-        config.push(IpamConfig { subnet: v6.subnet.to_string(), gateway: v6.gateway.to_string(), ..Default::default() });
+        config.push(IpamConfig {
+            subnet: v6.subnet.to_string(),
+            ip_range: v6.range.map(|r| r.to_string()).unwrap_or_default(),
+            gateway: v6.gateway.to_string(),
+            auxiliary_addresses: v6.aux.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+        });
     }
     let containers = live
         .residents
