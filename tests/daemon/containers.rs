@@ -502,6 +502,55 @@ fn binds_are_mounted_with_their_mode_and_shown_with_their_propagation() {
     assert!(err.contains("invalid mode: rx"), "{err}");
 }
 
+/// `--mount` (`HostConfig.Mounts`): a bind of type `bind` is mounted with its
+/// read-only flag and propagation, a `tmpfs` with its size, both shown in inspect's
+/// `Mounts` as dockerd shows them; a missing source, a duplicate destination and a
+/// volume (not yet supported) are refused before anything is made.
+#[test]
+fn mounts_of_type_bind_and_tmpfs_are_mounted_and_shown() {
+    let Some(d) = daemon() else { return };
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "from the host\n").unwrap();
+    let src = host.path().display().to_string();
+    let bind = format!("type=bind,source={src},target=/data,readonly,bind-propagation=rslave");
+    let script = "cat /data/f; touch /data/g 2>/dev/null || echo ro-refused; grep ' /scratch ' /proc/mounts";
+    let out = ok(docker(&d, &["run", "--name", "mounted", "--mount", &bind, "--mount", "type=tmpfs,target=/scratch,tmpfs-size=65536", "busybox", "sh", "-c", script]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["from the host", "ro-refused"], "{out}");
+    assert!(lines[2].starts_with("tmpfs /scratch tmpfs") && lines[2].contains("size=64k"), "{out}");
+    let mounts: Value = serde_json::from_str(&inspect(&d, "mounted", "{{json .Mounts}}")).unwrap();
+    let by_dest = |dst: &str| mounts.as_array().unwrap().iter().find(|m| m["Destination"] == dst).cloned().unwrap_or_default();
+    let m = by_dest("/data");
+    assert_eq!((m["Type"].as_str(), m["Source"].as_str(), m["Mode"].as_str(), m["RW"].as_bool(), m["Propagation"].as_str()),
+        (Some("bind"), Some(src.as_str()), Some(""), Some(false), Some("rslave")), "{mounts}");
+    assert_eq!(by_dest("/scratch")["Type"], "tmpfs", "{mounts}");
+    let hc: Value = serde_json::from_str(&inspect(&d, "mounted", "{{json .HostConfig.Mounts}}")).unwrap();
+    assert_eq!(hc[0]["Type"], "bind");
+    assert_eq!(hc[0]["Source"], src.as_str());
+    for (mount, want) in [
+        ("type=bind,source=/no/such/dir,target=/x".to_string(), "bind source path does not exist: /no/such/dir"),
+        (format!("type=bind,source={src},target=/data"), "Duplicate mount point: /data"),
+        ("type=volume,source=v,target=/v".to_string(), "not supported yet"),
+    ] {
+        let bad = docker(&d, &["run", "-v", &format!("{src}:/data"), "--mount", &mount, "busybox", "true"]);
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(bad.status.code() == Some(125) && err.contains(want), "{mount}: {err}");
+    }
+}
+
+/// Create-time refusals in dockerd's words, which clients match: an unknown log
+/// driver, one of Docker's that berth has not got.
+#[test]
+fn unknown_log_drivers_are_refused_in_dockerds_words() {
+    let Some(d) = daemon() else { return };
+    for (driver, want) in [("asdf", "logger: no log driver named 'asdf' is registered"), ("syslog", "logging driver \"syslog\" is not supported")] {
+        let o = docker(&d, &["run", "--rm", "--log-driver", driver, "busybox", "true"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.code() == Some(125) && err.contains(want), "{driver}: {err}");
+    }
+    assert_eq!(ok(docker(&d, &["ps", "-aq"])), "", "nothing was made");
+}
+
 #[test]
 fn a_containers_shim_shows_the_containers_id_in_ps() {
     let Some(d) = daemon() else { return };

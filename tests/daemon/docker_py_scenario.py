@@ -1,5 +1,6 @@
 """docker-py (the Python SDK, unchanged) against berthd: create, start, wait, logs,
-inspect, run with remove, detached run, list, stop, remove, images, info, version, and
+inspect, run with remove, detached run, exec, list, stop, remove, images (save and
+load too), info, version, swarm's absence, and
 a web server on the default bridge behind a published port, and a user network
 (`client.networks.*`) whose containers reach each other by name and alias.
 Prints OK at the end; any failed assertion exits non-zero with a traceback."""
@@ -37,6 +38,15 @@ d.reload()
 assert d.status == "running", d.status
 assert [x.name for x in client.containers.list()] == ["py-detached"]
 assert {x.name for x in client.containers.list(all=True)} == {"py-detached", "py-created"}
+# exec_run, and the low-level API's exec: framed as the start asks, whatever the
+# create asked (a terminal exec read as frames, a plain one read raw).
+code, out = d.exec_run(["sh", "-c", "echo in-exec"])
+assert (code, out) == (0, b"in-exec\n"), (code, out)
+api = client.api
+eid = api.exec_create(d.id, ["sh", "-c", "echo out; echo err >&2"], tty=True)["Id"]
+assert api.exec_start(eid, tty=False, demux=True) == (b"out\r\nerr\r\n", None)
+eid = api.exec_create(d.id, ["echo", "raw"], tty=False)["Id"]
+assert api.exec_start(eid, tty=True) == b"raw\n"
 d.stop(timeout=1)
 d.reload()
 assert d.status == "exited"
@@ -122,6 +132,29 @@ try:
     raise AssertionError("expected NotFound")
 except docker.errors.NotFound:
     pass
+
+# One image saved (`/images/{name}/get`) and loaded back; a bad archive is a load
+# error, raised from the answer's stream.
+import io
+import tarfile
+
+saved = b"".join(client.images.get("busybox").save())
+assert "manifest.json" in tarfile.open(fileobj=io.BytesIO(saved)).getnames()
+assert [i.tags for i in client.images.load(saved)] == [["busybox:latest"]]
+try:
+    client.images.load(b"this is not a tar archive")
+    raise AssertionError("expected ImageLoadError")
+except docker.errors.ImageLoadError:
+    pass
+
+# No swarm here: said as an inactive dockerd says it (503), which docker-py raises
+# as an API error with that status.
+for call in (client.services.list, client.nodes.list, client.secrets.list, client.configs.list):
+    try:
+        call()
+        raise AssertionError("expected an APIError")
+    except docker.errors.APIError as e:
+        assert e.status_code == 503 and "not a swarm manager" in str(e), e
 
 try:
     client.containers.get("py-gone")

@@ -102,6 +102,33 @@ impl Bind {
         })
     }
 
+    /// A `HostConfig.Mounts` entry of type `bind`, checked as dockerd checks it
+    /// (whether its source exists is the daemon's to check). Its mode is empty, as
+    /// inspect shows such a mount's.
+    pub fn from_mount(m: &crate::hostconfig::Mount) -> Result<Bind, BindError> {
+        let field = |f: &'static str| BindError::MountField { kind: "bind", field: f };
+        if m.target.is_empty() {
+            return Err(field("Target"));
+        }
+        if m.source.is_empty() {
+            return Err(field("Source"));
+        }
+        for path in [&m.source, &m.target] {
+            if !path.starts_with('/') {
+                return Err(BindError::RelativeDestination(path.clone()));
+            }
+        }
+        if m.target == "/" {
+            return Err(BindError::RootDestination);
+        }
+        let options = m.bind_options.clone().unwrap_or_default();
+        let propagation = match options.propagation.as_str() {
+            "" => Propagation::default(),
+            p => Propagation::parse(p).ok_or_else(|| BindError::Propagation(p.to_string()))?,
+        };
+        Ok(Bind { source: m.source.clone(), destination: m.target.clone(), mode: String::new(), read_only: m.read_only, propagation, nocopy: false })
+    }
+
     /// The entry as `Binds` spells it: `DEST`, `SOURCE:DEST` or `SOURCE:DEST:MODE`.
     pub fn spec(&self) -> String {
         let mut out = if self.source.is_empty() { self.destination.clone() } else { format!("{}:{}", self.source, self.destination) };
@@ -129,6 +156,10 @@ pub enum BindError {
     RelativeDestination(String),
     #[error("invalid specification: destination can't be '/'")]
     RootDestination,
+    #[error("invalid mount config for type \"{kind}\": field {field} must not be empty")]
+    MountField { kind: &'static str, field: &'static str },
+    #[error("invalid mount config for type \"bind\": invalid propagation mode: {0}")]
+    Propagation(String),
 }
 
 /// dockerd's rule for a mode: each option known, and at most one of each kind.

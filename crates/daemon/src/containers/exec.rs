@@ -185,18 +185,43 @@ fn failed_exit_code(code: shim::FailureCode) -> i64 {
 }
 
 /// Tells a client its exec could not start, as Docker words it on the stream.
-async fn refuse_on_stream<C: AsyncWrite + Unpin>(conn: Option<C>, tty: bool, why: &str) {
+async fn refuse_on_stream<C: AsyncWrite + Unpin>(conn: Option<C>, framing: Framing, why: &str) {
     let Some(mut conn) = conn else { return };
     let msg = format!("OCI runtime exec failed: exec failed: {why}: unknown\n");
-    let bytes = if tty { msg.into_bytes() } else { api::stream::encode_frame(api::stream::StreamType::Stderr, msg.as_bytes()) };
+    let bytes = framing.frame(api::stream::StreamType::Stderr, msg.as_bytes());
     let _ = conn.write_all(&bytes).await;
     let _ = conn.shutdown().await;
 }
 
+/// How an attached exec's output reaches its client. dockerd decides it by the `Tty`
+/// of the start request, not the create's (which decides whether the process gets a
+/// terminal): a client may start a terminal exec and read frames, or the reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// The bytes as they come (`application/vnd.docker.raw-stream`).
+    Raw,
+    /// Each chunk in a frame that says its stream (`…multiplexed-stream`).
+    Multiplexed,
+}
+
+impl Framing {
+    /// As the start request's `Tty` asks.
+    pub fn of_start(tty: bool) -> Framing {
+        if tty { Framing::Raw } else { Framing::Multiplexed }
+    }
+
+    fn frame(self, stream: api::stream::StreamType, bytes: &[u8]) -> Vec<u8> {
+        match self {
+            Framing::Raw => bytes.to_vec(),
+            Framing::Multiplexed => api::stream::encode_frame(stream, bytes),
+        }
+    }
+}
+
 /// `POST /exec/{id}/start`: the container's shim runs the process; with a connection,
-/// its stdio is joined to it until the process ends (or the client detaches on a
-/// terminal).
-pub async fn start<C>(d: Arc<Containers>, e: Arc<Exec>, conn: Option<C>) -> Result<()>
+/// its stdio is joined to it, in `framing`, until the process ends (or the client
+/// detaches on a terminal).
+pub async fn start<C>(d: Arc<Containers>, e: Arc<Exec>, conn: Option<C>, framing: Framing) -> Result<()>
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -217,7 +242,7 @@ where
         // As Docker: the exec fails with status 126 and says why on its stream.
         Err(err) => {
             failed(126);
-            refuse_on_stream(conn, tty, &err.message).await;
+            refuse_on_stream(conn, framing, &err.message).await;
             return Ok(());
         }
     };
@@ -253,7 +278,7 @@ where
         Ok((shim::protocol::ExecReply::Failed { error, code }, _, _)) => {
             let _ = std::fs::remove_file(&record_file);
             failed(failed_exit_code(code));
-            refuse_on_stream(conn, tty, &error).await;
+            refuse_on_stream(conn, framing, &error).await;
             return Ok(());
         }
         Err(err) => {
@@ -277,10 +302,10 @@ where
                 let master = fds.into_iter().next();
                 if let Some(m) = master {
                     *e2.tty.lock().expect("exec lock") = m.try_clone().ok();
-                    conn_w = Some(pump_tty(conn, m, e2.config.attach_stdin, &e2.config.detach_keys).await);
+                    conn_w = Some(pump_tty(conn, m, framing, e2.config.attach_stdin, &e2.config.detach_keys).await);
                 }
             }
-            Some(conn) => conn_w = Some(pump_pipes(conn, fds).await),
+            Some(conn) => conn_w = Some(pump_pipes(conn, fds, framing).await),
             None => drop(fds),
         }
         drop(owner);
@@ -393,7 +418,7 @@ pub async fn signal(d: &Containers, e: &Exec, sig: nix::sys::signal::Signal) -> 
 
 /// Without a terminal: stdout and stderr as frames, the client's input to stdin.
 /// `fds` are the exec's stdout, stderr and (if asked) stdin, as the shim sent them.
-async fn pump_pipes<C>(conn: C, fds: Vec<OwnedFd>) -> Box<dyn AsyncWrite + Unpin + Send>
+async fn pump_pipes<C>(conn: C, fds: Vec<OwnedFd>, framing: Framing) -> Box<dyn AsyncWrite + Unpin + Send>
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -412,7 +437,7 @@ where
                 if n == 0 {
                     break;
                 }
-                if w.lock().await.write_all(&api::stream::encode_frame(stream, &buf[..n])).await.is_err() {
+                if w.lock().await.write_all(&framing.frame(stream, &buf[..n])).await.is_err() {
                     gone.notify_one();
                     break;
                 }
@@ -440,7 +465,7 @@ where
 }
 
 /// With a terminal: raw bytes both ways, the detach keys watched on the input.
-async fn pump_tty<C>(conn: C, master: OwnedFd, stdin: bool, detach_keys: &str) -> Box<dyn AsyncWrite + Unpin + Send>
+async fn pump_tty<C>(conn: C, master: OwnedFd, framing: Framing, stdin: bool, detach_keys: &str) -> Box<dyn AsyncWrite + Unpin + Send>
 where
     C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -469,7 +494,7 @@ where
         loop {
             let r = pty_r.read(&mut buf).await;
             let Ok(n) = r else { break };
-            if n == 0 || conn_w.write_all(&buf[..n]).await.is_err() {
+            if n == 0 || conn_w.write_all(&framing.frame(api::stream::StreamType::Stdout, &buf[..n])).await.is_err() {
                 break;
             }
         }

@@ -95,7 +95,7 @@ async fn run_probe(d: &Arc<Containers>, c: &Arc<Container>, probe: &Probe, stop:
     let run = {
         let (d, e, output) = (d.clone(), e.clone(), output.clone());
         async move {
-            let (started, ()) = tokio::join!(exec::start(d, e, Some(theirs)), collect(ours, &output));
+            let (started, ()) = tokio::join!(exec::start(d, e, Some(theirs), exec::Framing::Multiplexed), collect(ours, &output));
             started
         }
     };

@@ -291,7 +291,12 @@ impl LogConfig {
         let driver = match wire.r#type.as_str() {
             "" | "json-file" => LogDriver::JsonFile,
             "none" => LogDriver::None,
-            other => return Err(format!("logging driver {other:?} is not supported; use json-file or none")),
+            // Docker's other drivers, named as a Docker user would: berth has not got them.
+            other @ ("local" | "syslog" | "journald" | "gelf" | "fluentd" | "awslogs" | "splunk" | "etwlogs" | "gcplogs" | "logentries") => {
+                return Err(format!("logging driver {other:?} is not supported; use json-file or none"));
+            }
+            // A name no engine knows: dockerd's words, which clients match.
+            other => return Err(format!("logger: no log driver named '{other}' is registered")),
         };
         let mut log = LogConfig { driver, options: wire.config.clone().into_iter().collect(), ..LogConfig::default() };
         for (k, v) in &log.options {
@@ -319,6 +324,60 @@ impl LogConfig {
     }
 }
 
+/// `HostConfig.Mounts`, checked as dockerd checks it at create: a bind's source
+/// exists, a tmpfs has none, each destination is mounted once (with `-v` and
+/// `--tmpfs` too).
+fn check_mounts(hc: &HostConfig) -> Result<(), String> {
+    let mut destinations: Vec<String> = Vec::new();
+    for b in &hc.binds {
+        destinations.extend(Bind::parse(b).ok().map(|b| b.destination));
+    }
+    destinations.extend(hc.tmpfs.keys().cloned());
+    for m in &hc.mounts {
+        match m.r#type.as_str() {
+            "bind" => {
+                let b = Bind::from_mount(m).map_err(|e| e.to_string())?;
+                if !std::path::Path::new(&b.source).exists() {
+                    return Err(format!("invalid mount config for type \"bind\": bind source path does not exist: {}", b.source));
+                }
+            }
+            "tmpfs" => {
+                if m.target.is_empty() {
+                    return Err("invalid mount config for type \"tmpfs\": field Target must not be empty".into());
+                }
+                if !m.source.is_empty() {
+                    return Err("invalid mount config for type \"tmpfs\": field Source must be empty".into());
+                }
+                if !m.target.starts_with('/') {
+                    return Err(format!("invalid mount config for type \"tmpfs\": invalid mount path: '{}' mount path must be absolute", m.target));
+                }
+            }
+            "volume" => return Err("invalid mount config for type \"volume\": named volumes are not supported yet".into()),
+            "" => return Err("invalid mount config: mount type must not be empty".into()),
+            other => return Err(format!("invalid mount config for type \"{other}\": mount type unknown")),
+        }
+        destinations.push(m.target.clone());
+    }
+    destinations.sort();
+    if let Some(w) = destinations.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("Duplicate mount point: {}", w[0]));
+    }
+    Ok(())
+}
+
+/// A `tmpfs` mount's size and mode as mount options (`size=65536,mode=1770`).
+fn tmpfs_options(m: &api::hostconfig::Mount) -> String {
+    let o = m.tmpfs_options.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    if o.size_bytes > 0 {
+        out.push(format!("size={}", o.size_bytes));
+    }
+    if o.mode > 0 {
+        out.push(format!("mode={:o}", o.mode));
+    }
+    out.join(",")
+}
+
 /// What the wire's host configuration holds that berth keeps typed.
 pub struct Typed {
     pub restart: RestartPolicy,
@@ -328,8 +387,10 @@ pub struct Typed {
 }
 
 impl Typed {
-    /// Reads the typed settings out of `hc`, checked, and leaves their wire fields empty.
+    /// Reads the typed settings out of `hc`, checked, and leaves their wire fields
+    /// empty. `HostConfig.Mounts` stays as given (inspect shows it so), checked.
     pub fn take(hc: &mut HostConfig) -> Result<Typed, String> {
+        check_mounts(hc)?;
         let typed = Typed {
             restart: RestartPolicy::of(&hc.restart_policy),
             network: NetworkMode::from(std::mem::take(&mut hc.network_mode)),
@@ -419,6 +480,22 @@ impl Record {
             }
         }
         Ok(ports)
+    }
+
+    /// Every bind mount: the `-v` binds, then `HostConfig.Mounts` of type `bind`.
+    pub fn all_binds(&self) -> Vec<Bind> {
+        let mounts = self.host_config.mounts.iter().filter(|m| m.r#type == "bind").filter_map(|m| Bind::from_mount(m).ok());
+        self.binds.iter().cloned().chain(mounts).collect()
+    }
+
+    /// Every tmpfs mount, destination → options: `--tmpfs`, then `HostConfig.Mounts`
+    /// of type `tmpfs` (their size and mode as mount options).
+    pub fn all_tmpfs(&self) -> std::collections::BTreeMap<String, String> {
+        let mut out = self.host_config.tmpfs.clone();
+        for m in self.host_config.mounts.iter().filter(|m| m.r#type == "tmpfs") {
+            out.insert(m.target.clone(), tmpfs_options(m));
+        }
+        out
     }
 
     /// The host configuration as the Engine API shows it: the typed settings put back.
@@ -615,6 +692,8 @@ mod tests {
         assert!(LogConfig::from_wire(&wire("syslog", &[])).unwrap_err().contains("not supported"));
         assert!(LogConfig::from_wire(&wire("json-file", &[("max-file", "0")])).unwrap_err().contains("positive"));
         assert_eq!(LogConfig::from_wire(&wire("json-file", &[("color", "red")])).unwrap_err(), "unknown log opt 'color' for json-file log driver");
+        assert_eq!(LogConfig::from_wire(&wire("asdf", &[])).unwrap_err(), "logger: no log driver named 'asdf' is registered");
+        assert!(LogConfig::from_wire(&wire("syslog", &[])).unwrap_err().contains("not supported"));
     }
 
     #[test]

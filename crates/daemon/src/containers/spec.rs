@@ -347,7 +347,7 @@ pub fn build(input: &Input) -> Result<Spec, String> {
         mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
         mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt]),
     ];
-    let user_mounts = user_mounts(&r.binds, &hc.tmpfs)?;
+    let user_mounts = user_mounts(&r.all_binds(), &r.all_tmpfs())?;
     let covered = |dst: &str| user_mounts.iter().any(|m| m.destination() == Path::new(dst));
     for (path, dst) in [
         (input.etc.resolv_conf, "/etc/resolv.conf"),

@@ -147,7 +147,7 @@ fn summary_ports(r: &Record) -> Vec<api::containers::Port> {
 
 fn mounts(r: &Record) -> Vec<MountPoint> {
     let mut out: Vec<MountPoint> = r
-        .binds
+        .all_binds()
         .iter()
         .map(|b| MountPoint {
             r#type: "bind".into(),
@@ -159,11 +159,9 @@ fn mounts(r: &Record) -> Vec<MountPoint> {
             ..Default::default()
         })
         .collect();
-    let mut tmpfs: Vec<_> = r.host_config.tmpfs.keys().collect();
-    tmpfs.sort();
-    out.extend(tmpfs.into_iter().map(|dst| MountPoint {
+    out.extend(r.all_tmpfs().into_keys().map(|dst| MountPoint {
         r#type: "tmpfs".into(),
-        destination: dst.clone(),
+        destination: dst,
         rw: true,
         ..Default::default()
     }));

@@ -57,22 +57,26 @@ async fn start(State(d): State<S>, Path(id): Path<String>, mut req: Request) -> 
         return Err(Error::conflict(format!("Container {} is not running", e.container.id)));
     }
     if body.detach {
-        exec::start::<TokioIo<hyper::upgrade::Upgraded>>(d.containers.clone(), e, None).await?;
+        exec::start::<TokioIo<hyper::upgrade::Upgraded>>(d.containers.clone(), e, None, exec::Framing::Multiplexed).await?;
         return Ok(StatusCode::OK.into_response());
     }
     let Some(on_upgrade) = on_upgrade else {
         return Err(Error::invalid("exec start without detach needs a connection upgrade (Upgrade: tcp)"));
     };
-    let tty = e.config.tty;
+    // Framed as the start asks, whatever the create asked (as dockerd frames it).
+    let framing = exec::Framing::of_start(body.tty);
     tokio::spawn(async move {
         if let Ok(upgraded) = on_upgrade.await {
-            let _ = exec::start(d.containers.clone(), e, Some(TokioIo::new(upgraded))).await;
+            let _ = exec::start(d.containers.clone(), e, Some(TokioIo::new(upgraded)), framing).await;
         }
     });
     let mut resp = Response::new(Body::empty());
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();
-    let content_type = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    let content_type = match framing {
+        exec::Framing::Raw => "application/vnd.docker.raw-stream",
+        exec::Framing::Multiplexed => "application/vnd.docker.multiplexed-stream",
+    };
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     h.insert(header::UPGRADE, HeaderValue::from_static("tcp"));

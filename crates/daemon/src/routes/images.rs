@@ -1,5 +1,6 @@
 //! Images through the API, backed by the image store: list, inspect, history, tag,
-//! remove, prune, load (`POST /images/load`) and save (`GET /images/get`). Names may
+//! remove, prune, load (`POST /images/load`) and save (`GET /images/get`,
+//! `/images/{name}/get`). Names may
 //! contain `/`, so `/images/{name}/…` is matched by hand under one wildcard route.
 //! The store is synchronous: each call runs on the blocking pool.
 
@@ -102,7 +103,7 @@ fn truthy(v: &Option<String>) -> bool {
     matches!(v.as_deref(), Some("1" | "true" | "True" | "yes"))
 }
 
-/// `/images/{name}/json`, `/history`, `/tag`, and `DELETE /images/{name}`.
+/// `/images/{name}/json`, `/history`, `/tag`, `/get`, and `DELETE /images/{name}`.
 async fn by_name(
     State(d): State<S>,
     method: Method,
@@ -115,6 +116,10 @@ async fn by_name(
         }
         _ => (rest.clone(), String::new()),
     };
+    // `docker save` of one image, as `GET /images/get?names=` saves several.
+    if method == Method::GET && action == "get" {
+        return save_names(d, vec![name]).await;
+    }
     if method == Method::DELETE {
         d.containers.settled().await;
     }
@@ -174,7 +179,9 @@ struct LoadQuery {
 }
 
 /// `docker load`: the body is a docker-save or OCI archive; the answer is Docker's
-/// JSON message stream ("Loaded image: …").
+/// JSON message stream ("Loaded image: …"). An archive that cannot be loaded is
+/// answered as dockerd answers it: 200, the error inside the stream (clients raise
+/// their load error from there).
 async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> Result<Response> {
     // quiet only silences progress bars (none are sent): the result lines always go.
     let _ = q.quiet;
@@ -186,31 +193,31 @@ async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> Res
             Err(e) => {
                 // Drain the rest so the client reads this answer, not a broken pipe.
                 let _ = std::io::copy(&mut reader, &mut std::io::sink());
-                return Err(Error::invalid(e.to_string()));
+                return Ok(Err(e.to_string()));
             }
         };
         for l in &loaded {
             d.events
                 .publish("image", "load", &l.id.to_string(), Default::default());
         }
-        Ok(loaded)
+        Ok(Ok(loaded))
     })
     .await?;
-    let mut out = String::new();
-    for l in loaded {
-        if l.tags.is_empty() {
-            out.push_str(
-                &serde_json::json!({"stream": format!("Loaded image ID: {}\n", l.id)}).to_string(),
-            );
+    let mut messages = Vec::new();
+    match loaded {
+        Ok(loaded) => {
+            for l in loaded {
+                if l.tags.is_empty() {
+                    messages.push(serde_json::json!({"stream": format!("Loaded image ID: {}\n", l.id)}));
+                }
+                for t in &l.tags {
+                    messages.push(serde_json::json!({"stream": format!("Loaded image: {}\n", t.familiar())}));
+                }
+            }
         }
-        for t in &l.tags {
-            out.push_str(
-                &serde_json::json!({"stream": format!("Loaded image: {}\n", t.familiar())})
-                    .to_string(),
-            );
-        }
-        out.push('\n');
+        Err(e) => messages.push(serde_json::json!({"errorDetail": {"message": e}, "error": e})),
     }
+    let out: String = messages.iter().map(|m| format!("{m}\n")).collect();
     Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
 }
 
@@ -225,6 +232,11 @@ async fn save(
     if names.is_empty() {
         return Err(Error::invalid("no image names given"));
     }
+    save_names(d, names).await
+}
+
+/// The images `names` as one docker-save archive, streamed.
+async fn save_names(d: S, names: Vec<String>) -> Result<Response> {
     // Unknown names fail before any byte is sent, with a proper status.
     let check = d.clone();
     let checked = names.clone();

@@ -6,6 +6,7 @@ pub mod containers;
 pub mod exec;
 pub mod images;
 pub mod networks;
+pub mod swarm;
 pub mod system;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(exec::routes())
         .merge(images::routes())
         .merge(networks::routes())
+        .merge(swarm::routes())
         .with_state(daemon)
 }
 
