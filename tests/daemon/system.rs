@@ -80,3 +80,52 @@ fn stopping_removes_the_socket_and_pid_file() {
     assert!(!d.socket.exists());
     assert!(!pidfile.exists());
 }
+
+/// Request bodies are read as Go reads them: a key matches its field whatever its
+/// case (docker-py sends `detachKeys`), while map keys (labels, network names) stay
+/// as sent. Create, update, exec, and network create and connect.
+#[test]
+fn request_bodies_match_fields_whatever_their_case() {
+    let d = Daemon::start();
+    d.load_busybox();
+    let n = berth_tests::daemon::TestNetwork::claim();
+    block_on(async {
+        let c = api::Client::new(&d.host()).unwrap();
+        let net = serde_json::json!({
+            "name": "folded", "internal": true, "labels": {"Team": "a"},
+            "ipam": {"config": [{"subnet": format!("{}.0/24", n.net)}]},
+            "options": {"com.docker.network.bridge.name": n.bridge},
+        });
+        let made: serde_json::Value = c.post_json("/networks/create", &[], &net).await.unwrap();
+        let shown: serde_json::Value = c.get_json(&format!("/networks/{}", made["Id"].as_str().unwrap()), &[]).await.unwrap();
+        assert_eq!((shown["Name"].as_str(), shown["Internal"].as_bool()), (Some("folded"), Some(true)));
+        assert_eq!(shown["Labels"], serde_json::json!({"Team": "a"}));
+        assert_eq!(shown["IPAM"]["Config"][0]["Subnet"], format!("{}.0/24", n.net));
+        let body = serde_json::json!({
+            "image": "busybox", "cmd": ["sleep", "60"], "LABELS": {"Mixed.Case": "kept"},
+            "hostconfig": {"memory": 64 << 20, "restartpolicy": {"name": "on-failure", "maximumretrycount": 2}},
+        });
+        let created: serde_json::Value = c.post_json("/containers/create", &[("name", "cased")], &body).await.unwrap();
+        let id = created["Id"].as_str().unwrap().to_string();
+        let inspect = || async { c.get_json::<serde_json::Value>("/containers/cased/json", &[]).await.unwrap() };
+        let i = inspect().await;
+        assert_eq!(i["Config"]["Cmd"], serde_json::json!(["sleep", "60"]));
+        assert_eq!(i["Config"]["Labels"], serde_json::json!({"Mixed.Case": "kept"}));
+        assert_eq!(i["HostConfig"]["Memory"], 64 << 20);
+        assert_eq!(i["HostConfig"]["RestartPolicy"], serde_json::json!({"Name": "on-failure", "MaximumRetryCount": 2}));
+        let _: serde_json::Value = c.post_json("/containers/cased/update", &[], &serde_json::json!({"memory": 32 << 20})).await.unwrap();
+        assert_eq!(inspect().await["HostConfig"]["Memory"], 32 << 20);
+        c.post("/containers/cased/start", &[], None).await.unwrap();
+        let connect = serde_json::json!({"container": id, "endpointconfig": {"aliases": ["db"]}});
+        c.post(&format!("/networks/{}/connect", made["Id"].as_str().unwrap()), &[], Some(api::client::Body::json(&connect).unwrap())).await.unwrap();
+        assert_eq!(inspect().await["NetworkSettings"]["Networks"]["folded"]["Aliases"], serde_json::json!(["db"]));
+        let exec: serde_json::Value = c
+            .post_json("/containers/cased/exec", &[], &serde_json::json!({"cmd": ["true"], "detachKeys": "ctrl-x", "attachstdout": true}))
+            .await
+            .unwrap();
+        let e: serde_json::Value = c.get_json(&format!("/exec/{}/json", exec["Id"].as_str().unwrap()), &[]).await.unwrap();
+        assert_eq!((e["OpenStdout"].as_bool(), e["ProcessConfig"]["entrypoint"].as_str()), (Some(true), Some("true")));
+        c.delete("/containers/cased", &[("force", "1")], None).await.unwrap();
+        c.delete("/networks/folded", &[], None).await.unwrap();
+    });
+}

@@ -14,7 +14,7 @@ pub use crate::hostconfig::{
 };
 
 /// A container's (and an image's) portable configuration: `Config` in Docker.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerConfig {
     #[serde(deserialize_with = "null_default")]
@@ -76,7 +76,7 @@ pub struct ContainerConfig {
 }
 
 /// A container's healthcheck; durations in nanoseconds, 0 = inherit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct HealthConfig {
     /// `[]` inherit, `["NONE"]`, `["CMD", args…]` or `["CMD-SHELL", cmd]`.
@@ -95,7 +95,7 @@ pub struct HealthConfig {
 }
 
 /// `POST /containers/create` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerCreateBody {
     #[serde(flatten)]
@@ -107,7 +107,7 @@ pub struct ContainerCreateBody {
 }
 
 /// `POST /containers/create` reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerCreateResponse {
     #[serde(deserialize_with = "null_default")]
@@ -117,7 +117,7 @@ pub struct ContainerCreateResponse {
 }
 
 /// A port in a `ps` summary.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct Port {
     #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
@@ -132,7 +132,7 @@ pub struct Port {
 }
 
 /// A mount as reported by inspect and `ps`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct MountPoint {
     #[serde(deserialize_with = "null_default")]
@@ -154,7 +154,7 @@ pub struct MountPoint {
 }
 
 /// `HostConfig` as shown in a `ps` summary.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct SummaryHostConfig {
     #[serde(deserialize_with = "null_default")]
@@ -164,7 +164,7 @@ pub struct SummaryHostConfig {
 }
 
 /// `NetworkSettings` as shown in a `ps` summary.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct SummaryNetworkSettings {
     #[serde(deserialize_with = "map_null_values")]
@@ -172,7 +172,7 @@ pub struct SummaryNetworkSettings {
 }
 
 /// One `GET /containers/json` entry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerSummary {
     #[serde(deserialize_with = "null_default")]
@@ -212,7 +212,7 @@ pub struct ContainerSummary {
 }
 
 /// One healthcheck probe result.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct HealthcheckResult {
     #[serde(deserialize_with = "null_default")]
@@ -226,7 +226,7 @@ pub struct HealthcheckResult {
 }
 
 /// `State.Health`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct Health {
     /// `none`, `starting`, `healthy` or `unhealthy`.
@@ -239,7 +239,7 @@ pub struct Health {
 }
 
 /// `State` of an inspected container; times are RFC 3339 strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerState {
     #[serde(deserialize_with = "null_default")]
@@ -269,7 +269,7 @@ pub struct ContainerState {
 }
 
 /// Storage driver data of a container or image.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct GraphDriverData {
     #[serde(deserialize_with = "null_default")]
@@ -279,7 +279,7 @@ pub struct GraphDriverData {
 }
 
 /// An extra address in the legacy top-level network fields.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct Address {
     #[serde(deserialize_with = "null_default")]
@@ -290,7 +290,7 @@ pub struct Address {
 
 /// `NetworkSettings` of an inspected container (the top-level address fields
 /// mirror the default bridge endpoint, as Docker still emits them).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct NetworkSettings {
     #[serde(deserialize_with = "null_default")]
@@ -332,7 +332,7 @@ pub struct NetworkSettings {
 }
 
 /// `GET /containers/{id}/json` reply.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerInspect {
     #[serde(deserialize_with = "null_default")]
@@ -391,7 +391,7 @@ pub struct ContainerInspect {
 }
 
 /// `Error` of a wait reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct WaitExitError {
     #[serde(deserialize_with = "null_default")]
@@ -399,7 +399,7 @@ pub struct WaitExitError {
 }
 
 /// `POST /containers/{id}/wait` reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerWaitResponse {
     #[serde(deserialize_with = "null_default")]
@@ -409,7 +409,7 @@ pub struct ContainerWaitResponse {
 }
 
 /// `GET /containers/{id}/top` reply: `ps` columns and rows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerTopResponse {
     #[serde(deserialize_with = "null_default")]
@@ -419,7 +419,7 @@ pub struct ContainerTopResponse {
 }
 
 /// One `GET /containers/{id}/changes` entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerChange {
     #[serde(deserialize_with = "null_default")]
@@ -437,7 +437,7 @@ impl ContainerChange {
 }
 
 /// `POST /containers/{id}/update` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerUpdateBody {
     #[serde(flatten)]
@@ -447,7 +447,7 @@ pub struct ContainerUpdateBody {
 }
 
 /// `POST /containers/{id}/update` reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerUpdateResponse {
     #[serde(deserialize_with = "null_default")]
@@ -455,7 +455,7 @@ pub struct ContainerUpdateResponse {
 }
 
 /// `POST /containers/prune` reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerPruneResponse {
     #[serde(deserialize_with = "null_default")]

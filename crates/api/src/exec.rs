@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::de::{null_default, str_slice};
 
 /// `POST /containers/{id}/exec` body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ExecCreateBody {
     #[serde(deserialize_with = "null_default")]
@@ -37,7 +37,7 @@ pub struct ExecCreateBody {
 }
 
 /// `POST /exec/{id}/start` body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ExecStartBody {
     #[serde(deserialize_with = "null_default")]
@@ -49,7 +49,7 @@ pub struct ExecStartBody {
 }
 
 /// `ProcessConfig` of an exec inspect (lower-case keys, as Docker writes them).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ExecProcessConfig {
     #[serde(deserialize_with = "null_default")]
@@ -65,7 +65,7 @@ pub struct ExecProcessConfig {
 }
 
 /// `GET /exec/{id}/json` reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ExecInspect {
     #[serde(deserialize_with = "null_default")]

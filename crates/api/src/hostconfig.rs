@@ -26,7 +26,7 @@ pub const IPC_SYSCTLS: [&str; 8] = [
 pub type PortMap = BTreeMap<String, Option<Vec<PortBinding>>>;
 
 /// One host binding of a container port.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct PortBinding {
     #[serde(deserialize_with = "null_default")]
@@ -36,7 +36,7 @@ pub struct PortBinding {
 }
 
 /// `{Type, Config}` of the container's log driver.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct LogConfig {
     #[serde(deserialize_with = "null_default")]
@@ -47,7 +47,7 @@ pub struct LogConfig {
 
 /// `{Name, MaximumRetryCount}`; `Name` is "", `no`, `always`,
 /// `unless-stopped` or `on-failure`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct RestartPolicy {
     #[serde(deserialize_with = "null_default")]
@@ -57,7 +57,7 @@ pub struct RestartPolicy {
 }
 
 /// A `Mounts` entry (the `--mount` form).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct Mount {
     #[serde(deserialize_with = "null_default")]
@@ -82,7 +82,7 @@ pub struct Mount {
 }
 
 /// `Mount.BindOptions`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct BindOptions {
     #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
@@ -98,7 +98,7 @@ pub struct BindOptions {
 }
 
 /// `Mount.VolumeOptions`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct VolumeOptions {
     #[serde(deserialize_with = "null_default")]
@@ -112,7 +112,7 @@ pub struct VolumeOptions {
 }
 
 /// `VolumeOptions.DriverConfig`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct VolumeDriverConfig {
     #[serde(deserialize_with = "null_default")]
@@ -122,7 +122,7 @@ pub struct VolumeDriverConfig {
 }
 
 /// `Mount.ImageOptions`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ImageMountOptions {
     #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
@@ -130,7 +130,7 @@ pub struct ImageMountOptions {
 }
 
 /// `Mount.TmpfsOptions`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct TmpfsOptions {
     #[serde(deserialize_with = "null_default")]
@@ -143,7 +143,7 @@ pub struct TmpfsOptions {
 }
 
 /// A device made available in the container.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct DeviceMapping {
     #[serde(deserialize_with = "null_default")]
@@ -155,7 +155,7 @@ pub struct DeviceMapping {
 }
 
 /// A request for devices from a driver (GPUs).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct DeviceRequest {
     #[serde(deserialize_with = "null_default")]
@@ -171,7 +171,7 @@ pub struct DeviceRequest {
 }
 
 /// `{Path, Rate}` for the blkio throttle lists.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ThrottleDevice {
     #[serde(deserialize_with = "null_default")]
@@ -181,7 +181,7 @@ pub struct ThrottleDevice {
 }
 
 /// `{Path, Weight}` for `BlkioWeightDevice`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct WeightDevice {
     #[serde(deserialize_with = "null_default")]
@@ -191,7 +191,7 @@ pub struct WeightDevice {
 }
 
 /// A resource limit, `{Name: "nofile", Soft, Hard}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct Ulimit {
     #[serde(deserialize_with = "null_default")]
@@ -204,7 +204,7 @@ pub struct Ulimit {
 
 /// The cgroup/resource block, flattened into `HostConfig` (and the body of
 /// `POST /containers/{id}/update`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct Resources {
     #[serde(deserialize_with = "null_default")]
@@ -270,7 +270,7 @@ pub struct Resources {
 }
 
 /// Container configuration that depends on the host.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct HostConfig {
     /// `src:dest[:opts]` bind and volume specs.
@@ -364,7 +364,7 @@ pub struct HostConfig {
 }
 
 /// `NetworkSettings.Networks` / `EndpointsConfig` entry: one network attachment.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct EndpointSettings {
     #[serde(rename = "IPAMConfig")]
@@ -400,7 +400,7 @@ pub struct EndpointSettings {
 }
 
 /// `EndpointSettings.IPAMConfig`: static addresses requested for an endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct EndpointIpamConfig {
     #[serde(rename = "IPv4Address", deserialize_with = "null_default")]
@@ -412,7 +412,7 @@ pub struct EndpointIpamConfig {
 }
 
 /// `NetworkingConfig` of a create body: network name → endpoint settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct NetworkingConfig {
     #[serde(deserialize_with = "map_null_values")]

@@ -11,6 +11,7 @@ pub mod binds;
 pub mod client;
 pub mod containers;
 pub mod detach;
+pub mod decode;
 mod de;
 pub mod errors;
 pub mod events;
@@ -52,6 +53,16 @@ impl<'de> Deserialize<'de> for EmptyObject {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         serde::de::IgnoredAny::deserialize(d)?;
         Ok(EmptyObject)
+    }
+}
+
+impl schemars::JsonSchema for EmptyObject {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EmptyObject".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "object" })
     }
 }
 

@@ -9,7 +9,7 @@ use crate::de::{is_false, null_default};
 use crate::hostconfig::EndpointSettings;
 
 /// One `IPAM.Config` entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct IpamConfig {
     #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]
@@ -23,7 +23,7 @@ pub struct IpamConfig {
 }
 
 /// A network's `IPAM` block.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct Ipam {
     /// `default`.
@@ -36,7 +36,7 @@ pub struct Ipam {
 }
 
 /// A container attached to a network, as shown by network inspect.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct NetworkContainer {
     #[serde(deserialize_with = "null_default")]
@@ -53,7 +53,7 @@ pub struct NetworkContainer {
 }
 
 /// `ConfigFrom` of a network.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct ConfigReference {
     #[serde(deserialize_with = "null_default")]
@@ -61,7 +61,7 @@ pub struct ConfigReference {
 }
 
 /// A network, as listed and inspected.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct Network {
     #[serde(deserialize_with = "null_default")]
@@ -103,7 +103,7 @@ pub struct Network {
 }
 
 /// `POST /networks/create` body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct NetworkCreateRequest {
     #[serde(deserialize_with = "null_default")]
@@ -138,7 +138,7 @@ pub struct NetworkCreateRequest {
 }
 
 /// `POST /networks/create` reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct NetworkCreateResponse {
     #[serde(deserialize_with = "null_default")]
@@ -148,7 +148,7 @@ pub struct NetworkCreateResponse {
 }
 
 /// `POST /networks/{id}/connect` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct NetworkConnectRequest {
     #[serde(deserialize_with = "null_default")]
@@ -158,7 +158,7 @@ pub struct NetworkConnectRequest {
 }
 
 /// `POST /networks/{id}/disconnect` body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct NetworkDisconnectRequest {
     #[serde(deserialize_with = "null_default")]
@@ -168,7 +168,7 @@ pub struct NetworkDisconnectRequest {
 }
 
 /// `POST /networks/prune` reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct NetworkPruneResponse {
     #[serde(deserialize_with = "null_default")]

@@ -74,16 +74,9 @@ fn no_content() -> Response {
 async fn create_container(State(d): State<S>, req: Request) -> Result<Response> {
     let q = query(req.uri().query())?;
     let version = req.extensions().get::<api::version::ApiVersion>().copied();
-    let bytes = axum::body::to_bytes(req.into_body(), 16 << 20)
-        .await
-        .map_err(|e| Error::invalid(format!("read the request body: {e}")))?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::invalid(
-            "config cannot be empty in order to create a container",
-        ));
-    }
-    let mut body: ContainerCreateBody = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?;
+    let mut body: ContainerCreateBody = super::json_body(req.into_body(), 16 << 20)
+        .await?
+        .ok_or_else(|| Error::invalid("config cannot be empty in order to create a container"))?;
     // StartInterval came with API 1.44: older clients' values are not theirs.
     if version.is_some_and(|v| v < api::version::ApiVersion::new(1, 44))
         && let Some(h) = &mut body.config.healthcheck
@@ -235,16 +228,7 @@ async fn rename(State(d): State<S>, Path(id): Path<String>, req: Request) -> Res
 
 /// `POST /containers/{id}/update`: Docker's UpdateConfig; replies `{"Warnings": […]}`.
 async fn update_container(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
-    // The body is read before any error reply: a keep-alive client (docker's) sends its
-    // next request on this connection, which an unread body would corrupt.
-    let bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
-        .await
-        .map_err(|e| Error::invalid(format!("read the request body: {e}")))?;
-    let body: api::containers::ContainerUpdateBody = if bytes.iter().all(u8::is_ascii_whitespace) {
-        Default::default()
-    } else {
-        serde_json::from_slice(&bytes).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))?
-    };
+    let body: api::containers::ContainerUpdateBody = super::json_body(req.into_body(), 1 << 20).await?.unwrap_or_default();
     let c = d.containers.get(&id)?;
     let warnings = ops::update(&c, body).await?;
     Ok(axum::Json(api::containers::ContainerUpdateResponse { warnings }).into_response())

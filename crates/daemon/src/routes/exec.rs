@@ -27,14 +27,8 @@ pub fn routes() -> Router<S> {
         .route("/exec/{id}/resize", post(resize))
 }
 
-async fn json_body<T: serde::de::DeserializeOwned + Default>(req: Request) -> Result<T> {
-    let bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
-        .await
-        .map_err(|e| Error::invalid(format!("read the request body: {e}")))?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(&bytes).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
+async fn json_body<T: api::decode::Body + Default>(req: Request) -> Result<T> {
+    Ok(super::json_body(req.into_body(), 1 << 20).await?.unwrap_or_default())
 }
 
 async fn create(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {

@@ -29,6 +29,18 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .with_state(daemon)
 }
 
+/// A request body of at most `limit` bytes, read as dockerd reads one (its keys
+/// matched to the type's fields whatever their case); `None` when it is empty. It is
+/// read whole before anything can fail: a keep-alive client (docker's) sends its next
+/// request on the connection, which an unread body would corrupt.
+pub async fn json_body<T: api::decode::Body>(body: axum::body::Body, limit: usize) -> Result<Option<T>, Error> {
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| Error::invalid(format!("read the request body: {e}")))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    api::decode::from_slice(&bytes).map(Some).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
+}
+
 /// The status code dockerd answers for each class of error.
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {

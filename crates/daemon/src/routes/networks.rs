@@ -42,12 +42,8 @@ fn filters(req: &Request, allowed: &[&str]) -> Result<Filters> {
     Ok(f)
 }
 
-async fn json_body<T: serde::de::DeserializeOwned>(req: Request) -> Result<T> {
-    let bytes = axum::body::to_bytes(req.into_body(), 1 << 20).await.map_err(|e| Error::invalid(format!("read the request body: {e}")))?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::invalid("the request body must not be empty"));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
+async fn json_body<T: api::decode::Body>(req: Request) -> Result<T> {
+    super::json_body(req.into_body(), 1 << 20).await?.ok_or_else(|| Error::invalid("the request body must not be empty"))
 }
 
 /// `GET /networks` filters, as Docker matches them: `name` a substring, `id` a
