@@ -34,6 +34,7 @@ docker_cli=/usr/local/bin/docker
 [[ -x $docker_cli ]] || docker_cli=$(command -v docker)
 
 tmp=$(mktemp -d /tmp/berth-interop.XXXXXX)
+run_docker_was=$([[ -d /run/docker ]] && echo 1 || true)
 export DOCKER_HOST=unix://$tmp/docker.sock
 ctd_pid= dockerd_pid=
 cleanup() {
@@ -42,6 +43,9 @@ cleanup() {
   if [[ -n $ctd_pid ]]; then kill "$ctd_pid" 2>/dev/null; wait "$ctd_pid" 2>/dev/null; fi
   # Whatever the daemons left mounted under the temp dir (overlays, shm, netns).
   findmnt -rn -o TARGET | grep "^$tmp/" | sort -r | while read -r m; do umount -l "$m"; done
+  for d in /sys/fs/cgroup/*/"berth-interop-$$"; do [[ -d $d ]] && rmdir "$d"; done
+  # dockerd makes /run/docker/plugins whatever its exec-root: gone again if it made it.
+  [[ -n ${run_docker_was:-} ]] || rmdir /run/docker/plugins /run/docker 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -52,6 +56,7 @@ fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 docker() { "$docker_cli" "$@"; }
 
 mkdir -p "$tmp/ctd/root" "$tmp/ctd/state"
+echo '{}' >"$tmp/empty.json"
 cat >"$tmp/containerd.toml" <<EOF
 version = 2
 root = "$tmp/ctd/root"
@@ -59,12 +64,15 @@ state = "$tmp/ctd/state"
 disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = "$tmp/ctd/containerd.sock"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$tmp/ctd/opt"
 EOF
 containerd --config "$tmp/containerd.toml" >"$tmp/containerd.log" 2>&1 &
 ctd_pid=$!
 for _ in $(seq 50); do [[ -S $tmp/ctd/containerd.sock ]] && break; sleep 0.2; done
 dockerd --containerd="$tmp/ctd/containerd.sock" --data-root "$tmp/docker" --exec-root "$tmp/exec" \
   -H "unix://$tmp/docker.sock" --pidfile "$tmp/docker.pid" --bridge=none --iptables=false \
+  --cgroup-parent "/berth-interop-$$" --config-file "$tmp/empty.json" \
   >"$tmp/dockerd.log" 2>&1 &
 dockerd_pid=$!
 for _ in $(seq 100); do docker info >/dev/null 2>&1 && break; sleep 0.3; done

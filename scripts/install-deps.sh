@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(libseccomp-dev pkg-config busybox-static iproute2 nftables procps python3-venv gcc libc6-dev)
 # Peers used by the interoperability tests and benchmarks, when asked for.
 if [[ "${BERTH_PEERS:-}" == 1 ]]; then
-  packages+=(runc crun hyperfine umoci docker-compose)
+  # docker.io: the real dockerd (20.10) the differential oracle test compares with.
+  packages+=(runc crun hyperfine umoci docker-compose docker.io)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -15,5 +16,14 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Packages are installed, never started: docker.io's service would otherwise make
+  # docker0 and iptables rules on the host. Tests start their own private daemons.
+  guard=
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1
+  fi
+  status=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  [[ -z $guard ]] || rm -f /usr/sbin/policy-rc.d
+  exit "$status"
 fi

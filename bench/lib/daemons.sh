@@ -22,6 +22,7 @@ bench_bip=10.253.$(( $$ % 250 )).1/24
 docker_bridge=bd$(( $$ % 100000 ))
 docker_bip=10.252.$(( $$ % 250 )).1/24
 berthd_pid= ctd_pid= dockerd_pid=
+run_docker_was=$([[ -d /run/docker ]] && echo 1 || true)
 cleanup() {
   set +e
   command -v runc >/dev/null && runc --root "$tmp/runc" delete --force bench-runc >/dev/null 2>&1
@@ -35,7 +36,9 @@ cleanup() {
   fi
   if [[ -n $ctd_pid ]]; then kill "$ctd_pid" 2>/dev/null; wait "$ctd_pid" 2>/dev/null; fi
   findmnt -rn -o TARGET | grep "^$tmp/" | sort -r | while read -r m; do umount -l "$m"; done
-  for d in /sys/fs/cgroup/*/"${cg_parent#/}"; do [[ -d $d ]] && rmdir "$d"; done
+  for d in /sys/fs/cgroup/*/"${cg_parent#/}" /sys/fs/cgroup/*/"${cg_parent#/}-docker"; do [[ -d $d ]] && rmdir "$d"; done
+  # dockerd makes /run/docker/plugins whatever its exec-root: gone again if it made it.
+  [[ -n ${run_docker_was:-} ]] || rmdir /run/docker/plugins /run/docker 2>/dev/null
   findmnt -rn -o TARGET | grep "^$run_tmp/" | sort -r | while read -r m; do umount -l "$m"; done
   ip link del "$bench_bridge" 2>/dev/null
   ip link del "$docker_bridge" 2>/dev/null
@@ -64,8 +67,8 @@ berth load -q -i "$tmp/busybox.tar" >/dev/null
 with_docker=
 if [[ ${SKIP_DOCKER:-} != 1 ]] && command -v dockerd >/dev/null && [[ -n $docker_cli ]]; then
   mkdir -p "$tmp/ctd/root" "$run_tmp/ctd-state"
-  printf 'version = 2\nroot = "%s"\nstate = "%s"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s"\n' \
-    "$tmp/ctd/root" "$run_tmp/ctd-state" "$tmp/ctd/containerd.sock" >"$tmp/containerd.toml"
+  printf 'version = 2\nroot = "%s"\nstate = "%s"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s"\n[plugins."io.containerd.internal.v1.opt"]\n  path = "%s"\n' \
+    "$tmp/ctd/root" "$run_tmp/ctd-state" "$tmp/ctd/containerd.sock" "$tmp/ctd/opt" >"$tmp/containerd.toml"
   containerd --config "$tmp/containerd.toml" >"$tmp/containerd.log" 2>&1 &
   ctd_pid=$!
   for _ in $(seq 50); do [[ -S $tmp/ctd/containerd.sock ]] && break; sleep 0.2; done
@@ -78,6 +81,7 @@ if [[ ${SKIP_DOCKER:-} != 1 ]] && command -v dockerd >/dev/null && [[ -n $docker
   fi
   dockerd --containerd="$tmp/ctd/containerd.sock" --data-root "$tmp/docker" --exec-root "$run_tmp/dexec" \
     -H "unix://$tmp/docker.sock" --pidfile "$tmp/docker.pid" "${bridge_args[@]}" --iptables=false \
+    --cgroup-parent "$cg_parent-docker" --config-file "$tmp/empty.json" \
     >"$tmp/dockerd.log" 2>&1 &
   dockerd_pid=$!
   for _ in $(seq 100); do docker info >/dev/null 2>&1 && break; sleep 0.3; done

@@ -13,5 +13,6 @@ mod resources;
 mod security;
 mod images;
 mod networks;
+mod oracle;
 mod system;
 mod userns;

@@ -3,6 +3,7 @@
 //! the test fails.
 
 pub mod daemon;
+pub mod dockerd;
 pub mod pty;
 pub mod runtime;
 

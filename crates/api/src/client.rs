@@ -497,7 +497,36 @@ impl Client {
         Ok(sender)
     }
 
+    /// Any method; the answer whatever its status (an error status is no error
+    /// here), body read in full. For tools that compare answers.
+    pub async fn exchange(&self, method: Method, path: &str, query: &[(&str, &str)], body: Option<Body>) -> Result<Response> {
+        let resp = self.send_any(method, path, query, &[], body, false).await?;
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Response { status: parts.status, headers: parts.headers, body })
+    }
+
     async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: Headers<'_>,
+        body: Option<Body>,
+        upgrade: bool,
+    ) -> Result<hyper::Response<Incoming>> {
+        let resp = self.send_any(method, path, query, headers, body, upgrade).await?;
+        if resp.status().as_u16() >= 400 {
+            let status = resp.status();
+            let body = resp.into_body().collect().await?.to_bytes();
+            let message = ErrorResponse::message_from_body(&body)
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("request failed").to_string());
+            return Err(ClientError::Api { status: status.as_u16(), message });
+        }
+        Ok(resp)
+    }
+
+    async fn send_any(
         &self,
         method: Method,
         path: &str,
@@ -531,15 +560,7 @@ impl Client {
         };
         let req = builder.body(data)?;
         let mut sender = self.connect().await?;
-        let resp = sender.send_request(req).await?;
-        if resp.status().as_u16() >= 400 {
-            let status = resp.status();
-            let body = resp.into_body().collect().await?.to_bytes();
-            let message = ErrorResponse::message_from_body(&body)
-                .unwrap_or_else(|| status.canonical_reason().unwrap_or("request failed").to_string());
-            return Err(ClientError::Api { status: status.as_u16(), message });
-        }
-        Ok(resp)
+        Ok(sender.send_request(req).await?)
     }
 }
 

@@ -404,7 +404,7 @@ pub struct WaitExitError {
 pub struct ContainerWaitResponse {
     #[serde(deserialize_with = "null_default")]
     pub status_code: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `null` when the run ended without an error, as dockerd writes it.
     pub error: Option<WaitExitError>,
 }
 

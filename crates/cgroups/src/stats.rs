@@ -39,6 +39,10 @@ pub struct MemoryStats {
     /// Processes killed by the OOM killer (v1 `oom_kill` in
     /// `memory.oom_control`, v2 `oom_kill` in `memory.events`).
     pub oom_kill: Option<u64>,
+    /// The kernel's breakdown (`memory.stat`): clients subtract the page cache
+    /// (`total_inactive_file` on v1, `inactive_file` on v2) from the usage.
+    #[serde(default)]
+    pub stat: BTreeMap<String, u64>,
 }
 
 /// CPU time, in nanoseconds.
@@ -50,6 +54,9 @@ pub struct CpuStats {
     pub usage_user_ns: Option<u64>,
     /// Kernel-mode CPU time, when known.
     pub usage_system_ns: Option<u64>,
+    /// CPU time per CPU (v1 `cpuacct.usage_percpu`; v2 has none).
+    #[serde(default)]
+    pub per_cpu_ns: Option<Vec<u64>>,
     /// CFS bandwidth throttling, when the cpu controller is available.
     pub throttling: Option<ThrottlingStats>,
 }

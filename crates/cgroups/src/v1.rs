@@ -428,6 +428,7 @@ impl V1Cgroup {
                 max_usage: optional("memory.max_usage_in_bytes")?,
                 failcnt: optional("memory.failcnt")?,
                 oom_kill,
+                stat: flat_keyed_optional(&dir.join("memory.stat"))?,
             });
         }
         if let Some(dir) = self.path(Controller::Cpuacct) {
@@ -454,6 +455,7 @@ impl V1Cgroup {
                 usage_total_ns: fs::read_u64(&dir.join("cpuacct.usage"))?,
                 usage_user_ns: optional("cpuacct.usage_user")?,
                 usage_system_ns: optional("cpuacct.usage_sys")?,
+                per_cpu_ns: per_cpu(&dir.join("cpuacct.usage_percpu"))?,
                 throttling,
             });
         }
@@ -473,6 +475,21 @@ impl V1Cgroup {
 /// Block IO counters from the first family of files that has any: CFQ's
 /// `blkio.io_service*`, then BFQ's `blkio.bfq.io_service*`, then the
 /// throttling layer's `blkio.throttle.io_service*` (always present).
+/// A flat keyed file (`memory.stat`), empty when the kernel has not got it.
+fn flat_keyed_optional(path: &Path) -> Result<std::collections::BTreeMap<String, u64>> {
+    match fs::read_optional(path)? {
+        Some(s) => fs::parse_flat_keyed(path, &s),
+        None => Ok(Default::default()),
+    }
+}
+
+/// `cpuacct.usage_percpu`: one time per CPU, space-separated.
+fn per_cpu(path: &Path) -> Result<Option<Vec<u64>>> {
+    fs::read_optional(path)?
+        .map(|s| s.split_whitespace().map(|v| fs::parse_u64(path, v, "a CPU time")).collect::<Result<Vec<u64>>>())
+        .transpose()
+}
+
 fn blkio_stats(dir: &Path) -> Result<IoStats> {
     for prefix in ["blkio.", "blkio.bfq.", "blkio.throttle."] {
         let mut map = BTreeMap::new();

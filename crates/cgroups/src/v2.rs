@@ -398,6 +398,7 @@ impl V2Cgroup {
                 max_usage: optional_u64("memory.peak")?,
                 failcnt: events.get("max").copied(),
                 oom_kill: events.get("oom_kill").copied(),
+                stat: flat("memory.stat")?.unwrap_or_default(),
             });
         }
         if let Some(cpu) = flat("cpu.stat")? {
@@ -411,6 +412,7 @@ impl V2Cgroup {
                 usage_total_ns: get("usage_usec").unwrap_or(0).saturating_mul(1000),
                 usage_user_ns: get("user_usec").map(|v| v.saturating_mul(1000)),
                 usage_system_ns: get("system_usec").map(|v| v.saturating_mul(1000)),
+                per_cpu_ns: None,
                 throttling,
             });
         }

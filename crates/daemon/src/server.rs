@@ -33,6 +33,12 @@ async fn strip_version(mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let (version, rest) = match api::version::split_version_prefix(&path) {
         Ok(v) => v,
+        // A client older than the API's JSON errors (1.24) reads its error as text,
+        // as dockerd writes it.
+        Err(e @ api::version::VersionError::TooOld { .. }) => {
+            let text = [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")];
+            return (axum::http::StatusCode::BAD_REQUEST, text, format!("{e}\n")).into_response();
+        }
         Err(e) => return Error::invalid(e.to_string()).into_response(),
     };
     // `rm --link /parent/alias` names the link with its slashes

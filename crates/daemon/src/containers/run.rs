@@ -282,7 +282,7 @@ fn launch_mounted(
 
 /// Whether the host runs cgroup v2: looked up once (it reads mountinfo), as it cannot
 /// change under a running daemon.
-fn cgroup_v2() -> bool {
+pub(super) fn cgroup_v2() -> bool {
     static V2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *V2.get_or_init(|| cgroups::detect().is_ok_and(|h| h.version() == cgroups::CgroupVersion::V2))
 }

@@ -75,7 +75,7 @@ pub fn sample(s: &cgroups::Stats, id: &str, name: &str) -> ContainerStats {
         out.cpu_stats = CpuStats {
             cpu_usage: CpuUsage {
                 total_usage: c.usage_total_ns,
-                percpu_usage: None,
+                percpu_usage: c.per_cpu_ns.clone(),
                 usage_in_kernelmode: c.usage_system_ns.unwrap_or(0),
                 usage_in_usermode: c.usage_user_ns.unwrap_or(0),
             },
@@ -98,7 +98,7 @@ pub fn sample(s: &cgroups::Stats, id: &str, name: &str) -> ContainerStats {
         out.memory_stats = MemoryStats {
             usage: Some(m.usage),
             max_usage: m.max_usage,
-            stats: Default::default(),
+            stats: m.stat.clone(),
             failcnt: m.failcnt,
             limit: Some(m.limit.filter(|l| *l < host).unwrap_or(host)),
         };
@@ -113,7 +113,20 @@ pub fn sample(s: &cgroups::Stats, id: &str, name: &str) -> ContainerStats {
                 bytes.push(BlkioStatEntry { major: d.major, minor: d.minor, op: op.into(), value });
             }
         }
-        out.blkio_stats = BlkioStats { io_service_bytes_recursive: Some(bytes), ..Default::default() };
+        // cgroup v1 has all the lists (berth fills the bytes): the rest are empty, not
+        // null, as dockerd writes them there.
+        let v1 = !super::run::cgroup_v2();
+        let empty = || v1.then(Vec::new);
+        out.blkio_stats = BlkioStats {
+            io_service_bytes_recursive: Some(bytes),
+            io_serviced_recursive: empty(),
+            io_queue_recursive: empty(),
+            io_service_time_recursive: empty(),
+            io_wait_time_recursive: empty(),
+            io_merged_recursive: empty(),
+            io_time_recursive: empty(),
+            sectors_recursive: empty(),
+        };
     }
     out
 }

@@ -225,7 +225,13 @@ pub fn inspect(r: &Record, paths: &Paths, size: Option<(i64, i64)>, exec_ids: Ve
         process_label: String::new(),
         app_armor_profile: String::new(),
         exec_ids: (!exec_ids.is_empty()).then_some(exec_ids),
-        host_config: r.host_config_wire(),
+        host_config: {
+            let mut hc = r.host_config_wire();
+            // Unset means the kernel's default, which dockerd shows as false.
+            hc.resources.oom_kill_disable.get_or_insert(false);
+            hc.console_size.get_or_insert([0, 0]);
+            hc
+        },
         graph_driver: GraphDriverData {
             name: "overlay2".into(),
             data: graph,

@@ -161,8 +161,21 @@ async fn inspect(State(d): State<S>, Path(id): Path<String>, req: Request) -> Re
         }
         false => None,
     };
-    let exec_ids = d.containers.execs.of(&r.id);
+    // A stopped container has no execs to show, as dockerd's (its unstarted ones
+    // cannot start any more).
+    let exec_ids = if r.state.status.is_live() { d.containers.execs.of(&r.id) } else { Vec::new() };
     let mut shown = view::inspect(&r, &d.containers.paths, size, exec_ids);
+    // Its layers, as dockerd's overlay2 shows them (tools read them to find the files).
+    if let Ok(mounts) = d.images.snapshots().mounts(&r.id)
+        && let Some(m) = mounts.first().filter(|m| m.fstype == "overlay")
+    {
+        let opt = |key: &str| m.options.iter().find_map(|o| o.strip_prefix(key).map(String::from));
+        for (key, option) in [("LowerDir", "lowerdir="), ("UpperDir", "upperdir="), ("WorkDir", "workdir=")] {
+            if let Some(v) = opt(option) {
+                shown.graph_driver.data.insert(key.to_string(), v);
+            }
+        }
+    }
     // Before API 1.45 a user network's aliases held the container's short id (clients
     // of that time, compose 1.29 among them, look for it there).
     if version.is_some_and(|v| v < api::version::ApiVersion::new(1, 45)) {

@@ -56,7 +56,9 @@ struct ListQuery {
     filters: Option<String>,
 }
 
-async fn list(State(d): State<S>, Query(q): Query<ListQuery>) -> Result<Response> {
+async fn list(State(d): State<S>, version: Option<axum::Extension<api::version::ApiVersion>>, Query(q): Query<ListQuery>) -> Result<Response> {
+    // `VirtualSize` (the size again) went with API 1.44; older clients still read it.
+    let virtual_size = version.is_some_and(|v| v.0 < api::version::ApiVersion::new(1, 44));
     blocking(move || {
         let filters = match q.filters.as_deref().filter(|f| !f.is_empty()) {
             Some(f) => metadata::Filters::from_docker_json(f).map_err(store_err)?,
@@ -74,7 +76,7 @@ async fn list(State(d): State<S>, Query(q): Query<ListQuery>) -> Result<Response
             .map(|img| {
                 let size = sizes.get(&img.id).map(|s| s.size).unwrap_or(img.size);
                 let created = img.created_time().map(|t| t.timestamp()).unwrap_or(0);
-                serde_json::json!({
+                let mut row = serde_json::json!({
                     "Id": img.id.to_string(),
                     "ParentId": "",
                     "RepoTags": img.familiar_tags(),
@@ -84,7 +86,11 @@ async fn list(State(d): State<S>, Query(q): Query<ListQuery>) -> Result<Response
                     "SharedSize": -1,
                     "Labels": img.labels,
                     "Containers": -1,
-                })
+                });
+                if virtual_size {
+                    row["VirtualSize"] = size.into();
+                }
+                row
             })
             .collect();
         Ok(axum::Json(rows).into_response())
@@ -107,9 +113,11 @@ fn truthy(v: &Option<String>) -> bool {
 async fn by_name(
     State(d): State<S>,
     method: Method,
+    version: Option<axum::Extension<api::version::ApiVersion>>,
     Path(rest): Path<String>,
     Query(q): Query<NameQuery>,
 ) -> Result<Response> {
+    let virtual_size = version.is_some_and(|v| v.0 < api::version::ApiVersion::new(1, 44));
     let (name, action) = match rest.rsplit_once('/') {
         Some((n, a @ ("json" | "history" | "tag" | "push" | "get"))) => {
             (n.to_string(), a.to_string())
@@ -127,7 +135,12 @@ async fn by_name(
         let images = d.images.images();
         match (method, action.as_str()) {
             (Method::GET, "json") => {
-                Ok(axum::Json(images.inspect(&name).map_err(store_err)?).into_response())
+                let mut shown = images.inspect(&name).map_err(store_err)?;
+                // Removed in API 1.44; older clients still read it.
+                if virtual_size {
+                    shown["VirtualSize"] = shown["Size"].clone();
+                }
+                Ok(axum::Json(shown).into_response())
             }
             (Method::GET, "history") => {
                 Ok(axum::Json(images.history(&name).map_err(store_err)?).into_response())
