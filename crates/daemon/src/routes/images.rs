@@ -206,7 +206,10 @@ async fn load(State(d): State<S>, Query(q): Query<LoadQuery>, body: Body) -> Res
             Err(e) => {
                 // Drain the rest so the client reads this answer, not a broken pipe.
                 let _ = std::io::copy(&mut reader, &mut std::io::sink());
-                return Ok(Err(e.to_string()));
+                // The archive's bytes may be in the message: no control character of
+                // theirs reaches a client's terminal.
+                let shown: String = e.to_string().chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
+                return Ok(Err(shown));
             }
         };
         for l in &loaded {
