@@ -141,6 +141,16 @@ import tarfile
 saved = b"".join(client.images.get("busybox").save())
 assert "manifest.json" in tarfile.open(fileobj=io.BytesIO(saved)).getnames()
 assert [i.tags for i in client.images.load(saved)] == [["busybox:latest"]]
+# A tag removed (only the tag goes), the disk usage, and the events of what was done.
+client.images.get("busybox").tag("py/extra", "v1")
+client.images.remove("py/extra:v1")
+assert "py/extra:v1" not in [t for i in client.images.list() for t in i.tags]
+df = client.df()
+assert df["Images"] and "LayersSize" in df and "Containers" in df, df
+since = int(time.time()) - 600
+seen = {(e["Type"], e["Action"]) for e in client.events(since=since, until=int(time.time()) + 1, decode=True)}
+assert ("container", "start") in seen and ("image", "untag") in seen, seen
+
 try:
     client.images.load(b"this is not a tar archive")
     raise AssertionError("expected ImageLoadError")

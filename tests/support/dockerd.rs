@@ -21,7 +21,9 @@ pub struct Dockerd {
     run_docker_was: bool,
     containerd: Option<Child>,
     dockerd: Option<Child>,
-    _bridge: TestNetwork,
+    bridge: TestNetwork,
+    /// Where its networks that name no subnet get theirs (in /26s).
+    pool: TestNetwork,
 }
 
 fn found(program: &str) -> Option<PathBuf> {
@@ -73,7 +75,16 @@ impl Dockerd {
         let cgroup_parent = format!("/{}", dir.path().file_name().unwrap().to_string_lossy());
         let run_docker_was = Path::new("/run/docker").exists();
         std::fs::write(p("daemon.json"), "{}").unwrap();
-        let mut d = Dockerd { socket: socket.clone(), cgroup_parent, run_docker_was, containerd: Some(containerd), dockerd: None, _bridge: bridge, dir };
+        let mut d = Dockerd {
+            socket: socket.clone(),
+            cgroup_parent,
+            run_docker_was,
+            containerd: Some(containerd),
+            dockerd: None,
+            bridge: bridge,
+            pool: TestNetwork::claim(),
+            dir,
+        };
         d.wait_for(&ctd_socket, "containerd");
         let p = |s: &str| d.dir.path().join(s);
         let dockerd = Command::new(dockerd)
@@ -86,10 +97,12 @@ impl Dockerd {
             .arg(p("docker.pid"))
             .arg("-H")
             .arg(format!("unix://{}", socket.display()))
-            .arg(format!("--bridge={}", d._bridge.bridge))
+            .arg(format!("--bridge={}", d.bridge.bridge))
             .args(["--iptables=false", "--ip-forward=false", "--ip-masq=false"])
             .arg("--cgroup-parent")
             .arg(&d.cgroup_parent)
+            .arg("--default-address-pool")
+            .arg(format!("base={}.0/24,size=26", d.pool.net))
             .arg("--config-file")
             .arg(p("daemon.json"))
             .stdin(Stdio::null())
@@ -161,6 +174,13 @@ impl Drop for Dockerd {
                 if let Ok(list) = c.get_json::<serde_json::Value>("/containers/json", &[("all", "1")]).await {
                     for id in list.as_array().into_iter().flatten().filter_map(|x| x["Id"].as_str()) {
                         let _ = c.delete(&format!("/containers/{id}"), &[("force", "1")], None).await;
+                    }
+                }
+                // Its networks' bridges go with them.
+                if let Ok(list) = c.get_json::<serde_json::Value>("/networks", &[]).await {
+                    let names = list.as_array().into_iter().flatten().filter_map(|n| n["Name"].as_str());
+                    for name in names.filter(|n| !matches!(*n, "bridge" | "host" | "none")) {
+                        let _ = c.delete(&format!("/networks/{name}"), &[], None).await;
                     }
                 }
             });

@@ -218,6 +218,12 @@ pub struct SystemInfo {
     pub oom_kill_disable: bool,
     #[serde(rename = "IPv4Forwarding", deserialize_with = "null_default")]
     pub ipv4_forwarding: bool,
+    /// Whether bridged traffic passes the host's iptables (`br_netfilter`'s
+    /// `bridge-nf-call-iptables`); berth's rules do not need it.
+    #[serde(deserialize_with = "null_default")]
+    pub bridge_nf_iptables: bool,
+    #[serde(rename = "BridgeNfIp6tables", deserialize_with = "null_default")]
+    pub bridge_nf_ip6tables: bool,
     #[serde(deserialize_with = "null_default")]
     pub debug: bool,
     /// Open file descriptors of the daemon.

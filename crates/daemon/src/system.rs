@@ -129,8 +129,8 @@ pub fn info(config: &Config, counts: Counts, listeners: usize, storage: Storage)
     let n_fd = std::fs::read_dir("/proc/self/fd")
         .map(|d| d.count() as i64)
         .unwrap_or(0);
-    let ipv4_forwarding =
-        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").is_ok_and(|v| v.trim() == "1");
+    let on = |path: &str| std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "1");
+    let ipv4_forwarding = on("/proc/sys/net/ipv4/ip_forward");
     let runtimes = config
         .runtimes
         .iter()
@@ -168,6 +168,13 @@ pub fn info(config: &Config, counts: Counts, listeners: usize, storage: Storage)
         pids_limit: true,
         oom_kill_disable: cgroup_version == "1",
         ipv4_forwarding,
+        bridge_nf_iptables: on("/proc/sys/net/bridge/bridge-nf-call-iptables"),
+        bridge_nf_ip6tables: on("/proc/sys/net/bridge/bridge-nf-call-ip6tables"),
+        default_address_pools: config
+            .address_pools
+            .iter()
+            .map(|p| api::system::NetworkAddressPool { base: p.base.to_string(), size: i64::from(p.size) })
+            .collect(),
         debug: config.log_level == "debug",
         n_fd,
         n_goroutines: threads(),

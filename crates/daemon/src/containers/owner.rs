@@ -161,7 +161,10 @@ impl Owner {
                 }
                 None
             }
-            Effect::ReserveName(name) => Some(Input::NameReserved(d.reserve_name(&name, &id))),
+            // A rename's conflict in dockerd's words.
+            Effect::ReserveName(name) => Some(Input::NameReserved(
+                d.reserve_name(&name, &id).map_err(|e| crate::error::Error::conflict(format!("Error when allocating new name: {}", e.message))),
+            )),
             Effect::ReleaseName(name) => {
                 d.release_name(&name, &id);
                 None
