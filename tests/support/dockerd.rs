@@ -81,7 +81,7 @@ impl Dockerd {
             run_docker_was,
             containerd: Some(containerd),
             dockerd: None,
-            bridge: bridge,
+            bridge,
             pool: TestNetwork::claim(),
             dir,
         };
