@@ -16,3 +16,4 @@ mod networks;
 mod oracle;
 mod system;
 mod userns;
+mod volumes;

@@ -109,6 +109,15 @@ impl Filters {
         })
     }
 
+    /// Whether any of `key`'s values (`label!=k` or `label!=k=v`) names one of
+    /// `labels`: what a negated label filter leaves out.
+    pub fn any_label(&self, key: &str, labels: &BTreeMap<String, String>) -> bool {
+        self.get(key).iter().any(|f| match f.split_once('=') {
+            Some((k, v)) => labels.get(k).is_some_and(|l| l == v),
+            None => labels.contains_key(f.as_str()),
+        })
+    }
+
     /// The query value in Docker's map form, `{"key":{"v":true}}`.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::de::null_default;
 
 /// Disk use of a volume (`system df`); -1 when not computed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct VolumeUsageData {
     #[serde(deserialize_with = "null_default")]
@@ -18,7 +18,7 @@ pub struct VolumeUsageData {
 }
 
 /// A volume.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct Volume {
     #[serde(deserialize_with = "null_default")]
@@ -46,7 +46,7 @@ pub struct Volume {
 }
 
 /// `POST /volumes/create` body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct VolumeCreateBody {
     /// Empty: the daemon picks a random name.
@@ -61,7 +61,7 @@ pub struct VolumeCreateBody {
 }
 
 /// `GET /volumes` reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct VolumeListResponse {
     #[serde(deserialize_with = "null_default")]
@@ -71,7 +71,7 @@ pub struct VolumeListResponse {
 }
 
 /// `POST /volumes/prune` reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct VolumePruneResponse {
     #[serde(deserialize_with = "null_default")]

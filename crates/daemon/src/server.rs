@@ -93,13 +93,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let networks = Arc::new(
         crate::networks::Networks::open(&config, events.clone()).with_context(|| format!("open the networks in {}", config.exec_root.display()))?,
     );
-    let (containers, loaded) = crate::containers::Containers::open(shared_config.clone(), events.clone(), images.clone(), networks.clone())
+    let volumes = Arc::new(
+        volume::Store::open(&config.data_root.join("volumes")).with_context(|| format!("open the volumes in {}", config.data_root.display()))?,
+    );
+    let (containers, loaded) = crate::containers::Containers::open(shared_config.clone(), events.clone(), images.clone(), networks.clone(), volumes.clone())
         .with_context(|| format!("open the containers in {}", config.data_root.display()))?;
     containers
         .paths
         .restrict(config.remap.as_ref().map(|r| r.root_gid()))
         .context("restrict the containers' directories")?;
-    let daemon = Arc::new(Daemon { config: shared_config, events, images, networks, containers: Arc::new(containers) });
+    let daemon = Arc::new(Daemon { config: shared_config, events, images, networks, volumes, containers: Arc::new(containers) });
     crate::containers::restore::restore(&daemon.containers, loaded).await;
     let d = daemon.clone();
     tokio::task::spawn_blocking(move || d.containers.fill_spare());

@@ -14,6 +14,7 @@ pub struct Daemon {
     pub events: Arc<Events>,
     pub images: Arc<image::store::Store>,
     pub networks: Arc<crate::networks::Networks>,
+    pub volumes: Arc<volume::Store>,
     pub containers: Arc<crate::containers::Containers>,
 }
 

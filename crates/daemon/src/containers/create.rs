@@ -188,7 +188,8 @@ pub async fn create(
     }
     // Validated once, into the typed values the record keeps.
     let typed = super::record::Typed::take(hc).map_err(Error::invalid)?;
-    super::spec::user_mounts(&typed.binds, &hc.tmpfs).map_err(Error::invalid)?;
+    let host_binds: Vec<api::binds::Bind> = typed.binds.iter().filter(|b| b.is_host_path()).cloned().collect();
+    super::spec::user_mounts(&host_binds, &hc.tmpfs).map_err(Error::invalid)?;
     let d2 = d.clone();
     tokio::task::spawn_blocking(move || create_blocking(&d2, name, body, typed, networks).map(|id| (id, warnings)))
         .await
@@ -253,6 +254,22 @@ fn create_blocking(
             link.stored(&target, &name)
         })
         .collect();
+    // Its volumes: what the binds, mounts and image name, over what nothing else covers.
+    let taken: Vec<String> = typed
+        .binds
+        .iter()
+        .filter(|b| b.is_host_path())
+        .map(|b| b.destination.clone())
+        .chain(host_config.tmpfs.keys().cloned())
+        .chain(host_config.mounts.iter().filter(|m| m.r#type != "volume").map(|m| m.target.clone()))
+        .collect();
+    let wanted = match super::volumes::wanted(&typed.binds, &host_config.mounts, &config.volumes, &taken) {
+        Ok(w) => w,
+        Err(e) => {
+            containers.release_name(&name, &id);
+            return Err(e);
+        }
+    };
     let record = Record {
         schema: super::record::SCHEMA,
         id: id.clone(),
@@ -268,11 +285,16 @@ fn create_blocking(
         network: typed.network,
         networks,
         binds: typed.binds,
+        volumes: Vec::new(),
         log: typed.log,
         state: State::default(),
     };
+    let mut record = record;
     let dir = containers.paths.dir(&id);
+    let mut new_volumes = Vec::new();
     let made = (|| -> Result<()> {
+        let (mounts, made) = super::volumes::make(&d.volumes, wanted)?;
+        (record.volumes, new_volumes) = (mounts, made);
         std::fs::create_dir(&dir)
             .map_err(|e| Error::internal(format!("create {}: {e}", dir.display())))?;
         d.images
@@ -286,10 +308,16 @@ fn create_blocking(
             .map_err(|e| Error::internal(format!("save container {id}: {e}")))
     })();
     if let Err(e) = made {
+        for v in &new_volumes {
+            let _ = d.volumes.remove(v);
+        }
         let _ = d.images.snapshots().remove(&id);
         let _ = std::fs::remove_dir_all(&dir);
         containers.release_name(&name, &id);
         return Err(e);
+    }
+    for v in &new_volumes {
+        d.events.publish("volume", "create", v, [("driver".to_string(), "local".to_string())].into());
     }
     let (c, mailbox) = super::Container::new(record);
     containers.insert(c.clone());

@@ -1127,6 +1127,7 @@ mod tests {
             network: Default::default(),
             networks: vec![],
             binds: vec![],
+            volumes: vec![],
             log: Default::default(),
             state: super::super::record::State { status, pid: if status.is_live() { 42 } else { 0 }, ..Default::default() },
         }

@@ -50,6 +50,7 @@ pub mod top;
 pub mod update;
 pub mod user;
 pub mod view;
+pub mod volumes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -305,6 +306,7 @@ pub struct Containers {
     pub events: Arc<crate::events::Events>,
     pub images: Arc<image::store::Store>,
     pub networks: Arc<crate::networks::Networks>,
+    pub volumes: Arc<volume::Store>,
     pub paths: Paths,
     index: RwLock<Index>,
     /// The `berth-shim` executable.
@@ -334,6 +336,7 @@ impl Containers {
         events: Arc<crate::events::Events>,
         images: Arc<image::store::Store>,
         networks: Arc<crate::networks::Networks>,
+        volumes: Arc<volume::Store>,
     ) -> std::io::Result<(Containers, restore::Loaded)> {
         let paths = Paths::new(&config.data_root, &config.exec_root);
         std::fs::create_dir_all(&paths.data)?;
@@ -378,6 +381,7 @@ impl Containers {
                 events,
                 images,
                 networks,
+                volumes,
                 paths,
                 index: RwLock::new(index),
                 shim: shim_path(),

@@ -221,6 +221,12 @@ impl Owner {
             Effect::Forget => {
                 self.releasing.get_or_insert_with(|| d.begin_release());
                 d.forget(&id);
+                // `--rm` takes the container's anonymous volumes with it, as Docker's does.
+                let r = self.machine.record();
+                if r.host_config.auto_remove && !r.volumes.is_empty() {
+                    let (d, volumes) = (d.clone(), r.volumes.clone());
+                    let _ = blocking(move || super::volumes::drop_anonymous(&d, &volumes)).await;
+                }
                 None
             }
             Effect::Arm { after, timer } => {

@@ -153,6 +153,9 @@ pub struct Record {
     /// `-v` binds.
     #[serde(default)]
     pub binds: Vec<Bind>,
+    /// Its volumes, resolved at create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<super::volumes::VolumeMount>,
     #[serde(default)]
     pub log: LogConfig,
     pub state: State,
@@ -352,7 +355,11 @@ fn check_mounts(hc: &HostConfig) -> Result<(), String> {
                     return Err(format!("invalid mount config for type \"tmpfs\": invalid mount path: '{}' mount path must be absolute", m.target));
                 }
             }
-            "volume" => return Err("invalid mount config for type \"volume\": named volumes are not supported yet".into()),
+            "volume" => {
+                if m.target.is_empty() {
+                    return Err("invalid mount config for type \"volume\": field Target must not be empty".into());
+                }
+            }
             "" => return Err("invalid mount config: mount type must not be empty".into()),
             other => return Err(format!("invalid mount config for type \"{other}\": mount type unknown")),
         }
@@ -482,10 +489,11 @@ impl Record {
         Ok(ports)
     }
 
-    /// Every bind mount: the `-v` binds, then `HostConfig.Mounts` of type `bind`.
+    /// Every bind of a host path: the `-v` binds of one, then `HostConfig.Mounts` of
+    /// type `bind` (volumes are in [`Record::volumes`]).
     pub fn all_binds(&self) -> Vec<Bind> {
         let mounts = self.host_config.mounts.iter().filter(|m| m.r#type == "bind").filter_map(|m| Bind::from_mount(m).ok());
-        self.binds.iter().cloned().chain(mounts).collect()
+        self.binds.iter().filter(|b| b.is_host_path()).cloned().chain(mounts).collect()
     }
 
     /// Every tmpfs mount, destination → options: `--tmpfs`, then `HostConfig.Mounts`
@@ -570,6 +578,7 @@ mod tests {
                 mac: Some("02:42:0a:01:00:09".parse().unwrap()),
             }],
             binds: vec![Bind::parse("/srv:/srv:ro").unwrap()],
+            volumes: vec![],
             log: LogConfig { driver: LogDriver::JsonFile, max_size: Some(1000), ..LogConfig::default() },
             state: State {
                 status: Status::Running,

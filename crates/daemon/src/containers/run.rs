@@ -168,6 +168,10 @@ fn launch_mounted(
             std::fs::create_dir_all(src).map_err(|e| StartFailure::internal(format!("create bind source {src}: {e}")))?;
         }
     }
+    // Docker's copy-up: a volume still empty gets the image's content at its path.
+    super::volumes::copy_up(&d.volumes, &r.volumes, rootfs).map_err(|e| StartFailure::internal(format!("fill a volume from the image: {e}")))?;
+    let mut binds = r.all_binds();
+    binds.extend(super::volumes::binds(&d.volumes, &r.volumes));
     let run_dir = paths.run_dir(id);
     let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
     let ports = r.wanted_ports().map_err(StartFailure::internal)?;
@@ -206,6 +210,7 @@ fn launch_mounted(
         netns: joined.netns.as_deref(),
         cgroup_v2: cgroup_v2(),
         link_env: &linked.env,
+        binds: &binds,
     };
     let spec = spec::build(&input).map_err(|e| StartFailure {
         message: e,

@@ -81,6 +81,8 @@ pub struct Input<'a> {
     pub netns: Option<&'a Path>,
     /// What its links (`--link`) put in the environment, under its own variables.
     pub link_env: &'a [String],
+    /// Its binds of host paths and of its volumes' data.
+    pub binds: &'a [api::binds::Bind],
 }
 
 /// Every capability berthd itself may hand on (its bounding set), for `--privileged`
@@ -347,7 +349,7 @@ pub fn build(input: &Input) -> Result<Spec, String> {
         mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
         mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt]),
     ];
-    let user_mounts = user_mounts(&r.all_binds(), &r.all_tmpfs())?;
+    let user_mounts = user_mounts(input.binds, &r.all_tmpfs())?;
     let covered = |dst: &str| user_mounts.iter().any(|m| m.destination() == Path::new(dst));
     for (path, dst) in [
         (input.etc.resolv_conf, "/etc/resolv.conf"),
@@ -524,6 +526,7 @@ mod tests {
             [("nproc".to_string(), crate::config::Ulimit { name: "nproc".into(), soft: 10, hard: 20 })].into();
         let user = User { uid: 1000, gid: 1000, additional_gids: vec![5, 7], home: Some("/home/u".into()) };
         for (name, r) in [("base", &base), ("tty", &tty), ("host", &host)] {
+            let binds = r.all_binds();
             let input = Input {
                 record: r,
                 rootfs: Path::new("/run/berth/containers/x/rootfs"),
@@ -539,6 +542,7 @@ mod tests {
                 userns: None,
                 netns: None,
                 link_env: &[],
+                binds: &binds,
             };
             let built = serde_json::to_value(build(&input).unwrap()).unwrap();
             // A run the network service made a namespace for joins it by its path.

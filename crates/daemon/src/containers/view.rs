@@ -159,6 +159,16 @@ fn mounts(r: &Record) -> Vec<MountPoint> {
             ..Default::default()
         })
         .collect();
+    out.extend(r.volumes.iter().map(|v| MountPoint {
+        r#type: "volume".into(),
+        name: v.name.clone(),
+        source: v.source.clone(),
+        destination: v.destination.clone(),
+        driver: "local".into(),
+        mode: v.mode.clone(),
+        rw: !v.read_only,
+        propagation: String::new(),
+    }));
     out.extend(r.all_tmpfs().into_keys().map(|dst| MountPoint {
         r#type: "tmpfs".into(),
         destination: dst,

@@ -255,7 +255,15 @@ async fn remove(State(d): State<S>, Path(id): Path<String>, req: Request) -> Res
     }
     let c = d.containers.get(&id)?;
     let force = q.get_bool("force");
+    let volumes = c.record().volumes.clone();
     ops::remove(&c, force).await?;
+    // `rm -v`: its anonymous volumes go with it.
+    if q.get_bool("v") {
+        let d = d.clone();
+        tokio::task::spawn_blocking(move || crate::containers::volumes::drop_anonymous(&d.containers, &volumes))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?;
+    }
     Ok(no_content())
 }
 

@@ -8,6 +8,7 @@ pub mod images;
 pub mod networks;
 pub mod swarm;
 pub mod system;
+pub mod volumes;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(images::routes())
         .merge(networks::routes())
         .merge(swarm::routes())
+        .merge(volumes::routes())
         .with_state(daemon)
 }
 
@@ -39,6 +41,17 @@ pub async fn json_body<T: api::decode::Body>(body: axum::body::Body, limit: usiz
         return Ok(None);
     }
     api::decode::from_slice(&bytes).map(Some).map_err(|e| Error::invalid(format!("invalid JSON: {e}")))
+}
+
+/// The request's `filters` query parameter, with only the `allowed` keys.
+pub fn filters(req: &axum::extract::Request, allowed: &[&str]) -> Result<api::filters::Filters, Error> {
+    let q = api::query::Query::parse(req.uri().query().unwrap_or("")).map_err(|e| Error::invalid(e.to_string()))?;
+    let f = match q.get("filters").filter(|f| !f.is_empty()) {
+        Some(f) => api::filters::Filters::parse(f).map_err(|e| Error::invalid(e.to_string()))?,
+        None => api::filters::Filters::default(),
+    };
+    f.validate(allowed).map_err(|e| Error::invalid(e.to_string()))?;
+    Ok(f)
 }
 
 /// The status code dockerd answers for each class of error.

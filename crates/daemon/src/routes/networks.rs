@@ -32,15 +32,6 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal(format!("network task: {e}")))?
 }
 
-fn filters(req: &Request, allowed: &[&str]) -> Result<Filters> {
-    let q = api::query::Query::parse(req.uri().query().unwrap_or("")).map_err(|e| Error::invalid(e.to_string()))?;
-    let f = match q.get("filters").filter(|f| !f.is_empty()) {
-        Some(f) => Filters::parse(f).map_err(|e| Error::invalid(e.to_string()))?,
-        None => Filters::default(),
-    };
-    f.validate(allowed).map_err(|e| Error::invalid(e.to_string()))?;
-    Ok(f)
-}
 
 async fn json_body<T: api::decode::Body>(req: Request) -> Result<T> {
     super::json_body(req.into_body(), 1 << 20).await?.ok_or_else(|| Error::invalid("the request body must not be empty"))
@@ -66,7 +57,7 @@ fn matches(f: &Filters, n: &Network, predefined: bool) -> Result<bool> {
 }
 
 async fn list(State(d): State<S>, req: Request) -> Result<Response> {
-    let f = filters(&req, &["name", "id", "driver", "label", "type", "scope", "dangling"])?;
+    let f = super::filters(&req, &["name", "id", "driver", "label", "type", "scope", "dangling"])?;
     let mut out = Vec::new();
     for (mut n, predefined) in d.networks.list() {
         if matches(&f, &n, predefined)? {
@@ -97,7 +88,7 @@ async fn remove(State(d): State<S>, Path(id): Path<String>) -> Result<Response> 
 /// `POST /networks/prune`: the user's networks no running container is on, but for
 /// those `until` and `label` keep.
 async fn prune(State(d): State<S>, req: Request) -> Result<Response> {
-    let f = filters(&req, &["until", "label", "label!"])?;
+    let f = super::filters(&req, &["until", "label", "label!"])?;
     let until = match f.get("until").first() {
         Some(v) => Some(api::time::parse_query_timestamp(v, Utc::now()).map_err(|e| Error::invalid(format!("invalid filter 'until={v}': {e}")))?),
         None => None,
@@ -107,10 +98,7 @@ async fn prune(State(d): State<S>, req: Request) -> Result<Response> {
             let created = chrono::DateTime::parse_from_rfc3339(&n.created).map(|t| t.with_timezone(&Utc)).ok();
             let too_new = until.is_some_and(|u| created.is_none_or(|c| c >= u));
             let unlabelled = !f.match_labels("label", &n.labels);
-            let excluded = f.get("label!").iter().any(|l| match l.split_once('=') {
-                Some((k, v)) => n.labels.get(k).is_some_and(|x| x == v),
-                None => n.labels.contains_key(l.as_str()),
-            });
+            let excluded = f.any_label("label!", &n.labels);
             too_new || unlabelled || excluded
         }))
     })

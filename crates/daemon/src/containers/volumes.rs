@@ -1,0 +1,234 @@
+//! A container's volumes: which it mounts where, resolved once at create from its
+//! `-v` binds with a volume's name or none (`-v data:/d`, `-v /d`), its
+//! `--mount type=volume`, and its image's `VOLUME`s that nothing else covers; named
+//! volumes made when missing, anonymous ones made for it. At each start a volume
+//! that is still empty is filled with the image's content at its path (copy-up);
+//! at its removal with `-v` (or `--rm`) its anonymous volumes go with it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use api::binds::{Bind, Propagation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A volume mounted in a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeMount {
+    pub name: String,
+    /// Where its data is on the host (inspect's `Source`).
+    #[serde(default)]
+    pub source: String,
+    pub destination: String,
+    pub read_only: bool,
+    /// `nocopy`: never filled from the image's content.
+    #[serde(default)]
+    pub nocopy: bool,
+    /// Made for this container alone (`-v /d`, `VOLUME`): removed with it by `rm -v`.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// The mode as given with `-v` (inspect shows it); empty otherwise.
+    #[serde(default)]
+    pub mode: String,
+}
+
+/// What a create asks for: the volumes it mounts, in the order of its binds, mounts
+/// and image volumes; every destination once.
+pub fn wanted(binds: &[Bind], mounts: &[api::hostconfig::Mount], image_volumes: &BTreeMap<String, api::EmptyObject>, taken: &[String]) -> Result<Vec<Wanted>> {
+    let mut out: Vec<Wanted> = Vec::new();
+    for b in binds.iter().filter(|b| !b.is_host_path()) {
+        if !b.source.is_empty() && !volume::store::valid_name(&b.source) {
+            return Err(Error::invalid(format!(
+                "create {}: \"{}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
+                b.source, b.source
+            )));
+        }
+        out.push(Wanted {
+            name: (!b.source.is_empty()).then(|| b.source.clone()),
+            destination: b.destination.clone(),
+            read_only: b.read_only,
+            nocopy: b.nocopy,
+            mode: b.mode.clone(),
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+        });
+    }
+    for m in mounts.iter().filter(|m| m.r#type == "volume") {
+        let options = m.volume_options.clone().unwrap_or_default();
+        let driver = options.driver_config.clone().unwrap_or_default();
+        if !matches!(driver.name.as_str(), "" | "local") {
+            return Err(Error::not_found(format!("plugin \"{}\" not found", driver.name)));
+        }
+        if !options.subpath.is_empty() {
+            return Err(Error::not_implemented("volume-subpath is not supported yet"));
+        }
+        if !m.source.is_empty() && !volume::store::valid_name(&m.source) {
+            return Err(Error::invalid(format!(
+                "invalid mount config for type \"volume\": invalid volume name: {:?}",
+                m.source
+            )));
+        }
+        out.push(Wanted {
+            name: (!m.source.is_empty()).then(|| m.source.clone()),
+            destination: m.target.clone(),
+            read_only: m.read_only,
+            nocopy: options.no_copy,
+            mode: String::new(),
+            labels: options.labels.clone(),
+            options: driver.options.clone(),
+        });
+    }
+    // The image's volumes that no bind, mount or tmpfs of the container covers.
+    let covered = |dst: &str| out.iter().any(|w| same_path(&w.destination, dst)) || taken.iter().any(|t| same_path(t, dst));
+    let image: Vec<Wanted> = image_volumes
+        .keys()
+        .filter(|dst| !covered(dst))
+        .map(|dst| Wanted {
+            name: None,
+            destination: dst.clone(),
+            read_only: false,
+            nocopy: false,
+            mode: String::new(),
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+        })
+        .collect();
+    out.extend(image);
+    for w in &out {
+        if !w.destination.starts_with('/') {
+            return Err(Error::invalid(format!("invalid mount config for type \"volume\": invalid mount path: '{}' mount path must be absolute", w.destination)));
+        }
+    }
+    Ok(out)
+}
+
+/// `/data/` and `/data` are one mount point.
+fn same_path(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// A volume a create asks for, before it is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// None: an anonymous one, named by a new id.
+    pub name: Option<String>,
+    pub destination: String,
+    pub read_only: bool,
+    pub nocopy: bool,
+    pub mode: String,
+    /// For a volume made by this create (`--mount volume-label=…`, `volume-opt=…`).
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+}
+
+/// Makes what `wanted` names that is missing; returns the mounts and the names of
+/// the volumes made (for their `create` events). A failure removes what it made.
+pub fn make(store: &volume::Store, wanted: Vec<Wanted>) -> Result<(Vec<VolumeMount>, Vec<String>)> {
+    let mut mounts = Vec::new();
+    let mut made: Vec<String> = Vec::new();
+    for w in wanted {
+        let anonymous = w.name.is_none();
+        let name = w.name.unwrap_or_else(super::names::new_id);
+        let existed = store.get(&name).is_ok();
+        if let Err(e) = store.create(&name, w.labels, w.options, anonymous) {
+            for m in &made {
+                let _ = store.remove(m);
+            }
+            return Err(store_error(e));
+        }
+        if !existed {
+            made.push(name.clone());
+        }
+        let source = store.data(&name).display().to_string();
+        mounts.push(VolumeMount { name, source, destination: w.destination, read_only: w.read_only, nocopy: w.nocopy, anonymous, mode: w.mode });
+    }
+    Ok((mounts, made))
+}
+
+/// The containers that mount volume `name` (running or not), by id.
+pub fn users(d: &super::Containers, name: &str) -> Vec<String> {
+    d.all().into_iter().filter(|c| c.record().volumes.iter().any(|v| v.name == name)).map(|c| c.id.clone()).collect()
+}
+
+/// Removes the anonymous volumes among `mounts` that no container mounts any more
+/// (a removed container's, with `rm -v` or `--rm`). Blocking.
+pub fn drop_anonymous(d: &super::Containers, mounts: &[VolumeMount]) {
+    for m in mounts.iter().filter(|m| m.anonymous) {
+        if !users(d, &m.name).is_empty() {
+            continue;
+        }
+        match d.volumes.remove(&m.name) {
+            Ok(()) => d.events.publish("volume", "destroy", &m.name, [("driver".to_string(), "local".to_string())].into()),
+            Err(e) => tracing::warn!(volume = %m.name, "remove the anonymous volume: {e}"),
+        }
+    }
+}
+
+/// The volume store's error as the API's.
+pub fn store_error(e: volume::Error) -> Error {
+    match e {
+        volume::Error::NotFound(name) => Error::not_found(format!("get {name}: no such volume")),
+        e @ (volume::Error::InvalidName(_) | volume::Error::InvalidOption(_)) => Error::invalid(e.to_string()),
+        e @ volume::Error::Io(..) => Error::internal(e.to_string()),
+    }
+}
+
+/// The binds that mount `mounts` from `store`, for the runtime's spec.
+pub fn binds(store: &volume::Store, mounts: &[VolumeMount]) -> Vec<Bind> {
+    mounts
+        .iter()
+        .map(|m| Bind {
+            source: store.data(&m.name).display().to_string(),
+            destination: m.destination.clone(),
+            mode: m.mode.clone(),
+            read_only: m.read_only,
+            propagation: Propagation::RPrivate,
+            nocopy: m.nocopy,
+        })
+        .collect()
+}
+
+/// Docker's copy-up, before a start: each of `mounts` that is empty and may be
+/// filled is given what the container's root (`rootfs`, mounted) holds at its path,
+/// looked up inside the root. Returns how many volumes were filled.
+pub fn copy_up(store: &volume::Store, mounts: &[VolumeMount], rootfs: &Path) -> std::io::Result<usize> {
+    use std::os::fd::AsFd;
+    let mut filled = 0;
+    let root: std::os::fd::OwnedFd = std::fs::File::open(rootfs)?.into();
+    for m in mounts.iter().filter(|m| !m.nocopy) {
+        let data = store.data(&m.name);
+        if std::fs::read_dir(&data)?.next().is_some() {
+            continue;
+        }
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        let Ok(src) = runtime::rootfs::open_in_root(&root, Path::new(m.destination.trim_start_matches('/')), flags, 0) else { continue };
+        let dst: std::os::fd::OwnedFd = std::fs::File::open(&data)?.into();
+        volume::copy_up::copy_up(src.as_fd(), dst.as_fd())?;
+        filled += 1;
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binds_mounts_and_image_volumes_each_once() {
+        let binds = [Bind::parse("data:/var/lib/db:ro").unwrap(), Bind::parse("/logs").unwrap(), Bind::parse("/srv:/srv").unwrap()];
+        let mount = api::hostconfig::Mount {
+            r#type: "volume".into(),
+            source: "cache".into(),
+            target: "/cache".into(),
+            volume_options: Some(api::hostconfig::VolumeOptions { no_copy: true, ..Default::default() }),
+            ..Default::default()
+        };
+        let image: BTreeMap<String, api::EmptyObject> = ["/var/lib/db", "/extra", "/tmpfs"].iter().map(|s| (s.to_string(), api::EmptyObject)).collect();
+        let w = wanted(&binds, &[mount], &image, &["/tmpfs".to_string()]).unwrap();
+        let shown: Vec<(Option<&str>, &str, bool, bool)> = w.iter().map(|w| (w.name.as_deref(), w.destination.as_str(), w.read_only, w.nocopy)).collect();
+        assert_eq!(shown, [(Some("data"), "/var/lib/db", true, false), (None, "/logs", false, false), (Some("cache"), "/cache", false, true), (None, "/extra", false, false)]);
+        let bad = [Bind { source: "bad name".into(), ..Bind::parse("x:/x").unwrap() }];
+        assert!(wanted(&bad, &[], &BTreeMap::new(), &[]).unwrap_err().message.contains("invalid characters"));
+    }
+}

@@ -1,0 +1,13 @@
+//! Named volumes of the local driver: data that outlives containers.
+//!
+//! - [`store`]: the volumes on disk, `<root>/<name>/_data` with the volume's record
+//!   beside it, made and removed so that a crash at any moment leaves either the
+//!   whole volume or nothing a user sees;
+//! - [`copy_up`]: a new, empty volume filled with the image's content at the path it
+//!   is mounted on (Docker's copy-up), ownership, modes and links kept, never
+//!   following a link out of either tree.
+
+pub mod copy_up;
+pub mod store;
+
+pub use store::{Error, Store, Volume};

@@ -1,0 +1,211 @@
+//! Volumes on disk: `<root>/<name>/_data` (what containers mount) and
+//! `<root>/<name>/volume.json` (its record). A volume is made whole under a hidden
+//! temporary name and renamed into place; it is removed by renaming it out of the
+//! way first. Whatever a crash leaves under those hidden names is removed at open.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a volume operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no such volume: {0}")]
+    NotFound(String),
+    #[error("create {0}: {0:?} includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")]
+    InvalidName(String),
+    #[error("invalid option key: {0:?}")]
+    InvalidOption(String),
+    #[error("volume {0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A volume's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    pub name: String,
+    pub created: DateTime<Utc>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The local driver's options (`type`, `device`, `o`), as given.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    /// Made for a container's `-v /path` or its image's `VOLUME`, named by a random id:
+    /// removed with that container when it is removed with `-v` or ran with `--rm`.
+    #[serde(default)]
+    pub anonymous: bool,
+}
+
+/// The local driver's options, as Docker's local driver takes them.
+const OPTIONS: [&str; 3] = ["type", "device", "o"];
+
+/// The volumes under one root.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+const RECORD: &str = "volume.json";
+const DATA: &str = "_data";
+
+/// Docker's rule for a local volume's name: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+impl Store {
+    /// The store at `root` (made if missing), with what a crash left half-made or
+    /// half-removed cleared away.
+    pub fn open(root: &Path) -> std::io::Result<Store> {
+        std::fs::create_dir_all(root)?;
+        for entry in std::fs::read_dir(root)?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        Ok(Store { root: root.to_path_buf() })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the volume `name`'s data is: what containers mount.
+    pub fn data(&self, name: &str) -> PathBuf {
+        self.root.join(name).join(DATA)
+    }
+
+    /// Makes the volume `name`; one that exists is returned as it is (Docker's create
+    /// is idempotent for the local driver). Checked before anything is made.
+    pub fn create(&self, name: &str, labels: BTreeMap<String, String>, options: BTreeMap<String, String>, anonymous: bool) -> Result<Volume> {
+        if !valid_name(name) {
+            return Err(Error::InvalidName(name.to_string()));
+        }
+        if let Some(bad) = options.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
+            return Err(Error::InvalidOption(bad.clone()));
+        }
+        if let Ok(v) = self.get(name) {
+            return Ok(v);
+        }
+        let volume = Volume { name: name.to_string(), created: Utc::now(), labels, options, anonymous };
+        let io = |e| Error::Io(name.to_string(), e);
+        let tmp = self.root.join(format!(".new-{name}-{}", unique()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let made = (|| {
+            std::fs::create_dir(&tmp)?;
+            // As Docker's: the data directory is open to the container's users.
+            std::fs::create_dir(tmp.join(DATA))?;
+            let record = serde_json::to_vec_pretty(&volume).map_err(std::io::Error::other)?;
+            atomic_file::write(&tmp.join(RECORD), &record, atomic_file::Durability::Durable)?;
+            std::fs::rename(&tmp, self.root.join(name))?;
+            atomic_file::sync_dir(&self.root)
+        })();
+        if let Err(e) = made {
+            let _ = std::fs::remove_dir_all(&tmp);
+            // Made by someone else meanwhile: theirs is the volume.
+            return self.get(name).or(Err(io(e)));
+        }
+        Ok(volume)
+    }
+
+    /// The volume `name`.
+    pub fn get(&self, name: &str) -> Result<Volume> {
+        if !valid_name(name) {
+            return Err(Error::NotFound(name.to_string()));
+        }
+        let bytes = std::fs::read(self.root.join(name).join(RECORD)).map_err(|_| Error::NotFound(name.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Io(name.to_string(), std::io::Error::other(e)))
+    }
+
+    /// Every volume, by name.
+    pub fn list(&self) -> Vec<Volume> {
+        let mut out: Vec<Volume> = std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| self.get(&e.file_name().to_string_lossy()).ok())
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Removes the volume `name` and its data. Whether it is in use is the caller's
+    /// to know.
+    pub fn remove(&self, name: &str) -> Result<()> {
+        self.get(name)?;
+        let gone = self.root.join(format!(".gone-{name}-{}", unique()));
+        std::fs::rename(self.root.join(name), &gone).map_err(|e| Error::Io(name.to_string(), e))?;
+        atomic_file::sync_dir(&self.root).map_err(|e| Error::Io(name.to_string(), e))?;
+        std::fs::remove_dir_all(&gone).map_err(|e| Error::Io(name.to_string(), e))
+    }
+
+    /// The bytes the volume's data holds (files counted once per inode).
+    pub fn size(&self, name: &str) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        let mut seen = std::collections::HashSet::new();
+        let mut total = 0;
+        let mut stack = vec![self.data(name)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let Ok(meta) = entry.path().symlink_metadata() else { continue };
+                if meta.is_dir() {
+                    stack.push(entry.path());
+                } else if seen.insert((meta.dev(), meta.ino())) {
+                    total += meta.len();
+                }
+            }
+        }
+        total
+    }
+}
+
+/// A suffix no other call of this process uses.
+fn unique() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volumes_are_made_listed_and_removed_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let v = store.create("data", [("app".to_string(), "web".to_string())].into(), BTreeMap::new(), false).unwrap();
+        assert!(store.data("data").is_dir());
+        std::fs::write(store.data("data").join("f"), b"12345").unwrap();
+        // Made again: the same volume, content kept.
+        assert_eq!(store.create("data", BTreeMap::new(), BTreeMap::new(), false).unwrap(), v);
+        assert_eq!(store.size("data"), 5);
+        assert_eq!(store.list().iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["data"]);
+        store.remove("data").unwrap();
+        assert!(matches!(store.get("data"), Err(Error::NotFound(_))));
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing left");
+    }
+
+    #[test]
+    fn bad_names_and_options_are_refused_and_leftovers_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for bad in ["", "a", "-x", "../up", "a/b", ".hidden", "x y"] {
+            assert!(matches!(store.create(bad, BTreeMap::new(), BTreeMap::new(), false), Err(Error::InvalidName(_))), "{bad}");
+        }
+        let opts = [("bogus".to_string(), "1".to_string())].into();
+        assert!(matches!(store.create("ok", BTreeMap::new(), opts, false), Err(Error::InvalidOption(_))));
+        assert!(store.list().is_empty());
+        // A crash's leftovers (hidden names) go at the next open.
+        std::fs::create_dir_all(dir.path().join(".new-x-1/_data")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".gone-y-1")).unwrap();
+        Store::open(dir.path()).unwrap();
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    }
+}

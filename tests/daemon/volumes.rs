@@ -1,0 +1,139 @@
+//! Volumes through berthd, driven by the real docker CLI: named volumes made, listed,
+//! inspected, shared and removed; anonymous ones for `-v /path` and an image's
+//! `VOLUME`, gone with `rm -v` and `--rm`; the image's content copied into a new
+//! volume; data kept across container removal and daemon restarts.
+
+use std::process::Output;
+
+use berth_tests::daemon::Daemon;
+use serde_json::Value;
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "status {:?}, stderr: {}", o.status, String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn docker(d: &Daemon, args: &[&str]) -> Output {
+    d.docker(args).expect("docker CLI")
+}
+
+fn names(d: &Daemon, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["volume", "ls", "-q"];
+    args.extend_from_slice(extra);
+    let mut v: Vec<String> = ok(docker(d, &args)).lines().map(String::from).collect();
+    v.sort();
+    v
+}
+
+/// A named volume: made with labels, listed and inspected as Docker shows it, its
+/// data kept across containers (two at once, one read-only) and a daemon restart,
+/// refused removal while in use, then removed.
+#[test]
+fn named_volumes_keep_data_across_containers_and_restarts() {
+    berth_tests::require_root!();
+    let Some(mut d) = Daemon::with_busybox_for_docker() else { return };
+    assert_eq!(ok(docker(&d, &["volume", "create", "--label", "app=web", "data"])).trim(), "data");
+    assert_eq!(names(&d, &[]), ["data"]);
+    assert_eq!(names(&d, &["--filter", "label=app=web"]), ["data"]);
+    assert!(names(&d, &["--filter", "label=app=db"]).is_empty());
+    let v: Value = serde_json::from_str(&ok(docker(&d, &["volume", "inspect", "data"]))).unwrap();
+    let data_root = d.dir.path().join("data");
+    assert_eq!(v[0]["Mountpoint"], data_root.join("volumes/data/_data").display().to_string());
+    assert_eq!((v[0]["Driver"].as_str(), v[0]["Scope"].as_str()), (Some("local"), Some("local")));
+    assert_eq!(v[0]["Labels"]["app"], "web");
+    ok(docker(&d, &["run", "--rm", "-v", "data:/d", "busybox", "sh", "-c", "echo kept > /d/f"]));
+    assert_eq!(ok(docker(&d, &["run", "--rm", "-v", "data:/d", "busybox", "cat", "/d/f"])), "kept\n");
+    // Two containers at once: one writes, the other (read-only) sees it and cannot write.
+    ok(docker(&d, &["run", "-d", "--name", "writer", "-v", "data:/d", "busybox", "sh", "-c", "echo live > /d/g; sleep 60"]));
+    let read = ok(docker(&d, &["run", "--rm", "-v", "data:/d:ro", "busybox", "sh", "-c", "for i in $(seq 50); do [ -s /d/g ] && break; sleep 0.1; done; cat /d/g; touch /d/h 2>/dev/null || echo refused"]));
+    assert_eq!(read, "live\nrefused\n");
+    let mounts: Value = serde_json::from_str(&ok(docker(&d, &["inspect", "-f", "{{json .Mounts}}", "writer"]))).unwrap();
+    assert_eq!(
+        mounts,
+        serde_json::json!([{"Type": "volume", "Name": "data", "Source": data_root.join("volumes/data/_data").display().to_string(),
+            "Destination": "/d", "Driver": "local", "Mode": "", "RW": true, "Propagation": ""}])
+    );
+    assert_eq!(names(&d, &["--filter", "dangling=false"]), ["data"]);
+    // In use: refused, with Docker's words.
+    let id = ok(docker(&d, &["inspect", "-f", "{{.Id}}", "writer"])).trim().to_string();
+    let o = docker(&d, &["volume", "rm", "data"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains(&format!("remove data: volume is in use - [{id}]")), "{err}");
+    ok(docker(&d, &["rm", "-f", "writer"]));
+    // Kept across a restart of the daemon.
+    d.restart();
+    assert_eq!(ok(docker(&d, &["run", "--rm", "-v", "data:/d", "busybox", "cat", "/d/f", "/d/g"])), "kept\nlive\n");
+    assert_eq!(names(&d, &["--filter", "dangling=true"]), ["data"]);
+    ok(docker(&d, &["volume", "rm", "data"]));
+    assert!(names(&d, &[]).is_empty());
+    assert!(!data_root.join("volumes/data").exists());
+    // Bad names and missing volumes, in Docker's words.
+    let o = docker(&d, &["volume", "create", "bad/name"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("invalid characters"), "{o:?}");
+    let o = docker(&d, &["volume", "inspect", "nosuch"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no such volume"), "{o:?}");
+}
+
+/// A new volume mounted over the image's content is filled with it (not with
+/// `nocopy`); a volume that holds data is left as it is.
+#[test]
+fn a_new_volume_is_filled_with_the_images_content() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let passwd = ok(docker(&d, &["run", "--rm", "busybox", "cat", "/etc/passwd"]));
+    assert_eq!(ok(docker(&d, &["run", "--rm", "-v", "etc:/etc", "busybox", "cat", "/etc/passwd"])), passwd);
+    // Changed in the volume: kept, not filled again.
+    ok(docker(&d, &["run", "--rm", "-v", "etc:/etc", "busybox", "sh", "-c", "echo mine > /etc/passwd"]));
+    assert_eq!(ok(docker(&d, &["run", "--rm", "-v", "etc:/etc", "busybox", "cat", "/etc/passwd"])), "mine\n");
+    assert_eq!(ok(docker(&d, &["run", "--rm", "-v", "bare:/etc:nocopy", "busybox", "ls", "-A", "/etc"])), "");
+    let mount = "type=volume,source=bare2,target=/etc,volume-nocopy";
+    assert_eq!(ok(docker(&d, &["run", "--rm", "--mount", mount, "busybox", "ls", "-A", "/etc"])), "");
+    assert_eq!(ok(docker(&d, &["run", "--rm", "--mount", "type=volume,source=full,target=/etc", "busybox", "cat", "/etc/passwd"])), passwd);
+}
+
+/// Anonymous volumes: for `-v /path` and for the image's `VOLUME`s; kept by a plain
+/// `rm`, removed by `rm -v` and with `--rm`; `volume prune` takes the unused
+/// anonymous ones and leaves named ones alone.
+#[test]
+fn anonymous_volumes_go_with_rm_v_and_prune() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let anon_of = |name: &str| -> String {
+        let mounts: Value = serde_json::from_str(&ok(docker(&d, &["inspect", "-f", "{{json .Mounts}}", name]))).unwrap();
+        let m = &mounts[0];
+        assert_eq!((m["Type"].as_str(), m["Driver"].as_str()), (Some("volume"), Some("local")), "{mounts}");
+        let n = m["Name"].as_str().unwrap().to_string();
+        assert!(n.len() == 64 && n.chars().all(|c| c.is_ascii_hexdigit()), "{n}");
+        n
+    };
+    ok(docker(&d, &["run", "-d", "--name", "a1", "-v", "/scratch", "busybox", "sleep", "60"]));
+    let a1 = anon_of("a1");
+    ok(docker(&d, &["run", "-d", "--name", "a2", "-v", "/scratch", "busybox", "sleep", "60"]));
+    let a2 = anon_of("a2");
+    ok(docker(&d, &["volume", "create", "named"]));
+    ok(docker(&d, &["rm", "-fv", "a1"]));
+    ok(docker(&d, &["rm", "-f", "a2"]));
+    let left = names(&d, &[]);
+    assert!(!left.contains(&a1) && left.contains(&a2) && left.contains(&"named".to_string()), "{left:?}");
+    ok(docker(&d, &["volume", "prune", "-f"]));
+    assert_eq!(names(&d, &[]), ["named"]);
+    // With --rm, its anonymous volume goes with it.
+    ok(docker(&d, &["run", "--rm", "-v", "/scratch", "busybox", "true"]));
+    assert_eq!(names(&d, &[]), ["named"]);
+    // An image's VOLUME: an anonymous volume, filled from the image.
+    let exported = d.dir.path().join("rootfs.tar");
+    ok(docker(&d, &["create", "--name", "src", "busybox"]));
+    ok(docker(&d, &["export", "-o", exported.to_str().unwrap(), "src"]));
+    ok(docker(&d, &["import", "-c", "VOLUME /etc", "-c", "CMD [\"sh\"]", exported.to_str().unwrap(), "withvol:1"]));
+    ok(docker(&d, &["run", "-d", "--name", "v1", "withvol:1", "sleep", "60"]));
+    let v1 = anon_of("v1");
+    assert!(ok(docker(&d, &["exec", "v1", "cat", "/etc/passwd"])).contains("root"));
+    // A bind over the image's VOLUME path takes its place: no volume is made.
+    let host = tempfile::tempdir().unwrap();
+    ok(docker(&d, &["run", "--rm", "-v", &format!("{}:/etc", host.path().display()), "withvol:1", "true"]));
+    ok(docker(&d, &["rm", "-fv", "v1", "src"]));
+    assert!(!names(&d, &[]).contains(&v1));
+    assert_eq!(names(&d, &[]), ["named"]);
+    ok(docker(&d, &["volume", "prune", "-af"]));
+    assert!(names(&d, &[]).is_empty());
+}
