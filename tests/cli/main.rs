@@ -11,3 +11,4 @@ mod support;
 mod system;
 mod update;
 mod usage;
+mod volumes;

@@ -43,6 +43,9 @@ fn named_volumes_keep_data_across_containers_and_restarts() {
     assert_eq!(v[0]["Labels"]["app"], "web");
     ok(docker(&d, &["run", "--rm", "-v", "data:/d", "busybox", "sh", "-c", "echo kept > /d/f"]));
     assert_eq!(ok(docker(&d, &["run", "--rm", "-v", "data:/d", "busybox", "cat", "/d/f"])), "kept\n");
+    // Its usage, as `system df -v` shows it: no container on it, 5 bytes.
+    let df = ok(docker(&d, &["system", "df", "-v", "--format", "{{range .Volumes}}{{.Name}} {{.Links}} {{.Size}}{{end}}"]));
+    assert_eq!(df.trim(), "data 0 5B");
     // Two containers at once: one writes, the other (read-only) sees it and cannot write.
     ok(docker(&d, &["run", "-d", "--name", "writer", "-v", "data:/d", "busybox", "sh", "-c", "echo live > /d/g; sleep 60"]));
     let read = ok(docker(&d, &["run", "--rm", "-v", "data:/d:ro", "busybox", "sh", "-c", "for i in $(seq 50); do [ -s /d/g ] && break; sleep 0.1; done; cat /d/g; touch /d/h 2>/dev/null || echo refused"]));

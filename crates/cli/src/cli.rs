@@ -9,6 +9,7 @@ pub use image::*;
 pub mod container;
 pub mod network;
 pub mod values;
+pub mod volume;
 
 /// A command's arguments, declared to clap only when that command is parsed or its
 /// help shown (`Command::defer`): building docker's whole tree of flags cost a
@@ -111,6 +112,8 @@ pub enum Command {
     Container(Deferred<container::ContainerArgs>),
     /// Manage networks
     Network(Deferred<network::NetworkArgs>),
+    /// Manage volumes
+    Volume(Deferred<volume::VolumeArgs>),
     /// Create and run a new container from an image
     Run(Deferred<container::RunArgs>),
     /// Create a new container

@@ -7,10 +7,10 @@
 use api::containers::ContainerSummary;
 use api::images::ImageSummary;
 use api::system::{BuildCache, SystemDf};
-use api::volumes::Volume;
 use chrono::{DateTime, Utc};
 
 use super::image::list::{ImageRow, image_header, is_dangling};
+use super::volume::list::row as volume_row;
 use crate::cli::DfArgs;
 use crate::context::Cli;
 use crate::error::Result;
@@ -165,22 +165,6 @@ fn container_value(c: &ContainerSummary, trunc: bool, now: DateTime<Utc>) -> Val
         .into()
 }
 
-/// Docker's `volumeContext`.
-fn volume_value(v: &Volume) -> Value {
-    let mut labels: Vec<String> = v.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    labels.sort();
-    let usage = v.usage_data.as_ref();
-    Struct::context("*formatter.volumeContext")
-        .field("Name", &v.name)
-        .field("Driver", &v.driver)
-        .field("Scope", &v.scope)
-        .field("Mountpoint", &v.mountpoint)
-        .field("Labels", labels.join(","))
-        .field("Links", usage.map_or("N/A".to_string(), |u| u.ref_count.to_string()))
-        .field("Size", usage.map_or("N/A".to_string(), |u| human_size(u.size as f64)))
-        .into()
-}
-
 /// Docker's `buildCacheContext`.
 fn cache_value(b: &BuildCache, trunc: bool, now: DateTime<Utc>) -> Value {
     let mut id = if trunc { short_id(&b.id).to_string() } else { b.id.clone() };
@@ -240,7 +224,7 @@ fn verbose_tables(df: &SystemDf, now: DateTime<Utc>) -> Result<String, FormatErr
         ("State", "STATE"),
     ]);
     section(&mut out, "\nContainers space usage:\n\n", CONTAINERS_TABLE, &head, &containers)?;
-    let volumes: Vec<Value> = df.volumes.iter().map(volume_value).collect();
+    let volumes: Vec<Value> = df.volumes.iter().map(volume_row).collect();
     let head = header(&[
         ("Name", "VOLUME NAME"),
         ("Driver", "DRIVER"),
@@ -280,7 +264,7 @@ fn verbose_template(df: &SystemDf, format: &str, now: DateTime<Utc>) -> Result<S
     let data: Value = Struct::new("formatter.diskUsageContext")
         .field("Images", image_rows(&df.images).iter().map(|r| r.to_value(trunc, now)).collect::<Vec<_>>())
         .field("Containers", df.containers.iter().map(|c| container_value(c, trunc, now)).collect::<Vec<_>>())
-        .field("Volumes", df.volumes.iter().map(volume_value).collect::<Vec<_>>())
+        .field("Volumes", df.volumes.iter().map(volume_row).collect::<Vec<_>>())
         .field(
             "BuildCache",
             sorted_cache(&df.build_cache).into_iter().map(|b| cache_value(b, trunc, now)).collect::<Vec<_>>(),

@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod network;
 pub mod system;
 pub mod version;
+pub mod volume;
 
 use crate::cli::{Command, Deferred};
 use crate::cli::container::ContainerCommand as C;
@@ -35,6 +36,7 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::Tag(Deferred(args)) => image::tag::run(cli, args).await,
         Command::Container(Deferred(args)) => container::run(cli, args).await,
         Command::Network(Deferred(args)) => network::run(cli, args).await,
+        Command::Volume(Deferred(args)) => volume::run(cli, args).await,
         Command::Run(Deferred(a)) => container::dispatch(cli, C::Run(a), "berth").await,
         Command::Create(Deferred(a)) => container::dispatch(cli, C::Create(a), "berth").await,
         Command::Start(Deferred(a)) => container::dispatch(cli, C::Start(a), "berth").await,

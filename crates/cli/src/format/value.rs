@@ -379,6 +379,14 @@ impl Value {
         out
     }
 
+    /// JSON as Go's `json.Marshal` writes it (HTML escaping on): what docker's
+    /// inspector prints for an object it holds only as a Go value (a volume).
+    pub fn to_json_marshal(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out, true);
+        out
+    }
+
     /// `html`: escape `<`, `>`, `&` as Go's `json.Marshal` does.
     fn write_json(&self, out: &mut String, html: bool) {
         match self {
@@ -502,6 +510,7 @@ mod tests {
         assert_eq!(row.to_json(), r#"{"ID":"0123","Labels":{"a":"x\u0026y"},"Tag":"\u003cnone\u003e"}"#);
         let outer: Value = Struct::new("T").field("Name", "<b>").field("Rows", vec![row]).into();
         assert!(outer.to_json().starts_with(r#"{"Name":"<b>","Rows":[{"ID""#), "{}", outer.to_json());
+        assert!(outer.to_json_marshal().starts_with(r#"{"Name":"\u003cb\u003e","Rows":[{"ID""#));
         // A time prints as Go prints it, marshals as RFC 3339.
         let t: Value =
             Struct::new("T").field_json("Created", "2024-05-01 10:00:00 +0000 UTC", "2024-05-01T10:00:00Z").into();

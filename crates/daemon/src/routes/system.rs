@@ -246,11 +246,12 @@ async fn disk_usage(State(d): State<S>) -> Result<Response> {
             })
             .collect();
         let layers = d2.images.layers_size().map_err(|e| Error::internal(e.to_string()))?;
+        let volumes: Vec<api::volumes::Volume> = d2.volumes.list().iter().map(|v| super::volumes::shown(&d2, v, true)).collect();
         Ok(serde_json::json!({
             "LayersSize": layers,
             "Images": images,
             "Containers": containers,
-            "Volumes": [],
+            "Volumes": volumes,
             "BuildCache": [],
         }))
     })

@@ -35,7 +35,7 @@ fn query(req: &Request) -> Result<api::query::Query> {
 
 
 /// A volume as the Engine API shows it; its usage only when asked (it walks the data).
-fn shown(d: &Daemon, v: &volume::Volume, usage: bool) -> Volume {
+pub(super) fn shown(d: &Daemon, v: &volume::Volume, usage: bool) -> Volume {
     Volume {
         name: v.name.clone(),
         driver: "local".into(),
@@ -80,9 +80,11 @@ async fn create(State(d): State<S>, req: Request) -> Result<Response> {
         return Err(Error::not_found(format!("create {}: error looking up volume plugin {}: plugin \"{}\" not found", body.name, body.driver, body.driver)));
     }
     blocking(move || {
-        let name = if body.name.is_empty() { crate::containers::names::new_id() } else { body.name.clone() };
+        // One made without a name is anonymous, as dockerd 23+ makes it: prune takes it.
+        let anonymous = body.name.is_empty();
+        let name = if anonymous { crate::containers::names::new_id() } else { body.name.clone() };
         let existed = d.volumes.get(&name).is_ok();
-        let v = d.volumes.create(&name, body.labels, body.driver_opts, false).map_err(store_error)?;
+        let v = d.volumes.create(&name, body.labels, body.driver_opts, anonymous).map_err(store_error)?;
         if !existed {
             d.events.publish("volume", "create", &name, [("driver".to_string(), "local".to_string())].into());
         }

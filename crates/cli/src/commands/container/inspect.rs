@@ -40,9 +40,7 @@ async fn fetch(client: &Client, kind: &str, name: &str, size: bool) -> std::resu
         _ => (format!("/configs/{seg}"), Vec::new()),
     };
     let resp = client.get(&path, &query, None).await?;
-    let raw = resp.body.to_vec();
-    let typed = typed_value(kind, &raw);
-    Ok(Element { raw, typed })
+    Ok(Element::from_raw(kind, resp.body.to_vec()))
 }
 
 /// Whether `inspect` without `--type` moves on to the next kind.
@@ -139,7 +137,7 @@ mod tests {
         let t = Template::parse("{{.State.Pid}} {{.Config.Tty}}").expect("parses");
         assert_eq!(t.render(&typed).expect("renders"), "42 false");
         // A field only the raw JSON has is found through the fallback.
-        let raw = typed_value("volume", RAW.as_bytes());
+        let raw = typed_value("plugin", RAW.as_bytes());
         assert_eq!(Template::parse("{{.Note}}").expect("parses").render(&raw).expect("renders"), "a, b: {c}");
     }
 }

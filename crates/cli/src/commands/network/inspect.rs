@@ -10,7 +10,7 @@
 
 use super::segment;
 use crate::cli::network::NetworkInspectArgs;
-use crate::commands::inspect::{Element, print, typed_value};
+use crate::commands::inspect::{Element, print};
 use crate::context::Cli;
 use crate::error::{CliError, Result};
 
@@ -27,11 +27,7 @@ pub async fn run(cli: &mut Cli<'_>, args: NetworkInspectArgs) -> Result<()> {
             }
         };
         found.push(match client.get(&format!("/networks/{seg}"), &query, None).await {
-            Ok(resp) => {
-                let raw = resp.body.to_vec();
-                let typed = typed_value("network", &raw);
-                Ok(Element { raw, typed })
-            }
+            Ok(resp) => Ok(Element::from_raw("network", resp.body.to_vec())),
             Err(e) => Err(CliError::from(e).to_string()),
         });
     }
@@ -40,8 +36,8 @@ pub async fn run(cli: &mut Cli<'_>, args: NetworkInspectArgs) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::commands::inspect::network_value as typed;
+    use crate::commands::inspect::typed_value;
     use crate::format::Template;
 
     const RAW: &str = r#"{"Name":"web","Id":"f1e2d3c4b5a6","Created":"2024-05-01T10:00:00.123Z","Scope":"local","Driver":"bridge","EnableIPv4":true,"EnableIPv6":false,"IPAM":{"Driver":"default","Options":{},"Config":[{"Subnet":"10.1.0.0/24","Gateway":"10.1.0.1"},{"Subnet":"10.2.0.0/24","IPRange":"10.2.0.128/25","AuxiliaryAddresses":{"r":"10.2.0.5"}}]},"Internal":false,"Attachable":true,"Ingress":false,"ConfigFrom":{"Network":""},"ConfigOnly":false,"Containers":{"abc":{"Name":"c1","EndpointID":"e1","MacAddress":"02:42:0a:01:00:02","IPv4Address":"10.1.0.2/24","IPv6Address":""}},"Options":{"com.docker.network.bridge.name":"br-web"},"Labels":{"tier":"web"},"Extra":"x"}"#;
