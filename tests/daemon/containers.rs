@@ -530,7 +530,7 @@ fn mounts_of_type_bind_and_tmpfs_are_mounted_and_shown() {
     for (mount, want) in [
         ("type=bind,source=/no/such/dir,target=/x".to_string(), "bind source path does not exist: /no/such/dir"),
         (format!("type=bind,source={src},target=/data"), "Duplicate mount point: /data"),
-        ("type=volume,source=v,target=/v".to_string(), "not supported yet"),
+        ("type=volume,source=v,target=/v".to_string(), "\"v\" includes invalid characters for a local volume name"),
     ] {
         let bad = docker(&d, &["run", "-v", &format!("{src}:/data"), "--mount", &mount, "busybox", "true"]);
         let err = String::from_utf8_lossy(&bad.stderr);

@@ -37,13 +37,12 @@ pub struct VolumeMount {
 /// and image volumes; every destination once.
 pub fn wanted(binds: &[Bind], mounts: &[api::hostconfig::Mount], image_volumes: &BTreeMap<String, api::EmptyObject>, taken: &[String]) -> Result<Vec<Wanted>> {
     let mut out: Vec<Wanted> = Vec::new();
+    let check = |name: &str| match name.is_empty() || volume::store::valid_name(name) {
+        true => Ok(()),
+        false => Err(store_error(volume::Error::InvalidName(name.to_string()))),
+    };
     for b in binds.iter().filter(|b| !b.is_host_path()) {
-        if !b.source.is_empty() && !volume::store::valid_name(&b.source) {
-            return Err(Error::invalid(format!(
-                "create {}: \"{}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
-                b.source, b.source
-            )));
-        }
+        check(&b.source)?;
         out.push(Wanted {
             name: (!b.source.is_empty()).then(|| b.source.clone()),
             destination: b.destination.clone(),
@@ -63,12 +62,7 @@ pub fn wanted(binds: &[Bind], mounts: &[api::hostconfig::Mount], image_volumes: 
         if !options.subpath.is_empty() {
             return Err(Error::not_implemented("volume-subpath is not supported yet"));
         }
-        if !m.source.is_empty() && !volume::store::valid_name(&m.source) {
-            return Err(Error::invalid(format!(
-                "invalid mount config for type \"volume\": invalid volume name: {:?}",
-                m.source
-            )));
-        }
+        check(&m.source)?;
         out.push(Wanted {
             name: (!m.source.is_empty()).then(|| m.source.clone()),
             destination: m.target.clone(),
