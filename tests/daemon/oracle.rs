@@ -346,6 +346,8 @@ fn berthd_answers_as_dockerd_does() {
             case("volume remove", Method::DELETE, "/volumes/ovol"),
             case("volume remove missing", Method::DELETE, "/volumes/ovol"),
             case("volume prune", Method::POST, "/volumes/prune"),
+            case("create volumes-from missing", Method::POST, "/containers/create").json(json!({"Image": "busybox", "HostConfig": {"VolumesFrom": ["nosuch"]}})),
+            case("create volumes-from bad mode", Method::POST, "/containers/create").json(json!({"Image": "busybox", "HostConfig": {"VolumesFrom": ["oracle1:rx"]}})),
         ],
         &mut found,
     );

@@ -140,3 +140,34 @@ fn anonymous_volumes_go_with_rm_v_and_prune() {
     ok(docker(&d, &["volume", "prune", "-af"]));
     assert!(names(&d, &[]).is_empty());
 }
+
+/// `--volumes-from`: another container's volumes, named and anonymous, mounted where
+/// it mounts them, read-only when asked; its anonymous volume stays while a
+/// container still mounts it.
+#[test]
+fn volumes_from_mounts_another_containers_volumes() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    ok(docker(&d, &["run", "-d", "--name", "src1", "-v", "shared:/data", "-v", "/anon", "busybox", "sh", "-c", "echo hi > /data/f; echo a > /anon/g; sleep 60"]));
+    let script = "for i in $(seq 50); do [ -s /anon/g ] && break; sleep 0.1; done; cat /data/f /anon/g";
+    assert_eq!(ok(docker(&d, &["run", "--rm", "--volumes-from", "src1", "busybox", "sh", "-c", script])), "hi\na\n");
+    let refused = ok(docker(&d, &["run", "--rm", "--volumes-from", "src1:ro", "busybox", "sh", "-c", "touch /data/x 2>/dev/null || echo refused"]));
+    assert_eq!(refused, "refused\n");
+    ok(docker(&d, &["create", "--name", "heir", "--volumes-from", "src1", "busybox", "true"]));
+    let mounts: Value = serde_json::from_str(&ok(docker(&d, &["inspect", "-f", "{{json .Mounts}}", "heir"]))).unwrap();
+    let mut kinds: Vec<(String, String)> =
+        mounts.as_array().unwrap().iter().map(|m| (m["Destination"].as_str().unwrap().to_string(), m["Type"].as_str().unwrap().to_string())).collect();
+    kinds.sort();
+    assert_eq!(kinds, [("/anon".to_string(), "volume".to_string()), ("/data".to_string(), "volume".to_string())]);
+    for (from, want) in [("src1:rx", "invalid mode: rx"), ("nosuch", "No such container: nosuch")] {
+        let o = docker(&d, &["create", "--volumes-from", from, "busybox", "true"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(want), "{from}: {err}");
+    }
+    // The anonymous volume is the heir's too: kept when its first owner goes with -v.
+    let anon = ok(docker(&d, &["inspect", "-f", "{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Name}}{{end}}{{end}}", "src1"])).trim().to_string();
+    ok(docker(&d, &["rm", "-fv", "src1"]));
+    assert!(names(&d, &[]).contains(&anon));
+    ok(docker(&d, &["rm", "-v", "heir"]));
+    assert_eq!(names(&d, &[]), ["shared"]);
+}

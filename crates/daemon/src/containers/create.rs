@@ -263,7 +263,9 @@ fn create_blocking(
         .chain(host_config.tmpfs.keys().cloned())
         .chain(host_config.mounts.iter().filter(|m| m.r#type != "volume").map(|m| m.target.clone()))
         .collect();
-    let wanted = match super::volumes::wanted(&typed.binds, &host_config.mounts, &config.volumes, &taken) {
+    let wanted = match super::volumes::inherited(d, &host_config.volumes_from)
+        .and_then(|inherited| super::volumes::wanted(&typed.binds, &host_config.mounts, inherited, &config.volumes, &taken))
+    {
         Ok(w) => w,
         Err(e) => {
             containers.release_name(&name, &id);

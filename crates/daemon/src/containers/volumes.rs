@@ -33,9 +33,16 @@ pub struct VolumeMount {
     pub mode: String,
 }
 
-/// What a create asks for: the volumes it mounts, in the order of its binds, mounts
-/// and image volumes; every destination once.
-pub fn wanted(binds: &[Bind], mounts: &[api::hostconfig::Mount], image_volumes: &BTreeMap<String, api::EmptyObject>, taken: &[String]) -> Result<Vec<Wanted>> {
+/// What a create asks for: the volumes it mounts, in the order of its binds, mounts,
+/// the volumes of `--volumes-from` (`inherited`) and the image's volumes; every
+/// destination once, the first to name it winning.
+pub fn wanted(
+    binds: &[Bind],
+    mounts: &[api::hostconfig::Mount],
+    inherited: Vec<Wanted>,
+    image_volumes: &BTreeMap<String, api::EmptyObject>,
+    taken: &[String],
+) -> Result<Vec<Wanted>> {
     let mut out: Vec<Wanted> = Vec::new();
     let check = |name: &str| match name.is_empty() || volume::store::valid_name(name) {
         true => Ok(()),
@@ -48,6 +55,7 @@ pub fn wanted(binds: &[Bind], mounts: &[api::hostconfig::Mount], image_volumes: 
             destination: b.destination.clone(),
             read_only: b.read_only,
             nocopy: b.nocopy,
+            anonymous: false,
             mode: b.mode.clone(),
             labels: BTreeMap::new(),
             options: BTreeMap::new(),
@@ -68,21 +76,29 @@ pub fn wanted(binds: &[Bind], mounts: &[api::hostconfig::Mount], image_volumes: 
             destination: m.target.clone(),
             read_only: m.read_only,
             nocopy: options.no_copy,
+            anonymous: false,
             mode: String::new(),
             labels: options.labels.clone(),
             options: driver.options.clone(),
         });
     }
-    // The image's volumes that no bind, mount or tmpfs of the container covers.
-    let covered = |dst: &str| out.iter().any(|w| same_path(&w.destination, dst)) || taken.iter().any(|t| same_path(t, dst));
+    // The other containers' volumes, then the image's, where nothing of the
+    // container's own (bind, mount, tmpfs) is.
+    let covered = |out: &[Wanted], dst: &str| out.iter().any(|w| same_path(&w.destination, dst)) || taken.iter().any(|t| same_path(t, dst));
+    for w in inherited {
+        if !covered(&out, &w.destination) {
+            out.push(w);
+        }
+    }
     let image: Vec<Wanted> = image_volumes
         .keys()
-        .filter(|dst| !covered(dst))
+        .filter(|dst| !covered(&out, dst))
         .map(|dst| Wanted {
             name: None,
             destination: dst.clone(),
             read_only: false,
             nocopy: false,
+            anonymous: true,
             mode: String::new(),
             labels: BTreeMap::new(),
             options: BTreeMap::new(),
@@ -110,10 +126,42 @@ pub struct Wanted {
     pub destination: String,
     pub read_only: bool,
     pub nocopy: bool,
+    /// Anonymous: made for one container (inherited ones keep their kind).
+    pub anonymous: bool,
     pub mode: String,
     /// For a volume made by this create (`--mount volume-label=…`, `volume-opt=…`).
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
+}
+
+/// `--volumes-from`: the volumes of each container named (`NAME[:ro|rw]`), mounted
+/// where it mounts them, read-only as asked or as it has them.
+pub fn inherited(d: &super::Containers, from: &[String]) -> Result<Vec<Wanted>> {
+    let mut out = Vec::new();
+    for spec in from {
+        let (name, mode) = spec.split_once(':').unwrap_or((spec.as_str(), ""));
+        let read_only = match mode {
+            "" => None,
+            "ro" => Some(true),
+            "rw" => Some(false),
+            other => return Err(Error::invalid(format!("invalid mode: {other}"))),
+        };
+        // A bad parameter of the create, not a missing resource: a 404 would make
+        // clients look for the image instead.
+        let source = d.get(name).map_err(|e| Error::invalid(e.message))?.record();
+        out.extend(source.volumes.iter().map(|v| Wanted {
+            name: Some(v.name.clone()),
+            destination: v.destination.clone(),
+            read_only: read_only.unwrap_or(v.read_only),
+            // Its content is the other container's already.
+            nocopy: true,
+            anonymous: v.anonymous,
+            mode: String::new(),
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+        }));
+    }
+    Ok(out)
 }
 
 /// Makes what `wanted` names that is missing; returns the mounts and the names of
@@ -122,7 +170,7 @@ pub fn make(store: &volume::Store, wanted: Vec<Wanted>) -> Result<(Vec<VolumeMou
     let mut mounts = Vec::new();
     let mut made: Vec<String> = Vec::new();
     for w in wanted {
-        let anonymous = w.name.is_none();
+        let anonymous = w.anonymous || w.name.is_none();
         let name = w.name.unwrap_or_else(super::names::new_id);
         let existed = store.get(&name).is_ok();
         if let Err(e) = store.create(&name, w.labels, w.options, anonymous) {
@@ -219,10 +267,30 @@ mod tests {
             ..Default::default()
         };
         let image: BTreeMap<String, api::EmptyObject> = ["/var/lib/db", "/extra", "/tmpfs"].iter().map(|s| (s.to_string(), api::EmptyObject)).collect();
-        let w = wanted(&binds, &[mount], &image, &["/tmpfs".to_string()]).unwrap();
+        let other = Wanted {
+            name: Some("theirs".into()),
+            destination: "/shared".into(),
+            read_only: true,
+            nocopy: true,
+            anonymous: true,
+            mode: String::new(),
+            labels: BTreeMap::new(),
+            options: BTreeMap::new(),
+        };
+        let shadowed = Wanted { destination: "/logs".into(), ..other.clone() };
+        let w = wanted(&binds, &[mount], vec![other, shadowed], &image, &["/tmpfs".to_string()]).unwrap();
         let shown: Vec<(Option<&str>, &str, bool, bool)> = w.iter().map(|w| (w.name.as_deref(), w.destination.as_str(), w.read_only, w.nocopy)).collect();
-        assert_eq!(shown, [(Some("data"), "/var/lib/db", true, false), (None, "/logs", false, false), (Some("cache"), "/cache", false, true), (None, "/extra", false, false)]);
+        assert_eq!(
+            shown,
+            [
+                (Some("data"), "/var/lib/db", true, false),
+                (None, "/logs", false, false),
+                (Some("cache"), "/cache", false, true),
+                (Some("theirs"), "/shared", true, true),
+                (None, "/extra", false, false)
+            ]
+        );
         let bad = [Bind { source: "bad name".into(), ..Bind::parse("x:/x").unwrap() }];
-        assert!(wanted(&bad, &[], &BTreeMap::new(), &[]).unwrap_err().message.contains("invalid characters"));
+        assert!(wanted(&bad, &[], Vec::new(), &BTreeMap::new(), &[]).unwrap_err().message.contains("invalid characters"));
     }
 }
