@@ -1,6 +1,6 @@
 """docker-py (the Python SDK, unchanged) against berthd: create, start, wait, logs,
 inspect, run with remove, detached run, exec, list, stop, remove, images (save and
-load too), info, version, swarm's absence, and
+load too), volumes, info, version, swarm's absence, and
 a web server on the default bridge behind a published port, and a user network
 (`client.networks.*`) whose containers reach each other by name and alias.
 Prints OK at the end; any failed assertion exits non-zero with a traceback."""
@@ -165,6 +165,31 @@ for call in (client.services.list, client.nodes.list, client.secrets.list, clien
         raise AssertionError("expected an APIError")
     except docker.errors.APIError as e:
         assert e.status_code == 503 and "not a swarm manager" in str(e), e
+
+# Volumes: made, listed, mounted by name, kept across containers, refused removal
+# while in use, removed, pruned.
+vol = client.volumes.create(name="py-vol", labels={"app": "py"})
+assert vol.name == "py-vol" and vol.attrs["Labels"] == {"app": "py"}, vol.attrs
+assert [v.name for v in client.volumes.list(filters={"label": "app=py"})] == ["py-vol"]
+client.containers.run("busybox", ["sh", "-c", "echo stored > /d/f"], volumes={"py-vol": {"bind": "/d", "mode": "rw"}}, remove=True)
+held = client.containers.run("busybox", ["sleep", "100"], detach=True, volumes=["py-vol:/d:ro"])
+assert held.exec_run(["cat", "/d/f"]).output == b"stored\n"
+try:
+    client.volumes.get("py-vol").remove()
+    raise AssertionError("expected a conflict")
+except docker.errors.APIError as e:
+    assert e.status_code == 409 and "volume is in use" in str(e), e
+held.remove(force=True)
+client.volumes.get("py-vol").remove()
+try:
+    client.volumes.get("py-vol")
+    raise AssertionError("expected NotFound")
+except docker.errors.NotFound:
+    pass
+anon = client.containers.run("busybox", ["true"], volumes=["/scratch"], detach=True)
+anon.wait()
+anon.remove()
+assert client.volumes.prune()["VolumesDeleted"], "the anonymous volume is pruned"
 
 try:
     client.containers.get("py-gone")
