@@ -3,29 +3,11 @@
 //! against a private berthd, with their output compared with the docker CLI's
 //! against the same daemon where docker is installed.
 
-use std::io::Write;
 use std::process::Stdio;
 
 use berth_tests::daemon::Daemon;
 
-use crate::support::{Ran, berth, berth_cmd, docker};
-
-/// `berth ARGS` with `input` on its stdin.
-fn berth_stdin(d: &Daemon, args: &[&str], input: &[u8]) -> Ran {
-    let mut child = berth_cmd()
-        .env("DOCKER_HOST", d.host())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn berth");
-    let mut stdin = child.stdin.take().expect("stdin");
-    // The daemon may answer (and berth exit) before reading it all.
-    let _ = stdin.write_all(input);
-    drop(stdin);
-    child.wait_with_output().expect("output").into()
-}
+use crate::support::{Ran, berth, berth_cmd, berth_stdin, docker};
 
 /// `berth ARGS` with stdout going to the file `out`.
 fn berth_to_file(d: &Daemon, args: &[&str], out: &std::path::Path) -> Ran {

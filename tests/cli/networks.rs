@@ -10,31 +10,11 @@
 
 use berth_tests::daemon::{Daemon, TestNetwork};
 
-use crate::support::{Ran, berth};
+use crate::support::{Ran, berth, same_as_docker};
 
 fn ok(r: Ran) -> String {
     assert_eq!(r.code, Some(0), "{r:?}");
     r.stdout
-}
-
-/// The docker CLI's result for the same command: stdout as it is (network
-/// options are named `com.docker.…` in their own right), stderr with docker's
-/// name for itself replaced by berth's.
-fn docker(d: &Daemon, args: &[&str]) -> Option<Ran> {
-    let mut r: Ran = d.docker(args)?.into();
-    r.stderr = r.stderr.replace("docker", "berth");
-    Some(r)
-}
-
-/// Runs each command with berth and, where docker is installed, docker, and
-/// requires the same status, stdout and stderr.
-fn same_as_docker(d: &Daemon, commands: &[&[&str]]) {
-    for args in commands {
-        let r = berth(d, args);
-        if let Some(want) = docker(d, args) {
-            assert_eq!((r.code, &r.stdout, &r.stderr), (want.code, &want.stdout, &want.stderr), "{args:?}");
-        }
-    }
 }
 
 /// `berth network create` with the claimed /24, its gateway, a label and the

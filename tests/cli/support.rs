@@ -68,6 +68,43 @@ pub fn docker(d: &Daemon, args: &[&str]) -> Option<Ran> {
     Some(r)
 }
 
+/// `berth ARGS` with `input` on its stdin (an archive, a prompt's answer).
+pub fn berth_stdin(d: &Daemon, args: &[&str], input: &[u8]) -> Ran {
+    use std::io::Write;
+    let mut child = berth_cmd()
+        .env("DOCKER_HOST", d.host())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn berth");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // The daemon may answer (and berth exit) before reading it all.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    child.wait_with_output().expect("output").into()
+}
+
+/// The docker CLI's result with only its error text naming berth: its stdout is
+/// data that may say "docker" in its own right (`com.docker.…` options).
+pub fn docker_errors_renamed(d: &Daemon, args: &[&str]) -> Option<Ran> {
+    let mut r: Ran = d.docker(args)?.into();
+    r.stderr = r.stderr.replace("docker", "berth");
+    Some(r)
+}
+
+/// Runs each command with berth and, where docker is installed, docker, and
+/// requires the same status, stdout and stderr.
+pub fn same_as_docker(d: &Daemon, commands: &[&[&str]]) {
+    for args in commands {
+        let r = berth(d, args);
+        if let Some(want) = docker_errors_renamed(d, args) {
+            assert_eq!((r.code, &r.stdout, &r.stderr), (want.code, &want.stdout, &want.stderr), "{args:?}");
+        }
+    }
+}
+
 /// The text from the line `Server:` on.
 pub fn server_section(s: &str) -> &str {
     s.find("\nServer:").map_or("", |i| &s[i + 1..])

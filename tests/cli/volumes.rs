@@ -2,49 +2,13 @@
 //! `rm` and `prune` against a private berthd, with their output compared with
 //! the docker CLI's against the same daemon where docker is installed.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use berth_tests::daemon::Daemon;
 
-use crate::support::{Ran, berth, berth_cmd};
+use crate::support::{Ran, berth, berth_stdin, same_as_docker};
 
 fn ok(r: Ran) -> String {
     assert_eq!(r.code, Some(0), "{r:?}");
     r.stdout
-}
-
-/// The docker CLI's result for the same command: stdout as it is, stderr
-/// with docker's name for itself replaced by berth's.
-fn docker(d: &Daemon, args: &[&str]) -> Option<Ran> {
-    let mut r: Ran = d.docker(args)?.into();
-    r.stderr = r.stderr.replace("docker", "berth");
-    Some(r)
-}
-
-/// Runs each command with berth and, where docker is installed, docker, and
-/// requires the same status, stdout and stderr.
-fn same_as_docker(d: &Daemon, commands: &[&[&str]]) {
-    for args in commands {
-        let r = berth(d, args);
-        if let Some(want) = docker(d, args) {
-            assert_eq!((r.code, &r.stdout, &r.stderr), (want.code, &want.stdout, &want.stderr), "{args:?}");
-        }
-    }
-}
-
-/// `berth ARGS` with `input` on its stdin (a prompt's answer).
-fn berth_answering(d: &Daemon, args: &[&str], input: &str) -> Ran {
-    let mut child = berth_cmd()
-        .env("DOCKER_HOST", d.host())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn berth");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("answer");
-    child.wait_with_output().expect("output").into()
 }
 
 /// The names `volume ls` lists, in its order.
@@ -201,7 +165,7 @@ fn volumes_in_use_are_kept_and_prune_asks_first() {
             ""
         )
     );
-    let r = berth_answering(&d, &["volume", "prune", "-a"], "n\n");
+    let r = berth_stdin(&d, &["volume", "prune", "-a"], b"n\n");
     assert_eq!(
         (r.code, r.stdout.as_str()),
         (
@@ -215,7 +179,7 @@ fn volumes_in_use_are_kept_and_prune_asks_first() {
     let template = "{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Name}}{{end}}{{end}}";
     let kept = ok(berth(&d, &["inspect", "-f", template, "user"]));
     let unused = anonymous.iter().find(|n| **n != kept.trim_end()).expect("an anonymous volume no container uses");
-    let r = berth_answering(&d, &["volume", "prune"], "y\n");
+    let r = berth_stdin(&d, &["volume", "prune"], b"y\n");
     assert_eq!(
         (r.code, r.stdout.as_str(), r.stderr.as_str()),
         (

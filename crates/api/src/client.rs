@@ -416,10 +416,7 @@ impl Client {
         headers: Headers<'_>,
         body: Option<Body>,
     ) -> Result<Response> {
-        let resp = self.send(method, path, query, headers, body, false).await?;
-        let (parts, body) = resp.into_parts();
-        let body = body.collect().await?.to_bytes();
-        Ok(Response { status: parts.status, headers: parts.headers, body })
+        read_whole(self.send(method, path, query, headers, body, false).await?).await
     }
 
     /// `GET` with the body streamed (logs, events, stats).
@@ -500,10 +497,7 @@ impl Client {
     /// Any method; the answer whatever its status (an error status is no error
     /// here), body read in full. For tools that compare answers.
     pub async fn exchange(&self, method: Method, path: &str, query: &[(&str, &str)], body: Option<Body>) -> Result<Response> {
-        let resp = self.send_any(method, path, query, &[], body, false).await?;
-        let (parts, body) = resp.into_parts();
-        let body = body.collect().await?.to_bytes();
-        Ok(Response { status: parts.status, headers: parts.headers, body })
+        read_whole(self.send_any(method, path, query, &[], body, false).await?).await
     }
 
     async fn send(
@@ -562,6 +556,13 @@ impl Client {
         let mut sender = self.connect().await?;
         Ok(sender.send_request(req).await?)
     }
+}
+
+/// An answer with its body read in full.
+async fn read_whole(resp: hyper::Response<Incoming>) -> Result<Response> {
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(Response { status: parts.status, headers: parts.headers, body })
 }
 
 #[cfg(test)]

@@ -83,8 +83,9 @@ impl Store {
     }
 
     /// Makes the volume `name`; one that exists is returned as it is (Docker's create
-    /// is idempotent for the local driver). Checked before anything is made.
-    pub fn create(&self, name: &str, labels: BTreeMap<String, String>, options: BTreeMap<String, String>, anonymous: bool) -> Result<Volume> {
+    /// is idempotent for the local driver), with `false`: whether this call made it.
+    /// Checked before anything is made.
+    pub fn create(&self, name: &str, labels: BTreeMap<String, String>, options: BTreeMap<String, String>, anonymous: bool) -> Result<(Volume, bool)> {
         if !valid_name(name) {
             return Err(Error::InvalidName(name.to_string()));
         }
@@ -92,7 +93,7 @@ impl Store {
             return Err(Error::InvalidOption(bad.clone()));
         }
         if let Ok(v) = self.get(name) {
-            return Ok(v);
+            return Ok((v, false));
         }
         let volume = Volume { name: name.to_string(), created: Utc::now(), labels, options, anonymous };
         let io = |e| Error::Io(name.to_string(), e);
@@ -110,9 +111,9 @@ impl Store {
         if let Err(e) = made {
             let _ = std::fs::remove_dir_all(&tmp);
             // Made by someone else meanwhile: theirs is the volume.
-            return self.get(name).or(Err(io(e)));
+            return self.get(name).map(|v| (v, false)).or(Err(io(e)));
         }
-        Ok(volume)
+        Ok((volume, true))
     }
 
     /// The volume `name`.
@@ -180,11 +181,12 @@ mod tests {
     fn volumes_are_made_listed_and_removed_whole() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let v = store.create("data", [("app".to_string(), "web".to_string())].into(), BTreeMap::new(), false).unwrap();
+        let (v, made) = store.create("data", [("app".to_string(), "web".to_string())].into(), BTreeMap::new(), false).unwrap();
+        assert!(made);
         assert!(store.data("data").is_dir());
         std::fs::write(store.data("data").join("f"), b"12345").unwrap();
         // Made again: the same volume, content kept.
-        assert_eq!(store.create("data", BTreeMap::new(), BTreeMap::new(), false).unwrap(), v);
+        assert_eq!(store.create("data", BTreeMap::new(), BTreeMap::new(), false).unwrap(), (v, false));
         assert_eq!(store.size("data"), 5);
         assert_eq!(store.list().iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["data"]);
         store.remove("data").unwrap();

@@ -254,17 +254,9 @@ fn create_blocking(
             link.stored(&target, &name)
         })
         .collect();
-    // Its volumes: what the binds, mounts and image name, over what nothing else covers.
-    let taken: Vec<String> = typed
-        .binds
-        .iter()
-        .filter(|b| b.is_host_path())
-        .map(|b| b.destination.clone())
-        .chain(host_config.tmpfs.keys().cloned())
-        .chain(host_config.mounts.iter().filter(|m| m.r#type != "volume").map(|m| m.target.clone()))
-        .collect();
+    // Its volumes: what its binds, mounts, --volumes-from and image name.
     let wanted = match super::volumes::inherited(d, &host_config.volumes_from)
-        .and_then(|inherited| super::volumes::wanted(&typed.binds, &host_config.mounts, inherited, &config.volumes, &taken))
+        .and_then(|inherited| super::volumes::wanted(&typed.binds, &host_config.mounts, &host_config.tmpfs, inherited, &config.volumes))
     {
         Ok(w) => w,
         Err(e) => {
@@ -272,7 +264,7 @@ fn create_blocking(
             return Err(e);
         }
     };
-    let record = Record {
+    let mut record = Record {
         schema: super::record::SCHEMA,
         id: id.clone(),
         name: name.clone(),
@@ -291,7 +283,6 @@ fn create_blocking(
         log: typed.log,
         state: State::default(),
     };
-    let mut record = record;
     let dir = containers.paths.dir(&id);
     let mut new_volumes = Vec::new();
     let made = (|| -> Result<()> {

@@ -39,10 +39,18 @@ pub struct VolumeMount {
 pub fn wanted(
     binds: &[Bind],
     mounts: &[api::hostconfig::Mount],
+    tmpfs: &BTreeMap<String, String>,
     inherited: Vec<Wanted>,
     image_volumes: &BTreeMap<String, api::EmptyObject>,
-    taken: &[String],
 ) -> Result<Vec<Wanted>> {
+    // What the container's own host binds, tmpfs and non-volume mounts take.
+    let taken: Vec<&str> = binds
+        .iter()
+        .filter(|b| b.is_host_path())
+        .map(|b| b.destination.as_str())
+        .chain(tmpfs.keys().map(String::as_str))
+        .chain(mounts.iter().filter(|m| m.r#type != "volume").map(|m| m.target.as_str()))
+        .collect();
     let mut out: Vec<Wanted> = Vec::new();
     let check = |name: &str| match name.is_empty() || volume::store::valid_name(name) {
         true => Ok(()),
@@ -172,15 +180,15 @@ pub fn make(store: &volume::Store, wanted: Vec<Wanted>) -> Result<(Vec<VolumeMou
     for w in wanted {
         let anonymous = w.anonymous || w.name.is_none();
         let name = w.name.unwrap_or_else(super::names::new_id);
-        let existed = store.get(&name).is_ok();
-        if let Err(e) = store.create(&name, w.labels, w.options, anonymous) {
-            for m in &made {
-                let _ = store.remove(m);
+        match store.create(&name, w.labels, w.options, anonymous) {
+            Ok((_, true)) => made.push(name.clone()),
+            Ok((_, false)) => {}
+            Err(e) => {
+                for m in &made {
+                    let _ = store.remove(m);
+                }
+                return Err(store_error(e));
             }
-            return Err(store_error(e));
-        }
-        if !existed {
-            made.push(name.clone());
         }
         let source = store.data(&name).display().to_string();
         mounts.push(VolumeMount { name, source, destination: w.destination, read_only: w.read_only, nocopy: w.nocopy, anonymous, mode: w.mode });
@@ -237,6 +245,9 @@ pub fn binds(store: &volume::Store, mounts: &[VolumeMount]) -> Vec<Bind> {
 pub fn copy_up(store: &volume::Store, mounts: &[VolumeMount], rootfs: &Path) -> std::io::Result<usize> {
     use std::os::fd::AsFd;
     let mut filled = 0;
+    if mounts.iter().all(|m| m.nocopy) {
+        return Ok(0);
+    }
     let root: std::os::fd::OwnedFd = std::fs::File::open(rootfs)?.into();
     for m in mounts.iter().filter(|m| !m.nocopy) {
         let data = store.data(&m.name);
@@ -278,7 +289,8 @@ mod tests {
             options: BTreeMap::new(),
         };
         let shadowed = Wanted { destination: "/logs".into(), ..other.clone() };
-        let w = wanted(&binds, &[mount], vec![other, shadowed], &image, &["/tmpfs".to_string()]).unwrap();
+        let tmpfs: BTreeMap<String, String> = [("/tmpfs".to_string(), String::new())].into();
+        let w = wanted(&binds, &[mount], &tmpfs, vec![other, shadowed], &image).unwrap();
         let shown: Vec<(Option<&str>, &str, bool, bool)> = w.iter().map(|w| (w.name.as_deref(), w.destination.as_str(), w.read_only, w.nocopy)).collect();
         assert_eq!(
             shown,
@@ -291,6 +303,6 @@ mod tests {
             ]
         );
         let bad = [Bind { source: "bad name".into(), ..Bind::parse("x:/x").unwrap() }];
-        assert!(wanted(&bad, &[], Vec::new(), &BTreeMap::new(), &[]).unwrap_err().message.contains("invalid characters"));
+        assert!(wanted(&bad, &[], &BTreeMap::new(), Vec::new(), &BTreeMap::new()).unwrap_err().message.contains("invalid characters"));
     }
 }

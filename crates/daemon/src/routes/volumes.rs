@@ -83,9 +83,8 @@ async fn create(State(d): State<S>, req: Request) -> Result<Response> {
         // One made without a name is anonymous, as dockerd 23+ makes it: prune takes it.
         let anonymous = body.name.is_empty();
         let name = if anonymous { crate::containers::names::new_id() } else { body.name.clone() };
-        let existed = d.volumes.get(&name).is_ok();
-        let v = d.volumes.create(&name, body.labels, body.driver_opts, anonymous).map_err(store_error)?;
-        if !existed {
+        let (v, made) = d.volumes.create(&name, body.labels, body.driver_opts, anonymous).map_err(store_error)?;
+        if made {
             d.events.publish("volume", "create", &name, [("driver".to_string(), "local".to_string())].into());
         }
         Ok((StatusCode::CREATED, axum::Json(shown(&d, &v, false))).into_response())
