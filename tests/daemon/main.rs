@@ -4,6 +4,7 @@
 mod compose;
 mod config;
 mod bollard_client;
+mod archive;
 mod containers;
 mod crash;
 mod docker_py;

@@ -418,6 +418,74 @@ pub struct ContainerTopResponse {
     pub processes: Vec<Vec<String>>,
 }
 
+/// A path in a container as the archive endpoints describe it, in the
+/// `X-Docker-Container-Path-Stat` header (base64 of this JSON). `mode` is Go's
+/// `os.FileMode`: the permission bits with type bits of its own ([`PathStat::go_mode`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PathStat {
+    pub name: String,
+    pub size: i64,
+    pub mode: u32,
+    /// RFC 3339 with nanoseconds.
+    pub mtime: String,
+    /// A symlink's target, fully resolved inside the container; empty otherwise.
+    pub link_target: String,
+}
+
+impl PathStat {
+    pub const HEADER: &str = "X-Docker-Container-Path-Stat";
+    pub const MODE_DIR: u32 = 1 << 31;
+    pub const MODE_SYMLINK: u32 = 1 << 27;
+    pub const MODE_DEVICE: u32 = 1 << 26;
+    pub const MODE_NAMED_PIPE: u32 = 1 << 25;
+    pub const MODE_SOCKET: u32 = 1 << 24;
+    pub const MODE_SETUID: u32 = 1 << 23;
+    pub const MODE_SETGID: u32 = 1 << 22;
+    pub const MODE_CHAR_DEVICE: u32 = 1 << 21;
+    pub const MODE_STICKY: u32 = 1 << 20;
+
+    /// Go's `os.FileMode` of a unix `st_mode`.
+    pub fn go_mode(st_mode: u32) -> u32 {
+        let kind = match st_mode & 0o170000 {
+            0o040000 => Self::MODE_DIR,
+            0o120000 => Self::MODE_SYMLINK,
+            0o060000 => Self::MODE_DEVICE,
+            0o020000 => Self::MODE_DEVICE | Self::MODE_CHAR_DEVICE,
+            0o010000 => Self::MODE_NAMED_PIPE,
+            0o140000 => Self::MODE_SOCKET,
+            _ => 0,
+        };
+        let special = [(0o4000, Self::MODE_SETUID), (0o2000, Self::MODE_SETGID), (0o1000, Self::MODE_STICKY)]
+            .iter()
+            .filter(|(bit, _)| st_mode & bit != 0)
+            .fold(0, |m, (_, go)| m | go);
+        kind | special | (st_mode & 0o777)
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.mode & Self::MODE_DIR != 0
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.mode & Self::MODE_SYMLINK != 0
+    }
+
+    /// The header's value.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::STANDARD.encode(json)
+    }
+
+    /// Reads the header's value.
+    pub fn decode(value: &str) -> Option<PathStat> {
+        use base64::Engine;
+        let json = base64::engine::general_purpose::STANDARD.decode(value.trim()).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+}
+
 /// One `GET /containers/{id}/changes` entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "PascalCase")]

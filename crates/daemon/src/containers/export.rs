@@ -24,7 +24,16 @@ pub struct Export {
 
 /// The container's owner holds it still until this drops (asked or not: a request
 /// given up while it waited its turn never holds).
-struct Hold(Arc<Container>, u64);
+pub struct Hold(Arc<Container>, u64);
+
+/// Waits for the container's owner to hold it still: no start, stop or removal until
+/// the hold drops.
+pub async fn hold(c: &Arc<Container>) -> Result<Hold> {
+    let lease = LEASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let hold = Hold(c.clone(), lease);
+    c.ask(Command::Hold { lease }).await?;
+    Ok(hold)
+}
 
 impl Drop for Hold {
     fn drop(&mut self) {
@@ -39,9 +48,7 @@ impl Export {
     /// Mounts what the export reads (a failure is an error reply, not a cut stream) and
     /// publishes the `export` event.
     pub async fn prepare(d: &Arc<Containers>, c: &Arc<Container>) -> Result<Export> {
-        let lease = LEASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let hold = Hold(c.clone(), lease);
-        c.ask(Command::Hold { lease }).await?;
+        let hold = hold(c).await?;
         let r = c.record();
         let (d2, c2) = (d.clone(), c.clone());
         let (dir, own_mount) = tokio::task::spawn_blocking(move || mount_for_export(&d2, &c2))

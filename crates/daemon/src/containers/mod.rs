@@ -19,6 +19,7 @@
 //! `<exec-root>/containers/<id>/` holds `bundle/config.json` and `shim/` (the shim's
 //! sockets and exit record); `<exec-root>/runtime` is the runtime's state root.
 
+pub mod archive;
 pub mod attach;
 pub mod create;
 pub mod devices;
@@ -27,6 +28,7 @@ pub mod engine;
 pub mod etc;
 pub mod exec;
 pub mod export;
+pub mod fsview;
 pub mod health;
 pub mod lifecycle;
 pub mod links;
@@ -75,6 +77,9 @@ pub struct Paths {
     pub shims: PathBuf,
     /// `<exec-root>/runtimes`: state roots of runtime binaries (runc, crun).
     pub runtimes: PathBuf,
+    /// `<exec-root>/fsview`: an empty directory a stopped container's filesystem is
+    /// mounted over, in a private mount namespace, for the archive endpoints.
+    pub fsview: PathBuf,
 }
 
 impl Paths {
@@ -85,6 +90,7 @@ impl Paths {
             runtime_root: exec_root.join("runtime"),
             shims: exec_root.join("s"),
             runtimes: exec_root.join("runtimes"),
+            fsview: exec_root.join("fsview"),
         }
     }
     pub fn dir(&self, id: &str) -> PathBuf {

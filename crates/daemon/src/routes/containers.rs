@@ -532,12 +532,6 @@ async fn export(State(d): State<S>, Path(id): Path<String>) -> Result<Response> 
     let export = crate::containers::export::Export::prepare(&d.containers, &c).await?;
     let (writer, body) = BodyWriter::new();
     tokio::task::spawn_blocking(move || export.write_to(writer));
-    d.events.publish(
-        "container",
-        "export",
-        &c.id,
-        view::event_attributes(&c.record()),
-    );
     let mut resp = Response::new(body);
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -2,6 +2,7 @@
 //! calls a service and shapes the reply; a service's error becomes Docker's
 //! `{"message": …}` with the status of its kind, here and only here.
 
+pub mod archive;
 pub mod containers;
 pub mod exec;
 pub mod images;
@@ -23,6 +24,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .merge(system::routes())
         .merge(containers::routes())
+        .merge(archive::routes())
         .merge(exec::routes())
         .merge(images::routes())
         .merge(networks::routes())

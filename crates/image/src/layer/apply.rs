@@ -47,6 +47,9 @@ pub enum WhiteoutMode {
     /// `.wh.name` deletes `name`, `.wh..wh..opq` empties the directory of everything
     /// this layer did not itself write.
     Delete,
+    /// The tar is not a layer but files to copy in (`docker cp`): a `.wh.` name is
+    /// an ordinary file.
+    Keep,
 }
 
 /// Added to every uid/gid of the layer, for a user namespace whose root is mapped to
@@ -66,11 +69,24 @@ pub struct ApplyOptions {
     /// Extended attributes the filesystem refuses are errors instead of warnings.
     pub strict: bool,
     pub remap: Option<IdRemap>,
+    /// Every entry gets this owner instead of the tar's (`docker cp -a` into a
+    /// container with a user); applied after `remap`.
+    pub owner: Option<(u32, u32)>,
+    /// A directory is never replaced by a non-directory, nor a non-directory by a
+    /// directory: such an entry is an error (`noOverwriteDirNonDir`).
+    pub no_overwrite_dir_non_dir: bool,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { whiteouts: WhiteoutMode::Overlay, allow_devices: true, strict: false, remap: None }
+        ApplyOptions {
+            whiteouts: WhiteoutMode::Overlay,
+            allow_devices: true,
+            strict: false,
+            remap: None,
+            owner: None,
+            no_overwrite_dir_non_dir: false,
+        }
     }
 }
 
@@ -112,6 +128,11 @@ pub fn apply<R: Read>(
 ) -> Result<ApplyStats> {
     let root = sys::open_path(target_dir, OFlag::O_PATH | OFlag::O_DIRECTORY)
         .map_err(Error::io(format!("open {}", target_dir.display())))?;
+    apply_in(reader, compression, root, opts)
+}
+
+/// [`apply`] into the directory `root` is open on.
+pub fn apply_in<R: Read>(reader: R, compression: Compression, root: OwnedFd, opts: &ApplyOptions) -> Result<ApplyStats> {
     let (decoder, compressed) = Decoder::new(reader, compression).map_err(Error::Stream)?;
     let (applied, hashed) = pipelined(decoder, |input| -> Result<ApplyStats> {
         std::thread::scope(|scope| {
@@ -268,7 +289,7 @@ impl<'o, 'w> Applier<'o, 'w> {
         let Some((name, parent)) = comps.split_last() else {
             return self.root_entry(&mut entry, kind, &shown);
         };
-        if let Some(w) = whiteout::classify(name) {
+        if let Some(w) = whiteout::classify(name).filter(|_| self.opts.whiteouts != WhiteoutMode::Keep) {
             return match w {
                 Whiteout::Ignore => Ok(()),
                 Whiteout::Opaque => self.opaque(parent, &shown),
@@ -338,6 +359,7 @@ impl<'o, 'w> Applier<'o, 'w> {
         let remap = self.opts.remap.unwrap_or_default();
         let uid = id(uid, remap.uid_offset).ok_or_else(|| refused(shown, format!("uid {uid} is out of range")))?;
         let gid = id(gid, remap.gid_offset).ok_or_else(|| refused(shown, format!("gid {gid} is out of range")))?;
+        let (uid, gid) = self.opts.owner.unwrap_or((uid, gid));
         let mut xattrs = Vec::new();
         if let Some(pax) = entry.pax_extensions().map_err(Error::Stream)? {
             for ext in pax {
@@ -434,6 +456,16 @@ impl<'o, 'w> Applier<'o, 'w> {
     /// whether a directory was kept. Never follows a symlink at `name`.
     pub(super) fn make_room(&mut self, dir: BorrowedFd<'_>, name: &[u8], for_dir: bool, shown: &str) -> Result<bool> {
         let st = sys::lstat_at(dir, name).map_err(entry_err(shown, "lstat"))?;
+        if self.opts.no_overwrite_dir_non_dir
+            && let Some(st) = &st
+            && sys::is_dir(st) != for_dir
+        {
+            let reason = match for_dir {
+                true => "cannot overwrite non-directory with directory",
+                false => "cannot overwrite directory with non-directory",
+            };
+            return Err(refused(shown, reason));
+        }
         match st {
             None => Ok(false),
             Some(st) if sys::is_dir(&st) && for_dir => Ok(true),

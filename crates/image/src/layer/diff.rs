@@ -57,6 +57,7 @@ pub fn diff<W: Write>(upper: &Path, lower: Option<&Path>, out: W, compression: C
         pending: Vec::new(),
         links: HashMap::new(),
         entries: 0,
+        skip_pseudo: false,
     };
     match lower_fd {
         None => differ.walk_upper(upper_fd.as_fd(), b"")?,
@@ -69,6 +70,65 @@ pub fn diff<W: Write>(upper: &Path, lower: Option<&Path>, out: W, compression: C
     out.flush().map_err(Error::Write)?;
     Ok(DiffStats { diff_id, tar_size, digest, size, entries })
 }
+
+/// What [`pack`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PackStats {
+    pub entries: u64,
+}
+
+/// Writes the entry `name` of `dir` to `out` as an uncompressed tar named `as_name`
+/// and, if it is a directory, everything below it as `as_name/…`: the archive of one
+/// path (`docker cp`). A symlink is archived as a link, never followed; mount points
+/// below are crossed. Nothing is hashed: the stream is not a layer.
+pub fn pack<W: Write>(dir: BorrowedFd<'_>, name: &[u8], as_name: &[u8], out: W) -> Result<PackStats> {
+    let fail = |op: &str| Error::io(format!("{op} {}", String::from_utf8_lossy(as_name)));
+    let st = sys::lstat_at(dir, name).map_err(fail("lstat"))?.ok_or_else(|| fail("lstat")(io::ErrorKind::NotFound.into()))?;
+    let mut packer = Differ {
+        tar: tar::Builder::new(io::BufWriter::with_capacity(PACK_BUF, out)),
+        pending: Vec::new(),
+        links: HashMap::new(),
+        entries: 0,
+        skip_pseudo: true,
+    };
+    if sys::is_dir(&st) {
+        let sub = open_subdir(dir, name).map_err(fail("open"))?;
+        let xattrs = exported_xattrs(XattrTarget::Fd(sub.as_fd())).map_err(fail("list xattrs of"))?;
+        packer.dir(PendingDir { path: as_name.to_vec(), st, xattrs })?;
+        let base = as_name.strip_suffix(b"/").unwrap_or(as_name);
+        packer.walk_compare(sub.as_fd(), None, base)?;
+    } else {
+        packer.non_dir(dir, name, as_name, &st)?;
+    }
+    let entries = packer.entries;
+    let mut out = packer.tar.into_inner().map_err(Error::Write)?;
+    out.flush().map_err(Error::Write)?;
+    Ok(PackStats { entries })
+}
+
+/// Whether `dir` is on a filesystem of the kernel's own making (process and device
+/// tables, control files): nothing in it is a file to copy, and some are endless.
+fn is_pseudo_fs(dir: BorrowedFd<'_>) -> bool {
+    const PSEUDO: [u32; 12] = [
+        0x9fa0,     // proc
+        0x6265_6572, // sysfs
+        0x0027_e0eb, // cgroup
+        0x6367_7270, // cgroup2
+        0x1cd1,     // devpts
+        0x1980_0202, // mqueue
+        0x7363_6673, // securityfs
+        0x6462_6720, // debugfs
+        0x7472_6163, // tracefs
+        0xcafe_4a11, // bpf
+        0x6573_5546, // fusectl
+        0x6265_6570, // configfs
+    ];
+    use nix::sys::statfs::{FsType, fstatfs};
+    fstatfs(dir).is_ok_and(|s| PSEUDO.iter().any(|&m| s.filesystem_type() == FsType(m as _)))
+}
+
+/// Bytes gathered before each write of [`pack`]'s output: few, large writes.
+const PACK_BUF: usize = 1 << 20;
 
 /// A directory whose header is written only if something below it is (compare mode).
 struct PendingDir {
@@ -83,10 +143,18 @@ struct Differ<W: Write> {
     /// (dev, ino) of multiply-linked inodes already written → their path.
     links: HashMap<(u64, u64), Vec<u8>>,
     entries: u64,
+    /// A kernel's pseudo-filesystem (proc, sysfs…) mounted below is archived as an
+    /// empty directory, not walked: [`pack`] of a live container's `/`.
+    skip_pseudo: bool,
 }
 
 fn child(parent: &[u8], name: &[u8]) -> Vec<u8> {
-    if parent.is_empty() { name.to_vec() } else { [parent, b"/", name].concat() }
+    match parent {
+        b"" => name.to_vec(),
+        // The archive of `/` names its entries `/bin`, `/etc`, as Docker's does.
+        b"/" => [parent, name].concat(),
+        _ => [parent, b"/", name].concat(),
+    }
 }
 
 fn is_whiteout_device(st: &FileStat) -> bool {
@@ -175,6 +243,10 @@ impl<W: Write> Differ<W> {
                 } else {
                     self.pending.push(dir);
                 }
+                if self.skip_pseudo && is_pseudo_fs(sub.as_fd()) {
+                    self.pending.truncate(depth);
+                    continue;
+                }
                 self.walk_compare(sub.as_fd(), lsub.as_ref().map(|f| f.as_fd()), &cpath)?;
                 self.pending.truncate(depth);
             } else {
@@ -214,7 +286,9 @@ impl<W: Write> Differ<W> {
 
     fn write_dir(&mut self, d: &PendingDir) -> Result<()> {
         let mut name = d.path.clone();
-        name.push(b'/');
+        if !name.ends_with(b"/") {
+            name.push(b'/');
+        }
         let h = header(&d.st, EntryType::Directory, 0);
         self.append(&name, h, None, &d.xattrs, io::empty())
     }

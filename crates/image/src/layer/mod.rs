@@ -29,8 +29,8 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
-pub use apply::{ApplyOptions, ApplyStats, IdRemap, WhiteoutMode, apply};
-pub use diff::{DiffStats, diff};
+pub use apply::{ApplyOptions, ApplyStats, IdRemap, WhiteoutMode, apply, apply_in};
+pub use diff::{DiffStats, PackStats, diff, pack};
 
 /// How a layer blob is compressed. The caller maps OCI media types to this
 /// (`…tar` → `None`, `…tar+gzip` → `Gzip`, `…tar+zstd` → `Zstd`).

@@ -180,9 +180,20 @@ pub(crate) fn set_xattr(target: XattrTarget<'_>, key: &[u8], value: &[u8]) -> io
             libc::fsetxattr(fd.as_raw_fd(), key.as_ptr(), value.as_ptr().cast(), value.len(), 0)
         },
         XattrTarget::At(dir, name) => {
-            let p = proc_path(dir, name)?;
-            // SAFETY: p and key are NUL-terminated, value is a valid slice.
-            unsafe { libc::lsetxattr(p.as_ptr(), key.as_ptr(), value.as_ptr().cast(), value.len(), 0) }
+            let cname = cstring(name)?;
+            let args = XattrArgs { value: value.as_ptr() as u64, size: value.len() as u32, flags: 0 };
+            // SAFETY: cname and key are NUL-terminated; args points at `value`, live
+            // for the call, and its size is passed.
+            let r = unsafe {
+                libc::syscall(SYS_SETXATTRAT, dir.as_raw_fd(), cname.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, key.as_ptr(), &args as *const XattrArgs, size_of::<XattrArgs>())
+            };
+            if r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS) {
+                r as i32
+            } else {
+                let p = proc_path(dir, name)?;
+                // SAFETY: p and key are NUL-terminated, value is a valid slice.
+                unsafe { libc::lsetxattr(p.as_ptr(), key.as_ptr(), value.as_ptr().cast(), value.len(), 0) }
+            }
         }
     };
     if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
@@ -206,15 +217,37 @@ fn sized_call(mut f: impl FnMut(&mut [u8]) -> isize) -> io::Result<Vec<u8>> {
     }
 }
 
-/// The inode an xattr call reaches: an fd, or a `/proc/self/fd/<dir>/<name>` path.
+/// `*xattrat(2)` (Linux 6.13): xattrs of a name in a directory fd, not followed
+/// when a symlink. Without them, the `/proc/self/fd` path of the name is used, which
+/// needs this process's procfs at `/proc` (a container's filesystem view has none).
+const SYS_SETXATTRAT: libc::c_long = 463;
+const SYS_GETXATTRAT: libc::c_long = 464;
+const SYS_LISTXATTRAT: libc::c_long = 465;
+
+/// `struct xattr_args` of the `*xattrat` calls.
+#[repr(C)]
+struct XattrArgs {
+    value: u64,
+    size: u32,
+    flags: u32,
+}
+
+/// The inode an xattr call reaches: an fd, a name in a directory fd, or a
+/// `/proc/self/fd/<dir>/<name>` path.
 enum Source<'a> {
     Fd(BorrowedFd<'a>),
+    At(BorrowedFd<'a>, CString),
     Path(CString),
 }
 
 impl Source<'_> {
     fn list(&self, buf: &mut [u8]) -> isize {
         match self {
+            // SAFETY: name is NUL-terminated; buf is a writable slice of the given length.
+            Source::At(dir, name) => unsafe {
+                libc::syscall(SYS_LISTXATTRAT, dir.as_raw_fd(), name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, buf.as_mut_ptr(), buf.len())
+                    as isize
+            },
             // SAFETY: p is NUL-terminated; buf is a writable slice of the given length.
             Source::Path(p) => unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) },
             // SAFETY: fd is live; buf is a writable slice of the given length.
@@ -224,6 +257,15 @@ impl Source<'_> {
 
     fn get(&self, key: &CString, buf: &mut [u8]) -> isize {
         match self {
+            Source::At(dir, name) => {
+                let args = XattrArgs { value: buf.as_mut_ptr() as u64, size: buf.len() as u32, flags: 0 };
+                // SAFETY: name and key are NUL-terminated; args points at `buf`, live
+                // and writable for its length, and its size is passed.
+                unsafe {
+                    libc::syscall(SYS_GETXATTRAT, dir.as_raw_fd(), name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, key.as_ptr(), &args as *const XattrArgs, size_of::<XattrArgs>())
+                        as isize
+                }
+            }
             // SAFETY: p and key are NUL-terminated; buf is writable for its length.
             Source::Path(p) => unsafe {
                 libc::lgetxattr(p.as_ptr(), key.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
@@ -239,11 +281,18 @@ impl Source<'_> {
 /// All extended attributes of `target` as (name, value), sorted by name. A filesystem
 /// without xattr support yields none.
 pub(crate) fn list_xattrs(target: XattrTarget<'_>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let src = match target {
+    let mut src = match target {
         XattrTarget::Fd(fd) => Source::Fd(fd),
-        XattrTarget::At(dir, name) => Source::Path(proc_path(dir, name)?),
+        XattrTarget::At(dir, name) => Source::At(dir, cstring(name)?),
     };
-    let names = match sized_call(|buf| src.list(buf)) {
+    let mut names = sized_call(|buf| src.list(buf));
+    if let (Source::At(..), Err(e), XattrTarget::At(dir, name)) = (&src, &names, target)
+        && e.raw_os_error() == Some(libc::ENOSYS)
+    {
+        src = Source::Path(proc_path(dir, name)?);
+        names = sized_call(|buf| src.list(buf));
+    }
+    let names = match names {
         Ok(n) => n,
         Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Vec::new()),
         Err(e) => return Err(e),

@@ -112,6 +112,8 @@ impl Applier<'_, '_> {
                     self.empty_lower(sub.as_fd(), &key, shown)?;
                 }
             }
+            // Never reached: in this mode a `.wh.` name is an ordinary file.
+            WhiteoutMode::Keep => {}
         }
         Ok(())
     }
@@ -135,6 +137,7 @@ impl Applier<'_, '_> {
                     .map_err(entry_err(shown, "open directory"))?;
                 self.empty_lower(fd.as_fd(), &key, shown)?;
             }
+            WhiteoutMode::Keep => {}
         }
         Ok(())
     }
