@@ -1,6 +1,7 @@
 //! berthd end to end: its own daemon per test, driven by the Engine API client and by
 //! the real docker CLI.
 
+mod commit;
 mod compose;
 mod config;
 mod bollard_client;

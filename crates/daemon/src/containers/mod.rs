@@ -21,6 +21,7 @@
 
 pub mod archive;
 pub mod attach;
+pub mod commit;
 pub mod create;
 pub mod devices;
 pub mod diff;

@@ -28,6 +28,7 @@ pub fn routes() -> Router<S> {
         .route("/images/get", get(save))
         .route("/images/prune", post(prune))
         .route("/images/create", post(create))
+        .route("/commit", post(commit))
         .route("/images/{*rest}", any(by_name))
 }
 
@@ -41,6 +42,36 @@ fn store_err(e: metadata::Error) -> Error {
         | metadata::Error::InvalidFilter(_) => Error::invalid(e.to_string()),
         other => Error::internal(other.to_string()),
     }
+}
+
+/// `POST /commit`: a container's changes as a new image (201 with its ID).
+async fn commit(State(d): State<S>, req: axum::extract::Request) -> Result<Response> {
+    let q = api::query::Query::parse(req.uri().query().unwrap_or("")).map_err(|e| Error::invalid(e.to_string()))?;
+    let name = q.get("container").unwrap_or("").to_string();
+    let repo = q.get("repo").unwrap_or("").to_string();
+    let tag = q.get("tag").unwrap_or("").to_string();
+    let reference = match (repo.is_empty(), tag.is_empty()) {
+        // A tag without a repository names nothing (Docker ignores it).
+        (true, _) => None,
+        (false, true) => Some(image::Reference::parse(&repo)),
+        (false, false) => Some(image::Reference::parse(&format!("{repo}:{tag}"))),
+    }
+    .transpose()
+    .map_err(|e| Error::invalid(e.to_string()))?;
+    let request = crate::containers::commit::Request {
+        reference,
+        comment: q.get("comment").unwrap_or("").to_string(),
+        author: q.get("author").unwrap_or("").to_string(),
+        pause: q.get_bool_or("pause", true),
+        changes: q.get_all("changes").map(String::from).collect(),
+        config: None,
+    };
+    let config = super::json_body(req.into_body(), 1 << 20).await?;
+    let c = d.containers.get(&name)?;
+    let id = crate::containers::commit::commit(&d.containers, &c, crate::containers::commit::Request { config, ..request }).await?;
+    let mut resp = axum::Json(serde_json::json!({ "Id": id })).into_response();
+    *resp.status_mut() = StatusCode::CREATED;
+    Ok(resp)
 }
 
 async fn blocking<T: Send + 'static>(

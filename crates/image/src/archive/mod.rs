@@ -12,6 +12,7 @@
 //! needs is committed and verified.
 
 mod changes;
+mod commit;
 mod export;
 mod import;
 mod load;
@@ -30,6 +31,7 @@ use crate::digest::Digest;
 use crate::{content, gc, layer, manifest, metadata, reference, store};
 
 pub use changes::{Change, apply_changes, parse_change};
+pub use commit::{Commit, commit};
 pub use export::export;
 pub use import::import;
 pub use load::{Loaded, load};
@@ -86,6 +88,8 @@ pub enum Error {
     Store(Box<store::Error>),
     #[error(transparent)]
     Gc(#[from] gc::Error),
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::Error),
     #[error(transparent)]
     Reference(#[from] reference::Error),
     #[error("exporting the filesystem: {0}")]

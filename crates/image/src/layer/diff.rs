@@ -46,6 +46,19 @@ pub struct DiffStats {
 ///
 /// The root directory itself is not part of a layer.
 pub fn diff<W: Write>(upper: &Path, lower: Option<&Path>, out: W, compression: Compression) -> Result<DiffStats> {
+    diff_with(upper, lower, out, compression, &[])
+}
+
+/// [`diff`], leaving out the files at `stubs` (paths relative to the root, `etc/hosts`)
+/// while they are empty: mount points made in the writable layer for files bound
+/// over them, which are not the container's changes (`docker commit`).
+pub fn diff_with<W: Write>(
+    upper: &Path,
+    lower: Option<&Path>,
+    out: W,
+    compression: Compression,
+    stubs: &[&str],
+) -> Result<DiffStats> {
     let open = |p: &Path| {
         sys::open_path(p, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(Error::io(format!("open {}", p.display())))
     };
@@ -58,6 +71,7 @@ pub fn diff<W: Write>(upper: &Path, lower: Option<&Path>, out: W, compression: C
         links: HashMap::new(),
         entries: 0,
         skip_pseudo: false,
+        stubs: stubs.iter().map(|s| s.as_bytes().to_vec()).collect(),
     };
     match lower_fd {
         None => differ.walk_upper(upper_fd.as_fd(), b"")?,
@@ -90,6 +104,7 @@ pub fn pack<W: Write>(dir: BorrowedFd<'_>, name: &[u8], as_name: &[u8], out: W) 
         links: HashMap::new(),
         entries: 0,
         skip_pseudo: true,
+        stubs: Vec::new(),
     };
     if sys::is_dir(&st) {
         let sub = open_subdir(dir, name).map_err(fail("open"))?;
@@ -146,6 +161,8 @@ struct Differ<W: Write> {
     /// A kernel's pseudo-filesystem (proc, sysfs…) mounted below is archived as an
     /// empty directory, not walked: [`pack`] of a live container's `/`.
     skip_pseudo: bool,
+    /// Paths whose empty regular file is left out ([`diff_with`]).
+    stubs: Vec<Vec<u8>>,
 }
 
 fn child(parent: &[u8], name: &[u8]) -> Vec<u8> {
@@ -316,6 +333,9 @@ impl<W: Write> Differ<W> {
         let kind = sys::file_type(st);
         if kind == SFlag::S_IFSOCK {
             return Ok(()); // a tar cannot hold a socket; it is recreated by its server anyway
+        }
+        if kind == SFlag::S_IFREG && st.st_size == 0 && self.stubs.iter().any(|s| s == path) {
+            return Ok(());
         }
         self.flush_pending()?;
         if st.st_nlink > 1 {

@@ -30,7 +30,7 @@ use std::io;
 use serde::{Deserialize, Serialize};
 
 pub use apply::{ApplyOptions, ApplyStats, IdRemap, WhiteoutMode, apply, apply_in};
-pub use diff::{DiffStats, PackStats, diff, pack};
+pub use diff::{DiffStats, PackStats, diff, diff_with, pack};
 
 /// How a layer blob is compressed. The caller maps OCI media types to this
 /// (`…tar` → `None`, `…tar+gzip` → `Gzip`, `…tar+zstd` → `Zstd`).

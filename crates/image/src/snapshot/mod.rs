@@ -484,6 +484,11 @@ impl Snapshotter {
     /// The layer of active snapshot `key`: what it changed on top of its parent,
     /// written to `out` as a layer blob. Unmount it first (or at least stop writers).
     pub fn diff(&self, key: &str, out: impl Write, compression: Compression) -> Result<DiffStats> {
+        self.diff_with(key, out, compression, &[])
+    }
+
+    /// [`Snapshotter::diff`] without the empty files at `stubs` ([`layer::diff_with`]).
+    pub fn diff_with(&self, key: &str, out: impl Write, compression: Compression, stubs: &[&str]) -> Result<DiffStats> {
         let (me, parent) = self.locked(|idx, _| {
             let me = expect_kind(idx, key, Kind::Active)?.clone();
             let parent = me.parent.as_deref().map(|p| committed(idx, p).cloned()).transpose()?;
@@ -494,7 +499,7 @@ impl Snapshotter {
             (Driver::Copy, Some(p)) => Some(self.fs_path(p.id)),
             _ => None,
         };
-        layer::diff(&upper, lower.as_deref(), out, compression).map_err(|source| Error::Diff { key: key.to_string(), source })
+        layer::diff_with(&upper, lower.as_deref(), out, compression, stubs).map_err(|source| Error::Diff { key: key.to_string(), source })
     }
 }
 
