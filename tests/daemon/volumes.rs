@@ -171,3 +171,61 @@ fn volumes_from_mounts_another_containers_volumes() {
     ok(docker(&d, &["rm", "-v", "heir"]));
     assert_eq!(names(&d, &[]), ["shared"]);
 }
+
+/// Whether `path` is a mount point on the host.
+fn host_mounted(path: &std::path::Path) -> bool {
+    let want = path.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}
+
+/// The local driver's mount options: a tmpfs volume mounted while containers use it
+/// (two at once share it; the last to stop unmounts it; a daemon restart in between
+/// keeps it), a bind of a host directory, and Docker's refusals.
+#[test]
+fn volumes_with_mount_options_are_mounted_while_used() {
+    berth_tests::require_root!();
+    let Some(mut d) = Daemon::with_busybox_for_docker() else { return };
+    let data = d.dir.path().join("data/volumes/scratch/_data");
+    ok(docker(&d, &["volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=1m,uid=7", "scratch"]));
+    let v: Value = serde_json::from_str(&ok(docker(&d, &["volume", "inspect", "scratch"]))).unwrap();
+    assert_eq!(v[0]["Options"], serde_json::json!({"type": "tmpfs", "device": "tmpfs", "o": "size=1m,uid=7"}));
+    assert!(!host_mounted(&data), "mounted before any container uses it");
+    ok(docker(&d, &["run", "-d", "--name", "one", "-v", "scratch:/s", "busybox", "sleep", "300"]));
+    ok(docker(&d, &["run", "-d", "--name", "two", "-v", "scratch:/s", "busybox", "sleep", "300"]));
+    ok(docker(&d, &["exec", "one", "sh", "-c", "echo shared > /s/f"]));
+    assert_eq!(ok(docker(&d, &["exec", "two", "cat", "/s/f"])), "shared\n");
+    let fs = ok(docker(&d, &["exec", "two", "stat", "-f", "-c", "%T", "/s"]));
+    assert_eq!(fs.trim(), "tmpfs");
+    assert_eq!(ok(docker(&d, &["exec", "two", "stat", "-c", "%u", "/s"])).trim(), "7");
+    assert!(host_mounted(&data));
+    // The daemon restarts under them: still mounted, still held.
+    d.restart();
+    assert!(host_mounted(&data));
+    ok(docker(&d, &["rm", "-f", "one"]));
+    assert!(host_mounted(&data), "unmounted while another container uses it");
+    assert_eq!(ok(docker(&d, &["exec", "two", "cat", "/s/f"])), "shared\n");
+    ok(docker(&d, &["rm", "-f", "two"]));
+    assert!(!host_mounted(&data), "still mounted after its last container");
+    // A fresh tmpfs at the next use: what the last one wrote is gone with it.
+    assert_eq!(ok(docker(&d, &["run", "--rm", "-v", "scratch:/s", "busybox", "ls", "/s"])), "");
+
+    // A bind of a host directory through the options.
+    let host = tempfile::tempdir().unwrap();
+    let device = format!("device={}", host.path().display());
+    ok(docker(&d, &["volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", &device, "hostdir"]));
+    ok(docker(&d, &["run", "--rm", "-v", "hostdir:/h", "busybox", "sh", "-c", "echo through > /h/g"]));
+    assert_eq!(std::fs::read_to_string(host.path().join("g")).unwrap(), "through\n");
+
+    // Refusals, in the local driver's words.
+    let err = |args: &[&str]| {
+        let o = docker(&d, args);
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    assert!(err(&["volume", "create", "--opt", "type=tmpfs", "half"]).contains("missing required option: \"device\""));
+    assert!(err(&["volume", "create", "--opt", "size=1m", "sized"]).contains("invalid option key: \"size\""));
+    ok(docker(&d, &["volume", "create", "--opt", "type=ext4", "--opt", "device=/dev/berth-no-such-device", "broken"]));
+    let e = err(&["run", "--rm", "-v", "broken:/b", "busybox", "true"]);
+    assert!(e.contains("error while mounting volume") && e.contains("failed to mount local volume"), "{e}");
+    assert!(!host_mounted(&d.dir.path().join("data/volumes/broken/_data")));
+}

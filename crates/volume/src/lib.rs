@@ -5,9 +5,12 @@
 //!   whole volume or nothing a user sees;
 //! - [`copy_up`]: a new, empty volume filled with the image's content at the path it
 //!   is mounted on (Docker's copy-up), ownership, modes and links kept, never
-//!   following a link out of either tree.
+//!   following a link out of either tree;
+//! - [`mounts`]: a volume made with mount options (tmpfs, a bind, a device, NFS)
+//!   mounted on its data directory while containers use it.
 
 pub mod copy_up;
+pub mod mounts;
 pub mod store;
 
 pub use store::{Error, Store, Volume};

@@ -18,6 +18,10 @@ pub enum Error {
     InvalidName(String),
     #[error("invalid option key: {0:?}")]
     InvalidOption(String),
+    #[error("missing required option: {0:?}")]
+    MissingOption(String),
+    #[error("error while mounting volume '{path}': {reason}")]
+    Mount { path: String, reason: String },
     #[error("volume {0}: {1}")]
     Io(String, std::io::Error),
 }
@@ -40,13 +44,12 @@ pub struct Volume {
     pub anonymous: bool,
 }
 
-/// The local driver's options, as Docker's local driver takes them.
-const OPTIONS: [&str; 3] = ["type", "device", "o"];
-
 /// The volumes under one root.
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    /// Who holds the volumes mounted with options ([`crate::mounts`]).
+    holders: std::sync::Arc<crate::mounts::Holders>,
 }
 
 const RECORD: &str = "volume.json";
@@ -70,7 +73,11 @@ impl Store {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
-        Ok(Store { root: root.to_path_buf() })
+        Ok(Store { root: root.to_path_buf(), holders: Default::default() })
+    }
+
+    pub(crate) fn holders(&self) -> &crate::mounts::Holders {
+        &self.holders
     }
 
     pub fn root(&self) -> &Path {
@@ -89,9 +96,7 @@ impl Store {
         if !valid_name(name) {
             return Err(Error::InvalidName(name.to_string()));
         }
-        if let Some(bad) = options.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
-            return Err(Error::InvalidOption(bad.clone()));
-        }
+        crate::mounts::check_options(&options)?;
         if let Ok(v) = self.get(name) {
             return Ok((v, false));
         }
@@ -141,6 +146,11 @@ impl Store {
     /// to know.
     pub fn remove(&self, name: &str) -> Result<()> {
         self.get(name)?;
+        // A mount left by a daemon that died with the volume in use: its files are
+        // the device's, not the volume's to delete.
+        if crate::mounts::is_mounted(&self.data(name)) {
+            let _ = nix::mount::umount2(&self.data(name), nix::mount::MntFlags::MNT_DETACH);
+        }
         let gone = self.root.join(format!(".gone-{name}-{}", unique()));
         std::fs::rename(self.root.join(name), &gone).map_err(|e| Error::Io(name.to_string(), e))?;
         atomic_file::sync_dir(&self.root).map_err(|e| Error::Io(name.to_string(), e))?;

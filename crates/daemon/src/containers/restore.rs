@@ -60,6 +60,15 @@ pub async fn restore(d: &Arc<Containers>, loaded: Loaded) {
         let member = crate::networks::Member { id: &r.id, name: &r.name, dns: &r.host_config.dns };
         d.networks.claim(member, &r.state.endpoints, &r.networks, &r.state.ports);
     }
+    // Likewise the volumes they have mounted (those made with mount options).
+    let held: Vec<(String, String)> = loaded
+        .owners
+        .iter()
+        .filter(|(c, _)| c.status().is_live())
+        .flat_map(|(c, _)| c.record().volumes.iter().map(|v| (v.name.clone(), c.id.clone())).collect::<Vec<_>>())
+        .collect();
+    let volumes = d.volumes.clone();
+    let _ = tokio::task::spawn_blocking(move || volumes.restore_mounts(held)).await;
     let d2 = d.clone();
     if let Ok(Err(e)) = tokio::task::spawn_blocking(move || d2.networks.resume()).await {
         tracing::warn!("networks: {}", e.message);

@@ -168,6 +168,7 @@ fn launch_mounted(
             std::fs::create_dir_all(src).map_err(|e| StartFailure::internal(format!("create bind source {src}: {e}")))?;
         }
     }
+    let volumes = super::volumes::attach(&d.volumes, id, &r.volumes).map_err(|e| StartFailure { exit_code: 128, kind: e.kind, message: e.message })?;
     // Docker's copy-up: a volume still empty gets the image's content at its path.
     super::volumes::copy_up(&d.volumes, &r.volumes, rootfs).map_err(|e| StartFailure::internal(format!("fill a volume from the image: {e}")))?;
     let mut binds = r.all_binds();
@@ -281,6 +282,9 @@ fn launch_mounted(
         cmd.arg("--wait-attach");
     }
     let reported = hand_to_shim(d, id, &cmd, &engine).map(|pid| Started { pid, endpoints: joined.endpoints, ports: joined.ports });
+    if reported.is_ok() {
+        volumes.keep();
+    }
     tracing::debug!(container = %id, "start: the shim reported {:?}", reported.as_ref().map_err(|e| &e.message));
     reported
 }
@@ -453,6 +457,9 @@ pub(crate) fn end_run(d: &Containers, id: &str, runtime: &str) {
     d.networks.detach(id);
     unmount_all(&paths.rootfs(id));
     unmount_all(&paths.legacy_rootfs(id));
+    if let Ok(c) = d.get(id) {
+        super::volumes::detach(&d.volumes, id, &c.record().volumes);
+    }
 }
 
 /// Frees everything a container holds, the record last (so a crash in between leaves

@@ -219,8 +219,50 @@ pub fn drop_anonymous(d: &super::Containers, mounts: &[VolumeMount]) {
 pub fn store_error(e: volume::Error) -> Error {
     match e {
         volume::Error::NotFound(name) => Error::not_found(format!("get {name}: no such volume")),
-        e @ (volume::Error::InvalidName(_) | volume::Error::InvalidOption(_)) => Error::invalid(e.to_string()),
-        e @ volume::Error::Io(..) => Error::internal(e.to_string()),
+        e @ (volume::Error::InvalidName(_) | volume::Error::InvalidOption(_) | volume::Error::MissingOption(_)) => {
+            Error::invalid(e.to_string())
+        }
+        e @ (volume::Error::Io(..) | volume::Error::Mount { .. }) => Error::internal(e.to_string()),
+    }
+}
+
+/// A run's hold of its volumes that are mounted while used ([`volume::mounts`]):
+/// released on drop unless the run started ([`Attached::keep`]); the run's end
+/// releases them then.
+pub struct Attached<'a> {
+    store: &'a volume::Store,
+    holder: String,
+    names: Vec<String>,
+}
+
+impl Attached<'_> {
+    pub fn keep(mut self) {
+        self.names.clear();
+    }
+}
+
+impl Drop for Attached<'_> {
+    fn drop(&mut self) {
+        for n in &self.names {
+            self.store.detach(n, &self.holder);
+        }
+    }
+}
+
+/// Mounts what `mounts` need mounted for container `id`'s run.
+pub fn attach<'a>(store: &'a volume::Store, id: &str, mounts: &[VolumeMount]) -> Result<Attached<'a>> {
+    let mut held = Attached { store, holder: id.to_string(), names: Vec::new() };
+    for m in mounts {
+        store.attach(&m.name, id).map_err(store_error)?;
+        held.names.push(m.name.clone());
+    }
+    Ok(held)
+}
+
+/// Lets go of what [`attach`] mounted for container `id` (at the end of its run).
+pub fn detach(store: &volume::Store, id: &str, mounts: &[VolumeMount]) {
+    for m in mounts {
+        store.detach(&m.name, id);
     }
 }
 
