@@ -229,3 +229,41 @@ fn volumes_with_mount_options_are_mounted_while_used() {
     assert!(e.contains("error while mounting volume") && e.contains("failed to mount local volume"), "{e}");
     assert!(!host_mounted(&d.dir.path().join("data/volumes/broken/_data")));
 }
+
+/// `volume-subpath`: a directory inside a volume mounted instead of its root; one
+/// that would lead out of the volume (through a symlink a container planted, or by
+/// its own `..`) refused, as a missing one and one on an anonymous volume are.
+#[test]
+fn volume_subpath_mounts_a_part_of_the_volume_and_never_leaves_it() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    ok(docker(&d, &["run", "--rm", "-v", "data:/v", "busybox", "sh", "-c", "mkdir -p /v/sub/dir && echo part > /v/sub/dir/f && ln -s /etc /v/esc && ln -s ../.. /v/sub/up"]));
+    let sub = "type=volume,src=data,dst=/x,volume-subpath=sub/dir";
+    assert_eq!(ok(docker(&d, &["run", "--rm", "--mount", sub, "busybox", "ls", "/x"])), "f\n");
+    // Writes land in that part of the volume; cp reaches it in a stopped container.
+    ok(docker(&d, &["create", "--name", "parted", "--mount", sub, "busybox", "true"]));
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("g"), "copied\n").unwrap();
+    ok(docker(&d, &["cp", &host.path().join("g").display().to_string(), "parted:/x/"]));
+    assert_eq!(ok(docker(&d, &["run", "--rm", "-v", "data:/v", "busybox", "cat", "/v/sub/dir/g"])), "copied\n");
+    ok(docker(&d, &["rm", "parted"]));
+    let fails = |args: &[&str]| {
+        let o = docker(&d, args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    for escaping in ["esc", "sub/up", "sub/up/etc"] {
+        let m = format!("type=volume,src=data,dst=/x,volume-subpath={escaping}");
+        let e = fails(&["run", "--rm", "--mount", &m, "busybox", "ls", "/x"]);
+        assert!(e.contains("escapes the base directory"), "{escaping}: {e}");
+    }
+    for bad in ["/abs", "../out", "a/../../b"] {
+        let m = format!("type=volume,src=data,dst=/x,volume-subpath={bad}");
+        let e = fails(&["create", "--mount", &m, "busybox", "true"]);
+        assert!(e.contains("invalid mount config for type \"volume\": subpath must be a relative path within the volume"), "{bad}: {e}");
+    }
+    let e = fails(&["create", "--mount", "type=volume,dst=/x,volume-subpath=a", "busybox", "true"]);
+    assert!(e.contains("must not set Subpath when using anonymous volumes"), "{e}");
+    let e = fails(&["run", "--rm", "--mount", "type=volume,src=data,dst=/x,volume-subpath=missing", "busybox", "true"]);
+    assert!(e.contains("cannot access path"), "{e}");
+}

@@ -7,10 +7,12 @@
 //!   is mounted on (Docker's copy-up), ownership, modes and links kept, never
 //!   following a link out of either tree;
 //! - [`mounts`]: a volume made with mount options (tmpfs, a bind, a device, NFS)
-//!   mounted on its data directory while containers use it.
+//!   mounted on its data directory while containers use it;
+//! - [`subpath`]: a path inside a volume, resolved so that it never leads out of it.
 
 pub mod copy_up;
 pub mod mounts;
 pub mod store;
+pub mod subpath;
 
 pub use store::{Error, Store, Volume};

@@ -66,6 +66,12 @@ pub async fn view(d: &Arc<Containers>, c: &Arc<Container>) -> Result<View> {
         }
         let over = d.paths.fsview.clone();
         std::fs::create_dir_all(&over).map_err(|e| Error::internal(format!("create {}: {e}", over.display())))?;
+        let mut binds: Vec<fsview::ViewBind> = binds.into_iter().map(Into::into).collect();
+        binds.extend(r.volumes.iter().filter(|v| !v.subpath.is_empty()).map(|v| fsview::ViewBind {
+            source: fsview::BindSource::Beneath { root: d.volumes.data(&v.name), subpath: v.subpath.clone() },
+            destination: v.destination.clone(),
+            read_only: v.read_only,
+        }));
         return View::open(Entry::Stopped { rootfs, binds, over }, hold).await;
     }
     Err(Error::conflict(format!("container {} keeps changing state", c.name())))

@@ -27,7 +27,27 @@ pub enum Entry {
     Live { mnt_ns: OwnedFd },
     /// Mount the snapshot and the binds over `over` (an existing directory of the
     /// host's, hidden only in the private namespace) and enter it.
-    Stopped { rootfs: Vec<image::snapshot::Mount>, binds: Vec<Bind>, over: PathBuf },
+    Stopped { rootfs: Vec<image::snapshot::Mount>, binds: Vec<ViewBind>, over: PathBuf },
+}
+
+/// A mount of a stopped container's, made in its view.
+pub struct ViewBind {
+    pub source: BindSource,
+    pub destination: String,
+    pub read_only: bool,
+}
+
+pub enum BindSource {
+    /// A host path (a bind's source, a volume's data directory).
+    Path(String),
+    /// A volume's subpath, resolved beneath its data directory ([`volume::subpath`]).
+    Beneath { root: PathBuf, subpath: String },
+}
+
+impl From<Bind> for ViewBind {
+    fn from(b: Bind) -> ViewBind {
+        ViewBind { source: BindSource::Path(b.source), destination: b.destination, read_only: b.read_only }
+    }
 }
 
 /// The view's root, as the work sees it.
@@ -165,19 +185,35 @@ fn enter(entry: Entry) -> Result<(Root, Leave)> {
 
 /// The container's binds and volumes at their destinations in the mounted rootfs
 /// (resolved inside it, created when missing, as a start does), outermost first.
-fn mount_binds(rootfs: &Path, binds: &[Bind]) -> Result<()> {
+fn mount_binds(rootfs: &Path, binds: &[ViewBind]) -> Result<()> {
     use nix::mount::MsFlags;
     let root = open_dir(rootfs)?;
-    let mut binds: Vec<&Bind> = binds.iter().collect();
+    let mut binds: Vec<&ViewBind> = binds.iter().collect();
     binds.sort_by_key(|b| Path::new(&b.destination).components().count());
     for b in binds {
-        let is_dir = std::fs::metadata(&b.source).map(|m| m.is_dir()).unwrap_or(true);
+        let (source, shown) = match &b.source {
+            BindSource::Path(p) => {
+                let c = CString::new(p.as_str()).map_err(|_| Error::internal(format!("a NUL in {p:?}")))?;
+                // SAFETY: c is NUL-terminated; the fd returned is owned below.
+                let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+                if fd < 0 {
+                    return Err(Error::internal(format!("open {p}: {}", std::io::Error::last_os_error())));
+                }
+                // SAFETY: fd was just returned by open and is owned by nobody else.
+                (unsafe { OwnedFd::from_raw_fd(fd) }, p.clone())
+            }
+            BindSource::Beneath { root, subpath } => {
+                let fd = volume::subpath::open(root, subpath).map_err(|e| Error::not_found(e.to_string()))?;
+                (fd, root.join(subpath).display().to_string())
+            }
+        };
+        let is_dir = nix::sys::stat::fstat(&source).map_or(true, |st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
         let target = runtime::rootfs::make_target(&root, Path::new(&b.destination), is_dir)
             .map_err(|e| Error::internal(format!("mount point {}: {e}", b.destination)))?;
         let target = runtime::rootfs::fd_path(&target);
         let flags = MsFlags::MS_BIND | MsFlags::MS_REC;
-        nix::mount::mount(Some(b.source.as_str()), &target, None::<&str>, flags, None::<&str>)
-            .map_err(|e| Error::internal(format!("mount {} on {}: {e}", b.source, b.destination)))?;
+        nix::mount::mount(Some(&runtime::rootfs::fd_path(&source)), &target, None::<&str>, flags, None::<&str>)
+            .map_err(|e| Error::internal(format!("mount {shown} on {}: {e}", b.destination)))?;
         if b.read_only {
             // The fd above holds the directory under the new mount: look again.
             let top = runtime::rootfs::open_in_root(&root, Path::new(&b.destination), libc::O_PATH, 0)

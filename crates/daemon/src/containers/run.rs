@@ -174,6 +174,9 @@ fn launch_mounted(
     let mut binds = r.all_binds();
     binds.extend(super::volumes::binds(&d.volumes, &r.volumes));
     let run_dir = paths.run_dir(id);
+    super::volumes::unstage_subpaths(&run_dir);
+    std::fs::create_dir_all(&run_dir).map_err(|e| StartFailure::internal(format!("create {}: {e}", run_dir.display())))?;
+    binds.extend(super::volumes::stage_subpaths(&d.volumes, &r.volumes, &run_dir).map_err(|e| StartFailure { exit_code: 128, kind: e.kind, message: e.message })?);
     let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
     let ports = r.wanted_ports().map_err(StartFailure::internal)?;
     let member = crate::networks::Member { id, name: &r.name, dns: &r.host_config.dns };
@@ -457,6 +460,7 @@ pub(crate) fn end_run(d: &Containers, id: &str, runtime: &str) {
     d.networks.detach(id);
     unmount_all(&paths.rootfs(id));
     unmount_all(&paths.legacy_rootfs(id));
+    super::volumes::unstage_subpaths(&paths.run_dir(id));
     if let Ok(c) = d.get(id) {
         super::volumes::detach(&d.volumes, id, &c.record().volumes);
     }

@@ -31,6 +31,9 @@ pub struct VolumeMount {
     /// The mode as given with `-v` (inspect shows it); empty otherwise.
     #[serde(default)]
     pub mode: String,
+    /// `volume-subpath`: the path inside the volume mounted instead of its root.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subpath: String,
 }
 
 /// What a create asks for: the volumes it mounts, in the order of its binds, mounts,
@@ -67,6 +70,7 @@ pub fn wanted(
             mode: b.mode.clone(),
             labels: BTreeMap::new(),
             options: BTreeMap::new(),
+            subpath: String::new(),
         });
     }
     for m in mounts.iter().filter(|m| m.r#type == "volume") {
@@ -76,7 +80,13 @@ pub fn wanted(
             return Err(Error::not_found(format!("plugin \"{}\" not found", driver.name)));
         }
         if !options.subpath.is_empty() {
-            return Err(Error::not_implemented("volume-subpath is not supported yet"));
+            let bad = |why: &str| Error::invalid(format!("invalid mount config for type \"volume\": {why}"));
+            if m.source.is_empty() {
+                return Err(bad("must not set Subpath when using anonymous volumes"));
+            }
+            if !volume::subpath::is_local(&options.subpath) {
+                return Err(bad("subpath must be a relative path within the volume"));
+            }
         }
         check(&m.source)?;
         out.push(Wanted {
@@ -88,6 +98,7 @@ pub fn wanted(
             mode: String::new(),
             labels: options.labels.clone(),
             options: driver.options.clone(),
+            subpath: options.subpath.clone(),
         });
     }
     // The other containers' volumes, then the image's, where nothing of the
@@ -110,6 +121,7 @@ pub fn wanted(
             mode: String::new(),
             labels: BTreeMap::new(),
             options: BTreeMap::new(),
+            subpath: String::new(),
         })
         .collect();
     out.extend(image);
@@ -140,6 +152,8 @@ pub struct Wanted {
     /// For a volume made by this create (`--mount volume-label=…`, `volume-opt=…`).
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
+    /// `volume-subpath`, checked to stay inside the volume.
+    pub subpath: String,
 }
 
 /// `--volumes-from`: the volumes of each container named (`NAME[:ro|rw]`), mounted
@@ -167,6 +181,7 @@ pub fn inherited(d: &super::Containers, from: &[String]) -> Result<Vec<Wanted>> 
             mode: String::new(),
             labels: BTreeMap::new(),
             options: BTreeMap::new(),
+            subpath: v.subpath.clone(),
         }));
     }
     Ok(out)
@@ -191,7 +206,16 @@ pub fn make(store: &volume::Store, wanted: Vec<Wanted>) -> Result<(Vec<VolumeMou
             }
         }
         let source = store.data(&name).display().to_string();
-        mounts.push(VolumeMount { name, source, destination: w.destination, read_only: w.read_only, nocopy: w.nocopy, anonymous, mode: w.mode });
+        mounts.push(VolumeMount {
+            name,
+            source,
+            destination: w.destination,
+            read_only: w.read_only,
+            nocopy: w.nocopy,
+            anonymous,
+            mode: w.mode,
+            subpath: w.subpath,
+        });
     }
     Ok((mounts, made))
 }
@@ -223,6 +247,48 @@ pub fn store_error(e: volume::Error) -> Error {
             Error::invalid(e.to_string())
         }
         e @ (volume::Error::Io(..) | volume::Error::Mount { .. }) => Error::internal(e.to_string()),
+    }
+}
+
+/// The volume mounts that mount a subpath ([`volume::subpath`]), each resolved and
+/// mounted on a staging path under `staging` (the run's directory): what the runtime
+/// then binds is that inode, whatever the container does to the volume meanwhile.
+pub fn stage_subpaths(store: &volume::Store, mounts: &[VolumeMount], staging: &Path) -> Result<Vec<Bind>> {
+    let mut out = Vec::new();
+    for (i, m) in mounts.iter().enumerate().filter(|(_, m)| !m.subpath.is_empty()) {
+        let fd = volume::subpath::open(&store.data(&m.name), &m.subpath).map_err(|e| match e {
+            volume::subpath::SubpathError::NotAccessible { .. } => Error::not_found(e.to_string()),
+            volume::subpath::SubpathError::Escapes { .. } => Error::invalid(e.to_string()),
+        })?;
+        let is_dir = nix::sys::stat::fstat(&fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+        let at = staging.join(format!("subpath-{i}"));
+        let made = match is_dir {
+            true => std::fs::create_dir_all(&at),
+            false => std::fs::File::create(&at).map(drop),
+        };
+        made.map_err(|e| Error::internal(format!("create {}: {e}", at.display())))?;
+        let flags = nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC;
+        nix::mount::mount(Some(&runtime::rootfs::fd_path(&fd)), &at, None::<&str>, flags, None::<&str>)
+            .map_err(|e| Error::internal(format!("mount the subpath {} of volume {}: {e}", m.subpath, m.name)))?;
+        out.push(Bind {
+            source: at.display().to_string(),
+            destination: m.destination.clone(),
+            mode: m.mode.clone(),
+            read_only: m.read_only,
+            propagation: Propagation::RPrivate,
+            nocopy: true,
+        });
+    }
+    Ok(out)
+}
+
+/// Undoes [`stage_subpaths`] (at the end of a run). Safe to repeat.
+pub fn unstage_subpaths(staging: &Path) {
+    for entry in std::fs::read_dir(staging).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("subpath-") {
+            let _ = nix::mount::umount2(&entry.path(), nix::mount::MntFlags::MNT_DETACH);
+            let _ = std::fs::remove_dir(entry.path()).or_else(|_| std::fs::remove_file(entry.path()));
+        }
     }
 }
 
@@ -270,6 +336,7 @@ pub fn detach(store: &volume::Store, id: &str, mounts: &[VolumeMount]) {
 pub fn binds(store: &volume::Store, mounts: &[VolumeMount]) -> Vec<Bind> {
     mounts
         .iter()
+        .filter(|m| m.subpath.is_empty())
         .map(|m| Bind {
             source: store.data(&m.name).display().to_string(),
             destination: m.destination.clone(),
@@ -287,11 +354,12 @@ pub fn binds(store: &volume::Store, mounts: &[VolumeMount]) -> Vec<Bind> {
 pub fn copy_up(store: &volume::Store, mounts: &[VolumeMount], rootfs: &Path) -> std::io::Result<usize> {
     use std::os::fd::AsFd;
     let mut filled = 0;
-    if mounts.iter().all(|m| m.nocopy) {
+    if mounts.iter().all(|m| m.nocopy || !m.subpath.is_empty()) {
         return Ok(0);
     }
     let root: std::os::fd::OwnedFd = std::fs::File::open(rootfs)?.into();
-    for m in mounts.iter().filter(|m| !m.nocopy) {
+    // A subpath is a part of the volume the image's content is not meant for.
+    for m in mounts.iter().filter(|m| !m.nocopy && m.subpath.is_empty()) {
         let data = store.data(&m.name);
         if std::fs::read_dir(&data)?.next().is_some() {
             continue;
