@@ -397,6 +397,7 @@ mod tests {
             mode: String::new(),
             labels: BTreeMap::new(),
             options: BTreeMap::new(),
+            subpath: String::new(),
         };
         let shadowed = Wanted { destination: "/logs".into(), ..other.clone() };
         let tmpfs: BTreeMap<String, String> = [("/tmpfs".to_string(), String::new())].into();
