@@ -267,3 +267,33 @@ fn volume_subpath_mounts_a_part_of_the_volume_and_never_leaves_it() {
     let e = fails(&["run", "--rm", "--mount", "type=volume,src=data,dst=/x,volume-subpath=missing", "busybox", "true"]);
     assert!(e.contains("cannot access path"), "{e}");
 }
+
+/// `--mount type=image` (Docker 28): an image's filesystem, read-only, whole or a
+/// subpath of it; shown in inspect as Docker shows it; a missing image refused.
+#[test]
+fn image_mounts_show_an_images_files_read_only() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    // An image of its own to mount: busybox with a marker committed on top.
+    ok(docker(&d, &["run", "--name", "maker", "busybox", "sh", "-c", "mkdir -p /data && echo from-image > /data/marker"]));
+    ok(docker(&d, &["commit", "maker", "content:v1"]));
+    ok(docker(&d, &["rm", "maker"]));
+    let seen = ok(docker(&d, &["run", "--rm", "--mount", "type=image,source=content:v1,target=/img", "busybox", "sh", "-c", "cat /img/data/marker; touch /img/x 2>/dev/null || echo read-only"]));
+    assert_eq!(seen, "from-image\nread-only\n");
+    let seen = ok(docker(&d, &["run", "--rm", "--mount", "type=image,source=content:v1,target=/img,image-subpath=data", "busybox", "ls", "/img"]));
+    assert_eq!(seen, "marker\n");
+    ok(docker(&d, &["create", "--name", "shown", "--mount", "type=image,source=content:v1,target=/img", "busybox", "true"]));
+    let mounts: Value = serde_json::from_str(&ok(docker(&d, &["inspect", "-f", "{{json .Mounts}}", "shown"]))).unwrap();
+    assert_eq!(mounts, serde_json::json!([{"Type": "image", "Source": "content:v1", "Destination": "/img", "Mode": "", "RW": false, "Propagation": "rprivate"}]));
+    // Started and stopped again: nothing of its mounts stays behind.
+    ok(docker(&d, &["start", "-a", "shown"]));
+    ok(docker(&d, &["rm", "shown"]));
+    let root = d.dir.path().display().to_string();
+    let left: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&root) && l.contains("/image-")).map(String::from).collect();
+    assert!(left.is_empty(), "{left:?}");
+    let o = docker(&d, &["create", "--mount", "type=image,source=no-such-image,target=/img", "busybox", "true"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("No such image: no-such-image"));
+    let o = docker(&d, &["create", "--mount", "type=image,source=content:v1,target=/img,image-subpath=../up", "busybox", "true"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("subpath must be a relative path"), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -255,6 +255,13 @@ fn create_blocking(
         })
         .collect();
     // Its volumes: what its binds, mounts, --volumes-from and image name.
+    let image_mounts = match super::image_mounts::wanted(&d.images, &host_config.mounts) {
+        Ok(m) => m,
+        Err(e) => {
+            containers.release_name(&name, &id);
+            return Err(e);
+        }
+    };
     let wanted = match super::volumes::inherited(d, &host_config.volumes_from)
         .and_then(|inherited| super::volumes::wanted(&typed.binds, &host_config.mounts, &host_config.tmpfs, inherited, &config.volumes))
     {
@@ -280,6 +287,7 @@ fn create_blocking(
         networks,
         binds: typed.binds,
         volumes: Vec::new(),
+        image_mounts,
         log: typed.log,
         state: State::default(),
     };

@@ -1128,6 +1128,7 @@ mod tests {
             networks: vec![],
             binds: vec![],
             volumes: vec![],
+            image_mounts: vec![],
             log: Default::default(),
             state: super::super::record::State { status, pid: if status.is_live() { 42 } else { 0 }, ..Default::default() },
         }

@@ -31,6 +31,7 @@ pub mod exec;
 pub mod export;
 pub mod fsview;
 pub mod health;
+pub mod image_mounts;
 pub mod lifecycle;
 pub mod links;
 pub mod logs;

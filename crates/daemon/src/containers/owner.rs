@@ -192,15 +192,15 @@ impl Owner {
                 None
             }
             Effect::EndRun => {
-                let (d, runtime) = (d.clone(), self.machine.record().host_config.runtime.clone());
-                let _ = blocking(move || run::end_run(&d, &id, &runtime)).await;
+                let (d, r) = (d.clone(), self.machine.record().clone());
+                let _ = blocking(move || run::end_run(&d, &id, &r.host_config.runtime, Some(&r))).await;
                 Some(Input::RunEnded)
             }
             Effect::Tidy { shim } => {
-                let (d, runtime) = (d.clone(), self.machine.record().host_config.runtime.clone());
+                let (d, r) = (d.clone(), self.machine.record().clone());
                 let _ = blocking(move || {
                     if shim {
-                        run::end_run(&d, &id, &runtime);
+                        run::end_run(&d, &id, &r.host_config.runtime, Some(&r));
                     }
                     run::unmount_all(&d.paths.rootfs(&id));
                     run::unmount_all(&d.paths.legacy_rootfs(&id));
@@ -209,9 +209,9 @@ impl Owner {
                 None
             }
             Effect::Release => {
-                let (d, runtime) = (d.clone(), self.machine.record().host_config.runtime.clone());
+                let (d, r) = (d.clone(), self.machine.record().clone());
                 self.releasing.get_or_insert_with(|| d.begin_release());
-                let released = blocking(move || run::release_run(&d, &id, &runtime)).await.and_then(|r| r);
+                let released = blocking(move || run::release_run(&d, &id, &r.host_config.runtime, Some(&r))).await.and_then(|r| r);
                 self.releasing = None;
                 if let Err(e) = &released {
                     tracing::warn!(container = %self.c.id, "remove the container: {}", e.message);

@@ -156,6 +156,9 @@ pub struct Record {
     /// Its volumes, resolved at create.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<super::volumes::VolumeMount>,
+    /// Its image mounts (`--mount type=image`), resolved at create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_mounts: Vec<super::image_mounts::ImageMount>,
     #[serde(default)]
     pub log: LogConfig,
     pub state: State,
@@ -358,6 +361,19 @@ fn check_mounts(hc: &HostConfig) -> Result<(), String> {
             "volume" => {
                 if m.target.is_empty() {
                     return Err("invalid mount config for type \"volume\": field Target must not be empty".into());
+                }
+            }
+            "image" => {
+                let bad = |why: &str| format!("invalid mount config for type \"image\": {why}");
+                if m.source.is_empty() {
+                    return Err(bad("field Source must not be empty"));
+                }
+                if !m.target.starts_with('/') {
+                    return Err(bad(&format!("invalid mount path: '{}' mount path must be absolute", m.target)));
+                }
+                let sub = m.image_options.clone().unwrap_or_default().subpath;
+                if !sub.is_empty() && !volume::subpath::is_local(&sub) {
+                    return Err(bad("subpath must be a relative path within the volume"));
                 }
             }
             "" => return Err("invalid mount config: mount type must not be empty".into()),
@@ -579,6 +595,7 @@ mod tests {
             }],
             binds: vec![Bind::parse("/srv:/srv:ro").unwrap()],
             volumes: vec![],
+            image_mounts: vec![],
             log: LogConfig { driver: LogDriver::JsonFile, max_size: Some(1000), ..LogConfig::default() },
             state: State {
                 status: Status::Running,

@@ -176,7 +176,10 @@ fn launch_mounted(
     let run_dir = paths.run_dir(id);
     super::volumes::unstage_subpaths(&run_dir);
     std::fs::create_dir_all(&run_dir).map_err(|e| StartFailure::internal(format!("create {}: {e}", run_dir.display())))?;
-    binds.extend(super::volumes::stage_subpaths(&d.volumes, &r.volumes, &run_dir).map_err(|e| StartFailure { exit_code: 128, kind: e.kind, message: e.message })?);
+    let failed = |e: Error| StartFailure { exit_code: 128, kind: e.kind, message: e.message };
+    binds.extend(super::volumes::stage_subpaths(&d.volumes, &r.volumes, &run_dir).map_err(failed)?);
+    super::image_mounts::unstage(d, id, r.image_mounts.len(), &run_dir);
+    binds.extend(super::image_mounts::stage(d, id, &r.image_mounts, &run_dir).map_err(failed)?);
     let userns = crate::userns::for_container(d.config.remap.as_deref(), &r.host_config);
     let ports = r.wanted_ports().map_err(StartFailure::internal)?;
     let member = crate::networks::Member { id, name: &r.name, dns: &r.host_config.dns };
@@ -441,7 +444,7 @@ fn is_shim(pid: i32) -> bool {
 
 /// Releases what one run held: the shim, the runtime's state (and cgroup), the rootfs
 /// mount. Safe to repeat.
-pub(crate) fn end_run(d: &Containers, id: &str, runtime: &str) {
+pub(crate) fn end_run(d: &Containers, id: &str, runtime: &str, r: Option<&Record>) {
     let paths = &d.paths;
     if !stop_shim(&paths.shim(id)) {
         // No shim removed it: whatever runtime state the run left goes here.
@@ -461,22 +464,24 @@ pub(crate) fn end_run(d: &Containers, id: &str, runtime: &str) {
     unmount_all(&paths.rootfs(id));
     unmount_all(&paths.legacy_rootfs(id));
     super::volumes::unstage_subpaths(&paths.run_dir(id));
-    if let Ok(c) = d.get(id) {
-        super::volumes::detach(&d.volumes, id, &c.record().volumes);
+    if let Some(r) = r {
+        super::image_mounts::unstage(d, id, r.image_mounts.len(), &paths.run_dir(id));
+        super::volumes::detach(&d.volumes, id, &r.volumes);
     }
 }
 
 /// Frees everything a container holds, the record last (so a crash in between leaves
 /// a record in state `removing`, which the next start finishes).
 pub(crate) fn release(d: &Containers, id: &str) -> Result<()> {
-    let runtime = d.get(id).map(|c| c.record().host_config.runtime.clone()).unwrap_or_default();
-    release_run(d, id, &runtime)
+    let r = d.get(id).ok().map(|c| c.record());
+    let runtime = r.as_ref().map(|r| r.host_config.runtime.clone()).unwrap_or_default();
+    release_run(d, id, &runtime, r.as_deref())
 }
 
 /// [`release`] of a container that ran on `runtime`.
-pub(crate) fn release_run(d: &Containers, id: &str, runtime: &str) -> Result<()> {
+pub(crate) fn release_run(d: &Containers, id: &str, runtime: &str, r: Option<&Record>) -> Result<()> {
     let paths = &d.paths;
-    end_run(d, id, runtime);
+    end_run(d, id, runtime, r);
     match d.images.snapshots().remove(id) {
         Ok(()) | Err(image::snapshot::Error::NotFound(_)) => {}
         Err(e) => {

@@ -169,6 +169,14 @@ fn mounts(r: &Record) -> Vec<MountPoint> {
         rw: !v.read_only,
         propagation: String::new(),
     }));
+    out.extend(r.image_mounts.iter().map(|m| MountPoint {
+        r#type: "image".into(),
+        source: m.source.clone(),
+        destination: m.destination.clone(),
+        rw: false,
+        propagation: "rprivate".into(),
+        ..Default::default()
+    }));
     out.extend(r.all_tmpfs().into_keys().map(|dst| MountPoint {
         r#type: "tmpfs".into(),
         destination: dst,
