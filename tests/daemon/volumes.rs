@@ -297,3 +297,28 @@ fn image_mounts_show_an_images_files_read_only() {
     let o = docker(&d, &["create", "--mount", "type=image,source=content:v1,target=/img,image-subpath=../up", "busybox", "true"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("subpath must be a relative path"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// `--volumes-from` brings the other container's host binds too, where it binds them
+/// and read-only when asked; what the new container mounts there itself wins.
+#[test]
+fn volumes_from_brings_host_binds() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "bound\n").unwrap();
+    let bind = format!("{}:/h", host.path().display());
+    ok(docker(&d, &["create", "--name", "src", "-v", &bind, "busybox", "true"]));
+    let seen = ok(docker(&d, &["run", "--rm", "--volumes-from", "src:ro", "busybox", "sh", "-c", "cat /h/f; touch /h/g 2>/dev/null || echo refused"]));
+    assert_eq!(seen, "bound\nrefused\n");
+    ok(docker(&d, &["run", "--rm", "--volumes-from", "src", "busybox", "touch", "/h/g"]));
+    assert!(host.path().join("g").exists());
+    ok(docker(&d, &["create", "--name", "heir", "--volumes-from", "src:ro", "busybox", "true"]));
+    let mounts: Value = serde_json::from_str(&ok(docker(&d, &["inspect", "-f", "{{json .Mounts}}", "heir"]))).unwrap();
+    assert_eq!(mounts[0]["Type"], "bind");
+    assert_eq!(mounts[0]["Source"], host.path().display().to_string());
+    assert_eq!((mounts[0]["Destination"].as_str(), mounts[0]["RW"].as_bool()), (Some("/h"), Some(false)));
+    // The container's own tmpfs at the same path wins.
+    let fs = ok(docker(&d, &["run", "--rm", "--volumes-from", "src", "--tmpfs", "/h", "busybox", "ls", "/h"]));
+    assert_eq!(fs, "");
+    ok(docker(&d, &["rm", "src", "heir"]));
+}

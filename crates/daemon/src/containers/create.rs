@@ -262,9 +262,22 @@ fn create_blocking(
             return Err(e);
         }
     };
-    let wanted = match super::volumes::inherited(d, &host_config.volumes_from)
-        .and_then(|inherited| super::volumes::wanted(&typed.binds, &host_config.mounts, &host_config.tmpfs, inherited, &config.volumes))
-    {
+    // What the container mounts itself: nothing of another's goes there.
+    let own: Vec<&str> = typed
+        .binds
+        .iter()
+        .map(|b| b.destination.as_str())
+        .chain(host_config.mounts.iter().map(|m| m.target.as_str()))
+        .chain(host_config.tmpfs.keys().map(String::as_str))
+        .collect();
+    let inherited_binds = super::volumes::inherited_binds(d, &host_config.volumes_from, &own);
+    let (wanted, inherited_binds) = match inherited_binds.and_then(|inherited_binds| {
+        // The other containers' binds take their destinations as the container's own do.
+        let binds: Vec<api::binds::Bind> = typed.binds.iter().cloned().chain(inherited_binds.iter().cloned()).collect();
+        super::volumes::inherited(d, &host_config.volumes_from)
+            .and_then(|inherited| super::volumes::wanted(&binds, &host_config.mounts, &host_config.tmpfs, inherited, &config.volumes))
+            .map(|w| (w, inherited_binds))
+    }) {
         Ok(w) => w,
         Err(e) => {
             containers.release_name(&name, &id);
@@ -288,6 +301,7 @@ fn create_blocking(
         binds: typed.binds,
         volumes: Vec::new(),
         image_mounts,
+        inherited_binds,
         log: typed.log,
         state: State::default(),
     };

@@ -1129,6 +1129,7 @@ mod tests {
             binds: vec![],
             volumes: vec![],
             image_mounts: vec![],
+            inherited_binds: vec![],
             log: Default::default(),
             state: super::super::record::State { status, pid: if status.is_live() { 42 } else { 0 }, ..Default::default() },
         }

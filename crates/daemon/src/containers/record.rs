@@ -159,6 +159,9 @@ pub struct Record {
     /// Its image mounts (`--mount type=image`), resolved at create.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub image_mounts: Vec<super::image_mounts::ImageMount>,
+    /// The host binds of the containers of `--volumes-from`, resolved at create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherited_binds: Vec<Bind>,
     #[serde(default)]
     pub log: LogConfig,
     pub state: State,
@@ -509,7 +512,7 @@ impl Record {
     /// type `bind` (volumes are in [`Record::volumes`]).
     pub fn all_binds(&self) -> Vec<Bind> {
         let mounts = self.host_config.mounts.iter().filter(|m| m.r#type == "bind").filter_map(|m| Bind::from_mount(m).ok());
-        self.binds.iter().filter(|b| b.is_host_path()).cloned().chain(mounts).collect()
+        self.binds.iter().filter(|b| b.is_host_path()).cloned().chain(mounts).chain(self.inherited_binds.iter().cloned()).collect()
     }
 
     /// Every tmpfs mount, destination → options: `--tmpfs`, then `HostConfig.Mounts`
@@ -596,6 +599,7 @@ mod tests {
             binds: vec![Bind::parse("/srv:/srv:ro").unwrap()],
             volumes: vec![],
             image_mounts: vec![],
+            inherited_binds: vec![],
             log: LogConfig { driver: LogDriver::JsonFile, max_size: Some(1000), ..LogConfig::default() },
             state: State {
                 status: Status::Running,

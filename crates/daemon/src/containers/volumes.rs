@@ -156,21 +156,50 @@ pub struct Wanted {
     pub subpath: String,
 }
 
+/// One `--volumes-from` entry (`NAME[:ro|rw]`): the container's record and the mode
+/// asked for, if any.
+fn volumes_from(d: &super::Containers, spec: &str) -> Result<(std::sync::Arc<super::record::Record>, Option<bool>)> {
+    let (name, mode) = spec.split_once(':').unwrap_or((spec, ""));
+    let read_only = match mode {
+        "" => None,
+        "ro" => Some(true),
+        "rw" => Some(false),
+        other => return Err(Error::invalid(format!("invalid mode: {other}"))),
+    };
+    // A bad parameter of the create, not a missing resource: a 404 would make
+    // clients look for the image instead.
+    let source = d.get(name).map_err(|e| Error::invalid(e.message))?.record();
+    Ok((source, read_only))
+}
+
+/// `--volumes-from`: the host binds of each container named, where it binds them,
+/// read-only as asked or as it has them; none at a destination in `own` (what the
+/// new container mounts there itself wins).
+pub fn inherited_binds(d: &super::Containers, from: &[String], own: &[&str]) -> Result<Vec<Bind>> {
+    let mut out: Vec<Bind> = Vec::new();
+    for spec in from {
+        let (source, read_only) = volumes_from(d, spec)?;
+        for mut b in source.all_binds() {
+            let dst = b.destination.clone();
+            if own.iter().any(|o| same_path(o, &dst)) || out.iter().any(|o| same_path(&o.destination, &dst)) {
+                continue;
+            }
+            if let Some(ro) = read_only {
+                b.read_only = ro;
+                b.mode = String::new();
+            }
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
 /// `--volumes-from`: the volumes of each container named (`NAME[:ro|rw]`), mounted
 /// where it mounts them, read-only as asked or as it has them.
 pub fn inherited(d: &super::Containers, from: &[String]) -> Result<Vec<Wanted>> {
     let mut out = Vec::new();
     for spec in from {
-        let (name, mode) = spec.split_once(':').unwrap_or((spec.as_str(), ""));
-        let read_only = match mode {
-            "" => None,
-            "ro" => Some(true),
-            "rw" => Some(false),
-            other => return Err(Error::invalid(format!("invalid mode: {other}"))),
-        };
-        // A bad parameter of the create, not a missing resource: a 404 would make
-        // clients look for the image instead.
-        let source = d.get(name).map_err(|e| Error::invalid(e.message))?.record();
+        let (source, read_only) = volumes_from(d, spec)?;
         out.extend(source.volumes.iter().map(|v| Wanted {
             name: Some(v.name.clone()),
             destination: v.destination.clone(),
