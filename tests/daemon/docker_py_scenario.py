@@ -1,6 +1,7 @@
 """docker-py (the Python SDK, unchanged) against berthd: create, start, wait, logs,
 inspect, run with remove, detached run, exec, list, stop, remove, images (save and
-load too), volumes, info, version, swarm's absence, and
+load too), volumes, files in and out (put_archive, get_archive), commit, info,
+version, swarm's absence, and
 a web server on the default bridge behind a published port, and a user network
 (`client.networks.*`) whose containers reach each other by name and alias.
 Prints OK at the end; any failed assertion exits non-zero with a traceback."""
@@ -190,6 +191,35 @@ anon = client.containers.run("busybox", ["true"], volumes=["/scratch"], detach=T
 anon.wait()
 anon.remove()
 assert client.volumes.prune()["VolumesDeleted"], "the anonymous volume is pruned"
+
+# Files in and out through the archive endpoints, then the changes committed.
+import io
+import tarfile
+
+box = client.containers.run("busybox", ["sleep", "100"], detach=True, name="py-files")
+payload = io.BytesIO()
+with tarfile.open(fileobj=payload, mode="w") as t:
+    data = b"from python\n"
+    info = tarfile.TarInfo("note.txt")
+    info.size = len(data)
+    info.mode = 0o640
+    t.addfile(info, io.BytesIO(data))
+assert box.put_archive("/tmp", payload.getvalue())
+assert box.exec_run(["cat", "/tmp/note.txt"]).output == b"from python\n"
+stream, stat = box.get_archive("/tmp/note.txt")
+assert stat["name"] == "note.txt" and stat["size"] == 12 and stat["mode"] == 0o640, stat
+back = tarfile.open(fileobj=io.BytesIO(b"".join(stream)))
+assert back.extractfile("note.txt").read() == b"from python\n"
+try:
+    box.get_archive("/no/such/file")
+    raise AssertionError("expected NotFound")
+except docker.errors.NotFound:
+    pass
+committed = box.commit(repository="py-committed", tag="v1", message="from docker-py", changes=["ENV FROM_PY=1"])
+assert "FROM_PY=1" in committed.attrs["Config"]["Env"], committed.attrs["Config"]
+assert committed.attrs["Comment"] == "from docker-py"
+assert client.containers.run("py-committed:v1", ["cat", "/tmp/note.txt"], remove=True) == b"from python\n"
+box.remove(force=True)
 
 try:
     client.containers.get("py-gone")
