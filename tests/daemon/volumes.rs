@@ -322,3 +322,32 @@ fn volumes_from_brings_host_binds() {
     assert_eq!(fs, "");
     ok(docker(&d, &["rm", "src", "heir"]));
 }
+
+/// A kill -9 of berthd while a container writes into a volume: the container keeps
+/// running and writing through it, and every line it wrote is there afterwards, in
+/// order, before and after the daemon came back.
+#[test]
+fn a_volume_keeps_every_write_across_a_kill_9_of_berthd() {
+    berth_tests::require_root!();
+    let Some(mut d) = Daemon::with_busybox_for_docker() else { return };
+    let writer = "i=0; while true; do echo $i >> /d/log; i=$((i + 1)); sleep 0.01; done";
+    ok(docker(&d, &["run", "-d", "--name", "writer", "-v", "kept:/d", "busybox", "sh", "-c", writer]));
+    let lines = |d: &Daemon| ok(docker(d, &["exec", "writer", "wc", "-l", "/d/log"])).split_whitespace().next().unwrap_or("0").parse::<u64>().unwrap();
+    for _ in 0..100 {
+        if docker(&d, &["exec", "writer", "test", "-s", "/d/log"]).status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before = lines(&d);
+    d.kill9_and_restart();
+    assert_eq!(ok(docker(&d, &["inspect", "-f", "{{.State.Running}}", "writer"])).trim(), "true");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let after = lines(&d);
+    assert!(after > before, "the container stopped writing: {before} lines, then {after}");
+    ok(docker(&d, &["rm", "-f", "writer"]));
+    let log = ok(docker(&d, &["run", "--rm", "-v", "kept:/d", "busybox", "cat", "/d/log"]));
+    let numbers: Vec<u64> = log.lines().map(|l| l.parse().unwrap()).collect();
+    assert!(numbers.len() as u64 >= after);
+    assert!(numbers.iter().enumerate().all(|(i, n)| *n == i as u64), "a write was lost or reordered");
+}
