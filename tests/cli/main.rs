@@ -3,6 +3,7 @@
 //! against the same daemon where docker is installed.
 
 mod containers;
+mod cp;
 mod exec;
 mod images;
 mod networks;

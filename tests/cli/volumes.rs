@@ -27,7 +27,7 @@ fn create_list_inspect_and_remove_volumes() {
     let d = Daemon::start();
     assert_eq!(ok(berth(&d, &["volume", "ls"])), "DRIVER    VOLUME NAME\n");
     // One label a volume: docker prints several in Go's map order, which varies.
-    assert_eq!(ok(berth(&d, &["volume", "create", "--label", "tier=web", "-o", "type=tmpfs", "web-vol"])), "web-vol\n");
+    assert_eq!(ok(berth(&d, &["volume", "create", "--label", "tier=web", "-o", "type=tmpfs", "-o", "device=tmpfs", "web-vol"])), "web-vol\n");
     assert_eq!(ok(berth(&d, &["volume", "create", "--label", "plain", "plain-vol"])), "plain-vol\n");
     assert_eq!(ok(berth(&d, &["volume", "create", "--name", "data2", "-d", "local"])), "data2\n");
     assert_eq!(ok(berth(&d, &["volume", "create", "data10"])), "data10\n");
@@ -64,7 +64,7 @@ fn create_list_inspect_and_remove_volumes() {
     assert!(inspect.starts_with("[\n    {\n        \"CreatedAt\": \""), "{inspect}");
     let parsed: serde_json::Value = serde_json::from_str(&inspect).expect("JSON");
     assert_eq!(parsed[0]["Labels"], serde_json::json!({"tier": "web"}), "{inspect}");
-    assert_eq!(parsed[0]["Options"], serde_json::json!({"type": "tmpfs"}), "{inspect}");
+    assert_eq!(parsed[0]["Options"], serde_json::json!({"type": "tmpfs", "device": "tmpfs"}), "{inspect}");
     assert_eq!(
         ok(berth(&d, &["volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}} {{.Status}}", "web-vol", "data2"])),
         "web-vol local local map[]\ndata2 local local map[]\n"

@@ -90,6 +90,12 @@ fn cp_copies_files_directories_and_symlinks_both_ways() {
         let mut a = tar::Archive::new(&tar.stdout[..]);
         let g = a.entries().unwrap().map(|e| e.unwrap()).find(|e| e.path().unwrap() == Path::new("d/g")).unwrap();
         assert_eq!((g.header().uid().unwrap(), g.header().gid().unwrap(), g.header().mode().unwrap()), (7, 8, 0o640));
+        // `/` names its entries from the root, as Docker's does.
+        if running {
+            let root = docker(&d, &["cp", &format!("{name}:/"), "-"]);
+            let names = entries(&root.stdout);
+            assert!(names.iter().any(|n| n == "/d/sub/f"), "{:?}", &names[..names.len().min(5)]);
+        }
         // Missing: Docker's words.
         let err = fails(docker(&d, &["cp", &format!("{name}:/nope"), &dest("x")]));
         assert!(err.contains(&format!("Could not find the file /nope in container {name}")), "{err}");
@@ -116,6 +122,11 @@ fn cp_copies_files_directories_and_symlinks_both_ways() {
             false => ok(docker(&d, &["start", "-a", name])),
         };
         assert_eq!(seen, "from host\nfrom host\ndeep\nstdin\n1234:99 600\n");
+        // Refused before the upload is read: the client still reads the answer.
+        let big = vec![b'x'; 4 << 20];
+        std::fs::write(o("big"), &big).unwrap();
+        let err = fails(docker(&d, &["cp", &dest("big"), "nosuch:/tmp/big"]));
+        assert!(err.contains("No such container: nosuch"), "{err}");
         // Not a directory to extract into; a missing one.
         let err = fails(d.docker_with_input(&["cp", "-", &format!("{name}:/d/g")], &stream).unwrap());
         assert!(err.contains("must be a directory") || err.contains("extraction point is not a directory"), "{err}");

@@ -382,6 +382,11 @@ impl Client {
         self.request(Method::POST, path, query, &[], body).await
     }
 
+    /// `PUT`, body read in full (an archive extracted into a container).
+    pub async fn put(&self, path: &str, query: &[(&str, &str)], body: Option<Body>) -> Result<Response> {
+        self.request(Method::PUT, path, query, &[], body).await
+    }
+
     /// `DELETE`, body read in full.
     pub async fn delete(&self, path: &str, query: &[(&str, &str)], body: Option<Body>) -> Result<Response> {
         self.request(Method::DELETE, path, query, &[], body).await
@@ -481,11 +486,12 @@ impl Client {
         uri
     }
 
-    async fn connect(&self) -> Result<SendRequest<RequestBody>> {
+    async fn connect(&self, streamed_body: bool) -> Result<SendRequest<RequestBody>> {
         let stream = UnixStream::connect(&self.socket)
             .await
             .map_err(|source| ClientError::Connect { path: self.socket.clone(), source })?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let io = Connection { stream, keep_answer: streamed_body, peer_gone: false };
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
         // The connection task ends when the reply (or upgraded stream) is dropped;
         // its errors surface through the reply body, so the result is not needed.
         tokio::spawn(async move {
@@ -540,6 +546,7 @@ impl Client {
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
+        let streamed = matches!(body, Some(Body { data: BodyData::Stream(_), .. }));
         let data = match body {
             Some(b) => {
                 if let Some(ct) = b.content_type {
@@ -553,8 +560,91 @@ impl Client {
             None => RequestBody::Left(Full::new(Bytes::new())),
         };
         let req = builder.body(data)?;
-        let mut sender = self.connect().await?;
+        let mut sender = self.connect(streamed).await?;
         Ok(sender.send_request(req).await?)
+    }
+}
+
+/// The socket to the daemon. For a request whose body is streamed, the daemon
+/// may answer before reading it all (a missing container, a refused archive)
+/// and close: the rest of the body is then dropped rather than failing with a
+/// broken pipe, so that the answer waiting in the socket is still read.
+struct Connection {
+    stream: UnixStream,
+    keep_answer: bool,
+    peer_gone: bool,
+}
+
+impl Connection {
+    /// A write's outcome: once the daemon has stopped reading, all of it is
+    /// taken (and dropped).
+    fn written(&mut self, result: std::io::Result<usize>, len: usize) -> std::io::Result<usize> {
+        match result {
+            Err(e)
+                if self.keep_answer
+                    && matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) =>
+            {
+                self.peer_gone = true;
+                Ok(len)
+            }
+            other => other,
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for Connection {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Connection {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.peer_gone {
+            return std::task::Poll::Ready(Ok(buf.len()));
+        }
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf).map(|r| self.written(r, buf.len()))
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        if self.peer_gone {
+            return std::task::Poll::Ready(Ok(len));
+        }
+        std::pin::Pin::new(&mut self.stream).poll_write_vectored(cx, bufs).map(|r| self.written(r, len))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.peer_gone {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx).map(|r| self.written(r.map(|()| 0), 0).map(drop))
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx).map(|r| self.written(r.map(|()| 0), 0).map(drop))
     }
 }
 
@@ -594,5 +684,43 @@ mod tests {
             "/v1.44/containers/json?all=1&filters=%7B%22a%22%3A%5B%22b%20c%22%5D%7D");
         assert_eq!(c.uri("/_ping", &[]), "/_ping");
         assert_eq!(c.uri("/images/create?fromImage=a", &[("tag", "1")]), "/v1.44/images/create?fromImage=a&tag=1");
+    }
+
+    #[test]
+    fn an_early_answer_beats_the_upload() {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("d.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+        // A daemon that refuses before reading the body, then hangs up.
+        let daemon = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().expect("accept");
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).expect("read") == 1 {
+                head.push(byte[0]);
+            }
+            let body = "{\"message\":\"No such container: nosuch\"}\n";
+            let answer = format!(
+                "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(answer.as_bytes()).expect("answer");
+        });
+        let client = Client::new(&format!("unix://{}", socket.display())).expect("client");
+        let upload = std::io::repeat(0).take(64 << 20);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let result = runtime.block_on(client.put(
+            "/containers/nosuch/archive",
+            &[("path", "/")],
+            Some(Body::reader("application/x-tar", upload)),
+        ));
+        daemon.join().expect("daemon");
+        match result {
+            Err(ClientError::Api { status, message }) => {
+                assert_eq!((status, message.as_str()), (404, "No such container: nosuch"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -152,6 +152,8 @@ pub enum Command {
     Inspect(Deferred<container::InspectArgs>),
     /// Export a container's filesystem as a tar archive
     Export(Deferred<container::ExportArgs>),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(Deferred<container::CpArgs>),
     /// Display a live stream of container(s) resource usage statistics
     Stats(Deferred<container::StatsArgs>),
     /// Update configuration of one or more containers

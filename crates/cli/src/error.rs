@@ -22,6 +22,9 @@ pub enum CliError {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A local failure of `cp`, in docker's words.
+    #[error(transparent)]
+    Copy(#[from] crate::commands::container::cp::CopyError),
     /// Any other failure, already worded.
     #[error("{0}")]
     Other(String),

@@ -1,6 +1,6 @@
 //! The container commands' grammar: `run`, `create`, `start`, `stop`, `kill`,
 //! `restart`, `pause`, `unpause`, `rm`, `rename`, `wait`, `attach`, `exec`,
-//! `logs`, `ps`, `inspect`, `export`, `stats` and the `container` management group, with
+//! `logs`, `ps`, `inspect`, `export`, `cp`, `stats` and the `container` management group, with
 //! docker's flag names, shorthands and usage lines.
 //!
 //! Positional arguments are optional to clap: each command checks their count
@@ -37,6 +37,9 @@ pub const CONTAINER_INSPECT_USAGE: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
 pub const STATS_USAGE: &str = "[OPTIONS] [CONTAINER...]";
 pub const UPDATE_USAGE: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
 pub const PORT_USAGE: &str = "CONTAINER [PRIVATE_PORT[/PROTO]]";
+/// Docker's two-line `cp` usage; its second line names `cp` whichever way it is reached.
+pub const CP_USAGE: &str =
+    "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH";
 
 /// `berth container …`.
 #[derive(Debug, Args)]
@@ -50,6 +53,8 @@ pub struct ContainerArgs {
 pub enum ContainerCommand {
     /// Attach local standard input, output, and error streams to a running container
     Attach(AttachArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
     /// Create a new container
     Create(CreateArgs),
     /// Execute a command in a running container
@@ -858,6 +863,48 @@ pub struct ExportArgs {
     pub containers: Vec<String>,
 }
 
+/// `berth cp`: boolean flags take Go's `=value` forms (`-q=false`).
+#[derive(Debug, Args)]
+#[command(override_usage = CP_USAGE, help_template = HELP_TEMPLATE)]
+pub struct CpArgs {
+    /// Archive mode (copy all uid/gid information)
+    #[arg(
+        short = 'a',
+        long = "archive",
+        value_name = "bool",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = values::go_bool
+    )]
+    pub archive: Option<bool>,
+    /// Always follow symbol link in SRC_PATH
+    #[arg(
+        short = 'L',
+        long = "follow-link",
+        value_name = "bool",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = values::go_bool
+    )]
+    pub follow_link: Option<bool>,
+    /// Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached
+    #[arg(
+        short = 'q',
+        long = "quiet",
+        value_name = "bool",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = values::go_bool
+    )]
+    pub quiet: Option<bool>,
+    /// The source, then the destination; `-` for a tar stream on stdin or stdout.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use std::ffi::OsString;
@@ -890,6 +937,19 @@ mod tests {
         assert!(Opts::try_parse_from(["berth", "container", "remove", "-f", "x"]).is_ok());
         let o = Opts::try_parse_from(["berth", "stop", "--time", "3", "x"]).expect("parses");
         assert!(matches!(o.command, Some(Command::Stop(Deferred(StopArgs { timeout: Some(3), .. })))));
+    }
+
+    #[test]
+    fn cp_flags_take_go_bool_forms() {
+        let cp = |args: &[&str]| {
+            let o = Opts::try_parse_from(args).expect("parses");
+            let Some(Command::Cp(Deferred(a))) = o.command else { panic!("cp") };
+            (a.archive, a.follow_link, a.quiet, a.paths)
+        };
+        let paths = |a: &str, b: &str| vec![a.to_string(), b.to_string()];
+        assert_eq!(cp(&["berth", "cp", "-aLq", "c:/x", "-"]), (Some(true), Some(true), Some(true), paths("c:/x", "-")));
+        assert_eq!(cp(&["berth", "cp", "c:/x", "y", "-q=false"]), (None, None, Some(false), paths("c:/x", "y")));
+        assert_eq!(cp(&["berth", "cp", "--follow-link=0", "a", "c:/"]).1, Some(false));
     }
 
     #[test]

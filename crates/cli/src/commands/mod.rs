@@ -55,6 +55,7 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::Logs(Deferred(a)) => container::dispatch(cli, C::Logs(a), "berth").await,
         Command::Ps(Deferred(a)) => container::dispatch(cli, C::Ls(a), "berth").await,
         Command::Export(Deferred(a)) => container::dispatch(cli, C::Export(a), "berth").await,
+        Command::Cp(Deferred(a)) => container::dispatch(cli, C::Cp(a), "berth").await,
         Command::Stats(Deferred(a)) => container::dispatch(cli, C::Stats(a), "berth").await,
         Command::Update(Deferred(a)) => container::dispatch(cli, C::Update(a), "berth").await,
         Command::Port(Deferred(a)) => container::dispatch(cli, C::Port(a), "berth").await,

@@ -237,7 +237,7 @@ pub struct Extract {
 }
 
 /// `PUT /containers/{id}/archive`: the tar `body` extracted into the directory `path`.
-pub fn extract(root: &Root, r: &Record, path: &str, how: Extract, body: impl Read) -> Result<()> {
+pub fn extract(root: &Root, r: &Record, path: &str, how: Extract, body: &mut impl Read) -> Result<()> {
     let container = r.name.trim_start_matches('/');
     let abs = absolute(path);
     let dir = runtime::rootfs::open_in_root(root.fd(), Path::new(&abs), libc::O_PATH, 0)

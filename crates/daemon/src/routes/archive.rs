@@ -28,7 +28,11 @@ pub fn routes() -> Router<S> {
 
 /// The `path` parameter, which every archive request needs.
 fn path_of(req: &Request) -> Result<(Query, String)> {
-    let q = Query::parse(req.uri().query().unwrap_or("")).map_err(|e| Error::invalid(e.to_string()))?;
+    path_in(req.uri().query())
+}
+
+fn path_in(query: Option<&str>) -> Result<(Query, String)> {
+    let q = Query::parse(query.unwrap_or("")).map_err(|e| Error::invalid(e.to_string()))?;
     match q.get("path").filter(|p| !p.is_empty()) {
         Some(p) => {
             let p = p.to_string();
@@ -72,17 +76,42 @@ async fn get_archive(State(d): State<S>, Path(id): Path<String>, req: Request) -
     Ok(with_stat(resp, &stat))
 }
 
-async fn put_archive(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
-    let (q, path) = path_of(&req)?;
+/// What a PUT needs before it reads the upload.
+async fn prepare_put(d: &S, id: &str, query: Option<String>) -> Result<(Arc<crate::containers::Container>, crate::containers::fsview::View, String, Extract)> {
+    let (q, path) = path_in(query.as_deref())?;
     let how = Extract {
         no_overwrite_dir_non_dir: q.get_bool("noOverwriteDirNonDir"),
         copy_uid_gid: q.get_bool("copyUIDGID"),
     };
-    let c = d.containers.get(&id)?;
+    let c = d.containers.get(id)?;
     let fs = archive::view(&d.containers, &c).await?;
-    let body = BodyReader::spawn(req.into_body());
+    Ok((c, fs, path, how))
+}
+
+/// An upload refused before it was read is read this far (dockerd reads 256 KiB), so
+/// that a client still sending it reads the refusal instead of a broken pipe.
+const DRAINED: u64 = 64 << 20;
+
+async fn put_archive(State(d): State<S>, Path(id): Path<String>, req: Request) -> Result<Response> {
+    let (parts, body) = req.into_parts();
+    let (c, fs, path, how) = match prepare_put(&d, &id, parts.uri.query().map(String::from)).await {
+        Ok(v) => v,
+        Err(e) => {
+            let mut body = BodyReader::spawn(body);
+            let _ = tokio::task::spawn_blocking(move || std::io::copy(&mut std::io::Read::take(&mut body, DRAINED), &mut std::io::sink())).await;
+            return Err(e);
+        }
+    };
+    let mut body = BodyReader::spawn(body);
     let r = c.record();
-    fs.run(move |root| archive::extract(root, &r, &path, how, body)).await??;
+    fs.run(move |root| {
+        let extracted = archive::extract(root, &r, &path, how, &mut body);
+        if extracted.is_err() {
+            let _ = std::io::copy(&mut std::io::Read::take(&mut body, DRAINED), &mut std::io::sink());
+        }
+        extracted
+    })
+    .await??;
     d.events.publish("container", "extract-to-dir", &c.id, view::event_attributes(&c.record()));
     Ok(Response::new(Body::empty()))
 }

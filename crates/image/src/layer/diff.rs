@@ -110,7 +110,8 @@ pub fn pack<W: Write>(dir: BorrowedFd<'_>, name: &[u8], as_name: &[u8], out: W) 
         let sub = open_subdir(dir, name).map_err(fail("open"))?;
         let xattrs = exported_xattrs(XattrTarget::Fd(sub.as_fd())).map_err(fail("list xattrs of"))?;
         packer.dir(PendingDir { path: as_name.to_vec(), st, xattrs })?;
-        let base = as_name.strip_suffix(b"/").unwrap_or(as_name);
+        // `/`'s entries are `/bin`, `/etc`, as Docker names them.
+        let base = if as_name == b"/" { as_name } else { as_name.strip_suffix(b"/").unwrap_or(as_name) };
         packer.walk_compare(sub.as_fd(), None, base)?;
     } else {
         packer.non_dir(dir, name, as_name, &st)?;
