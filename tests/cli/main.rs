@@ -2,11 +2,13 @@
 //! as a user runs it, and its output compared with the real docker CLI's
 //! against the same daemon where docker is installed.
 
+mod commit;
 mod containers;
 mod cp;
 mod exec;
 mod images;
 mod networks;
+mod prune;
 mod stats;
 mod support;
 mod system;

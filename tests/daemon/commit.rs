@@ -98,3 +98,30 @@ fn commit_pauses_a_running_container_unless_told_not_to() {
     assert_eq!(ok(docker(&d, &["run", "--rm", "paused:v1", "cat", "/state"])), "running\n");
     ok(docker(&d, &["rm", "-f", "busy"]));
 }
+
+/// `image prune -a` keeps what containers use (their images, and images they mount)
+/// and takes only what its filters name.
+#[test]
+fn image_prune_keeps_images_in_use_and_follows_its_filters() {
+    berth_tests::require_root!();
+    let Some(d) = Daemon::with_busybox_for_docker() else { return };
+    ok(docker(&d, &["create", "--name", "base", "busybox", "true"]));
+    for (tag, label) in [("keep:v1", "LABEL tier=kept"), ("drop:v1", "LABEL tier=dropped"), ("mounted:v1", "LABEL tier=mounted")] {
+        ok(docker(&d, &["commit", "-c", label, "base", tag]));
+    }
+    ok(docker(&d, &["create", "--name", "user", "keep:v1", "true"]));
+    ok(docker(&d, &["create", "--name", "mounter", "--mount", "type=image,source=mounted:v1,target=/m", "busybox", "true"]));
+    let images = |d: &Daemon| {
+        let mut v: Vec<String> = ok(docker(d, &["images", "--format", "{{.Repository}}:{{.Tag}}"])).lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    ok(docker(&d, &["image", "prune", "-a", "-f", "--filter", "label=tier=dropped"]));
+    assert_eq!(images(&d), ["busybox:latest", "keep:v1", "mounted:v1"]);
+    ok(docker(&d, &["commit", "-c", "LABEL tier=dropped", "base", "drop:v2"]));
+    ok(docker(&d, &["image", "prune", "-a", "-f", "--filter", "until=2000-01-01T00:00:00Z"]));
+    assert!(images(&d).contains(&"drop:v2".to_string()), "until names images made before it");
+    ok(docker(&d, &["image", "prune", "-a", "-f"]));
+    assert_eq!(images(&d), ["busybox:latest", "keep:v1", "mounted:v1"]);
+    ok(docker(&d, &["rm", "base", "user", "mounter"]));
+}

@@ -355,6 +355,16 @@ pub struct SystemDf {
     pub build_cache: Vec<BuildCache>,
 }
 
+/// `POST /build/prune` reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct BuildCachePruneResponse {
+    #[serde(deserialize_with = "null_default")]
+    pub caches_deleted: Vec<String>,
+    #[serde(deserialize_with = "null_default")]
+    pub space_reclaimed: u64,
+}
+
 /// Registry credentials: the `POST /auth` body and, base64url-encoded, the
 /// `X-Registry-Auth` header.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -154,6 +154,8 @@ pub enum Command {
     Export(Deferred<container::ExportArgs>),
     /// Copy files/folders between a container and the local filesystem
     Cp(Deferred<container::CpArgs>),
+    /// Create a new image from a container's changes
+    Commit(Deferred<container::CommitArgs>),
     /// Display a live stream of container(s) resource usage statistics
     Stats(Deferred<container::StatsArgs>),
     /// Update configuration of one or more containers
@@ -177,6 +179,56 @@ pub enum SystemCommand {
     Events(EventsArgs),
     /// Show berth disk usage
     Df(DfArgs),
+    /// Remove unused data
+    Prune(SystemPruneArgs),
+}
+
+/// `berth system prune`: its switches take Go's `=value` forms too
+/// (`--volumes=false`), as docker's.
+#[derive(Debug, Args)]
+#[command(override_usage = "[OPTIONS]", help_template = container::HELP_TEMPLATE)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images not just dangling ones
+    #[arg(
+        short = 'a',
+        long = "all",
+        value_name = "bool",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "false",
+        hide_default_value = true,
+        value_parser = values::go_bool
+    )]
+    pub all: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>")
+    #[arg(long = "filter", value_name = "filter", value_parser = values::filter_opt)]
+    pub filter: Vec<Option<(String, String)>>,
+    /// Do not prompt for confirmation
+    #[arg(
+        short = 'f',
+        long = "force",
+        value_name = "bool",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "false",
+        hide_default_value = true,
+        value_parser = values::go_bool
+    )]
+    pub force: bool,
+    /// Prune anonymous volumes
+    #[arg(
+        long = "volumes",
+        value_name = "bool",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "false",
+        hide_default_value = true,
+        value_parser = values::go_bool
+    )]
+    pub volumes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +298,20 @@ mod tests {
         assert_eq!(e.since.as_deref(), Some("0"));
         let o = Opts::try_parse_from(["berth", "system", "info"]).expect("parses");
         assert!(matches!(o.command, Some(Command::System(Deferred(SystemArgs { command: Some(SystemCommand::Info(_)) })))));
+        let prune = |args: &[&str]| {
+            let o = Opts::try_parse_from(args).expect("parses");
+            let Some(Command::System(Deferred(SystemArgs { command: Some(SystemCommand::Prune(p)) }))) = o.command else {
+                panic!("system prune")
+            };
+            (p.all, p.volumes, p.force, p.filter)
+        };
+        assert_eq!(prune(&["berth", "system", "prune"]), (false, false, false, vec![]));
+        assert_eq!(
+            prune(&["berth", "system", "prune", "-af", "--volumes", "--filter", " Label = a=b ", "--filter", ""]),
+            (true, true, true, vec![Some(("label".into(), "a=b".into())), None])
+        );
+        assert_eq!(prune(&["berth", "system", "prune", "--volumes=false", "-a=1"]), (true, false, false, vec![]));
+        assert!(Opts::try_parse_from(["berth", "system", "prune", "--filter", "bad"]).is_err());
         assert!(Opts::try_parse_from(["berth", "events", "-f", "bad"]).is_err());
         assert!(Opts::try_parse_from(["berth", "version", "-H", "x"]).is_err());
     }

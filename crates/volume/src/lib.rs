@@ -10,6 +10,7 @@
 //!   mounted on its data directory while containers use it;
 //! - [`subpath`]: a path inside a volume, resolved so that it never leads out of it.
 
+mod background;
 pub mod copy_up;
 pub mod mounts;
 pub mod store;

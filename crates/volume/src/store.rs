@@ -50,9 +50,11 @@ pub struct Store {
     root: PathBuf,
     /// Who holds the volumes mounted with options ([`crate::mounts`]).
     holders: std::sync::Arc<crate::mounts::Holders>,
+    /// Syncs and deletions done off the caller's path ([`crate::background`]).
+    background: std::sync::Arc<crate::background::Background>,
 }
 
-const RECORD: &str = "volume.json";
+pub(crate) const RECORD: &str = "volume.json";
 const DATA: &str = "_data";
 
 /// Docker's rule for a local volume's name: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
@@ -66,14 +68,36 @@ pub fn valid_name(name: &str) -> bool {
 impl Store {
     /// The store at `root` (made if missing), with what a crash left half-made or
     /// half-removed cleared away.
+    ///
+    /// A volume found without a readable record (made just before a power loss, its
+    /// record not yet on disk) gets a new one when its data directory is there, and
+    /// is removed when not (it was never handed out whole).
     pub fn open(root: &Path) -> std::io::Result<Store> {
         std::fs::create_dir_all(root)?;
+        let store = Store { root: root.to_path_buf(), holders: Default::default(), background: Default::default() };
         for entry in std::fs::read_dir(root)?.flatten() {
-            if entry.file_name().to_string_lossy().starts_with('.') {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                let _ = std::fs::remove_dir_all(entry.path());
+                continue;
+            }
+            if !valid_name(&name) || store.get(&name).is_ok() {
+                continue;
+            }
+            if entry.path().join(DATA).is_dir() {
+                let volume = Volume { name: name.clone(), created: Utc::now(), labels: BTreeMap::new(), options: BTreeMap::new(), anonymous: false };
+                let record = serde_json::to_vec_pretty(&volume).map_err(std::io::Error::other)?;
+                atomic_file::write(&entry.path().join(RECORD), &record, atomic_file::Durability::Durable)?;
+            } else {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
-        Ok(Store { root: root.to_path_buf(), holders: Default::default() })
+        Ok(store)
+    }
+
+    /// Waits for the syncs and deletions still in the background.
+    pub fn settle(&self) {
+        self.background.settle();
     }
 
     pub(crate) fn holders(&self) -> &crate::mounts::Holders {
@@ -109,15 +133,17 @@ impl Store {
             // As Docker's: the data directory is open to the container's users.
             std::fs::create_dir(tmp.join(DATA))?;
             let record = serde_json::to_vec_pretty(&volume).map_err(std::io::Error::other)?;
-            atomic_file::write(&tmp.join(RECORD), &record, atomic_file::Durability::Durable)?;
-            std::fs::rename(&tmp, self.root.join(name))?;
-            atomic_file::sync_dir(&self.root)
+            // Whole or absent after a crash (the rename); on the disk shortly after,
+            // in the background's batch.
+            std::fs::write(tmp.join(RECORD), &record)?;
+            std::fs::rename(&tmp, self.root.join(name))
         })();
         if let Err(e) = made {
             let _ = std::fs::remove_dir_all(&tmp);
             // Made by someone else meanwhile: theirs is the volume.
             return self.get(name).map(|v| (v, false)).or(Err(io(e)));
         }
+        self.background.push(&self.root, crate::background::Job::Sync);
         Ok((volume, true))
     }
 
@@ -145,16 +171,18 @@ impl Store {
     /// Removes the volume `name` and its data. Whether it is in use is the caller's
     /// to know.
     pub fn remove(&self, name: &str) -> Result<()> {
-        self.get(name)?;
+        let v = self.get(name)?;
         // A mount left by a daemon that died with the volume in use: its files are
         // the device's, not the volume's to delete.
-        if crate::mounts::is_mounted(&self.data(name)) {
+        if !v.options.is_empty() && crate::mounts::is_mounted(&self.data(name)) {
             let _ = nix::mount::umount2(&self.data(name), nix::mount::MntFlags::MNT_DETACH);
         }
+        // Gone for users with the rename; its files are deleted in the background
+        // (or, after a crash, at the next open).
         let gone = self.root.join(format!(".gone-{name}-{}", unique()));
         std::fs::rename(self.root.join(name), &gone).map_err(|e| Error::Io(name.to_string(), e))?;
-        atomic_file::sync_dir(&self.root).map_err(|e| Error::Io(name.to_string(), e))?;
-        std::fs::remove_dir_all(&gone).map_err(|e| Error::Io(name.to_string(), e))
+        self.background.push(&self.root, crate::background::Job::Delete(gone));
+        Ok(())
     }
 
     /// The bytes the volume's data holds (files counted once per inode).
@@ -201,6 +229,7 @@ mod tests {
         assert_eq!(store.list().iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["data"]);
         store.remove("data").unwrap();
         assert!(matches!(store.get("data"), Err(Error::NotFound(_))));
+        store.settle();
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing left");
     }
 
@@ -219,5 +248,19 @@ mod tests {
         std::fs::create_dir_all(dir.path().join(".gone-y-1")).unwrap();
         Store::open(dir.path()).unwrap();
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn a_volume_found_without_its_record_is_repaired() {
+        let dir = tempfile::tempdir().unwrap();
+        // A power loss took the record of one with data, and of one half made.
+        std::fs::create_dir_all(dir.path().join("kept/_data")).unwrap();
+        std::fs::write(dir.path().join("kept/_data/f"), b"x").unwrap();
+        std::fs::write(dir.path().join("kept/volume.json"), b"").unwrap();
+        std::fs::create_dir_all(dir.path().join("half")).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.list().iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["kept"]);
+        assert_eq!(store.size("kept"), 1);
+        assert!(!dir.path().join("half").exists());
     }
 }

@@ -1,6 +1,6 @@
 //! The container commands' grammar: `run`, `create`, `start`, `stop`, `kill`,
 //! `restart`, `pause`, `unpause`, `rm`, `rename`, `wait`, `attach`, `exec`,
-//! `logs`, `ps`, `inspect`, `export`, `cp`, `stats` and the `container` management group, with
+//! `logs`, `ps`, `inspect`, `export`, `cp`, `commit`, `stats` and the `container` management group, with
 //! docker's flag names, shorthands and usage lines.
 //!
 //! Positional arguments are optional to clap: each command checks their count
@@ -37,6 +37,7 @@ pub const CONTAINER_INSPECT_USAGE: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
 pub const STATS_USAGE: &str = "[OPTIONS] [CONTAINER...]";
 pub const UPDATE_USAGE: &str = "[OPTIONS] CONTAINER [CONTAINER...]";
 pub const PORT_USAGE: &str = "CONTAINER [PRIVATE_PORT[/PROTO]]";
+pub const COMMIT_USAGE: &str = "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]";
 /// Docker's two-line `cp` usage; its second line names `cp` whichever way it is reached.
 pub const CP_USAGE: &str =
     "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH";
@@ -53,6 +54,8 @@ pub struct ContainerArgs {
 pub enum ContainerCommand {
     /// Attach local standard input, output, and error streams to a running container
     Attach(AttachArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(CpArgs),
     /// Create a new container
@@ -905,6 +908,52 @@ pub struct CpArgs {
     pub paths: Vec<String>,
 }
 
+/// `berth commit`: flags stop at the container, as docker's
+/// (`SetInterspersed(false)`): anything after it is an argument.
+#[derive(Debug, Args)]
+#[command(override_usage = COMMIT_USAGE, help_template = HELP_TEMPLATE)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
+    #[arg(
+        short = 'a',
+        long = "author",
+        value_name = "string",
+        default_value = "",
+        hide_default_value = true,
+        allow_hyphen_values = true
+    )]
+    pub author: String,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short = 'c', long = "change", value_name = "list", allow_hyphen_values = true)]
+    pub change: Vec<String>,
+    /// Commit message
+    #[arg(
+        short = 'm',
+        long = "message",
+        value_name = "string",
+        default_value = "",
+        hide_default_value = true,
+        allow_hyphen_values = true
+    )]
+    pub message: String,
+    /// Pause container during commit (default true)
+    #[arg(
+        short = 'p',
+        long = "pause",
+        value_name = "bool",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        default_value = "true",
+        hide_default_value = true,
+        value_parser = values::go_bool
+    )]
+    pub pause: bool,
+    /// The container, then the repository and tag of the new image.
+    #[arg(value_name = "CONTAINER [REPOSITORY[:TAG]]", trailing_var_arg = true, num_args = 0..)]
+    pub args: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use std::ffi::OsString;
@@ -950,6 +999,23 @@ mod tests {
         assert_eq!(cp(&["berth", "cp", "-aLq", "c:/x", "-"]), (Some(true), Some(true), Some(true), paths("c:/x", "-")));
         assert_eq!(cp(&["berth", "cp", "c:/x", "y", "-q=false"]), (None, None, Some(false), paths("c:/x", "y")));
         assert_eq!(cp(&["berth", "cp", "--follow-link=0", "a", "c:/"]).1, Some(false));
+    }
+
+    #[test]
+    fn commit_flags_stop_at_the_container() {
+        let commit = |args: &[&str]| {
+            let o = Opts::try_parse_from(args).expect("parses");
+            let Some(Command::Commit(Deferred(a))) = o.command else { panic!("commit") };
+            a
+        };
+        let a = commit(&["berth", "commit", "-a", "Jo", "-c", "ENV A=b", "--change", "CMD x", "-m", "-msg", "c", "r:t"]);
+        assert_eq!((a.author.as_str(), a.message.as_str(), a.pause), ("Jo", "-msg", true));
+        assert_eq!((a.change, a.args), (vec!["ENV A=b".to_string(), "CMD x".into()], vec!["c".to_string(), "r:t".into()]));
+        // After the container, flags are arguments (three: too many, later).
+        assert_eq!(commit(&["berth", "commit", "c", "r", "-m", "x"]).args, ["c", "r", "-m", "x"]);
+        assert!(!commit(&["berth", "commit", "--pause=false", "c"]).pause);
+        assert!(!commit(&["berth", "commit", "-p=0", "c"]).pause);
+        assert!(commit(&["berth", "commit", "-p", "c"]).pause);
     }
 
     #[test]

@@ -388,6 +388,16 @@ pub fn key_value(s: &str) -> (String, String) {
     }
 }
 
+/// A `--filter` of docker's `FilterOpt`: `name=value` with both sides trimmed
+/// and the name lowercased; an empty value adds no filter (`None`).
+pub fn filter_opt(s: &str) -> Result<Option<(String, String)>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let (name, value) = s.split_once('=').ok_or("bad format of filter (expected name=value)")?;
+    Ok(Some((name.trim().to_lowercase(), value.trim().to_string())))
+}
+
 /// Whether `mode` is one of the namespace modes `HostConfig` accepts for the
 /// PID, UTS, IPC, user and cgroup namespaces (docker's `Valid()` checks).
 pub fn namespace_mode_valid(flag: &str, mode: &str) -> bool {

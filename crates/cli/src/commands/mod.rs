@@ -10,6 +10,7 @@ pub mod image;
 pub mod info;
 pub mod inspect;
 pub mod network;
+pub mod prune;
 pub mod system;
 pub mod version;
 pub mod volume;
@@ -56,6 +57,7 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::Ps(Deferred(a)) => container::dispatch(cli, C::Ls(a), "berth").await,
         Command::Export(Deferred(a)) => container::dispatch(cli, C::Export(a), "berth").await,
         Command::Cp(Deferred(a)) => container::dispatch(cli, C::Cp(a), "berth").await,
+        Command::Commit(Deferred(a)) => container::dispatch(cli, C::Commit(a), "berth").await,
         Command::Stats(Deferred(a)) => container::dispatch(cli, C::Stats(a), "berth").await,
         Command::Update(Deferred(a)) => container::dispatch(cli, C::Update(a), "berth").await,
         Command::Port(Deferred(a)) => container::dispatch(cli, C::Port(a), "berth").await,

@@ -1,5 +1,6 @@
 //! `berth system …`: the management group; `system info` and `system events`
-//! are the same commands as `info` and `events`; `system df` is in [`super::df`].
+//! are the same commands as `info` and `events`; `system df` is in
+//! [`super::df`], `system prune` in [`super::prune`].
 
 use clap::CommandFactory;
 
@@ -12,6 +13,7 @@ pub async fn run(cli: &mut Cli<'_>, args: SystemArgs) -> Result<()> {
         Some(SystemCommand::Info(a)) => super::info::run(cli, a).await,
         Some(SystemCommand::Events(a)) => super::events::run(cli, a).await,
         Some(SystemCommand::Df(a)) => super::df::run(cli, a).await,
+        Some(SystemCommand::Prune(a)) => super::prune::run(cli, a).await,
         None => {
             // Like docker, a bare `system` prints its help.
             let mut root = Opts::command();

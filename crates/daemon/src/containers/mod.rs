@@ -538,7 +538,8 @@ impl Containers {
             .values()
             .filter_map(|c| {
                 let r = c.record();
-                (r.image_id == image_id).then(|| (r.id.clone(), r.state.status.is_live()))
+                let uses = r.image_id == image_id || r.image_mounts.iter().any(|m| m.image_id == image_id);
+                uses.then(|| (r.id.clone(), r.state.status.is_live()))
             })
             .collect();
         // A running user is reported first: it is what makes even `-f` refuse.

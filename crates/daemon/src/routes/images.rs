@@ -322,9 +322,22 @@ async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> Result<Respons
         .get_bool("dangling")
         .map_err(|e| Error::invalid(e.to_string()))?
         == Some(false);
+    let now = chrono::Utc::now();
+    let until = match filters.get("until").first() {
+        Some(t) => Some(api::time::parse_query_timestamp(t, now).map_err(|e| Error::invalid(e.to_string()))?),
+        None => None,
+    };
     d.containers.settled().await;
     blocking(move || {
-        let report = d.images.images().prune(all, &|_| None).map_err(store_err)?;
+        // Docker's prune filters: made before `until`, labels as asked.
+        let wanted = |img: &image::metadata::Image| {
+            let created = img.image_created.as_deref().and_then(api::time::parse_rfc3339);
+            until.is_none_or(|u| created.is_some_and(|c| c < u))
+                && filters.match_labels("label", &img.labels)
+                && !filters.any_label("label!", &img.labels)
+        };
+        let in_use = |id: &image::Digest| d.containers.using_image(&id.to_string());
+        let report = d.images.images().prune(all, &in_use, &wanted).map_err(store_err)?;
         Ok(axum::Json(report).into_response())
     })
     .await

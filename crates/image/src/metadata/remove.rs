@@ -212,12 +212,14 @@ impl ImageStore {
         &self,
         all: bool,
         in_use: &dyn Fn(&Digest) -> Option<UsedBy>,
+        wanted: &dyn Fn(&super::Image) -> bool,
     ) -> Result<PruneReport> {
         let mut st = self.write();
         let mut ids: Vec<Digest> = st
             .images
             .values()
             .filter(|i| all || i.is_dangling())
+            .filter(|i| wanted(i))
             .filter(|i| in_use(&i.id).is_none())
             .map(|i| i.id.clone())
             .collect();
@@ -452,10 +454,10 @@ mod tests {
             })
         };
 
-        let report = s.prune(false, &in_use).unwrap();
+        let report = s.prune(false, &in_use, &|_| true).unwrap();
         assert_eq!(report.deleted, vec![Deleted::Deleted(dangling.to_string())]);
         assert_eq!(report.space_reclaimed, 1002);
-        let report = s.prune(true, &in_use).unwrap();
+        let report = s.prune(true, &in_use, &|_| true).unwrap();
         assert_eq!(
             report.deleted,
             vec![

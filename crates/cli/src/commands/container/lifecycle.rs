@@ -5,8 +5,6 @@
 //! when it succeeds; a failure prints the daemon's error, the others still
 //! run, and the command exits 1 at the end.
 
-use std::io::BufRead;
-
 use api::Client;
 use api::containers::{ContainerPruneResponse, ContainerWaitResponse};
 
@@ -14,9 +12,10 @@ use super::{Invocation, joined, path_segment};
 use crate::cli::container::{DiffArgs, TopArgs, 
     KillArgs, PauseArgs, PruneArgs, RenameArgs, RestartArgs, RmArgs, StopArgs, UnpauseArgs, WaitArgs,
 };
+use crate::commands::network::list::filters;
+use crate::commands::prune::{Pruned, confirm, request};
 use crate::context::Cli;
 use crate::error::{CliError, Result};
-use crate::format::humanize::human_size;
 
 /// Runs `op` on each container, printing the name on success; failures are
 /// collected and reported together (docker's `errors.Join`).
@@ -224,35 +223,17 @@ pub async fn diff(cli: &mut Cli<'_>, args: DiffArgs, inv: &Invocation) -> Result
 
 const PRUNE_WARNING: &str = "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?";
 
+/// What the daemon's report prints: the IDs of the containers gone.
+pub fn pruned(r: &ContainerPruneResponse) -> Pruned {
+    Pruned::listing("Deleted Containers:", r.containers_deleted.iter().cloned(), r.space_reclaimed)
+}
+
 /// `berth container prune [-f] [--filter k=v]`.
 pub async fn prune(cli: &mut Cli<'_>, args: PruneArgs) -> Result<()> {
-    if !args.force {
-        write!(cli.out, "{PRUNE_WARNING} [y/N] ")?;
-        cli.out.flush()?;
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !answer.trim().eq_ignore_ascii_case("y") {
-            // Docker treats the refusal as a cancellation: nothing more is
-            // printed and the status is 0.
-            return Ok(());
-        }
+    if !args.force && !confirm(cli.out, &mut std::io::stdin().lock(), PRUNE_WARNING)? {
+        return Ok(());
     }
-    let mut filters = api::Filters::new();
-    for (k, v) in &args.filter {
-        filters.add(k.clone(), v.clone());
-    }
-    let json = filters.to_json();
-    let query: Vec<(&str, &str)> = if filters.is_empty() { Vec::new() } else { vec![("filters", json.as_str())] };
-    let report: ContainerPruneResponse = cli.client().await?.post("/containers/prune", &query, None).await?.json()?;
-    let mut reclaimed = 0;
-    if !report.containers_deleted.is_empty() {
-        writeln!(cli.out, "Deleted Containers:")?;
-        for id in &report.containers_deleted {
-            writeln!(cli.out, "{id}")?;
-        }
-        writeln!(cli.out)?;
-        reclaimed = report.space_reclaimed;
-    }
-    writeln!(cli.out, "Total reclaimed space: {}", human_size(reclaimed as f64))?;
+    let report: ContainerPruneResponse = request(cli.client().await?, "/containers/prune", &filters(&args.filter)).await?;
+    cli.out.write_all(pruned(&report).report().as_bytes())?;
     Ok(())
 }

@@ -7,10 +7,11 @@
 //!   `attach`; [`exec`]: `exec`; [`terminal`]: raw mode, sizes and detach keys;
 //! - [`lifecycle`]: `stop`, `kill`, `restart`, `pause`, `unpause`, `rm`,
 //!   `rename`, `wait`, `prune`;
-//! - [`list`]: `ps`; [`inspect`]: `inspect`; [`logs`]; [`export`]; [`cp`]; [`stats`];
+//! - [`list`]: `ps`; [`inspect`]: `inspect`; [`logs`]; [`export`]; [`cp`]; [`commit`]; [`stats`];
 //!   [`update`]: live resource and restart-policy changes; [`port`]: published ports.
 
 pub mod attach;
+pub mod commit;
 pub mod cp;
 pub mod exec;
 pub mod export;
@@ -76,6 +77,7 @@ pub async fn dispatch(cli: &mut Cli<'_>, command: ContainerCommand, parent: &str
         }
         ContainerCommand::Export(a) => export::run(cli, a, &cmd("export", grammar::EXPORT_USAGE)).await,
         ContainerCommand::Cp(a) => cp::run(cli, a, &cmd("cp", grammar::CP_USAGE)).await,
+        ContainerCommand::Commit(a) => commit::run(cli, a, &cmd("commit", grammar::COMMIT_USAGE)).await,
         ContainerCommand::Stats(a) => stats::run(cli, a, &cmd("stats", grammar::STATS_USAGE)).await,
         ContainerCommand::Update(a) => update::run(cli, a, &cmd("update", grammar::UPDATE_USAGE)).await,
         ContainerCommand::Port(a) => port::run(cli, a, &cmd("port", grammar::PORT_USAGE)).await,

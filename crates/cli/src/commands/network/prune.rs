@@ -7,35 +7,25 @@ use api::networks::NetworkPruneResponse;
 
 use super::list::filters;
 use crate::cli::network::NetworkPruneArgs;
-use crate::commands::image::prune::confirm;
+use crate::commands::prune::{Pruned, confirm, request};
 use crate::context::Cli;
 use crate::error::Result;
 
 const WARNING: &str = "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?";
 
-/// What prune prints for the daemon's report (nothing when nothing went).
-pub fn report(r: &NetworkPruneResponse) -> String {
-    if r.networks_deleted.is_empty() {
-        return String::new();
-    }
-    let mut out = "Deleted Networks:\n".to_string();
-    for name in &r.networks_deleted {
-        out.push_str(name);
-        out.push('\n');
-    }
-    out.push('\n');
-    out
+/// What the daemon's report prints: the names of the networks gone (docker
+/// counts no space for them).
+pub fn pruned(r: &NetworkPruneResponse) -> Pruned {
+    Pruned::listing("Deleted Networks:", r.networks_deleted.iter().cloned(), 0)
 }
 
 pub async fn run(cli: &mut Cli<'_>, args: NetworkPruneArgs) -> Result<()> {
     if !args.force && !confirm(cli.out, &mut std::io::stdin().lock(), WARNING)? {
         return Ok(());
     }
-    let filters = filters(&args.filter);
-    let json = filters.to_json();
-    let query: Vec<(&str, &str)> = if filters.is_empty() { Vec::new() } else { vec![("filters", json.as_str())] };
-    let resp: NetworkPruneResponse = cli.client().await?.post("/networks/prune", &query, None).await?.json()?;
-    cli.out.write_all(report(&resp).as_bytes())?;
+    let report: NetworkPruneResponse = request(cli.client().await?, "/networks/prune", &filters(&args.filter)).await?;
+    // No total: docker prints none for networks.
+    cli.out.write_all(pruned(&report).printed().as_bytes())?;
     Ok(())
 }
 
@@ -51,8 +41,8 @@ mod tests {
             String::from_utf8_lossy(&out),
             "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
         );
-        assert_eq!(report(&NetworkPruneResponse::default()), "");
+        assert_eq!(pruned(&NetworkPruneResponse::default()).printed(), "");
         let r: NetworkPruneResponse = serde_json::from_str(r#"{"NetworksDeleted":["n1","n2"]}"#).expect("valid reply");
-        assert_eq!(report(&r), "Deleted Networks:\nn1\nn2\n\n");
+        assert_eq!(pruned(&r).printed(), "Deleted Networks:\nn1\nn2\n\n");
     }
 }

@@ -8,7 +8,7 @@ use api::networks::Network;
 
 use super::segment;
 use crate::cli::network::NetworkRmArgs;
-use crate::commands::image::prune::confirm;
+use crate::commands::prune::confirm;
 use crate::context::Cli;
 use crate::error::{CliError, Result};
 

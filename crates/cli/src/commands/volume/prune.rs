@@ -8,11 +8,10 @@ use api::Filters;
 use api::volumes::VolumePruneResponse;
 
 use crate::cli::volume::VolumePruneArgs;
-use crate::commands::image::prune::confirm;
 use crate::commands::network::list::filters;
+use crate::commands::prune::{Pruned, confirm, request};
 use crate::context::Cli;
 use crate::error::{CliError, Result};
-use crate::format::humanize::human_size;
 
 const ANONYMOUS_WARNING: &str = "WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue?";
 const ALL_WARNING: &str = "WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?";
@@ -31,22 +30,9 @@ pub fn plan(args: &VolumePruneArgs) -> Result<(Filters, &'static str), String> {
     Ok((filters, ALL_WARNING))
 }
 
-/// What prune prints for the daemon's report; the space counts only when
-/// something went, as docker counts it.
-pub fn report(r: &VolumePruneResponse) -> String {
-    let mut out = String::new();
-    let mut reclaimed = 0;
-    if !r.volumes_deleted.is_empty() {
-        out.push_str("Deleted Volumes:\n");
-        for name in &r.volumes_deleted {
-            out.push_str(name);
-            out.push('\n');
-        }
-        out.push('\n');
-        reclaimed = r.space_reclaimed;
-    }
-    out.push_str(&format!("Total reclaimed space: {}\n", human_size(reclaimed as f64)));
-    out
+/// What the daemon's report prints: the names of the volumes gone.
+pub fn pruned(r: &VolumePruneResponse) -> Pruned {
+    Pruned::listing("Deleted Volumes:", r.volumes_deleted.iter().cloned(), r.space_reclaimed)
 }
 
 pub async fn run(cli: &mut Cli<'_>, args: VolumePruneArgs) -> Result<()> {
@@ -54,10 +40,8 @@ pub async fn run(cli: &mut Cli<'_>, args: VolumePruneArgs) -> Result<()> {
     if !args.force && !confirm(cli.out, &mut std::io::stdin().lock(), warning)? {
         return Ok(());
     }
-    let json = filters.to_json();
-    let query: Vec<(&str, &str)> = if filters.is_empty() { Vec::new() } else { vec![("filters", json.as_str())] };
-    let resp: VolumePruneResponse = cli.client().await?.post("/volumes/prune", &query, None).await?.json()?;
-    cli.out.write_all(report(&resp).as_bytes())?;
+    let report: VolumePruneResponse = request(cli.client().await?, "/volumes/prune", &filters).await?;
+    cli.out.write_all(pruned(&report).report().as_bytes())?;
     Ok(())
 }
 
@@ -94,10 +78,10 @@ mod tests {
             String::from_utf8_lossy(&out),
             "WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] "
         );
-        assert_eq!(report(&VolumePruneResponse::default()), "Total reclaimed space: 0B\n");
+        assert_eq!(pruned(&VolumePruneResponse::default()).report(), "Total reclaimed space: 0B\n");
         let r = VolumePruneResponse { volumes_deleted: vec!["a".into(), "b".into()], space_reclaimed: 3_072_000 };
-        assert_eq!(report(&r), "Deleted Volumes:\na\nb\n\nTotal reclaimed space: 3.072MB\n");
+        assert_eq!(pruned(&r).report(), "Deleted Volumes:\na\nb\n\nTotal reclaimed space: 3.072MB\n");
         let r = VolumePruneResponse { volumes_deleted: Vec::new(), space_reclaimed: 10 };
-        assert_eq!(report(&r), "Total reclaimed space: 0B\n");
+        assert_eq!(pruned(&r).report(), "Total reclaimed space: 0B\n");
     }
 }

@@ -1,0 +1,92 @@
+//! What the store leaves to a thread of its own, so that a create or a removal
+//! answers at the speed of a rename: the fsyncs that carry a new volume's record
+//! through a power loss (batched: one directory sync for all the volumes made
+//! meanwhile), and the deletion of a removed volume's files (it is gone for users
+//! the moment it is renamed out of the way). A kill -9 loses nothing of either: the
+//! page cache holds the record, and `.gone-*` directories are deleted at the next
+//! open. After a power loss, a volume made in the last moments may be found without
+//! its record; the next open repairs it ([`crate::Store::open`]).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+pub(crate) enum Job {
+    /// A new volume: its directory, record and name in the root, to the disk.
+    Sync,
+    /// A removed volume's directory, renamed out of the way.
+    Delete(PathBuf),
+}
+
+/// The queue and whether a thread is draining it.
+#[derive(Default)]
+pub(crate) struct Background {
+    queue: Mutex<(Vec<Job>, bool)>,
+}
+
+impl std::fmt::Debug for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Background")
+    }
+}
+
+impl Background {
+    /// Queues `job` for the store rooted at `root`; starts a thread when none drains.
+    pub(crate) fn push(self: &Arc<Self>, root: &std::path::Path, job: Job) {
+        let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        q.0.push(job);
+        if !q.1 {
+            q.1 = true;
+            let (me, owned) = (self.clone(), root.to_path_buf());
+            let started = std::thread::Builder::new().name("berth-volumes".into()).spawn(move || me.drain(&owned));
+            if started.is_err() {
+                // No thread: done here, at the caller's pace.
+                q.1 = false;
+                let jobs = std::mem::take(&mut q.0);
+                drop(q);
+                run(root, jobs);
+            }
+        }
+    }
+
+    /// Waits until everything queued so far is done (tests, shutdown).
+    pub(crate) fn settle(&self) {
+        loop {
+            if !self.queue.lock().unwrap_or_else(PoisonError::into_inner).1 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    fn drain(&self, root: &std::path::Path) {
+        loop {
+            // Gathers what comes meanwhile: one sync for a burst of creates.
+            std::thread::sleep(GATHER);
+            let jobs = {
+                let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if q.0.is_empty() {
+                    q.1 = false;
+                    return;
+                }
+                std::mem::take(&mut q.0)
+            };
+            run(root, jobs);
+        }
+    }
+}
+
+/// How long a batch waits for more jobs before it syncs.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+
+fn run(root: &std::path::Path, jobs: Vec<Job>) {
+    for job in &jobs {
+        if let Job::Delete(dir) = job {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    // One journal commit for the whole batch: the new records, their directories
+    // and the root's entries (syncfs of the volumes' filesystem).
+    if let Ok(dir) = std::fs::File::open(root) {
+        let _ = nix::unistd::syncfs(&dir);
+    }
+}
