@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 pub(crate) enum Job {
-    /// A new volume: its directory, record and name in the root, to the disk.
-    Sync,
+    /// A new volume's directory: its record, its entries and its name in the root.
+    Sync(PathBuf),
     /// A removed volume's directory, renamed out of the way.
     Delete(PathBuf),
 }
@@ -60,7 +60,7 @@ impl Background {
 
     fn drain(&self, root: &std::path::Path) {
         loop {
-            // Gathers what comes meanwhile: one sync for a burst of creates.
+            // Gathers what comes meanwhile: one root sync for a burst of creates.
             std::thread::sleep(GATHER);
             let jobs = {
                 let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -79,14 +79,20 @@ impl Background {
 const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
 fn run(root: &std::path::Path, jobs: Vec<Job>) {
-    for job in &jobs {
-        if let Job::Delete(dir) = job {
-            let _ = std::fs::remove_dir_all(dir);
+    // The volume's own files only (a syncfs would also write back whatever else the
+    // filesystem holds dirty, a container's gigabytes included); one sync of the root
+    // for the whole batch's names.
+    for job in jobs {
+        match job {
+            Job::Sync(dir) => {
+                // Gone again already: nothing to keep.
+                let _ = std::fs::File::open(dir.join(crate::store::RECORD)).and_then(|f| f.sync_all());
+                let _ = atomic_file::sync_dir(&dir);
+            }
+            Job::Delete(dir) => {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
         }
     }
-    // One journal commit for the whole batch: the new records, their directories
-    // and the root's entries (syncfs of the volumes' filesystem).
-    if let Ok(dir) = std::fs::File::open(root) {
-        let _ = nix::unistd::syncfs(&dir);
-    }
+    let _ = atomic_file::sync_dir(root);
 }

@@ -143,7 +143,7 @@ impl Store {
             // Made by someone else meanwhile: theirs is the volume.
             return self.get(name).map(|v| (v, false)).or(Err(io(e)));
         }
-        self.background.push(&self.root, crate::background::Job::Sync);
+        self.background.push(&self.root, crate::background::Job::Sync(self.root.join(name)));
         Ok((volume, true))
     }
 
