@@ -11,7 +11,8 @@
 #   2. 1,000 volumes created then removed through the API (one connection each way,
 #      no CLI start per volume, the same client for both).
 #
-# SKIP_DOCKER=1 measures berth alone. FILES and MB scale step 0.
+# SKIP_DOCKER=1 measures berth alone. FILES and MB scale step 0; STEPS=02 runs
+# steps 0 and 2 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib/daemons.sh
@@ -20,6 +21,8 @@ files=${FILES:-50000}
 mb=${MB:-1000}
 dberth() { DOCKER_HOST=unix://$tmp/berth.sock "$docker_cli" "$@"; }
 
+steps=${STEPS:-012}
+if [[ $steps == *0* ]]; then
 echo "== 0. cp of a ${mb} MB, ${files}-file directory out of a container"
 # The tree: $files files of equal size in 100 directories, random bytes.
 tree=$tmp/tree
@@ -58,7 +61,9 @@ hyperfine -N --warmup 1 --runs "${RUNS:-5}" --prepare "rm -rf $out" "${cmds[@]}"
 rm -rf "$out"
 berth rm -f cp-src >/dev/null
 [[ -z $with_docker ]] || docker rm -f cp-src >/dev/null
+fi
 
+if [[ $steps == *1* ]]; then
 echo "== 1. commit of a container that changed 100 MB in 10,000 files"
 change='i=0; while [ $i -lt 10000 ]; do d=/changed/d$((i % 100)); mkdir -p $d; head -c 10000 /dev/urandom > $d/f$i; i=$((i + 1)); done'
 berth run --name changed busybox sh -c "$change"
@@ -71,7 +76,9 @@ fi
 hyperfine -N --warmup 1 --runs "${RUNS:-5}" "${cmds[@]}"
 berth rm changed >/dev/null
 [[ -z $with_docker ]] || docker rm changed >/dev/null
+fi
 
+[[ $steps == *2* ]] || exit 0
 echo "== 2. 1,000 volumes created, then removed, through the API"
 # A client of a few lines on a raw socket, the same for both daemons, so that the
 # client's own cost (python's http.client adds ~0.2 ms a request here) does not
