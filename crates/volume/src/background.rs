@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 pub(crate) enum Job {
-    /// A new volume's directory: its record, its entries and its name in the root.
+    /// A new volume's record: it, its directory's entries and its name in the root.
     Sync(PathBuf),
     /// A removed volume's directory, renamed out of the way.
     Delete(PathBuf),
@@ -84,10 +84,12 @@ fn run(root: &std::path::Path, jobs: Vec<Job>) {
     // for the whole batch's names.
     for job in jobs {
         match job {
-            Job::Sync(dir) => {
+            Job::Sync(record) => {
                 // Gone again already: nothing to keep.
-                let _ = std::fs::File::open(dir.join(crate::store::RECORD)).and_then(|f| f.sync_all());
-                let _ = atomic_file::sync_dir(&dir);
+                let _ = std::fs::File::open(&record).and_then(|f| f.sync_all());
+                if let Some(dir) = record.parent() {
+                    let _ = atomic_file::sync_dir(dir);
+                }
             }
             Job::Delete(dir) => {
                 let _ = std::fs::remove_dir_all(&dir);

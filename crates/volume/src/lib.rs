@@ -12,8 +12,10 @@
 
 mod background;
 pub mod copy_up;
+mod error;
 pub mod mounts;
 pub mod store;
 pub mod subpath;
 
-pub use store::{Error, Store, Volume};
+pub use error::{Error, Result};
+pub use store::{Store, Volume};

@@ -3,7 +3,7 @@
 //! export…): the filesystem is mounted on the volume's data directory while at least
 //! one container uses it, and unmounted when the last one stops, as Docker's local
 //! driver does. Who holds each volume is kept in memory; after a daemon restart the
-//! running containers hold theirs again ([`Store::restore_mounts`]) and a mount no
+//! running containers hold theirs again ([`crate::Store::restore_mounts`]) and a mount no
 //! one holds is undone.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +12,7 @@ use std::sync::{Mutex, PoisonError};
 
 use nix::mount::MsFlags;
 
-use crate::store::{Error, Result, Store};
+use crate::error::{Error, Result};
 
 /// Holders (container ids) of each mounted volume.
 #[derive(Debug, Default)]
@@ -107,70 +107,65 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-impl Store {
-    /// `holder` uses volume `name` from now on: a volume with mount options is
-    /// mounted for its first holder.
-    pub fn attach(&self, name: &str, holder: &str) -> Result<()> {
-        let v = self.get(name)?;
-        if v.options.is_empty() {
+impl Holders {
+    /// `holder` uses volume `name` (its data directory `data`, its `options`): a
+    /// volume with mount options is mounted for its first holder.
+    pub(crate) fn attach(&self, name: &str, data: &Path, options: &BTreeMap<String, String>, holder: &str) -> Result<()> {
+        if options.is_empty() {
             return Ok(());
         }
-        let mut holders = self.holders().0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut holders = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let held = holders.entry(name.to_string()).or_default();
-        if held.is_empty() && !is_mounted(&self.data(name)) {
-            let o = v.options.get("o").map(String::as_str).unwrap_or("");
-            let (flags, data) = parse_o(o);
+        if held.is_empty() && !is_mounted(data) {
+            let (flags, fs_data) = parse_o(options.get("o").map(String::as_str).unwrap_or(""));
             let spec = MountSpec {
-                fstype: v.options.get("type").map(String::as_str).unwrap_or(""),
-                device: v.options.get("device").map(String::as_str).unwrap_or(""),
+                fstype: options.get("type").map(String::as_str).unwrap_or(""),
+                device: options.get("device").map(String::as_str).unwrap_or(""),
                 flags,
-                data,
+                data: fs_data,
             };
-            self.mount(name, &spec)?;
+            mount(data, &spec)?;
         }
         held.insert(holder.to_string());
         Ok(())
     }
 
-    /// `holder` no longer uses volume `name`: unmounted when it was the last. Safe to
-    /// repeat.
-    pub fn detach(&self, name: &str, holder: &str) {
-        let mut holders = self.holders().0.lock().unwrap_or_else(PoisonError::into_inner);
+    /// `holder` no longer uses volume `name`: unmounted when it was the last.
+    pub(crate) fn detach(&self, name: &str, data: &Path, holder: &str) {
+        let mut holders = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(held) = holders.get_mut(name) else { return };
         if held.remove(holder) && held.is_empty() {
             holders.remove(name);
-            let _ = nix::mount::umount2(&self.data(name), nix::mount::MntFlags::MNT_DETACH);
+            let _ = nix::mount::umount2(data, nix::mount::MntFlags::MNT_DETACH);
         }
     }
 
-    /// After a daemon restart: the running containers hold their volumes again
-    /// (`live`: volume and container pairs), already mounted; a volume mounted with
-    /// no holder (its containers ended while no daemon ran) is unmounted.
-    pub fn restore_mounts(&self, live: impl IntoIterator<Item = (String, String)>) {
-        let mut holders = self.holders().0.lock().unwrap_or_else(PoisonError::into_inner);
+    /// The holders after a daemon restart (`live`), and the volumes with options
+    /// (`with_options`: name and data directory) whose mount no one holds undone.
+    pub(crate) fn restore(&self, live: impl IntoIterator<Item = (String, String)>, with_options: &[(String, std::path::PathBuf)]) {
+        let mut holders = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         for (name, holder) in live {
             holders.entry(name).or_default().insert(holder);
         }
-        for v in self.list().into_iter().filter(|v| !v.options.is_empty()) {
-            if !holders.contains_key(&v.name) && is_mounted(&self.data(&v.name)) {
-                let _ = nix::mount::umount2(&self.data(&v.name), nix::mount::MntFlags::MNT_DETACH);
+        for (name, data) in with_options {
+            if !holders.contains_key(name) && is_mounted(data) {
+                let _ = nix::mount::umount2(data, nix::mount::MntFlags::MNT_DETACH);
             }
         }
     }
+}
 
-    fn mount(&self, name: &str, spec: &MountSpec<'_>) -> Result<()> {
-        let target = self.data(name);
-        let fstype = (!spec.fstype.is_empty() && spec.fstype != "none").then_some(spec.fstype);
-        let data = (!spec.data.is_empty()).then_some(spec.data.as_str());
-        nix::mount::mount(Some(spec.device), &target, fstype, spec.flags, data).map_err(|e| {
-            // As Docker: a password in the options is not repeated in the error.
-            let shown: String = spec.data.split(',').map(|o| if o.starts_with("password=") { "password=********" } else { o }).collect::<Vec<_>>().join(",");
-            Error::Mount {
-                path: target.display().to_string(),
-                reason: format!("failed to mount local volume: mount {}:{}, flags: {:#x}, data: {shown}: {}", spec.device, target.display(), spec.flags.bits(), e.desc()),
-            }
-        })
-    }
+fn mount(target: &Path, spec: &MountSpec<'_>) -> Result<()> {
+    let fstype = (!spec.fstype.is_empty() && spec.fstype != "none").then_some(spec.fstype);
+    let data = (!spec.data.is_empty()).then_some(spec.data.as_str());
+    nix::mount::mount(Some(spec.device), target, fstype, spec.flags, data).map_err(|e| {
+        // As Docker: a password in the options is not repeated in the error.
+        let shown: String = spec.data.split(',').map(|o| if o.starts_with("password=") { "password=********" } else { o }).collect::<Vec<_>>().join(",");
+        Error::Mount {
+            path: target.display().to_string(),
+            reason: format!("failed to mount local volume: mount {}:{}, flags: {:#x}, data: {shown}: {}", spec.device, target.display(), spec.flags.bits(), e.desc()),
+        }
+    })
 }
 
 #[cfg(test)]

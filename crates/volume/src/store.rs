@@ -9,24 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Why a volume operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("no such volume: {0}")]
-    NotFound(String),
-    #[error("create {0}: {0:?} includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path")]
-    InvalidName(String),
-    #[error("invalid option key: {0:?}")]
-    InvalidOption(String),
-    #[error("missing required option: {0:?}")]
-    MissingOption(String),
-    #[error("error while mounting volume '{path}': {reason}")]
-    Mount { path: String, reason: String },
-    #[error("volume {0}: {1}")]
-    Io(String, std::io::Error),
-}
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+use crate::error::{Error, Result};
 
 /// A volume's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +37,7 @@ pub struct Store {
     background: std::sync::Arc<crate::background::Background>,
 }
 
-pub(crate) const RECORD: &str = "volume.json";
+const RECORD: &str = "volume.json";
 const DATA: &str = "_data";
 
 /// Docker's rule for a local volume's name: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
@@ -100,8 +83,26 @@ impl Store {
         self.background.settle();
     }
 
-    pub(crate) fn holders(&self) -> &crate::mounts::Holders {
-        &self.holders
+    /// `holder` uses volume `name` from now on: a volume with mount options is
+    /// mounted for its first holder ([`crate::mounts`]).
+    pub fn attach(&self, name: &str, holder: &str) -> Result<()> {
+        let v = self.get(name)?;
+        self.holders.attach(name, &self.data(name), &v.options, holder)
+    }
+
+    /// `holder` no longer uses volume `name`: unmounted when it was the last. Safe to
+    /// repeat.
+    pub fn detach(&self, name: &str, holder: &str) {
+        self.holders.detach(name, &self.data(name), holder);
+    }
+
+    /// After a daemon restart: the running containers hold their volumes again
+    /// (`live`: volume and container pairs), already mounted; a volume mounted with
+    /// no holder (its containers ended while no daemon ran) is unmounted.
+    pub fn restore_mounts(&self, live: impl IntoIterator<Item = (String, String)>) {
+        let mounted: Vec<(String, PathBuf)> =
+            self.list().into_iter().filter(|v| !v.options.is_empty()).map(|v| (v.name.clone(), self.data(&v.name))).collect();
+        self.holders.restore(live, &mounted);
     }
 
     pub fn root(&self) -> &Path {
@@ -143,7 +144,7 @@ impl Store {
             // Made by someone else meanwhile: theirs is the volume.
             return self.get(name).map(|v| (v, false)).or(Err(io(e)));
         }
-        self.background.push(&self.root, crate::background::Job::Sync(self.root.join(name)));
+        self.background.push(&self.root, crate::background::Job::Sync(self.root.join(name).join(RECORD)));
         Ok((volume, true))
     }
 

@@ -8,21 +8,10 @@
 use std::path::Path;
 
 use api::binds::{Bind, Propagation};
-use serde::{Deserialize, Serialize};
 
 use super::Containers;
+use super::record::ImageMount;
 use crate::error::{Error, Result};
-
-/// An image mounted in a container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageMount {
-    /// The image as the mount named it (inspect's `Source`).
-    pub source: String,
-    pub image_id: String,
-    pub destination: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub subpath: String,
-}
 
 /// The image mounts a create asks for, each image resolved.
 pub fn wanted(images: &image::store::Store, mounts: &[api::hostconfig::Mount]) -> Result<Vec<ImageMount>> {
@@ -101,7 +90,7 @@ pub fn unstage(d: &Containers, id: &str, count: usize, staging: &Path) {
     for i in 0..count {
         // A subpath's bind before the view it is in.
         for p in [staging.join(format!("image-{i}-sub")), staging.join(format!("image-{i}"))] {
-            super::run::unmount_all(&p);
+            let _ = nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH);
             let _ = std::fs::remove_dir(&p).or_else(|_| std::fs::remove_file(&p));
         }
         let _ = d.images.snapshots().remove(&view_key(id, i));

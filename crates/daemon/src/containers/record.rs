@@ -120,6 +120,18 @@ pub(crate) struct LegacyEndpoint {
     ports: Vec<PublishedPort>,
 }
 
+/// An image mounted in a container (`--mount type=image`, see
+/// [`image_mounts`](super::image_mounts)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageMount {
+    /// The image as the mount named it (inspect's `Source`).
+    pub source: String,
+    pub image_id: String,
+    pub destination: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subpath: String,
+}
+
 /// One container: its configuration as created and its state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -158,7 +170,7 @@ pub struct Record {
     pub volumes: Vec<super::volumes::VolumeMount>,
     /// Its image mounts (`--mount type=image`), resolved at create.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub image_mounts: Vec<super::image_mounts::ImageMount>,
+    pub image_mounts: Vec<ImageMount>,
     /// The host binds of the containers of `--volumes-from`, resolved at create.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherited_binds: Vec<Bind>,

@@ -158,7 +158,7 @@ pub struct Wanted {
 
 /// One `--volumes-from` entry (`NAME[:ro|rw]`): the container's record and the mode
 /// asked for, if any.
-fn volumes_from(d: &super::Containers, spec: &str) -> Result<(std::sync::Arc<super::record::Record>, Option<bool>)> {
+fn volumes_from(d: &super::Containers, spec: &str) -> Result<(std::sync::Arc<super::Container>, Option<bool>)> {
     let (name, mode) = spec.split_once(':').unwrap_or((spec, ""));
     let read_only = match mode {
         "" => None,
@@ -168,7 +168,7 @@ fn volumes_from(d: &super::Containers, spec: &str) -> Result<(std::sync::Arc<sup
     };
     // A bad parameter of the create, not a missing resource: a 404 would make
     // clients look for the image instead.
-    let source = d.get(name).map_err(|e| Error::invalid(e.message))?.record();
+    let source = d.get(name).map_err(|e| Error::invalid(e.message))?;
     Ok((source, read_only))
 }
 
@@ -179,7 +179,7 @@ pub fn inherited_binds(d: &super::Containers, from: &[String], own: &[&str]) -> 
     let mut out: Vec<Bind> = Vec::new();
     for spec in from {
         let (source, read_only) = volumes_from(d, spec)?;
-        for mut b in source.all_binds() {
+        for mut b in source.record().all_binds() {
             let dst = b.destination.clone();
             if own.iter().any(|o| same_path(o, &dst)) || out.iter().any(|o| same_path(&o.destination, &dst)) {
                 continue;
@@ -200,7 +200,7 @@ pub fn inherited(d: &super::Containers, from: &[String]) -> Result<Vec<Wanted>> 
     let mut out = Vec::new();
     for spec in from {
         let (source, read_only) = volumes_from(d, spec)?;
-        out.extend(source.volumes.iter().map(|v| Wanted {
+        out.extend(source.record().volumes.iter().map(|v| Wanted {
             name: Some(v.name.clone()),
             destination: v.destination.clone(),
             read_only: read_only.unwrap_or(v.read_only),

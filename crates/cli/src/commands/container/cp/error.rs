@@ -5,8 +5,13 @@
 
 use std::io;
 
-use super::gopath::as_path;
 use crate::format::gofmt::quote;
+
+/// A path's bytes as a path, for messages.
+fn as_path(p: &[u8]) -> &std::path::Path {
+    use std::os::unix::ffi::OsStrExt;
+    std::path::Path::new(std::ffi::OsStr::from_bytes(p))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
