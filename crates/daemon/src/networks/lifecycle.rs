@@ -165,7 +165,15 @@ impl Networks {
         }
         if live.def.has_names() {
             let names = Arc::new(directory::Directory::new(Arc::downgrade(&self.book), id.to_string()));
-            let serving = self.runtime.block_on(net::dns::Server::serve((b.gateway, 53).into(), names, self.upstreams.clone()));
+            // A few tries: the gateway's address is the bridge's only just now, and a
+            // bind that fails here leaves the network without names for its life.
+            let mut serving = self.runtime.block_on(net::dns::Server::serve((b.gateway, 53).into(), names.clone(), self.upstreams.clone()));
+            for _ in 0..10 {
+                let Err(e) = &serving else { break };
+                tracing::debug!(network = %live.def.name, "DNS on {}:53 not yet: {e}", b.gateway);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                serving = self.runtime.block_on(net::dns::Server::serve((b.gateway, 53).into(), names.clone(), self.upstreams.clone()));
+            }
             match serving {
                 Ok(server) => live.dns = Some(server),
                 // Containers still get addresses and routes; only names fail.
