@@ -11,6 +11,7 @@ pub mod info;
 pub mod inspect;
 pub mod network;
 pub mod prune;
+pub mod system_prune;
 pub mod system;
 pub mod version;
 pub mod volume;

@@ -13,7 +13,7 @@ pub async fn run(cli: &mut Cli<'_>, args: SystemArgs) -> Result<()> {
         Some(SystemCommand::Info(a)) => super::info::run(cli, a).await,
         Some(SystemCommand::Events(a)) => super::events::run(cli, a).await,
         Some(SystemCommand::Df(a)) => super::df::run(cli, a).await,
-        Some(SystemCommand::Prune(a)) => super::prune::run(cli, a).await,
+        Some(SystemCommand::Prune(a)) => super::system_prune::run(cli, a).await,
         None => {
             // Like docker, a bare `system` prints its help.
             let mut root = Opts::command();
