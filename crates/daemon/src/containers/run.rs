@@ -174,8 +174,7 @@ fn launch_mounted(
     let mut binds = r.all_binds();
     binds.extend(super::volumes::binds(&d.volumes, &r.volumes));
     let run_dir = paths.run_dir(id);
-    super::volumes::unstage_subpaths(&run_dir);
-    std::fs::create_dir_all(&run_dir).map_err(|e| StartFailure::internal(format!("create {}: {e}", run_dir.display())))?;
+    super::volumes::unstage_subpaths(&r.volumes, &run_dir);
     let failed = |e: Error| StartFailure { exit_code: 128, kind: e.kind, message: e.message };
     binds.extend(super::volumes::stage_subpaths(&d.volumes, &r.volumes, &run_dir).map_err(failed)?);
     super::image_mounts::unstage(d, id, r.image_mounts.len(), &run_dir);
@@ -463,8 +462,8 @@ pub(crate) fn end_run(d: &Containers, id: &str, runtime: &str, r: Option<&Record
     d.networks.detach(id);
     unmount_all(&paths.rootfs(id));
     unmount_all(&paths.legacy_rootfs(id));
-    super::volumes::unstage_subpaths(&paths.run_dir(id));
     if let Some(r) = r {
+        super::volumes::unstage_subpaths(&r.volumes, &paths.run_dir(id));
         super::image_mounts::unstage(d, id, r.image_mounts.len(), &paths.run_dir(id));
         super::volumes::detach(&d.volumes, id, &r.volumes);
     }

@@ -291,6 +291,7 @@ pub fn stage_subpaths(store: &volume::Store, mounts: &[VolumeMount], staging: &P
         })?;
         let is_dir = nix::sys::stat::fstat(&fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
         let at = staging.join(format!("subpath-{i}"));
+        std::fs::create_dir_all(staging).map_err(|e| Error::internal(format!("create {}: {e}", staging.display())))?;
         let made = match is_dir {
             true => std::fs::create_dir_all(&at),
             false => std::fs::File::create(&at).map(drop),
@@ -311,13 +312,13 @@ pub fn stage_subpaths(store: &volume::Store, mounts: &[VolumeMount], staging: &P
     Ok(out)
 }
 
-/// Undoes [`stage_subpaths`] (at the end of a run). Safe to repeat.
-pub fn unstage_subpaths(staging: &Path) {
-    for entry in std::fs::read_dir(staging).into_iter().flatten().flatten() {
-        if entry.file_name().to_string_lossy().starts_with("subpath-") {
-            let _ = nix::mount::umount2(&entry.path(), nix::mount::MntFlags::MNT_DETACH);
-            let _ = std::fs::remove_dir(entry.path()).or_else(|_| std::fs::remove_file(entry.path()));
-        }
+/// Undoes [`stage_subpaths`] for `mounts` (at the end of a run, and before the next
+/// stages them again). Safe to repeat; nothing to do without a subpath.
+pub fn unstage_subpaths(mounts: &[VolumeMount], staging: &Path) {
+    for (i, _) in mounts.iter().enumerate().filter(|(_, m)| !m.subpath.is_empty()) {
+        let at = staging.join(format!("subpath-{i}"));
+        let _ = nix::mount::umount2(&at, nix::mount::MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_dir(&at).or_else(|_| std::fs::remove_file(&at));
     }
 }
 

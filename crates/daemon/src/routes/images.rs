@@ -44,31 +44,32 @@ fn store_err(e: metadata::Error) -> Error {
     }
 }
 
+/// The `repo` and `tag` parameters as one reference; none without a repository
+/// (a tag alone names nothing: Docker ignores it).
+fn repo_tag(q: &api::query::Query) -> Result<Option<image::Reference>> {
+    let (repo, tag) = (q.get("repo").unwrap_or(""), q.get("tag").unwrap_or(""));
+    let reference = match (repo.is_empty(), tag.is_empty()) {
+        (true, _) => return Ok(None),
+        (false, true) => image::Reference::parse(repo),
+        (false, false) => image::Reference::parse(&format!("{repo}:{tag}")),
+    };
+    reference.map(Some).map_err(|e| Error::invalid(e.to_string()))
+}
+
 /// `POST /commit`: a container's changes as a new image (201 with its ID).
 async fn commit(State(d): State<S>, req: axum::extract::Request) -> Result<Response> {
     let q = api::query::Query::parse(req.uri().query().unwrap_or("")).map_err(|e| Error::invalid(e.to_string()))?;
     let name = q.get("container").unwrap_or("").to_string();
-    let repo = q.get("repo").unwrap_or("").to_string();
-    let tag = q.get("tag").unwrap_or("").to_string();
-    let reference = match (repo.is_empty(), tag.is_empty()) {
-        // A tag without a repository names nothing (Docker ignores it).
-        (true, _) => None,
-        (false, true) => Some(image::Reference::parse(&repo)),
-        (false, false) => Some(image::Reference::parse(&format!("{repo}:{tag}"))),
-    }
-    .transpose()
-    .map_err(|e| Error::invalid(e.to_string()))?;
     let request = crate::containers::commit::Request {
-        reference,
+        reference: repo_tag(&q)?,
         comment: q.get("comment").unwrap_or("").to_string(),
         author: q.get("author").unwrap_or("").to_string(),
         pause: q.get_bool_or("pause", true),
         changes: q.get_all("changes").map(String::from).collect(),
-        config: None,
+        config: super::json_body(req.into_body(), 1 << 20).await?,
     };
-    let config = super::json_body(req.into_body(), 1 << 20).await?;
     let c = d.containers.get(&name)?;
-    let id = crate::containers::commit::commit(&d.containers, &c, crate::containers::commit::Request { config, ..request }).await?;
+    let id = crate::containers::commit::commit(&d.containers, &c, request).await?;
     let mut resp = axum::Json(serde_json::json!({ "Id": id })).into_response();
     *resp.status_mut() = StatusCode::CREATED;
     Ok(resp)
@@ -369,17 +370,9 @@ async fn create(
             "either fromImage or fromSrc is required",
         ));
     };
-    let repo = query.get("repo").unwrap_or("").to_string();
-    let tag = query.get("tag").unwrap_or("").to_string();
     let message = query.get("message").unwrap_or("").to_string();
     let changes: Vec<String> = query.get_all("changes").map(String::from).collect();
-    let reference = match (repo.is_empty(), tag.is_empty()) {
-        (true, _) => None,
-        (false, true) => Some(image::Reference::parse(&repo)),
-        (false, false) => Some(image::Reference::parse(&format!("{repo}:{tag}"))),
-    }
-    .transpose()
-    .map_err(|e| Error::invalid(e.to_string()))?;
+    let reference = repo_tag(&query)?;
     let reader: Box<dyn std::io::Read + Send> = if src == "-" {
         Box::new(BodyReader::spawn(body))
     } else {

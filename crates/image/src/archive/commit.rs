@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 
-use super::load::{Desc, OciManifest};
-use super::{Result, to_json};
-use crate::digest::Digest;
+use super::Result;
+use super::load::Desc;
 use crate::layer::Compression;
 use crate::manifest::{self, ContainerConfig, History, ImageConfig, Platform};
-use crate::metadata::{Image, NewImage, Target};
+use crate::metadata::Image;
 use crate::reference::Reference;
 use crate::store::Store;
 
@@ -83,26 +82,6 @@ pub fn commit(store: &Store, key: &str, parent: Option<&Image>, new: Commit<'_>)
     // What the parent's builder recorded about itself is not this image's.
     config.extra.remove("container");
     config.extra.remove("container_config");
-    let config_bytes = to_json(&config);
-    let id = content.put_bytes(&config_bytes)?;
-    lease.add(&id)?;
-    let m = OciManifest {
-        schema_version: 2,
-        media_type: manifest::OCI_MANIFEST,
-        config: Desc { media_type: manifest::OCI_CONFIG.into(), digest: id.clone(), size: config_bytes.len() as u64, urls: Vec::new() },
-        layers,
-    };
-    let manifest_bytes = to_json(&m);
-    let manifest: Digest = content.put_bytes(&manifest_bytes)?;
-    lease.add(&manifest)?;
-    let target = Target { media_type: manifest::OCI_MANIFEST.into(), digest: manifest.clone(), size: manifest_bytes.len() as u64 };
     let size = parent_size + if empty { 0 } else { stats.tar_size };
-    let mut img = store.images().add(NewImage { id: id.clone(), target, manifest, size })?;
-    if let Some(r) = new.reference {
-        store.images().tag(r, &id)?;
-        img = store.images().get(&id).unwrap_or(img);
-    }
-    // The record references everything now.
-    let _ = lease.release();
-    Ok(img)
+    super::import::add_image(store, lease, &config, layers, size, new.reference)
 }

@@ -95,14 +95,30 @@ pub fn import(
         comment,
         ..ImageConfig::default()
     };
-    let config_bytes = to_json(&config);
+    let layers = vec![Desc { media_type: manifest::OCI_LAYER_GZIP.into(), digest: layer, size: layer_size, urls: Vec::new() }];
+    add_image(store, lease, &config, layers, size, reference)
+}
+
+/// Stores `config` and an OCI manifest of it and `layers` (their blobs already in the
+/// content store, under `lease`), adds the image (`size` bytes) and tags it; the
+/// lease ends once the image's record references everything.
+pub(super) fn add_image(
+    store: &Store,
+    lease: crate::gc::Lease,
+    config: &ImageConfig,
+    layers: Vec<Desc>,
+    size: u64,
+    reference: Option<&Reference>,
+) -> Result<Image> {
+    let content = store.content();
+    let config_bytes = to_json(config);
     let id = content.put_bytes(&config_bytes)?;
     lease.add(&id)?;
     let m = OciManifest {
         schema_version: 2,
         media_type: manifest::OCI_MANIFEST,
         config: Desc { media_type: manifest::OCI_CONFIG.into(), digest: id.clone(), size: config_bytes.len() as u64, urls: Vec::new() },
-        layers: vec![Desc { media_type: manifest::OCI_LAYER_GZIP.into(), digest: layer, size: layer_size, urls: Vec::new() }],
+        layers,
     };
     let manifest_bytes = to_json(&m);
     let manifest = content.put_bytes(&manifest_bytes)?;
