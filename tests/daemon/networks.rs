@@ -756,12 +756,41 @@ fn the_way_out_skips_internal_networks_and_port_53_stays_berths() {
     assert_eq!(ok(docker(&d, &["port", "moves", "80/tcp"])).trim(), format!("127.0.0.1:{port2}"));
     ok(docker(&d, &["rm", "-f", "moves"]));
     ok(docker(&d, &["network", "rm", "spare"]));
-    // A DNS server published on every address leaves the gateway's port 53 to berth.
+    // A DNS server published on every address leaves the gateway's port 53 to berth,
+    // and so does a NAT rule of another table (another daemon's, say) that runs first.
     ok(docker(&d, &["run", "-d", "--name", "dns", "--network", "outer", "-p", "53:53/udp", "busybox", "sleep", "600"]));
+    let _foreign = ForeignTable::add(&format!(
+        "chain pre {{\n type nat hook prerouting priority dstnat - 10; policy accept;\n fib daddr type local udp dport 53 dnat to {}.250:53\n }}",
+        outer.net
+    ));
     let got = run_until(&d, &["run", "--rm", "--network", "outer", "busybox", "nslookup", "dns"], &format!("{}.", outer.net));
     assert!(got.contains(&format!("Address: {}.", outer.net)), "{got}");
     ok(docker(&d, &["rm", "-f", "both", "dns"]));
     ok(docker(&d, &["network", "rm", "inner", "outer"]));
+}
+
+/// An nftables table of the test's own, as another program on the host would have;
+/// removed when dropped.
+struct ForeignTable(String);
+
+impl ForeignTable {
+    fn add(body: &str) -> ForeignTable {
+        let name = format!("berth_test_foreign{}", std::process::id());
+        let script = format!("table ip {name} {{\n{body}\n}}\n");
+        let o = std::process::Command::new("nft").args(["-f", "-"]).stdin(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().expect("piped").write_all(script.as_bytes())?;
+            child.wait_with_output()
+        });
+        assert!(o.as_ref().is_ok_and(|o| o.status.success()), "nft {script}: {o:?}");
+        ForeignTable(name)
+    }
+}
+
+impl Drop for ForeignTable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("nft").args(["delete", "table", "ip", &self.0]).status();
+    }
 }
 
 /// A container's own `--dns` on a user network: its resolv.conf still asks berthd

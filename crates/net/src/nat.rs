@@ -29,8 +29,9 @@ pub struct Segment {
     pub masquerade: bool,
     /// Nothing is forwarded between it and any other device (`--internal`).
     pub internal: bool,
-    /// berth answers names on this gateway's port 53: never forwarded (a container
-    /// publishing port 53 must not take its network's names).
+    /// berth answers names on this gateway's port 53: that traffic is never tracked,
+    /// so no NAT rule of any table (a container publishing port 53 on every address,
+    /// here or under another daemon) can take its network's names.
     pub dns: Option<Ipv4Addr>,
 }
 
@@ -105,12 +106,17 @@ fn table_script(t: &Table, family: Family) -> String {
     let (at, any) = (elements(true), elements(false));
     let mut postrouting = String::new();
     let mut forward = String::new();
-    let mut keep = String::new();
-    if family == Family::V4 {
-        for gw in t.segments.iter().filter_map(|s| s.dns) {
-            keep.push_str(&format!("\t\tip daddr {gw} th dport 53 return\n"));
-        }
-    }
+    let gateways: Vec<String> = t.segments.iter().filter_map(|s| s.dns).map(|gw| gw.to_string()).collect();
+    let untracked = if family == Family::V4 && !gateways.is_empty() {
+        // Before conntrack (priority raw): untracked packets skip every NAT hook.
+        let gateways = gateways.join(", ");
+        format!(
+            "\tchain names_in {{\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tip daddr {{ {gateways} }} th dport 53 notrack\n\t}}\n\
+             \tchain names_out {{\n\t\ttype filter hook output priority raw; policy accept;\n\t\tip saddr {{ {gateways} }} th sport 53 notrack\n\t}}\n"
+        )
+    } else {
+        String::new()
+    };
     let bridges: Vec<String> = t.segments.iter().map(|s| format!("\"{}\"", s.bridge)).collect();
     for s in t.segments {
         let bridge = &s.bridge;
@@ -142,7 +148,8 @@ fn table_script(t: &Table, family: Family) -> String {
          table {table} {name} {{\n\
          \tmap ports_at {{\n\t\ttype {addr_type} . inet_proto . inet_service : {addr_type} . inet_service\n{at}\t}}\n\
          \tmap ports_any {{\n\t\ttype inet_proto . inet_service : {addr_type} . inet_service\n{any}\t}}\n\
-         \tchain ports {{\n{keep}\t\tdnat {sel} to {sel} daddr . meta l4proto . th dport map @ports_at\n\t\tdnat {sel} to meta l4proto . th dport map @ports_any\n\t}}\n\
+         {untracked}\
+         \tchain ports {{\n\t\tdnat {sel} to {sel} daddr . meta l4proto . th dport map @ports_at\n\t\tdnat {sel} to meta l4proto . th dport map @ports_any\n\t}}\n\
          \tchain prerouting {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
          \tchain output {{\n\t\ttype nat hook output priority -100; policy accept;\n\t\tfib daddr type local jump ports\n\t}}\n\
          \tchain postrouting {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n{postrouting}\t}}\n\
@@ -313,8 +320,9 @@ mod tests {
         // Internal: no way out, no masquerade.
         assert!(s.contains("iifname \"b2\" oifname != \"b2\" drop"), "{s}");
         assert!(!s.contains("ip saddr 10.1.4.0/24 oifname != \"b2\" masquerade"), "{s}");
-        // Names served on a gateway are never forwarded.
-        assert!(s.contains("\t\tip daddr 10.1.4.1 th dport 53 return\n\t\tdnat ip to"), "{s}");
+        // Names served on a gateway are never tracked, so never NATed by anyone.
+        assert!(s.contains("type filter hook prerouting priority raw; policy accept;\n\t\tip daddr { 10.1.4.1 } th dport 53 notrack\n"), "{s}");
+        assert!(s.contains("type filter hook output priority raw; policy accept;\n\t\tip saddr { 10.1.4.1 } th sport 53 notrack\n"), "{s}");
     }
 
     /// nft itself accepts the script and the table comes and goes (root, nft).
@@ -343,7 +351,7 @@ mod tests {
                 internal: false,
                 dns: None,
             },
-            Segment { bridge: "nonexistent1".into(), subnet: (Ipv4Addr::new(10, 9, 8, 0), 24), subnet6: None, masquerade: false, internal: true, dns: None },
+            Segment { bridge: "nonexistent1".into(), subnet: (Ipv4Addr::new(10, 9, 8, 0), 24), subnet6: None, masquerade: false, internal: true, dns: Some(Ipv4Addr::new(10, 9, 8, 1)) },
         ];
         let t = Table { name: &name, segments: &segments, forwards: &forwards };
         let applied = apply(&t);
@@ -352,6 +360,7 @@ mod tests {
         applied.unwrap();
         let text = String::from_utf8_lossy(&listed.stdout);
         assert!(text.contains("tcp . 18080 : 10.9.9.2 . 80"), "{text}");
+        assert!(text.contains("ip daddr 10.9.8.1 th dport 53 notrack"), "{text}");
         // Applied twice: still one table, replaced.
         apply(&t).unwrap();
         apply(&Table { forwards: &[], ..t.clone() }).unwrap();
