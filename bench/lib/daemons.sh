@@ -5,13 +5,14 @@
 # directory, loads busybox into both, and on exit stops them by pid and removes
 # everything they made.
 # Sets: rel, tmp, docker_cli, with_docker; defines berth(), docker(), start_berthd().
+# BENCH_TMP: where the data roots go (/tmp by default), e.g. a freshly made file system.
 BERTH_PEERS=1 bash scripts/install-deps.sh
 cargo build --release --locked -p berth-cli -p berth-daemon -p berth-shim -p berth-runtime -p berth-fixture 2>&1 | tail -1
 rel=$PWD/target/release
 docker_cli=/usr/local/bin/docker
 [[ -x $docker_cli ]] || docker_cli=$(command -v docker || true)
 
-tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
+tmp=$(mktemp -d "${BENCH_TMP:-/tmp}/berth-bench.XXXXXX")
 # Exec roots on tmpfs, where both daemons keep them by default (/run/berth, /run/docker);
 # data roots on disk (/tmp here, as /var/lib by default).
 run_tmp=$(mktemp -d /run/berth-bench.XXXXXX)

@@ -2,25 +2,34 @@
 //! answers at the speed of a rename: the fsyncs that carry a new volume's record
 //! through a power loss (batched: one directory sync for all the volumes made
 //! meanwhile), and the deletion of a removed volume's files (it is gone for users
-//! the moment it is renamed out of the way). A kill -9 loses nothing of either: the
-//! page cache holds the record, and `.gone-*` directories are deleted at the next
+//! the moment it is renamed out of the way), or its emptying to be a spare
+//! ([`crate::spares`]). A kill -9 loses nothing of either: the page cache holds the
+//! record, `.gone-*` directories are deleted and `.spare-*` ones emptied at the next
 //! open. After a power loss, a volume made in the last moments may be found without
 //! its record; the next open repairs it ([`crate::Store::open`]).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::spares::Spares;
+
 pub(crate) enum Job {
     /// A new volume's record: it, its directory's entries and its name in the root.
     Sync(PathBuf),
+    /// A volume made from a spare: its record (rewritten in place) and its name in
+    /// the root; the spare's own entries were on the disk already.
+    SyncRecord(PathBuf),
     /// A removed volume's directory, renamed out of the way.
     Delete(PathBuf),
+    /// A removed volume's directory, renamed out of the way, to be a spare: deleted
+    /// when it cannot be one.
+    Recycle(PathBuf),
 }
 
 /// The queue and whether a thread is draining it.
-#[derive(Default)]
 pub(crate) struct Background {
     queue: Mutex<(Vec<Job>, bool)>,
+    spares: Arc<Spares>,
 }
 
 impl std::fmt::Debug for Background {
@@ -30,6 +39,10 @@ impl std::fmt::Debug for Background {
 }
 
 impl Background {
+    pub(crate) fn new(spares: Arc<Spares>) -> Background {
+        Background { queue: Mutex::new((Vec::new(), false)), spares }
+    }
+
     /// Queues `job` for the store rooted at `root`; starts a thread when none drains.
     pub(crate) fn push(self: &Arc<Self>, root: &std::path::Path, job: Job) {
         let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -43,7 +56,7 @@ impl Background {
                 q.1 = false;
                 let jobs = std::mem::take(&mut q.0);
                 drop(q);
-                run(root, jobs);
+                run(root, &self.spares, jobs);
             }
         }
     }
@@ -70,7 +83,7 @@ impl Background {
                 }
                 std::mem::take(&mut q.0)
             };
-            run(root, jobs);
+            run(root, &self.spares, jobs);
         }
     }
 }
@@ -78,7 +91,7 @@ impl Background {
 /// How long a batch waits for more jobs before it syncs.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
-fn run(root: &std::path::Path, jobs: Vec<Job>) {
+fn run(root: &std::path::Path, spares: &Spares, jobs: Vec<Job>) {
     // The volume's own files only (a syncfs would also write back whatever else the
     // filesystem holds dirty, a container's gigabytes included); one sync of the root
     // for the whole batch's names.
@@ -91,8 +104,16 @@ fn run(root: &std::path::Path, jobs: Vec<Job>) {
                     let _ = atomic_file::sync_dir(dir);
                 }
             }
+            Job::SyncRecord(record) => {
+                let _ = std::fs::File::open(&record).and_then(|f| f.sync_all());
+            }
             Job::Delete(dir) => {
                 let _ = std::fs::remove_dir_all(&dir);
+            }
+            Job::Recycle(dir) => {
+                if let Some(dir) = spares.recycle(dir) {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
             }
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! - [`store`]: the volumes on disk, `<root>/<name>/_data` with the volume's record
 //!   beside it, made and removed so that a crash at any moment leaves either the
-//!   whole volume or nothing a user sees;
+//!   whole volume or nothing a user sees; a removed volume's directory is emptied
+//!   and kept, a spare for the next create;
 //! - [`copy_up`]: a new, empty volume filled with the image's content at the path it
 //!   is mounted on (Docker's copy-up), ownership, modes and links kept, never
 //!   following a link out of either tree;
@@ -14,6 +15,7 @@ mod background;
 pub mod copy_up;
 mod error;
 pub mod mounts;
+mod spares;
 pub mod store;
 pub mod subpath;
 

@@ -1,7 +1,9 @@
 //! Volumes on disk: `<root>/<name>/_data` (what containers mount) and
 //! `<root>/<name>/volume.json` (its record). A volume is made whole under a hidden
 //! temporary name and renamed into place; it is removed by renaming it out of the
-//! way first. Whatever a crash leaves under those hidden names is removed at open.
+//! way first, and kept as a spare for the next create when it can be emptied
+//! ([`crate::spares`]). Whatever a crash leaves under those hidden names is removed
+//! (or emptied, for a spare) at open.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,7 +11,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::background::Job;
 use crate::error::{Error, Result};
+use crate::spares::{self, Spares};
 
 /// A volume's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,10 +39,12 @@ pub struct Store {
     holders: std::sync::Arc<crate::mounts::Holders>,
     /// Syncs and deletions done off the caller's path ([`crate::background`]).
     background: std::sync::Arc<crate::background::Background>,
+    /// Removed volumes' directories, emptied, to be the next made.
+    spares: std::sync::Arc<Spares>,
 }
 
-const RECORD: &str = "volume.json";
-const DATA: &str = "_data";
+pub(crate) const RECORD: &str = "volume.json";
+pub(crate) const DATA: &str = "_data";
 
 /// Docker's rule for a local volume's name: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn valid_name(name: &str) -> bool {
@@ -57,9 +63,16 @@ impl Store {
     /// is removed when not (it was never handed out whole).
     pub fn open(root: &Path) -> std::io::Result<Store> {
         std::fs::create_dir_all(root)?;
-        let store = Store { root: root.to_path_buf(), holders: Default::default(), background: Default::default() };
+        let spares = std::sync::Arc::new(Spares::default());
+        let background = std::sync::Arc::new(crate::background::Background::new(spares.clone()));
+        let store = Store { root: root.to_path_buf(), holders: Default::default(), background, spares };
         for entry in std::fs::read_dir(root)?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(spares::PREFIX) {
+                // Emptied again: a crash may have stopped it half way.
+                store.background.push(root, Job::Recycle(entry.path()));
+                continue;
+            }
             if name.starts_with('.') {
                 let _ = std::fs::remove_dir_all(entry.path());
                 continue;
@@ -127,25 +140,43 @@ impl Store {
         }
         let volume = Volume { name: name.to_string(), created: Utc::now(), labels, options, anonymous };
         let io = |e| Error::Io(name.to_string(), e);
+        let record = serde_json::to_vec_pretty(&volume).map_err(|e| io(std::io::Error::other(e)))?;
+        // Whole or absent after a crash (the rename); on the disk shortly after, in
+        // the background's batch.
+        let path = self.root.join(name);
+        let made = match self.spares.take() {
+            Some(spare) => reuse(&spare, &record, &path).map(|()| Job::SyncRecord(path.join(RECORD))).inspect_err(|_| self.background.push(&self.root, Job::Delete(spare))),
+            None => self.make(name, &record).map(|()| Job::Sync(path.join(RECORD))),
+        };
+        match made {
+            Ok(sync) => {
+                self.background.push(&self.root, sync);
+                Ok((volume, true))
+            }
+            // Made by someone else meanwhile: theirs is the volume.
+            Err(e) => self.get(name).map(|v| (v, false)).or(Err(io(e))),
+        }
+    }
+
+    /// A volume made from nothing, under a hidden name, then renamed to `name`.
+    fn make(&self, name: &str, record: &[u8]) -> std::io::Result<()> {
         let tmp = self.root.join(format!(".new-{name}-{}", unique()));
-        let _ = std::fs::remove_dir_all(&tmp);
         let made = (|| {
             std::fs::create_dir(&tmp)?;
             // As Docker's: the data directory is open to the container's users.
             std::fs::create_dir(tmp.join(DATA))?;
-            let record = serde_json::to_vec_pretty(&volume).map_err(std::io::Error::other)?;
-            // Whole or absent after a crash (the rename); on the disk shortly after,
-            // in the background's batch.
-            std::fs::write(tmp.join(RECORD), &record)?;
+            std::fs::write(tmp.join(RECORD), record)?;
             std::fs::rename(&tmp, self.root.join(name))
         })();
-        if let Err(e) = made {
+        if made.is_err() {
             let _ = std::fs::remove_dir_all(&tmp);
-            // Made by someone else meanwhile: theirs is the volume.
-            return self.get(name).map(|v| (v, false)).or(Err(io(e)));
         }
-        self.background.push(&self.root, crate::background::Job::Sync(self.root.join(name).join(RECORD)));
-        Ok((volume, true))
+        made
+    }
+
+    /// Whether a create now would use a spare (no inode made: a rename's cost).
+    pub fn has_spare(&self) -> bool {
+        self.spares.has_one()
     }
 
     /// The volume `name`.
@@ -179,10 +210,15 @@ impl Store {
             let _ = nix::mount::umount2(&self.data(name), nix::mount::MntFlags::MNT_DETACH);
         }
         // Gone for users with the rename; its files are deleted in the background
-        // (or, after a crash, at the next open).
-        let gone = self.root.join(format!(".gone-{name}-{}", unique()));
+        // (or, after a crash, at the next open), its directory kept as a spare
+        // unless it was a mount's.
+        let (prefix, job): (&str, fn(PathBuf) -> Job) = match v.options.is_empty() {
+            true => (spares::PREFIX, Job::Recycle),
+            false => (".gone-", Job::Delete),
+        };
+        let gone = self.root.join(format!("{prefix}{}", unique()));
         std::fs::rename(self.root.join(name), &gone).map_err(|e| Error::Io(name.to_string(), e))?;
-        self.background.push(&self.root, crate::background::Job::Delete(gone));
+        self.background.push(&self.root, job(gone));
         Ok(())
     }
 
@@ -204,6 +240,20 @@ impl Store {
         }
         total
     }
+}
+
+/// The spare `dir` (empty, as new) made the volume at `to`, with `record`: the record
+/// rewritten in place and the directory renamed, no inode made.
+fn reuse(dir: &Path, record: &[u8], to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new().write(true).open(dir.join(RECORD))?;
+    file.write_all_at(record, 0)?;
+    file.set_len(record.len() as u64)?;
+    drop(file);
+    // Made now, as far as anyone looking at its times can tell.
+    let now = nix::sys::time::TimeSpec::UTIME_NOW;
+    nix::sys::stat::utimensat(nix::fcntl::AT_FDCWD, &dir.join(DATA), &now, &now, nix::sys::stat::UtimensatFlags::NoFollowSymlink)?;
+    std::fs::rename(dir, to)
 }
 
 /// A suffix no other call of this process uses.
@@ -231,7 +281,45 @@ mod tests {
         store.remove("data").unwrap();
         assert!(matches!(store.get("data"), Err(Error::NotFound(_))));
         store.settle();
-        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing left");
+        // Its directory is a spare, emptied: the next volume made is it, with nothing
+        // of the old one's, the old record's longer text included.
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert!(left[0].file_name().unwrap().to_str().unwrap().starts_with(".spare-"), "{left:?}");
+        let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+        let spare_inode = inode(&left[0]);
+        let (w, made) = store.create("ww", BTreeMap::new(), BTreeMap::new(), false).unwrap();
+        assert!(made);
+        assert_eq!(inode(&dir.path().join("ww")), spare_inode, "the spare was used");
+        assert_eq!(std::fs::read_dir(store.data("ww")).unwrap().count(), 0, "empty");
+        assert_eq!(store.get("ww").unwrap(), w);
+        assert!(store.list().iter().map(|v| v.name.as_str()).eq(["ww"]));
+        // Another, with no spare left: made from nothing.
+        store.create("xx", BTreeMap::new(), BTreeMap::new(), false).unwrap();
+        assert!(store.data("xx").is_dir());
+    }
+
+    #[test]
+    fn spares_left_by_a_crash_are_emptied_at_open_and_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let spare = dir.path().join(".spare-9-9");
+        std::fs::create_dir_all(spare.join("_data/half")).unwrap();
+        std::fs::write(spare.join("_data/half/f"), b"old").unwrap();
+        std::fs::write(spare.join("volume.json"), b"{}").unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.settle();
+        assert!(store.list().is_empty(), "a spare is no volume");
+        store.create("new", BTreeMap::new(), BTreeMap::new(), false).unwrap();
+        assert!(!spare.exists(), "used");
+        assert_eq!(std::fs::read_dir(store.data("new")).unwrap().count(), 0);
+        // A mount volume's directory is never kept: deleted.
+        let opts: BTreeMap<String, String> = [("type".to_string(), "tmpfs".to_string()), ("device".to_string(), "tmpfs".to_string())].into();
+        store.create("mnt", BTreeMap::new(), opts, false).unwrap();
+        store.remove("mnt").unwrap();
+        store.remove("new").unwrap();
+        store.settle();
+        let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert!(names.len() == 1 && names[0].starts_with(".spare-"), "{names:?}");
     }
 
     #[test]

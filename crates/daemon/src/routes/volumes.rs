@@ -1,6 +1,9 @@
 //! The volume endpoints: list (with Docker's filters), create, inspect, remove and
 //! prune, over the volume store; which containers use a volume is the container
-//! service's to say. The store is synchronous: each call runs on the blocking pool.
+//! service's to say. The store is synchronous: its calls run on the blocking pool,
+//! but for those that are a rename or the read of one small file (a create from a
+//! spare, a removal, an inspect), done in place: the hop to another thread and back
+//! would cost more than the work.
 
 use std::sync::Arc;
 
@@ -79,7 +82,8 @@ async fn create(State(d): State<S>, req: Request) -> Result<Response> {
     if !matches!(body.driver.as_str(), "" | "local") {
         return Err(Error::not_found(format!("create {}: error looking up volume plugin {}: plugin \"{}\" not found", body.name, body.driver, body.driver)));
     }
-    blocking(move || {
+    let from_spare = d.volumes.has_spare();
+    let make = move || {
         // One made without a name is anonymous, as dockerd 23+ makes it: prune takes it.
         let anonymous = body.name.is_empty();
         let name = if anonymous { crate::containers::names::new_id() } else { body.name.clone() };
@@ -88,38 +92,37 @@ async fn create(State(d): State<S>, req: Request) -> Result<Response> {
             d.events.publish("volume", "create", &name, [("driver".to_string(), "local".to_string())].into());
         }
         Ok((StatusCode::CREATED, axum::Json(shown(&d, &v, false))).into_response())
-    })
-    .await
+    };
+    // From a spare it makes no inode; one made from nothing waits on the disk.
+    match from_spare {
+        true => make(),
+        false => blocking(make).await,
+    }
 }
 
 async fn inspect(State(d): State<S>, Path(name): Path<String>) -> Result<Response> {
-    blocking(move || {
-        let v = d.volumes.get(&name).map_err(store_error)?;
-        Ok(axum::Json(shown(&d, &v, false)).into_response())
-    })
-    .await
+    let v = d.volumes.get(&name).map_err(store_error)?;
+    Ok(axum::Json(shown(&d, &v, false)).into_response())
 }
 
 /// `DELETE /volumes/{name}`: refused while a container mounts it, as Docker refuses;
 /// `force` makes a missing volume no error.
 async fn remove(State(d): State<S>, Path(name): Path<String>, req: Request) -> Result<Response> {
     let force = query(&req)?.get_bool("force");
-    blocking(move || {
-        if let Err(e) = d.volumes.get(&name) {
-            return match force {
-                true => Ok(StatusCode::NO_CONTENT.into_response()),
-                false => Err(store_error(e)),
-            };
-        }
-        let using = users(&d.containers, &name);
-        if !using.is_empty() {
-            return Err(Error::conflict(format!("remove {name}: volume is in use - [{}]", using.join(", "))));
-        }
-        d.volumes.remove(&name).map_err(store_error)?;
-        d.events.publish("volume", "destroy", &name, [("driver".to_string(), "local".to_string())].into());
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+    // A rename: its files go in the store's background.
+    if let Err(e) = d.volumes.get(&name) {
+        return match force {
+            true => Ok(StatusCode::NO_CONTENT.into_response()),
+            false => Err(store_error(e)),
+        };
+    }
+    let using = users(&d.containers, &name);
+    if !using.is_empty() {
+        return Err(Error::conflict(format!("remove {name}: volume is in use - [{}]", using.join(", "))));
+    }
+    d.volumes.remove(&name).map_err(store_error)?;
+    d.events.publish("volume", "destroy", &name, [("driver".to_string(), "local".to_string())].into());
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /volumes/prune`: the volumes no container mounts; anonymous ones only, as
