@@ -5,8 +5,9 @@ set -euo pipefail
 packages=(libseccomp-dev pkg-config busybox-static iproute2 nftables procps python3-venv gcc libc6-dev)
 # Peers used by the interoperability tests and benchmarks, when asked for.
 if [[ "${BERTH_PEERS:-}" == 1 ]]; then
-  # docker.io: the real dockerd (20.10) the differential oracle test compares with.
-  packages+=(runc crun hyperfine umoci docker-compose docker.io)
+  # docker.io: the real dockerd (20.10) the differential oracle test compares with;
+  # docker-registry (the CNCF distribution registry) and skopeo: pulls and pushes.
+  packages+=(runc crun hyperfine umoci docker-compose docker.io docker-registry skopeo)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -16,6 +16,7 @@ mod security;
 mod images;
 mod networks;
 mod oracle;
+mod pull;
 mod system;
 mod userns;
 mod volumes;

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// A proxy address nothing listens on (the discard port of loopback).
+pub const NO_INTERNET: &str = "http://127.0.0.1:9";
+
 pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub socket: PathBuf,
@@ -177,6 +180,14 @@ impl Daemon {
         let child = Command::new(crate::bin("berthd"))
             .args(self.args())
             .args(extra)
+            // Tests talk to registries on loopback only: any other (a pull of an image
+            // no test registry has, say docker.io's) goes to a proxy that is not there
+            // and fails at once, never reaching the internet.
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .env("HTTPS_PROXY", NO_INTERNET)
+            .env("HTTP_PROXY", NO_INTERNET)
+            .env("NO_PROXY", "127.0.0.1,localhost,::1")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())

@@ -5,6 +5,7 @@
 pub mod daemon;
 pub mod dockerd;
 pub mod pty;
+pub mod registry;
 pub mod runtime;
 
 use std::path::PathBuf;

@@ -107,6 +107,10 @@ pub struct Flags {
     /// resolv.conf)
     #[arg(long = "dns", value_name = "IP")]
     pub dns: Vec<String>,
+    /// A registry spoken to over HTTP, or HTTPS without verification: host:port or a
+    /// CIDR (repeat for more; loopback always is)
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT|CIDR")]
+    pub insecure_registry: Vec<String>,
 }
 
 /// daemon.json, with dockerd's key names.
@@ -132,6 +136,7 @@ struct File {
     fixed_cidr_v6: Option<String>,
     default_address_pools: Option<Vec<AddressPoolEntry>>,
     dns: Option<Vec<String>>,
+    insecure_registries: Option<Vec<String>>,
 }
 
 /// IPv6 on the default bridge.
@@ -196,6 +201,10 @@ pub struct Config {
     pub address_pools: Vec<net::ipam::AddressPool>,
     /// DNS servers for containers that name none; empty: the host's.
     pub dns: Vec<String>,
+    /// `insecure-registries`: hosts and networks spoken to over HTTP.
+    pub insecure_registries: Vec<String>,
+    /// Per-registry certificates, `<dir>/<host:port>/`: `certs.d` beside daemon.json.
+    pub certs_dir: PathBuf,
 }
 
 impl Config {
@@ -222,12 +231,13 @@ impl Config {
             Some(p) => (p.clone(), true),
             None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
         };
+        let certs_dir = file.parent().map(PathBuf::from).unwrap_or_default();
         let file = match std::fs::read(&file) {
             Ok(bytes) => parse_file(&file, &bytes)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => File::default(),
             Err(source) => return Err(ConfigError::Read { path: file, source }),
         };
-        merge(flags, file)
+        merge(flags, file).map(|c| Config { certs_dir: certs_dir.join("certs.d"), ..c })
     }
 
     /// Resolves `userns-remap` to its ids (creating Docker's `dockremap` user for
@@ -326,6 +336,7 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
     pick("fixed-cidr-v6", flags.fixed_cidr_v6.is_some(), file.fixed_cidr_v6.is_some());
     pick("default-address-pools", !flags.default_address_pool.is_empty(), file.default_address_pools.is_some());
     pick("dns", !flags.dns.is_empty(), file.dns.is_some());
+    pick("insecure-registries", !flags.insecure_registry.is_empty(), file.insecure_registries.is_some());
     if !conflicts.is_empty() {
         return Err(ConfigError::Conflict(conflicts.join(", ")));
     }
@@ -473,8 +484,11 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
     if let Some(bad) = dns.iter().find(|d| d.parse::<std::net::IpAddr>().is_err()) {
         return Err(ConfigError::Invalid(format!("invalid dns {bad:?}: want an IP address")));
     }
+    let insecure_registries = file.insecure_registries.unwrap_or(flags.insecure_registry);
     Ok(Config {
         dns,
+        insecure_registries,
+        certs_dir: PathBuf::new(),
         bridge,
         bip,
         ipv6,

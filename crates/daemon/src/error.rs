@@ -20,6 +20,8 @@ pub enum ErrorKind {
     NotImplemented,
     /// A service the request needs is not there now; the same request may work later.
     Unavailable,
+    /// A registry refused the credentials.
+    Unauthorized,
     /// berth or the system failed.
     Internal,
 }
@@ -67,6 +69,10 @@ impl Error {
 
     pub fn unavailable(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Unavailable, message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Unauthorized, message)
     }
 
     pub fn internal(message: impl Into<String>) -> Error {

@@ -16,6 +16,8 @@ pub struct Daemon {
     pub networks: Arc<crate::networks::Networks>,
     pub volumes: Arc<volume::Store>,
     pub containers: Arc<crate::containers::Containers>,
+    /// The registries pulled from, each with its connections and tokens.
+    pub registries: Arc<dist::Client>,
 }
 
 impl Daemon {

@@ -421,6 +421,12 @@ impl Writer {
     }
 
     /// The resumable ref, or `None` for an anonymous writer.
+    /// The bytes written so far, read from the start: what a resumed download
+    /// already has, for a consumer that needs the whole stream.
+    pub fn read_back(&self) -> io::Result<File> {
+        File::open(self.dir.join("data"))
+    }
+
     pub fn ref_key(&self) -> Option<&str> {
         self.ref_key.as_deref()
     }

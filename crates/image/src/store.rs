@@ -283,16 +283,18 @@ impl Store {
             );
         }
         let unpacked = self.snapshots.unpack(layers)?;
+        self.record_size(image, &unpacked.chain_ids)?;
+        Ok(unpacked)
+    }
+
+    /// Records as `image`'s size the sum of its snapshots (`chain`, all unpacked).
+    pub fn record_size(&self, image: &Image, chain: &[ChainId]) -> Result<u64> {
         let sizes = self.snapshot_sizes()?;
-        let size: u64 = unpacked
-            .chain_ids
-            .iter()
-            .map(|c| sizes.get(&c.to_string()).copied().unwrap_or(0))
-            .sum();
+        let size: u64 = chain.iter().map(|c| sizes.get(&c.to_string()).copied().unwrap_or(0)).sum();
         if size != image.size {
             self.images.set_size(&image.id, size)?;
         }
-        Ok(unpacked)
+        Ok(size)
     }
 
     /// Committed snapshot sizes by key.

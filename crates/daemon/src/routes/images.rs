@@ -344,22 +344,20 @@ async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> Result<Respons
     .await
 }
 
-/// `POST /images/create`: `fromSrc` imports a root-filesystem tarball (the request body
-/// for `-`, else an http:// URL) as a one-layer image; `fromImage` (pull) arrives with
-/// the registry client and is refused clearly until then.
+/// `POST /images/create`: `fromImage` pulls from a registry ([`super::pull`]);
+/// `fromSrc` imports a root-filesystem tarball (the request body for `-`, else an
+/// http:// URL) as a one-layer image.
 async fn create(
     State(d): State<S>,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response> {
     let query = api::query::Query::parse(raw.as_deref().unwrap_or(""))
         .map_err(|e| Error::invalid(e.to_string()))?;
-    if let Some(from) = query.get("fromImage").filter(|f| !f.is_empty()) {
-        return Err(Error::not_implemented(
-            format!(
-                "cannot pull {from}: pulling from a registry is not supported by this berthd yet; use docker load or docker import"
-            ),
-        ));
+    if query.get("fromImage").is_some_and(|f| !f.is_empty()) {
+        let request = super::pull::Request::parse(&query, &headers)?;
+        return super::pull::pull(d, request).await;
     }
     let Some(src) = query
         .get("fromSrc")

@@ -7,6 +7,7 @@ pub mod containers;
 pub mod exec;
 pub mod images;
 pub mod networks;
+mod pull;
 pub mod swarm;
 pub mod system;
 pub mod volumes;
@@ -66,6 +67,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::NotModified => StatusCode::NOT_MODIFIED,
         ErrorKind::NotImplemented => StatusCode::NOT_IMPLEMENTED,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -146,6 +146,12 @@ impl Snapshotter {
     /// same layers, in this process or another: the first to install a chain id
     /// wins, the others discard their copy.
     pub fn unpack(&self, layers: Vec<Layer<'_>>) -> Result<Unpacked> {
+        self.unpack_with(layers, std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// [`unpack`](Self::unpack) with up to `workers` layers at once (with overlay):
+    /// more than the CPUs when opening a layer waits on something else (a download).
+    pub fn unpack_with(&self, layers: Vec<Layer<'_>>, workers: usize) -> Result<Unpacked> {
         if layers.is_empty() {
             return Err(Error::NoLayers);
         }
@@ -164,7 +170,7 @@ impl Snapshotter {
         let jobs: Vec<(usize, Layer<'_>)> = layers.into_iter().enumerate().filter(|(i, _)| !present[*i]).collect();
         let mut out = Unpacked { chain_ids: chain.clone(), layers: vec![None; chain.len()] };
         match self.driver {
-            Driver::Overlay => self.unpack_parallel(jobs, &chain, &mut out)?,
+            Driver::Overlay => self.unpack_parallel(jobs, workers, &chain, &mut out)?,
             Driver::Copy => {
                 for (i, layer) in jobs {
                     // The tree below this layer, as committed just before.
@@ -180,11 +186,11 @@ impl Snapshotter {
         Ok(out)
     }
 
-    fn unpack_parallel(&self, mut jobs: Vec<(usize, Layer<'_>)>, chain: &[ChainId], out: &mut Unpacked) -> Result<()> {
+    fn unpack_parallel(&self, mut jobs: Vec<(usize, Layer<'_>)>, workers: usize, chain: &[ChainId], out: &mut Unpacked) -> Result<()> {
         let order: Vec<usize> = jobs.iter().map(|(i, _)| *i).collect();
         // Longest first: the total time is bounded by the last job to finish.
         jobs.sort_by_key(|(i, l)| (std::cmp::Reverse(l.size_hint), *i));
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len()).max(1);
+        let workers = workers.min(jobs.len()).max(1);
         let queue = Mutex::new(jobs.into_iter());
         let failed = AtomicBool::new(false);
         let done: Mutex<BTreeMap<usize, Extracted>> = Mutex::new(BTreeMap::new());

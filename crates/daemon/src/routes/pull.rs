@@ -1,0 +1,172 @@
+//! `POST /images/create?fromImage=…`: a pull from a registry, its progress streamed as
+//! Docker's JSON messages (what the docker CLI draws its bars from). A pull that
+//! fails before its first message (an unknown tag, refused credentials) answers with
+//! an error status, as dockerd does; a later failure ends the stream with an
+//! `errorDetail` message.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use dist::Progress;
+use serde_json::json;
+
+use crate::body::BodyWriter;
+use crate::error::{Error, Result};
+use crate::services::Daemon;
+
+/// What the pull asks for, from the query and headers.
+pub(super) struct Request {
+    pub reference: image::Reference,
+    pub platform: Option<image::manifest::Platform>,
+    pub credentials: Option<dist::Credentials>,
+}
+
+impl Request {
+    /// `fromImage` with `tag` (a tag, or a digest) added when it names none.
+    pub(super) fn parse(query: &api::query::Query, headers: &HeaderMap) -> Result<Request> {
+        let from = query.get("fromImage").unwrap_or("");
+        let tag = query.get("tag").unwrap_or("");
+        let text = match tag {
+            "" => from.to_string(),
+            t if t.contains(':') => format!("{from}@{t}"),
+            t => format!("{from}:{t}"),
+        };
+        let reference = image::Reference::parse_named(&text).or_else(|_| image::Reference::parse(&text)).map_err(|e| Error::invalid(e.to_string()))?;
+        let platform = match query.get("platform").filter(|p| !p.is_empty()) {
+            Some(p) => Some(image::manifest::Platform::parse(p).map_err(|e| Error::invalid(e.to_string()))?),
+            None => None,
+        };
+        let credentials = match headers.get("x-registry-auth").and_then(|v| v.to_str().ok()) {
+            Some(v) => dist::Credentials::from_header(v).map_err(Error::invalid)?,
+            None => None,
+        };
+        Ok(Request { reference, platform, credentials })
+    }
+}
+
+/// The stream's state, shared by the pull's threads: the body, and the answer the
+/// route waits for until the first message.
+struct Stream {
+    body: BodyWriter,
+    first: Option<tokio::sync::oneshot::Sender<Result<()>>>,
+}
+
+impl Stream {
+    fn send(&mut self, message: serde_json::Value) {
+        if let Some(first) = self.first.take() {
+            let _ = first.send(Ok(()));
+        }
+        // The client gone: the pull still ends, whole, for the next one.
+        let _ = self.body.write_all(format!("{message}\n").as_bytes());
+    }
+}
+
+pub(super) async fn pull(d: Arc<Daemon>, req: Request) -> Result<Response> {
+    let (body_writer, body) = BodyWriter::new();
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+    let stream = Mutex::new(Stream { body: body_writer, first: Some(first_tx) });
+    tokio::task::spawn_blocking(move || {
+        let opts = dist::pull::Options { platform: req.platform.clone(), credentials: req.credentials.clone(), ..Default::default() };
+        let progress = |p: Progress| stream.lock().unwrap_or_else(PoisonError::into_inner).send(message(&p));
+        let outcome = dist::pull::pull(&d.registries, &d.images, &req.reference, &opts, &progress);
+        let mut stream = stream.into_inner().unwrap_or_else(PoisonError::into_inner);
+        match outcome {
+            Ok(pulled) => {
+                let shown = req.reference.familiar();
+                d.events.publish("image", "pull", &shown, Default::default());
+                stream.send(json!({ "status": format!("Digest: {}", pulled.digest) }));
+                let status = match pulled.up_to_date {
+                    true => format!("Status: Image is up to date for {shown}"),
+                    false => format!("Status: Downloaded newer image for {shown}"),
+                };
+                stream.send(json!({ "status": status }));
+            }
+            Err(e) => {
+                let error = pull_error(&e);
+                match stream.first.take() {
+                    Some(first) => {
+                        let _ = first.send(Err(error));
+                    }
+                    None => stream.send(json!({ "errorDetail": { "message": error.message }, "error": error.message })),
+                }
+            }
+        }
+    });
+    match first_rx.await {
+        Ok(Ok(())) => Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response()),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(Error::internal("the pull ended without a word")),
+    }
+}
+
+/// A pull's failure as the API's error.
+fn pull_error(e: &dist::Error) -> Error {
+    match e {
+        e if e.is_not_found() => Error::not_found(e.to_string()),
+        e if e.is_unauthorized() => Error::unauthorized(e.to_string()),
+        e if e.is_invalid_input() => Error::invalid(e.to_string()),
+        e => Error::internal(e.to_string()),
+    }
+}
+
+/// One progress step as Docker's JSON message.
+fn message(p: &Progress) -> serde_json::Value {
+    let step = |status: &str, id: &str| json!({ "status": status, "progressDetail": {}, "id": id });
+    match p {
+        Progress::Resolved { tag, repository } => json!({ "status": format!("Pulling from {repository}"), "id": tag }),
+        Progress::AlreadyExists { id } => step("Already exists", id),
+        Progress::PullingFsLayer { id } => step("Pulling fs layer", id),
+        Progress::Waiting { id } => step("Waiting", id),
+        Progress::Downloading { id, current, total } => json!({
+            "status": "Downloading",
+            "progressDetail": { "current": current, "total": total },
+            "progress": bar(*current, *total),
+            "id": id,
+        }),
+        Progress::Retrying { id, attempt, .. } => step(&format!("Retrying (attempt {attempt})"), id),
+        Progress::VerifyingChecksum { id } => step("Verifying Checksum", id),
+        Progress::DownloadComplete { id } => step("Download complete", id),
+        Progress::PullComplete { id } => step("Pull complete", id),
+    }
+}
+
+/// Docker's progress text: a 50-wide bar, then `current/total` in SI units.
+fn bar(current: u64, total: u64) -> String {
+    let filled = if total > 0 { ((current as f64 / total as f64 * 100.0) as usize / 2).min(50) } else { 0 };
+    let arrow = format!("[{}>{}] ", "=".repeat(filled), " ".repeat(50 - filled));
+    format!("{arrow}{:>8}/{}", human(current), human(total))
+}
+
+/// Sizes as Docker's `HumanSize`: decimal units, four significant digits.
+fn human(bytes: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    while size >= 1000.0 && unit < units.len() - 1 {
+        size /= 1000.0;
+        unit += 1;
+    }
+    let digits = if size >= 1000.0 { 0 } else if size >= 100.0 { 1 } else if size >= 10.0 { 2 } else { 3 };
+    let text = format!("{size:.digits$}");
+    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text };
+    format!("{text}{}", units[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_reads_as_dockers() {
+        assert_eq!(human(772_800), "772.8kB");
+        assert_eq!(human(2_100_000), "2.1MB");
+        assert_eq!(human(512), "512B");
+        assert_eq!(human(1_234_567_890), "1.235GB");
+        assert_eq!(bar(772_800, 772_800), format!("[{}>]  772.8kB/772.8kB", "=".repeat(50)));
+        assert_eq!(bar(0, 10), format!("[>{}]       0B/10B", " ".repeat(50)));
+        let m = message(&Progress::Resolved { tag: "latest".into(), repository: "library/busybox".into() });
+        assert_eq!(m, json!({"status": "Pulling from library/busybox", "id": "latest"}));
+    }
+}
