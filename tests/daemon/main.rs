@@ -17,6 +17,7 @@ mod images;
 mod networks;
 mod oracle;
 mod pull;
+mod push;
 mod system;
 mod userns;
 mod volumes;

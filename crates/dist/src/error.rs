@@ -79,12 +79,15 @@ pub enum Error {
     NoMatchingPlatform { wanted: String, source: image::manifest::Error },
     #[error("{0}")]
     Store(String),
+    /// A push of a tag the store does not have.
+    #[error("An image does not exist locally with the tag: {0}")]
+    NotLocal(String),
 }
 
 impl Error {
     /// Whether the thing asked for is not there (the API's 404).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::ManifestUnknown { .. } | Error::NameUnknown { .. } | Error::Denied { .. } | Error::NoMatchingPlatform { .. })
+        matches!(self, Error::ManifestUnknown { .. } | Error::NameUnknown { .. } | Error::Denied { .. } | Error::NoMatchingPlatform { .. } | Error::NotLocal(_))
     }
 
     /// Whether the client's input was wrong (the API's 400).

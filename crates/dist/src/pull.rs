@@ -216,7 +216,7 @@ impl Repo<'_> {
         let body = match body {
             Ok(b) => b,
             Err(ureq::Error::BodyExceedsLimit(_)) => return Err(Error::Invalid(format!("the manifest {tag_or_digest} of {} is over the {MANIFEST_MAX}-byte limit", self.reference.familiar_repository()))),
-            Err(e) => return Err(transport(&url, e)),
+            Err(e) => return Err(transport("Get", &url, e)),
         };
         if body.len() as u64 > MANIFEST_MAX {
             return Err(Error::Invalid(format!("the manifest {tag_or_digest} of {} is over the {MANIFEST_MAX}-byte limit", self.reference.familiar_repository())));

@@ -68,6 +68,36 @@ pub struct Registry {
 /// A response: status, headers and body.
 pub(crate) type Response = ureq::http::Response<ureq::Body>;
 
+/// The methods the distribution API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+}
+
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Get => "Get",
+            Method::Head => "Head",
+            Method::Post => "Post",
+            Method::Put => "Put",
+            Method::Patch => "Patch",
+        }
+    }
+}
+
+/// A request's body.
+pub(crate) enum Payload<'a> {
+    None,
+    Bytes(&'a [u8]),
+    /// Streamed, `len` bytes.
+    Stream { reader: &'a mut (dyn std::io::Read + Send), len: u64 },
+}
+
 impl Registry {
     fn new(host: &str, settings: &Settings) -> Result<Registry> {
         let insecure = is_insecure(host, &settings.insecure);
@@ -85,20 +115,56 @@ impl Registry {
     /// GETs `path` (under `/v2/`) for `scope`, answering an auth challenge once;
     /// `headers` are sent as given.
     pub(crate) fn get(&self, path: &str, scope: &str, creds: Option<&Credentials>, headers: &[(&str, String)]) -> Result<Response> {
+        self.send(Method::Get, path, scope, creds, headers, Payload::None)
+    }
+
+    /// Sends a request to `target` (a path under `/v2/`, or a `Location` the registry
+    /// gave) for `scope`. A challenge is answered and the request sent again, unless
+    /// its body was a stream (consumed): then the challenge is the answer, and
+    /// the next request carries the token.
+    pub(crate) fn send(&self, method: Method, target: &str, scope: &str, creds: Option<&Credentials>, headers: &[(&str, String)], mut payload: Payload<'_>) -> Result<Response> {
         let (scheme, agent) = self.endpoint()?;
-        let url = format!("{scheme}://{}/v2/{path}", self.host);
-        let send = |authorization: Option<&str>| {
-            let mut req = agent.get(&url);
-            for (k, v) in headers {
-                req = req.header(*k, v);
-            }
+        let url = match target {
+            t if t.starts_with("http://") || t.starts_with("https://") => t.to_string(),
+            t if t.starts_with('/') => format!("{scheme}://{}{t}", self.host),
+            t => format!("{scheme}://{}/v2/{t}", self.host),
+        };
+        let send = |authorization: Option<&str>, payload: &mut Payload<'_>| {
+            let mut all: Vec<(&str, String)> = headers.to_vec();
             if let Some(a) = authorization {
-                req = req.header("Authorization", a);
+                all.push(("Authorization", a.to_string()));
             }
-            req.call().map_err(|e| transport(&url, e))
+            let sent = match method {
+                Method::Get | Method::Head => {
+                    let mut req = match method {
+                        Method::Get => agent.get(&url),
+                        _ => agent.head(&url),
+                    };
+                    for (k, v) in &all {
+                        req = req.header(*k, v);
+                    }
+                    req.call()
+                }
+                Method::Post | Method::Put | Method::Patch => {
+                    let mut req = match method {
+                        Method::Post => agent.post(&url),
+                        Method::Put => agent.put(&url),
+                        _ => agent.patch(&url),
+                    };
+                    for (k, v) in &all {
+                        req = req.header(*k, v);
+                    }
+                    match payload {
+                        Payload::None => req.header("Content-Length", "0").send_empty(),
+                        Payload::Bytes(b) => req.send(*b),
+                        Payload::Stream { reader, len } => req.header("Content-Length", len.to_string()).send(ureq::SendBody::from_reader(*reader)),
+                    }
+                }
+            };
+            sent.map_err(|e| transport(method.name(), &url, e))
         };
         let cached = self.cached_authorization(scope, creds);
-        let response = send(cached.as_deref())?;
+        let response = send(cached.as_deref(), &mut payload)?;
         if response.status() != 401 {
             return Ok(response);
         }
@@ -106,7 +172,27 @@ impl Registry {
         let Some(challenge) = challenge else { return Ok(response) };
         *self.challenge.lock().unwrap_or_else(PoisonError::into_inner) = Some(challenge.clone());
         let Some(authorization) = self.answer(&challenge, scope, creds)? else { return Ok(response) };
-        send(Some(&authorization))
+        if matches!(payload, Payload::Stream { .. }) {
+            return Ok(response);
+        }
+        send(Some(&authorization), &mut payload)
+    }
+
+    /// Makes sure a token for `scope` is at hand (a request that streams its body
+    /// cannot be sent twice): asks `/v2/` and answers its challenge.
+    pub(crate) fn authorize(&self, scope: &str, creds: Option<&Credentials>) -> Result<()> {
+        if self.cached_authorization(scope, creds).is_some() {
+            return Ok(());
+        }
+        let response = self.get("", scope, creds, &[])?;
+        match response.status().as_u16() {
+            401 => {
+                let mut response = response;
+                let body = response.body_mut().with_config().limit(1 << 16).read_to_vec().unwrap_or_default();
+                Err(Error::Unauthorized(RegistryError::from_body(401, &body)))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The scheme and agent to use: HTTPS, or for an insecure registry whichever of
@@ -167,9 +253,9 @@ impl Registry {
                 if let Some(basic) = auth::basic(creds) {
                     req = req.header("Authorization", basic);
                 }
-                let mut response = req.call().map_err(|e| transport(&url, e))?;
+                let mut response = req.call().map_err(|e| transport("Get", &url, e))?;
                 let status = response.status().as_u16();
-                let body = response.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|e| transport(&url, e))?;
+                let body = response.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|e| transport("Get", &url, e))?;
                 if status == 401 || status == 403 {
                     return Err(Error::Unauthorized(RegistryError::from_body(status, &body)));
                 }
@@ -199,12 +285,12 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-pub(crate) fn transport(url: &str, e: ureq::Error) -> Error {
+pub(crate) fn transport(method: &str, url: &str, e: ureq::Error) -> Error {
     let reason = match e {
         ureq::Error::TooManyRedirects => "too many redirects (stopped after 10)".to_string(),
         e => e.to_string(),
     };
-    Error::Transport { what: format!("Get \"{url}\""), reason }
+    Error::Transport { what: format!("{method} \"{url}\""), reason }
 }
 
 fn make_agent(tls: ureq::tls::TlsConfig) -> ureq::Agent {

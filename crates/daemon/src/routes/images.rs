@@ -148,6 +148,8 @@ async fn by_name(
     version: Option<axum::Extension<api::version::ApiVersion>>,
     Path(rest): Path<String>,
     Query(q): Query<NameQuery>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response> {
     let virtual_size = version.is_some_and(|v| v.0 < api::version::ApiVersion::new(1, 44));
     let (name, action) = match rest.rsplit_once('/') {
@@ -159,6 +161,10 @@ async fn by_name(
     // `docker save` of one image, as `GET /images/get?names=` saves several.
     if method == Method::GET && action == "get" {
         return save_names(d, vec![name]).await;
+    }
+    if method == Method::POST && action == "push" {
+        let query = api::query::Query::parse(raw.as_deref().unwrap_or("")).map_err(|e| Error::invalid(e.to_string()))?;
+        return super::distribution::push(d, name, &query, &headers).await;
     }
     if method == Method::DELETE {
         d.containers.settled().await;
@@ -356,8 +362,8 @@ async fn create(
     let query = api::query::Query::parse(raw.as_deref().unwrap_or(""))
         .map_err(|e| Error::invalid(e.to_string()))?;
     if query.get("fromImage").is_some_and(|f| !f.is_empty()) {
-        let request = super::pull::Request::parse(&query, &headers)?;
-        return super::pull::pull(d, request).await;
+        let request = super::distribution::Request::parse(&query, &headers)?;
+        return super::distribution::pull(d, request).await;
     }
     let Some(src) = query
         .get("fromSrc")

@@ -7,7 +7,7 @@ pub mod containers;
 pub mod exec;
 pub mod images;
 pub mod networks;
-mod pull;
+mod distribution;
 pub mod swarm;
 pub mod system;
 pub mod volumes;

@@ -1,8 +1,8 @@
-//! `POST /images/create?fromImage=…`: a pull from a registry, its progress streamed as
-//! Docker's JSON messages (what the docker CLI draws its bars from). A pull that
-//! fails before its first message (an unknown tag, refused credentials) answers with
-//! an error status, as dockerd does; a later failure ends the stream with an
-//! `errorDetail` message.
+//! Registries: `POST /images/create?fromImage=…` (a pull) and `POST
+//! /images/{name}/push`, their progress streamed as Docker's JSON messages (what the
+//! docker CLI draws its bars from). One that fails before its first message (an
+//! unknown tag, refused credentials) answers with an error status, as dockerd does;
+//! a later failure ends the stream with an `errorDetail` message.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -63,46 +63,107 @@ impl Stream {
     }
 }
 
-pub(super) async fn pull(d: Arc<Daemon>, req: Request) -> Result<Response> {
+/// Runs `work` on the blocking pool with a stream to report on; answers once it has
+/// said something, or failed first.
+async fn streamed(work: impl FnOnce(&Mutex<Stream>) -> std::result::Result<(), Error> + Send + 'static) -> Result<Response> {
     let (body_writer, body) = BodyWriter::new();
     let (first_tx, first_rx) = tokio::sync::oneshot::channel();
-    let stream = Mutex::new(Stream { body: body_writer, first: Some(first_tx) });
     tokio::task::spawn_blocking(move || {
-        let opts = dist::pull::Options { platform: req.platform.clone(), credentials: req.credentials.clone(), ..Default::default() };
-        let progress = |p: Progress| stream.lock().unwrap_or_else(PoisonError::into_inner).send(message(&p));
-        let outcome = dist::pull::pull(&d.registries, &d.images, &req.reference, &opts, &progress);
+        let stream = Mutex::new(Stream { body: body_writer, first: Some(first_tx) });
+        let outcome = work(&stream);
         let mut stream = stream.into_inner().unwrap_or_else(PoisonError::into_inner);
-        match outcome {
-            Ok(pulled) => {
-                let shown = req.reference.familiar();
-                d.events.publish("image", "pull", &shown, Default::default());
-                stream.send(json!({ "status": format!("Digest: {}", pulled.digest) }));
-                let status = match pulled.up_to_date {
-                    true => format!("Status: Image is up to date for {shown}"),
-                    false => format!("Status: Downloaded newer image for {shown}"),
-                };
-                stream.send(json!({ "status": status }));
-            }
-            Err(e) => {
-                let error = pull_error(&e);
-                match stream.first.take() {
-                    Some(first) => {
-                        let _ = first.send(Err(error));
-                    }
-                    None => stream.send(json!({ "errorDetail": { "message": error.message }, "error": error.message })),
+        if let Err(error) = outcome {
+            match stream.first.take() {
+                Some(first) => {
+                    let _ = first.send(Err(error));
                 }
+                None => stream.send(json!({ "errorDetail": { "message": error.message }, "error": error.message })),
             }
         }
     });
     match first_rx.await {
         Ok(Ok(())) => Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response()),
         Ok(Err(e)) => Err(e),
-        Err(_) => Err(Error::internal("the pull ended without a word")),
+        Err(_) => Err(Error::internal("the work ended without a word")),
     }
 }
 
-/// A pull's failure as the API's error.
-fn pull_error(e: &dist::Error) -> Error {
+pub(super) async fn pull(d: Arc<Daemon>, req: Request) -> Result<Response> {
+    streamed(move |stream| {
+        let opts = dist::pull::Options { platform: req.platform.clone(), credentials: req.credentials.clone(), ..Default::default() };
+        let progress = |p: Progress| stream.lock().unwrap_or_else(PoisonError::into_inner).send(message(&p));
+        let pulled = dist::pull::pull(&d.registries, &d.images, &req.reference, &opts, &progress).map_err(|e| api_error(&e))?;
+        let shown = req.reference.familiar();
+        d.events.publish("image", "pull", &shown, Default::default());
+        let mut stream = stream.lock().unwrap_or_else(PoisonError::into_inner);
+        stream.send(json!({ "status": format!("Digest: {}", pulled.digest) }));
+        let status = match pulled.up_to_date {
+            true => format!("Status: Image is up to date for {shown}"),
+            false => format!("Status: Downloaded newer image for {shown}"),
+        };
+        stream.send(json!({ "status": status }));
+        Ok(())
+    })
+    .await
+}
+
+/// `POST /images/{name}/push?tag=`: that tag, or every tag of the repository when
+/// none is given (`push -a`).
+pub(super) async fn push(d: Arc<Daemon>, name: String, query: &api::query::Query, headers: &HeaderMap) -> Result<Response> {
+    let tag = query.get("tag").unwrap_or("").to_string();
+    let repository = image::Reference::parse(&name).map_err(|e| Error::invalid(e.to_string()))?.repository_only();
+    let credentials = match headers.get("x-registry-auth").and_then(|v| v.to_str().ok()) {
+        Some(v) => dist::Credentials::from_header(v).map_err(Error::invalid)?,
+        None => None,
+    };
+    let tags: Vec<image::Reference> = match tag.as_str() {
+        "" => {
+            let mut all: Vec<image::Reference> = d.images.images().all().into_iter().flat_map(|i| i.repo_tags).filter(|r| r.repository_only() == repository).collect();
+            all.sort_by_key(|r| r.full());
+            if all.is_empty() {
+                return Err(Error::not_found(format!("An image does not exist locally with the tag: {}", repository.familiar())));
+            }
+            all
+        }
+        t => vec![repository.with_tag(t).map_err(|e| Error::invalid(e.to_string()))?],
+    };
+    streamed(move |stream| {
+        let opts = dist::push::Options { credentials };
+        let progress = |p: dist::push::PushProgress| stream.lock().unwrap_or_else(PoisonError::into_inner).send(push_message(&p));
+        for reference in &tags {
+            let pushed = dist::push::push(&d.registries, &d.images, reference, &opts, &progress).map_err(|e| api_error(&e))?;
+            d.events.publish("image", "push", &reference.familiar(), Default::default());
+            let mut stream = stream.lock().unwrap_or_else(PoisonError::into_inner);
+            stream.send(json!({ "status": format!("{}: digest: {} size: {}", pushed.tag, pushed.digest, pushed.size) }));
+            stream.send(json!({ "progressDetail": {}, "aux": { "Tag": pushed.tag, "Digest": pushed.digest.to_string(), "Size": pushed.size } }));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// One push step as Docker's JSON message.
+fn push_message(p: &dist::push::PushProgress) -> serde_json::Value {
+    use dist::push::PushProgress as P;
+    let step = |status: &str, id: &str| json!({ "status": status, "progressDetail": {}, "id": id });
+    match p {
+        P::Refers { repository } => json!({ "status": format!("The push refers to repository [{repository}]") }),
+        P::Preparing { id } => step("Preparing", id),
+        P::Waiting { id } => step("Waiting", id),
+        P::Pushing { id, current, total } => json!({
+            "status": "Pushing",
+            "progressDetail": { "current": current, "total": total },
+            "progress": bar(*current, *total),
+            "id": id,
+        }),
+        P::Pushed { id } => step("Pushed", id),
+        P::AlreadyExists { id } => step("Layer already exists", id),
+        P::MountedFrom { id, repository } => step(&format!("Mounted from {repository}"), id),
+    }
+}
+
+/// A pull's or push's failure as the API's error.
+fn api_error(e: &dist::Error) -> Error {
     match e {
         e if e.is_not_found() => Error::not_found(e.to_string()),
         e if e.is_unauthorized() => Error::unauthorized(e.to_string()),
