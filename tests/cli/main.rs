@@ -5,6 +5,7 @@
 mod commit;
 mod containers;
 mod cp;
+mod distribution;
 mod exec;
 mod images;
 mod networks;

@@ -102,6 +102,10 @@ pub enum Command {
     Import(Deferred<ImportArgs>),
     /// Load an image from a tar archive or STDIN
     Load(Deferred<LoadArgs>),
+    /// Download an image from a registry
+    Pull(Deferred<PullArgs>),
+    /// Upload an image to a registry
+    Push(Deferred<PushArgs>),
     /// Remove one or more images
     Rmi(Deferred<RmiArgs>),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)

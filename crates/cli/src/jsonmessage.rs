@@ -67,6 +67,62 @@ pub async fn display_stream(stream: &mut ResponseStream, out: &mut dyn Write) ->
     Ok(())
 }
 
+/// [`display_stream`] for a terminal, as docker draws it there: one line per id,
+/// rewritten in place (the cursor moved up to it, the line cleared), progress bars
+/// included; lines without an id go below.
+pub async fn display_stream_terminal(stream: &mut ResponseStream, out: &mut dyn Write) -> Result<()> {
+    let mut lines = InPlace::default();
+    while let Some(m) = stream.next_json::<ProgressMessage>().await? {
+        if m.aux.is_some() && m.error.is_none() {
+            continue;
+        }
+        lines.show(&m, out)?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// The ids shown so far, in the order of their lines.
+#[derive(Default)]
+struct InPlace {
+    ids: Vec<String>,
+}
+
+impl InPlace {
+    fn show(&mut self, m: &ProgressMessage, out: &mut dyn Write) -> Result<()> {
+        if m.error.is_some() || m.error_detail.is_some() {
+            return display(m, out);
+        }
+        let status = m.status.as_deref().unwrap_or("");
+        let Some(id) = m.id.as_deref().filter(|id| !id.is_empty()) else {
+            if let Some(stream) = m.stream.as_deref().filter(|s| !s.is_empty()) {
+                write!(out, "{stream}")?;
+            } else {
+                writeln!(out, "{status}")?;
+            }
+            // Lines below are no one's to rewrite.
+            self.ids.clear();
+            return Ok(());
+        };
+        let text = match m.progress.as_deref().filter(|p| !p.is_empty()) {
+            Some(progress) => format!("{id}: {status} {progress}"),
+            None => format!("{id}: {status}"),
+        };
+        match self.ids.iter().position(|known| known == id) {
+            Some(i) => {
+                let up = self.ids.len() - i;
+                // Up to its line, cleared, written, and back down.
+                write!(out, "\x1b[{up}A\x1b[2K\r{text}\x1b[{up}B\r")?;
+            }
+            None => {
+                self.ids.push(id.to_string());
+                writeln!(out, "{text}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +139,25 @@ mod tests {
             }
         }
         (String::from_utf8(out).expect("utf-8"), err)
+    }
+
+    #[test]
+    fn on_a_terminal_each_id_keeps_its_line() {
+        let mut lines = InPlace::default();
+        let mut out = Vec::new();
+        for raw in [
+            r#"{"status":"Pulling from bb","id":"latest"}"#,
+            r#"{"status":"Pulling fs layer","id":"aaa","progressDetail":{}}"#,
+            r#"{"status":"Pulling fs layer","id":"bbb","progressDetail":{}}"#,
+            r#"{"status":"Downloading","id":"aaa","progressDetail":{"current":1,"total":2},"progress":"[=>]"}"#,
+            r#"{"status":"Digest: sha256:x"}"#,
+        ] {
+            lines.show(&serde_json::from_str(raw).unwrap(), &mut out).unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "latest: Pulling from bb\naaa: Pulling fs layer\nbbb: Pulling fs layer\n\x1b[2A\x1b[2K\raaa: Downloading [=>]\x1b[2B\rDigest: sha256:x\n"
+        );
     }
 
     #[test]

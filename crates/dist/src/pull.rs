@@ -182,6 +182,30 @@ pub fn pull(client: &Client, store: &image::Store, reference: &Reference, opts: 
     Ok(Pulled { image: img, digest: top_digest, up_to_date })
 }
 
+/// The tags of `reference`'s repository (`pull -a`), as the registry lists them.
+pub fn tags(client: &Client, reference: &Reference, credentials: Option<&Credentials>) -> Result<Vec<String>> {
+    let registry = client.registry(reference.domain())?;
+    let name = reference.path();
+    let mut response = registry.get(&format!("{name}/tags/list"), &format!("repository:{name}:pull"), credentials, &[])?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().with_config().limit(MANIFEST_MAX).read_to_vec().map_err(|e| transport("Get", &format!("{name}/tags/list"), e))?;
+    if status != 200 {
+        let cause = RegistryError::from_body(status, &body);
+        return Err(match cause.code.as_str() {
+            "NAME_UNKNOWN" => Error::NameUnknown { name: reference.familiar_repository(), cause },
+            _ if status == 401 || status == 403 => Error::Denied { name: reference.familiar_repository(), cause },
+            _ => Error::Registry { what: format!("list the tags of {}", reference.familiar_repository()), cause },
+        });
+    }
+    #[derive(serde::Deserialize)]
+    struct List {
+        #[serde(default)]
+        tags: Option<Vec<String>>,
+    }
+    let list: List = serde_json::from_slice(&body).map_err(|e| Error::Invalid(format!("the tags of {}: {e}", reference.familiar_repository())))?;
+    Ok(list.tags.unwrap_or_default())
+}
+
 fn store_error(e: impl std::fmt::Display) -> Error {
     Error::Store(e.to_string())
 }

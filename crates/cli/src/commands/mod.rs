@@ -33,6 +33,8 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::History(Deferred(args)) => image::history::run(cli, args).await,
         Command::Import(Deferred(args)) => image::transfer::import(cli, args).await,
         Command::Load(Deferred(args)) => image::transfer::load(cli, args).await,
+        Command::Pull(Deferred(args)) => image::distribution::pull(cli, args).await,
+        Command::Push(Deferred(args)) => image::distribution::push(cli, args).await,
         Command::Rmi(Deferred(args)) => image::remove::run(cli, args).await,
         Command::Save(Deferred(args)) => image::transfer::save(cli, args).await,
         Command::Tag(Deferred(args)) => image::tag::run(cli, args).await,

@@ -19,6 +19,8 @@ use crate::services::Daemon;
 /// What the pull asks for, from the query and headers.
 pub(super) struct Request {
     pub reference: image::Reference,
+    /// No tag asked for: every tag of the repository (`pull -a`).
+    pub all_tags: bool,
     pub platform: Option<image::manifest::Platform>,
     pub credentials: Option<dist::Credentials>,
 }
@@ -28,6 +30,7 @@ impl Request {
     pub(super) fn parse(query: &api::query::Query, headers: &HeaderMap) -> Result<Request> {
         let from = query.get("fromImage").unwrap_or("");
         let tag = query.get("tag").unwrap_or("");
+        let all_tags = tag.is_empty() && image::Reference::parse_named(from).is_ok_and(|r| r.tag().is_none() && r.digest().is_none());
         let text = match tag {
             "" => from.to_string(),
             t if t.contains(':') => format!("{from}@{t}"),
@@ -42,7 +45,7 @@ impl Request {
             Some(v) => dist::Credentials::from_header(v).map_err(Error::invalid)?,
             None => None,
         };
-        Ok(Request { reference, platform, credentials })
+        Ok(Request { reference, all_tags, platform, credentials })
     }
 }
 
@@ -92,16 +95,29 @@ pub(super) async fn pull(d: Arc<Daemon>, req: Request) -> Result<Response> {
     streamed(move |stream| {
         let opts = dist::pull::Options { platform: req.platform.clone(), credentials: req.credentials.clone(), ..Default::default() };
         let progress = |p: Progress| stream.lock().unwrap_or_else(PoisonError::into_inner).send(message(&p));
-        let pulled = dist::pull::pull(&d.registries, &d.images, &req.reference, &opts, &progress).map_err(|e| api_error(&e))?;
-        let shown = req.reference.familiar();
-        d.events.publish("image", "pull", &shown, Default::default());
-        let mut stream = stream.lock().unwrap_or_else(PoisonError::into_inner);
-        stream.send(json!({ "status": format!("Digest: {}", pulled.digest) }));
-        let status = match pulled.up_to_date {
+        let references = match req.all_tags {
+            false => vec![req.reference.clone()],
+            true => {
+                let tags = dist::pull::tags(&d.registries, &req.reference, req.credentials.as_ref()).map_err(|e| api_error(&e))?;
+                tags.iter().map(|t| req.reference.with_tag(t).map_err(|e| Error::internal(e.to_string()))).collect::<Result<Vec<_>>>()?
+            }
+        };
+        let mut up_to_date = true;
+        for reference in &references {
+            let pulled = dist::pull::pull(&d.registries, &d.images, reference, &opts, &progress).map_err(|e| api_error(&e))?;
+            d.events.publish("image", "pull", &reference.familiar(), Default::default());
+            stream.lock().unwrap_or_else(PoisonError::into_inner).send(json!({ "status": format!("Digest: {}", pulled.digest) }));
+            up_to_date &= pulled.up_to_date;
+        }
+        let shown = match req.all_tags {
+            true => req.reference.familiar_repository(),
+            false => req.reference.familiar(),
+        };
+        let status = match up_to_date {
             true => format!("Status: Image is up to date for {shown}"),
             false => format!("Status: Downloaded newer image for {shown}"),
         };
-        stream.send(json!({ "status": status }));
+        stream.lock().unwrap_or_else(PoisonError::into_inner).send(json!({ "status": status }));
         Ok(())
     })
     .await

@@ -1,7 +1,8 @@
 //! `berth image …` and its top-level shortcuts (`images`, `history`, `rmi`,
-//! `tag`, `save`, `load`, `import`): one module per command, each printing
+//! `tag`, `save`, `load`, `import`, `pull`, `push`): one module per command, each printing
 //! what docker prints for the same daemon reply.
 
+pub mod distribution;
 pub mod history;
 pub mod inspect;
 pub mod list;
@@ -26,6 +27,8 @@ pub async fn run(cli: &mut Cli<'_>, args: ImageArgs) -> Result<()> {
         Some(ImageCommand::Tag(a)) => tag::run(cli, a).await,
         Some(ImageCommand::Save(a)) => transfer::save(cli, a).await,
         Some(ImageCommand::Load(a)) => transfer::load(cli, a).await,
+        Some(ImageCommand::Pull(a)) => distribution::pull(cli, a).await,
+        Some(ImageCommand::Push(a)) => distribution::push(cli, a).await,
         Some(ImageCommand::Import(a)) => transfer::import(cli, a).await,
         None => {
             // Like docker, a bare `image` prints its help.
