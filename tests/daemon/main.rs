@@ -18,6 +18,7 @@ mod networks;
 mod oracle;
 mod pull;
 mod push;
+mod registry_auth;
 mod system;
 mod userns;
 mod volumes;

@@ -12,12 +12,23 @@ pub struct Registry {
     dir: tempfile::TempDir,
     /// `127.0.0.1:<port>`.
     pub host: String,
+    /// The one user's name and password, when it asks for them (htpasswd).
+    creds: Option<(String, String)>,
 }
 
 impl Registry {
     /// Starts one; `None` (a skip, a failure under CI) when `docker-registry` or
     /// `skopeo` is missing.
     pub fn start() -> Option<Registry> {
+        Registry::start_inner(None)
+    }
+
+    /// One that lets in only `user` with `password` (HTTP Basic, htpasswd).
+    pub fn start_with_user(user: &str, password: &str) -> Option<Registry> {
+        Registry::start_inner(Some((user.to_string(), password.to_string())))
+    }
+
+    fn start_inner(creds: Option<(String, String)>) -> Option<Registry> {
         for tool in ["docker-registry", "skopeo"] {
             if Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
                 crate::skip(&format!("no {tool}"));
@@ -32,15 +43,17 @@ impl Registry {
             let host = format!("127.0.0.1:{port}");
             let config = dir.path().join("config.yml");
             let storage = dir.path().join("data");
-            std::fs::write(
-                &config,
-                format!("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n", storage.display()),
-            )
-            .unwrap();
+            let mut yaml = format!("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n", storage.display());
+            if let Some((user, password)) = &creds {
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(&htpasswd, format!("{user}:{}\n", bcrypt::hash(password, 5).unwrap())).unwrap();
+                yaml.push_str(&format!("auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n", htpasswd.display()));
+            }
+            std::fs::write(&config, yaml).unwrap();
             let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
             let mut child = Command::new("docker-registry").arg("serve").arg(&config).stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("start docker-registry");
             if ready(&mut child, &host) {
-                return Some(Registry { child, dir, host });
+                return Some(Registry { child, dir, host, creds });
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -56,8 +69,12 @@ impl Registry {
     /// Copies the OCI layout `layout` (its `reference`, every platform of an index)
     /// to `repo_tag` here, with skopeo.
     pub fn push_layout(&self, layout: &Path, reference: &str, repo_tag: &str) {
-        let out = Command::new("skopeo")
-            .args(["copy", "--all", "--dest-tls-verify=false", "--quiet"])
+        let mut skopeo = Command::new("skopeo");
+        skopeo.args(["copy", "--all", "--dest-tls-verify=false", "--quiet"]);
+        if let Some((user, password)) = &self.creds {
+            skopeo.arg(format!("--dest-creds={user}:{password}"));
+        }
+        let out = skopeo
             .arg(format!("oci:{}:{reference}", layout.display()))
             .arg(format!("docker://{}/{repo_tag}", self.host))
             .output()
@@ -90,7 +107,8 @@ fn ready(child: &mut Child, host: &str) -> bool {
             let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
             let mut answer = String::new();
             let _ = s.read_to_string(&mut answer);
-            if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
+            // 401 from one that asks for a password: up all the same.
+            if ["200", "401"].iter().any(|code| answer.starts_with(&format!("HTTP/1.0 {code}")) || answer.starts_with(&format!("HTTP/1.1 {code}"))) {
                 return true;
             }
         }

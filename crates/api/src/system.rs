@@ -367,7 +367,7 @@ pub struct BuildCachePruneResponse {
 
 /// Registry credentials: the `POST /auth` body and, base64url-encoded, the
 /// `X-Registry-Auth` header.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AuthConfig {
     #[serde(deserialize_with = "null_default", skip_serializing_if = "String::is_empty")]

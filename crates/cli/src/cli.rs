@@ -106,6 +106,10 @@ pub enum Command {
     Pull(Deferred<PullArgs>),
     /// Upload an image to a registry
     Push(Deferred<PushArgs>),
+    /// Authenticate to a registry
+    Login(Deferred<LoginArgs>),
+    /// Log out from a registry
+    Logout(Deferred<LogoutArgs>),
     /// Remove one or more images
     Rmi(Deferred<RmiArgs>),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod context;
 pub mod error;
 pub mod format;
+pub mod credentials;
 pub mod jsonmessage;
 pub mod usage;
 

@@ -178,6 +178,22 @@ impl Registry {
         send(Some(&authorization), &mut payload)
     }
 
+    /// Whether `creds` are good here (`docker login`): `/v2/` asked with them, a
+    /// token fetched afresh if the registry wants one.
+    pub fn login(&self, creds: &Credentials) -> Result<()> {
+        let mut response = self.send(Method::Get, "", "", Some(creds), &[], Payload::None)?;
+        let status = response.status().as_u16();
+        if status == 200 {
+            return Ok(());
+        }
+        let body = response.body_mut().with_config().limit(1 << 16).read_to_vec().unwrap_or_default();
+        let cause = RegistryError::from_body(status, &body);
+        Err(match status {
+            401 | 403 => Error::Unauthorized(cause),
+            _ => Error::Registry { what: format!("login to {}", self.host), cause },
+        })
+    }
+
     /// Makes sure a token for `scope` is at hand (a request that streams its body
     /// cannot be sent twice): asks `/v2/` and answers its challenge.
     pub(crate) fn authorize(&self, scope: &str, creds: Option<&Credentials>) -> Result<()> {
@@ -214,6 +230,10 @@ impl Registry {
             return Some(format!("Bearer {}", c.registry_token));
         }
         let challenge = self.challenge.lock().unwrap_or_else(PoisonError::into_inner).clone()?;
+        if scope.is_empty() {
+            // A login: nothing remembered answers for it.
+            return None;
+        }
         match challenge {
             Challenge::Basic => auth::basic(creds),
             Challenge::Bearer { realm, service, .. } => self.tokens.get(&realm, &service.unwrap_or_default(), scope).map(|t| format!("Bearer {t}")),
@@ -227,8 +247,11 @@ impl Registry {
             Challenge::Basic => Ok(auth::basic(creds)),
             Challenge::Bearer { realm, service, scope: asked } => {
                 let service = service.clone().unwrap_or_default();
-                let scope = if scope.is_empty() { asked.clone().unwrap_or_default() } else { scope.to_string() };
-                if let Some(token) = self.tokens.get(realm, &service, &scope) {
+                // No scope is a login: a token is fetched afresh, to check the
+                // credentials, and not kept.
+                let login = scope.is_empty();
+                let scope = if login { asked.clone().unwrap_or_default() } else { scope.to_string() };
+                if !login && let Some(token) = self.tokens.get(realm, &service, &scope) {
                     return Ok(Some(format!("Bearer {token}")));
                 }
                 let mut url = realm.clone();
@@ -264,7 +287,9 @@ impl Registry {
                 }
                 let parsed: auth::TokenResponse = serde_json::from_slice(&body).map_err(|e| Error::Invalid(format!("the token server {realm} answered: {e}")))?;
                 let Some((token, life)) = parsed.token() else { return Err(Error::Invalid(format!("the token server {realm} gave no token"))) };
-                self.tokens.put(realm, &service, &scope, token.clone(), life);
+                if !login {
+                    self.tokens.put(realm, &service, &scope, token.clone(), life);
+                }
                 Ok(Some(format!("Bearer {token}")))
             }
         }

@@ -189,6 +189,27 @@ pub struct PushArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
+    /// Username
+    #[arg(short = 'u', long = "username", value_name = "string")]
+    pub username: Option<String>,
+    /// Password or Personal Access Token (PAT)
+    #[arg(short = 'p', long = "password", value_name = "string")]
+    pub password: Option<String>,
+    /// Take the Password or Personal Access Token (PAT) from stdin
+    #[arg(long = "password-stdin")]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct ImportArgs {
     #[arg(value_name = "file|URL|-")]
     pub source: String,

@@ -35,6 +35,8 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::Load(Deferred(args)) => image::transfer::load(cli, args).await,
         Command::Pull(Deferred(args)) => image::distribution::pull(cli, args).await,
         Command::Push(Deferred(args)) => image::distribution::push(cli, args).await,
+        Command::Login(Deferred(args)) => image::distribution::login(cli, args).await,
+        Command::Logout(Deferred(args)) => image::distribution::logout(cli, args).await,
         Command::Rmi(Deferred(args)) => image::remove::run(cli, args).await,
         Command::Save(Deferred(args)) => image::transfer::save(cli, args).await,
         Command::Tag(Deferred(args)) => image::tag::run(cli, args).await,

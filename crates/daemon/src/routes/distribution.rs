@@ -7,7 +7,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
+use axum::routing::post;
 use axum::response::{IntoResponse, Response};
 use dist::Progress;
 use serde_json::json;
@@ -15,6 +18,52 @@ use serde_json::json;
 use crate::body::BodyWriter;
 use crate::error::{Error, Result};
 use crate::services::Daemon;
+
+pub fn routes() -> Router<Arc<Daemon>> {
+    Router::new().route("/auth", post(auth))
+}
+
+/// The registry host a login's `serveraddress` names: a URL's host (Docker Hub's
+/// `https://index.docker.io/v1/` is `docker.io`), or a host as it is.
+pub fn registry_host(address: &str) -> String {
+    let host = address.split("://").last().unwrap_or(address);
+    let host = host.split('/').next().unwrap_or(host);
+    match host {
+        "" | "index.docker.io" | "registry-1.docker.io" | "docker.io" => image::reference::DEFAULT_DOMAIN.to_string(),
+        h => h.to_string(),
+    }
+}
+
+/// `POST /auth`: checks the credentials with the registry, as dockerd does; the
+/// client keeps them.
+async fn auth(State(d): State<Arc<Daemon>>, req: axum::extract::Request) -> Result<axum::response::Response> {
+    let body: api::system::AuthConfig = super::json_body(req.into_body(), 1 << 20).await?.unwrap_or_default();
+    let host = registry_host(&body.serveraddress);
+    let (mut username, mut password) = (body.username, body.password);
+    // `auth`: base64 of user:password, as config.json keeps it.
+    if username.is_empty()
+        && let Some((u, p)) = base64_pair(&body.auth)
+    {
+        (username, password) = (u, p);
+    }
+    let creds = dist::Credentials { username, password, identity_token: body.identitytoken, registry_token: body.registrytoken };
+    tokio::task::spawn_blocking(move || {
+        let registry = d.registries.registry(&host).map_err(|e| api_error(&e))?;
+        registry.login(&creds).map_err(|e| api_error(&e))
+    })
+    .await
+    .map_err(|e| Error::internal(e.to_string()))??;
+    Ok(axum::Json(json!({ "Status": "Login Succeeded", "IdentityToken": "" })).into_response())
+}
+
+/// `user:password` from its base64.
+fn base64_pair(auth: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(auth.trim()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
 
 /// What the pull asks for, from the query and headers.
 pub(super) struct Request {

@@ -28,6 +28,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(archive::routes())
         .merge(exec::routes())
         .merge(images::routes())
+        .merge(distribution::routes())
         .merge(networks::routes())
         .merge(swarm::routes())
         .merge(volumes::routes())

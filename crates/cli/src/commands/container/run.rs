@@ -111,7 +111,9 @@ async fn pull_image(cli: &mut Cli<'_>, client: &Client, image: &str, platform: &
     if !platform.is_empty() {
         query.push(("platform", platform));
     }
-    let mut stream = client.post_stream("/images/create", &query, None).await?;
+    let auth = crate::credentials::header_for(reference.domain());
+    let headers = [("X-Registry-Auth", auth.as_str())];
+    let mut stream = client.request_stream(hyper::Method::POST, "/images/create", &query, &headers, None).await?;
     while let Some(msg) = stream.next_json::<ProgressMessage>().await? {
         if let Some(e) = msg.error_detail.as_ref().map(|d| d.message.clone()).or(msg.error.clone()) {
             return Err(CliError::Other(e));
