@@ -113,13 +113,12 @@ pub async fn login(cli: &mut Cli<'_>, args: LoginArgs) -> Result<()> {
     let auth = api::system::AuthConfig { username, password, serveraddress: server.clone(), ..Default::default() };
     let _: api::system::AuthResponse = cli.client().await?.post_json("/auth", &[], &auth).await?;
     let host = credentials::server_key(&server);
-    match credentials::store(&host, &auth).map_err(CliError::Other)? {
-        Some(path) => writeln!(
+    if let Some(path) = credentials::store(&host, &auth).map_err(CliError::Other)? {
+        writeln!(
             cli.err,
             "\nWARNING! Your credentials are stored unencrypted in '{}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n",
             path.display()
-        )?,
-        None => {}
+        )?;
     }
     writeln!(cli.out, "Login Succeeded")?;
     Ok(())
