@@ -91,3 +91,42 @@ fn a_registry_with_a_password_lets_in_those_who_logged_in() {
     assert_eq!(ok(berth(&d, &["logout", h], b"")), format!("Removing login credentials for {h}\n"));
     assert_eq!(ok(berth(&d, &["logout", h], b"")), format!("Not logged in to {h}\n"));
 }
+
+/// A registry that takes bearer tokens from a token server (Docker Hub's scheme):
+/// without a login the server's token grants nothing and the pull is denied; a
+/// wrong password is refused by the token server at login; after a login, pulls and
+/// pushes get tokens for their scopes, each fetched once and reused for every
+/// request of that scope.
+#[test]
+fn a_token_server_gives_tokens_to_those_who_logged_in() {
+    berth_tests::require_root!();
+    let Some(reg) = Registry::start_with_tokens(USER, PASSWORD) else { return };
+    let d = Daemon::start();
+    if d.docker(&["version"]).is_none() {
+        berth_tests::skip("no docker CLI");
+        return;
+    }
+    reg.push_busybox("bb:1");
+    let h = &reg.host;
+    let image = format!("{h}/bb:1");
+    let issued = || reg.tokens.as_ref().unwrap().issued.load(std::sync::atomic::Ordering::Relaxed);
+    let o = d.docker(&["pull", &image]).unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("pull access denied for") || err.contains("unauthorized"), "{err}");
+
+    let o = d.docker_with_input(&["login", "-u", USER, "--password-stdin", h], b"wrong\n").unwrap();
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unauthorized"), "{o:?}");
+    let out = ok(d.docker_with_input(&["login", "-u", USER, "--password-stdin", h], format!("{PASSWORD}\n").as_bytes()).unwrap());
+    assert!(out.contains("Login Succeeded"), "{out}");
+
+    // A pull: manifest, config and layer under one token.
+    let before = issued();
+    ok(d.docker(&["pull", &image]).unwrap());
+    assert_eq!(issued() - before, 1, "one token for the pull's scope");
+    assert_eq!(ok(d.docker(&["run", "--rm", &image, "echo", "in"]).unwrap()), "in\n");
+    ok(d.docker(&["tag", &image, &format!("{h}/mine:1")]).unwrap());
+    let out = ok(d.docker(&["push", &format!("{h}/mine:1")]).unwrap());
+    assert!(out.contains("1: digest: sha256:"), "{out}");
+}

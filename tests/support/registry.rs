@@ -12,23 +12,31 @@ pub struct Registry {
     dir: tempfile::TempDir,
     /// `127.0.0.1:<port>`.
     pub host: String,
-    /// The one user's name and password, when it asks for them (htpasswd).
+    /// The one user's name and password, when it asks for them.
     creds: Option<(String, String)>,
+    /// The token server it sends clients to, if it takes tokens.
+    pub tokens: Option<TokenServer>,
 }
 
 impl Registry {
     /// Starts one; `None` (a skip, a failure under CI) when `docker-registry` or
     /// `skopeo` is missing.
     pub fn start() -> Option<Registry> {
-        Registry::start_inner(None)
+        Registry::start_inner(None, false)
     }
 
     /// One that lets in only `user` with `password` (HTTP Basic, htpasswd).
     pub fn start_with_user(user: &str, password: &str) -> Option<Registry> {
-        Registry::start_inner(Some((user.to_string(), password.to_string())))
+        Registry::start_inner(Some((user.to_string(), password.to_string())), false)
     }
 
-    fn start_inner(creds: Option<(String, String)>) -> Option<Registry> {
+    /// One that takes bearer tokens from a [`TokenServer`] of its own, which gives
+    /// `user` with `password` what they ask for.
+    pub fn start_with_tokens(user: &str, password: &str) -> Option<Registry> {
+        Registry::start_inner(Some((user.to_string(), password.to_string())), true)
+    }
+
+    fn start_inner(creds: Option<(String, String)>, with_tokens: bool) -> Option<Registry> {
         for tool in ["docker-registry", "skopeo"] {
             if Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
                 crate::skip(&format!("no {tool}"));
@@ -36,6 +44,7 @@ impl Registry {
             }
         }
         let dir = tempfile::Builder::new().prefix("berth-registry").tempdir().expect("tempdir");
+        let mut tokens = None;
         // A port free now; another test taking it in between makes the start fail, and
         // then another is tried.
         for _ in 0..5 {
@@ -44,7 +53,14 @@ impl Registry {
             let config = dir.path().join("config.yml");
             let storage = dir.path().join("data");
             let mut yaml = format!("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n", storage.display());
-            if let Some((user, password)) = &creds {
+            if let (true, Some((user, password))) = (with_tokens, &creds) {
+                let server = tokens.get_or_insert_with(|| TokenServer::start(dir.path(), user, password));
+                yaml.push_str(&format!(
+                    "auth:\n  token:\n    realm: http://{}/token\n    service: {TOKEN_SERVICE}\n    issuer: {TOKEN_ISSUER}\n    rootcertbundle: {}\n",
+                    server.addr,
+                    server.cert.display()
+                ));
+            } else if let Some((user, password)) = &creds {
                 let htpasswd = dir.path().join("htpasswd");
                 std::fs::write(&htpasswd, format!("{user}:{}\n", bcrypt::hash(password, 5).unwrap())).unwrap();
                 yaml.push_str(&format!("auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n", htpasswd.display()));
@@ -53,7 +69,7 @@ impl Registry {
             let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
             let mut child = Command::new("docker-registry").arg("serve").arg(&config).stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("start docker-registry");
             if ready(&mut child, &host) {
-                return Some(Registry { child, dir, host, creds });
+                return Some(Registry { child, dir, host, creds, tokens });
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -122,4 +138,132 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A token server (the distribution token spec's, as Docker Hub's auth service):
+/// tokens are RS256 JWTs with the signing certificate in `x5c`, granting the asked
+/// actions to `user` with `password` (HTTP Basic on the token request), and none to
+/// anyone else. Counts the tokens it gives; stopped when dropped.
+pub struct TokenServer {
+    pub addr: String,
+    pub cert: PathBuf,
+    pub issued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub const TOKEN_SERVICE: &str = "berth-registry";
+pub const TOKEN_ISSUER: &str = "berth-test-issuer";
+
+impl TokenServer {
+    pub fn start(dir: &Path, user: &str, password: &str) -> TokenServer {
+        use std::sync::atomic::{AtomicBool, AtomicUsize};
+        let (key, cert) = (dir.join("token.key"), dir.join("token.crt"));
+        let made = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=berth-test-token", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(Stdio::null())
+            .status()
+            .expect("run openssl");
+        assert!(made.success(), "openssl req");
+        let der = Command::new("openssl").args(["x509", "-outform", "DER", "-in"]).arg(&cert).output().expect("openssl x509").stdout;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (issued, stop) = (std::sync::Arc::new(AtomicUsize::new(0)), std::sync::Arc::new(AtomicBool::new(false)));
+        let basic = format!("Basic {}", b64(format!("{user}:{password}").as_bytes(), false));
+        let (count, stopping) = (issued.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                let Ok(mut conn) = conn else { continue };
+                let _ = serve_token(&mut conn, &basic, &key, &der, &count);
+            }
+        });
+        TokenServer { addr, cert, issued, stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = std::net::TcpStream::connect(&self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn b64(data: &[u8], url: bool) -> String {
+    const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let table = if url { URL } else { STD };
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(table[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+        if !url {
+            out.push_str(&"=".repeat(3 - chunk.len()));
+        }
+    }
+    out
+}
+
+/// One token request: the scopes granted to the right user, none to anyone else.
+fn serve_token(conn: &mut std::net::TcpStream, basic: &str, key: &Path, der: &[u8], count: &std::sync::atomic::AtomicUsize) -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut request = String::new();
+    reader.read_line(&mut request)?;
+    let mut authorization = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("authorization")
+        {
+            authorization = Some(v.trim().to_string());
+        }
+    }
+    let target = request.split(' ').nth(1).unwrap_or("");
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let scopes: Vec<String> = query.split('&').filter_map(|kv| kv.strip_prefix("scope=")).map(|s| s.replace("%3A", ":").replace("%2F", "/").replace("%2C", ",")).collect();
+    let respond = |conn: &mut std::net::TcpStream, status: &str, body: &str| {
+        write!(conn, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    };
+    let granted = match authorization.as_deref() {
+        Some(a) if a == basic => true,
+        Some(_) => return respond(conn, "401 Unauthorized", r#"{"details":"incorrect username or password"}"#),
+        None => false,
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let access: Vec<serde_json::Value> = scopes
+        .iter()
+        .filter(|_| granted)
+        .filter_map(|s| {
+            let mut parts = s.splitn(3, ':');
+            let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+            Some(serde_json::json!({ "type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>() }))
+        })
+        .collect();
+    let header = serde_json::json!({ "typ": "JWT", "alg": "RS256", "x5c": [b64(der, false)] });
+    let claims = serde_json::json!({
+        "iss": TOKEN_ISSUER, "sub": "tester", "aud": TOKEN_SERVICE,
+        "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("{now}-{}", count.load(std::sync::atomic::Ordering::Relaxed)),
+        "access": access,
+    });
+    let signing = format!("{}.{}", b64(header.to_string().as_bytes(), true), b64(claims.to_string().as_bytes(), true));
+    let mut sign = Command::new("openssl").args(["dgst", "-sha256", "-sign"]).arg(key).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    sign.stdin.take().expect("piped").write_all(signing.as_bytes())?;
+    let signature = sign.wait_with_output()?.stdout;
+    let token = format!("{signing}.{}", b64(&signature, true));
+    count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    respond(conn, "200 OK", &serde_json::json!({ "token": token, "expires_in": 300 }).to_string())
 }

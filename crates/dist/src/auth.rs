@@ -100,8 +100,9 @@ fn params(s: &str) -> Vec<(String, String)> {
     }
 }
 
-/// A token's realm, service and scope.
-type TokenKey = (String, String, String);
+/// A token's realm, service, scope and whose credentials asked for it (a token got
+/// anonymously grants less than one got with a password).
+type TokenKey = (String, String, String, String);
 
 /// Bearer tokens by realm, service and scope, until they expire.
 #[derive(Debug, Default)]
@@ -113,17 +114,17 @@ pub(crate) struct Tokens {
 const DEFAULT_TOKEN_LIFE: Duration = Duration::from_secs(60);
 
 impl Tokens {
-    pub(crate) fn get(&self, realm: &str, service: &str, scope: &str) -> Option<String> {
+    pub(crate) fn get(&self, realm: &str, service: &str, scope: &str, who: &str) -> Option<String> {
         let cached = self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (token, until) = cached.get(&(realm.to_string(), service.to_string(), scope.to_string()))?;
+        let (token, until) = cached.get(&(realm.to_string(), service.to_string(), scope.to_string(), who.to_string()))?;
         (Instant::now() < *until).then(|| token.clone())
     }
 
-    pub(crate) fn put(&self, realm: &str, service: &str, scope: &str, token: String, life: Duration) {
+    pub(crate) fn put(&self, realm: &str, service: &str, scope: &str, who: &str, token: String, life: Duration) {
         // A little early: a token must not expire on its way.
         let until = Instant::now() + life.saturating_sub(Duration::from_secs(5));
         let mut cached = self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        cached.insert((realm.to_string(), service.to_string(), scope.to_string()), (token, until));
+        cached.insert((realm.to_string(), service.to_string(), scope.to_string(), who.to_string()), (token, until));
     }
 }
 
@@ -143,6 +144,14 @@ impl TokenResponse {
         let life = Duration::from_secs(self.expires_in.filter(|s| *s > 0).unwrap_or(DEFAULT_TOKEN_LIFE.as_secs()));
         let token = if self.token.is_empty() { self.access_token } else { self.token };
         (!token.is_empty()).then_some((token, life))
+    }
+}
+
+/// Whose token it is: a digest of the credentials (never kept as they are).
+pub(crate) fn who(creds: Option<&Credentials>) -> String {
+    match creds.and_then(Credentials::basic) {
+        Some(basic) => image::Digest::sha256_of(basic.as_bytes()).to_string(),
+        None => String::new(),
     }
 }
 
@@ -185,10 +194,12 @@ mod tests {
     #[test]
     fn tokens_are_kept_per_scope_until_they_expire() {
         let t = Tokens::default();
-        t.put("r", "s", "repository:a:pull", "tok".into(), Duration::from_secs(300));
-        assert_eq!(t.get("r", "s", "repository:a:pull").as_deref(), Some("tok"));
-        assert_eq!(t.get("r", "s", "repository:b:pull"), None);
-        t.put("r", "s", "x", "old".into(), Duration::from_secs(1));
-        assert_eq!(t.get("r", "s", "x"), None, "expires early rather than on the way");
+        t.put("r", "s", "repository:a:pull", "", "anonymous".into(), Duration::from_secs(300));
+        t.put("r", "s", "repository:a:pull", "u", "tok".into(), Duration::from_secs(300));
+        assert_eq!(t.get("r", "s", "repository:a:pull", "u").as_deref(), Some("tok"));
+        assert_eq!(t.get("r", "s", "repository:a:pull", "").as_deref(), Some("anonymous"), "each their own");
+        assert_eq!(t.get("r", "s", "repository:b:pull", "u"), None);
+        t.put("r", "s", "x", "u", "old".into(), Duration::from_secs(1));
+        assert_eq!(t.get("r", "s", "x", "u"), None, "expires early rather than on the way");
     }
 }

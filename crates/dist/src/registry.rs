@@ -236,7 +236,7 @@ impl Registry {
         }
         match challenge {
             Challenge::Basic => auth::basic(creds),
-            Challenge::Bearer { realm, service, .. } => self.tokens.get(&realm, &service.unwrap_or_default(), scope).map(|t| format!("Bearer {t}")),
+            Challenge::Bearer { realm, service, .. } => self.tokens.get(&realm, &service.unwrap_or_default(), scope, &auth::who(creds)).map(|t| format!("Bearer {t}")),
         }
     }
 
@@ -251,7 +251,8 @@ impl Registry {
                 // credentials, and not kept.
                 let login = scope.is_empty();
                 let scope = if login { asked.clone().unwrap_or_default() } else { scope.to_string() };
-                if !login && let Some(token) = self.tokens.get(realm, &service, &scope) {
+                let who = auth::who(creds);
+                if !login && let Some(token) = self.tokens.get(realm, &service, &scope, &who) {
                     return Ok(Some(format!("Bearer {token}")));
                 }
                 let mut url = realm.clone();
@@ -288,7 +289,7 @@ impl Registry {
                 let parsed: auth::TokenResponse = serde_json::from_slice(&body).map_err(|e| Error::Invalid(format!("the token server {realm} answered: {e}")))?;
                 let Some((token, life)) = parsed.token() else { return Err(Error::Invalid(format!("the token server {realm} gave no token"))) };
                 if !login {
-                    self.tokens.put(realm, &service, &scope, token.clone(), life);
+                    self.tokens.put(realm, &service, &scope, &who, token.clone(), life);
                 }
                 Ok(Some(format!("Bearer {token}")))
             }

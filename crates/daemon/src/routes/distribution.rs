@@ -49,7 +49,10 @@ async fn auth(State(d): State<Arc<Daemon>>, req: axum::extract::Request) -> Resu
     let creds = dist::Credentials { username, password, identity_token: body.identitytoken, registry_token: body.registrytoken };
     tokio::task::spawn_blocking(move || {
         let registry = d.registries.registry(&host).map_err(|e| api_error(&e))?;
-        registry.login(&creds).map_err(|e| api_error(&e))
+        registry.login(&creds).map_err(|e| match e.is_unauthorized() {
+            true => Error::unauthorized(e.to_string()),
+            false => api_error(&e),
+        })
     })
     .await
     .map_err(|e| Error::internal(e.to_string()))??;
@@ -227,11 +230,12 @@ fn push_message(p: &dist::push::PushProgress) -> serde_json::Value {
     }
 }
 
-/// A pull's or push's failure as the API's error.
+/// A pull's or push's failure as the API's error. A registry's refusal of the
+/// credentials is a 500 there, as dockerd answers it (a 401 makes the docker CLI
+/// prompt for a login); `POST /auth` answers 401 itself.
 fn api_error(e: &dist::Error) -> Error {
     match e {
         e if e.is_not_found() => Error::not_found(e.to_string()),
-        e if e.is_unauthorized() => Error::unauthorized(e.to_string()),
         e if e.is_invalid_input() => Error::invalid(e.to_string()),
         e => Error::internal(e.to_string()),
     }
