@@ -17,6 +17,7 @@ mod images;
 mod networks;
 mod oracle;
 mod pull;
+mod pull_hostile;
 mod push;
 mod registry_auth;
 mod system;

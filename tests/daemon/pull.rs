@@ -206,3 +206,28 @@ fn blobs_that_are_not_what_their_digest_says_fail_the_pull_and_leave_nothing() {
     assert!(blobs.join(&layer).exists() && stored() > before);
     assert_eq!(ok(docker(&d, &["run", "--rm", &name, "echo", "fine"])), "fine\n");
 }
+
+/// `registry-mirrors`: Docker Hub's images come from the mirror; one the mirror lacks
+/// is asked of Docker Hub itself (here a proxy that is not there: the test never
+/// leaves the machine), and that answer is the error.
+#[test]
+fn docker_hub_images_come_from_a_mirror_first() {
+    berth_tests::require_root!();
+    let Some(reg) = Registry::start() else { return };
+    reg.push_busybox("library/busybox:latest");
+    let d = Daemon::start_with(&["--registry-mirror", &format!("http://{}", reg.host)]);
+    if d.docker(&["version"]).is_none() {
+        berth_tests::skip("no docker CLI");
+        return;
+    }
+    let out = ok(docker(&d, &["pull", "busybox"]));
+    assert!(out.contains("Status: Downloaded newer image for busybox:latest"), "{out}");
+    assert_eq!(ok(docker(&d, &["run", "--rm", "busybox", "echo", "mirrored"])), "mirrored\n");
+    let digests = ok(docker(&d, &["image", "inspect", "-f", "{{json .RepoDigests}}", "busybox"]));
+    assert!(digests.contains("\"busybox@sha256:"), "{digests}");
+
+    let o = docker(&d, &["pull", "nothere"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("registry-1.docker.io"), "the origin's answer: {err}");
+}

@@ -267,3 +267,131 @@ fn serve_token(conn: &mut std::net::TcpStream, basic: &str, key: &Path, der: &[u
     count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     respond(conn, "200 OK", &serde_json::json!({ "token": token, "expires_in": 300 }).to_string())
 }
+
+/// A registry of the test's own making, answering each request as its handler says:
+/// for what a real registry never does (lies, endless bodies, redirect loops,
+/// dropped connections). One thread per connection; stopped when dropped.
+pub struct FakeRegistry {
+    /// `127.0.0.1:<port>`.
+    pub host: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A request as the handler sees it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// The `Range` header's first byte, if one was asked for.
+    pub range_from: Option<u64>,
+}
+
+/// What the fake sends back.
+pub enum Reply {
+    /// Status, headers, body (with its length).
+    Full(u16, Vec<(String, String)>, Vec<u8>),
+    /// 200 with a body that never ends (chunked): these bytes, then zeros.
+    Endless(Vec<u8>),
+    /// 200 announcing `bytes`' length, then only its first `sent` bytes, then the
+    /// connection closed.
+    Cut { bytes: Vec<u8>, sent: usize },
+}
+
+impl FakeRegistry {
+    pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> FakeRegistry {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (stopping, handler) = (stop.clone(), std::sync::Arc::new(handler));
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopping.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Ok(conn) = conn else { continue };
+                let (handler, stopping) = (handler.clone(), stopping.clone());
+                std::thread::spawn(move || {
+                    let _ = serve_fake(conn, &*handler, &stopping);
+                });
+            }
+        });
+        FakeRegistry { host, stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for FakeRegistry {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = std::net::TcpStream::connect(&self.host);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve_fake(conn: std::net::TcpStream, handler: &(dyn Fn(&Request) -> Reply + Send + Sync), stop: &std::sync::atomic::AtomicBool) -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    // A TLS handshake (a client trying HTTPS first): refused at once, as a plain HTTP
+    // server's is.
+    let mut first = [0u8; 1];
+    if conn.peek(&mut first)? == 1 && first[0] == 0x16 {
+        return Ok(());
+    }
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut out = conn;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+        let (mut range_from, mut length) = (None, 0usize);
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+                break;
+            }
+            let (k, v) = h.split_once(':').unwrap_or((&h, ""));
+            match k.trim().to_ascii_lowercase().as_str() {
+                "range" => range_from = v.trim().strip_prefix("bytes=").and_then(|r| r.trim_end_matches('-').parse().ok()),
+                "content-length" => length = v.trim().parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+        std::io::copy(&mut (&mut reader).take(length as u64), &mut std::io::sink())?;
+        match handler(&Request { method, path, range_from }) {
+            Reply::Full(status, headers, body) => {
+                write!(out, "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len())?;
+                for (k, v) in headers {
+                    write!(out, "{k}: {v}\r\n")?;
+                }
+                out.write_all(b"\r\n")?;
+                out.write_all(&body)?;
+            }
+            Reply::Endless(prefix) => {
+                out.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/octet-stream\r\n\r\n")?;
+                if !prefix.is_empty() {
+                    write!(out, "{:x}\r\n", prefix.len())?;
+                    out.write_all(&prefix)?;
+                    out.write_all(b"\r\n")?;
+                }
+                let chunk = vec![0u8; 64 << 10];
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    write!(out, "{:x}\r\n", chunk.len())?;
+                    out.write_all(&chunk)?;
+                    out.write_all(b"\r\n")?;
+                }
+                return Ok(());
+            }
+            Reply::Cut { bytes, sent } => {
+                write!(out, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", bytes.len())?;
+                out.write_all(&bytes[..sent])?;
+                return Ok(());
+            }
+        }
+    }
+}

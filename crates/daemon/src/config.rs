@@ -111,6 +111,10 @@ pub struct Flags {
     /// CIDR (repeat for more; loopback always is)
     #[arg(long = "insecure-registry", value_name = "HOST:PORT|CIDR")]
     pub insecure_registry: Vec<String>,
+    /// A mirror tried before Docker Hub for its images: http[s]://HOST[:PORT] (repeat
+    /// for more, tried in order)
+    #[arg(long = "registry-mirror", value_name = "URL")]
+    pub registry_mirror: Vec<String>,
 }
 
 /// daemon.json, with dockerd's key names.
@@ -137,6 +141,7 @@ struct File {
     default_address_pools: Option<Vec<AddressPoolEntry>>,
     dns: Option<Vec<String>>,
     insecure_registries: Option<Vec<String>>,
+    registry_mirrors: Option<Vec<String>>,
 }
 
 /// IPv6 on the default bridge.
@@ -203,6 +208,8 @@ pub struct Config {
     pub dns: Vec<String>,
     /// `insecure-registries`: hosts and networks spoken to over HTTP.
     pub insecure_registries: Vec<String>,
+    /// `registry-mirrors`: tried in order before Docker Hub.
+    pub registry_mirrors: Vec<String>,
     /// Per-registry certificates, `<dir>/<host:port>/`: `certs.d` beside daemon.json.
     pub certs_dir: PathBuf,
 }
@@ -337,6 +344,7 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
     pick("default-address-pools", !flags.default_address_pool.is_empty(), file.default_address_pools.is_some());
     pick("dns", !flags.dns.is_empty(), file.dns.is_some());
     pick("insecure-registries", !flags.insecure_registry.is_empty(), file.insecure_registries.is_some());
+    pick("registry-mirrors", !flags.registry_mirror.is_empty(), file.registry_mirrors.is_some());
     if !conflicts.is_empty() {
         return Err(ConfigError::Conflict(conflicts.join(", ")));
     }
@@ -485,7 +493,12 @@ fn merge(flags: Flags, file: File) -> Result<Config, ConfigError> {
         return Err(ConfigError::Invalid(format!("invalid dns {bad:?}: want an IP address")));
     }
     let insecure_registries = file.insecure_registries.unwrap_or(flags.insecure_registry);
+    let registry_mirrors = file.registry_mirrors.unwrap_or(flags.registry_mirror);
+    if let Some(bad) = registry_mirrors.iter().find(|m| !(m.starts_with("http://") || m.starts_with("https://"))) {
+        return Err(ConfigError::Invalid(format!("invalid mirror: unsupported scheme {bad:?} in {bad:?}: want http:// or https://")));
+    }
     Ok(Config {
+        registry_mirrors,
         dns,
         insecure_registries,
         certs_dir: PathBuf::new(),

@@ -102,7 +102,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .paths
         .restrict(config.remap.as_ref().map(|r| r.root_gid()))
         .context("restrict the containers' directories")?;
-    let registries = Arc::new(dist::Client::new(dist::Settings { insecure: config.insecure_registries.clone(), certs_dir: Some(config.certs_dir.clone()) }));
+    let registries = Arc::new(dist::Client::new(dist::Settings { insecure: config.insecure_registries.clone(), certs_dir: Some(config.certs_dir.clone()), mirrors: config.registry_mirrors.clone() }));
     let daemon = Arc::new(Daemon { config: shared_config, events, images, networks, volumes, containers: Arc::new(containers), registries });
     crate::containers::restore::restore(&daemon.containers, loaded).await;
     let d = daemon.clone();

@@ -64,8 +64,21 @@ pub struct Pulled {
 /// Pulls `reference` into `store`; see the module docs. `progress` is called from
 /// several threads.
 pub fn pull(client: &Client, store: &image::Store, reference: &Reference, opts: &Options, progress: &(dyn Fn(Progress) + Sync)) -> Result<Pulled> {
-    let registry = client.registry(reference.domain())?;
-    let repo = Repo { registry: &registry, name: reference.path().to_string(), creds: opts.credentials.as_ref(), reference, content: store.content() };
+    let endpoints = client.endpoints(reference.domain())?;
+    let last = endpoints.len() - 1;
+    for (i, registry) in endpoints.iter().enumerate() {
+        match pull_from(registry, store, reference, opts, progress) {
+            // A mirror that fails is passed over, as Docker does; the registry's own
+            // answer is the last word.
+            Err(_) if i < last => continue,
+            outcome => return outcome,
+        }
+    }
+    unreachable!("the registry itself is always the last endpoint")
+}
+
+fn pull_from(registry: &Registry, store: &image::Store, reference: &Reference, opts: &Options, progress: &(dyn Fn(Progress) + Sync)) -> Result<Pulled> {
+    let repo = Repo { registry, name: reference.path().to_string(), creds: opts.credentials.as_ref(), reference, content: store.content() };
     let wanted = opts.platform.clone().unwrap_or_else(Platform::host);
     let asked = match (reference.digest(), reference.tag()) {
         (Some(d), _) => d.to_string(),
@@ -407,7 +420,7 @@ impl<'a> BlobStream<'a> {
             return Err(e);
         }
         self.report(Progress::Retrying { id: self.id.clone(), attempt: self.attempts, reason: e.to_string() });
-        std::thread::sleep(Duration::from_millis(200 << self.attempts.min(5)));
+        std::thread::sleep(Duration::from_millis(100 << self.attempts.min(5)));
         Ok(())
     }
 }

@@ -24,6 +24,8 @@ pub struct Settings {
     pub insecure: Vec<String>,
     /// Per-registry certificates: `<dir>/<host:port>/{*.crt, client.cert, client.key}`.
     pub certs_dir: Option<PathBuf>,
+    /// `registry-mirrors`: URLs tried in order before Docker Hub for its images.
+    pub mirrors: Vec<String>,
 }
 
 /// The registries spoken to so far, each with its agent, scheme and tokens.
@@ -45,9 +47,38 @@ impl Client {
         if let Some(r) = registries.get(host) {
             return Ok(r.clone());
         }
-        let r = Arc::new(Registry::new(host, &self.settings)?);
+        let r = Arc::new(Registry::new(host, &self.settings, None)?);
         registries.insert(host.to_string(), r.clone());
         Ok(r)
+    }
+
+    /// Where to pull references of `domain` from, in order: Docker Hub's mirrors
+    /// (`registry-mirrors`), then the registry itself.
+    pub fn endpoints(&self, domain: &str) -> Result<Vec<Arc<Registry>>> {
+        let mut out = Vec::new();
+        if domain == image::reference::DEFAULT_DOMAIN {
+            for url in &self.settings.mirrors {
+                let (scheme, host) = match url.split_once("://") {
+                    Some(("http", rest)) => ("http", rest),
+                    Some(("https", rest)) => ("https", rest),
+                    _ => return Err(Error::InvalidReference(format!("invalid mirror {url:?}: want http:// or https://"))),
+                };
+                let host = host.trim_end_matches('/');
+                let key = format!("{scheme}://{host}");
+                let mut registries = self.registries.lock().unwrap_or_else(PoisonError::into_inner);
+                let r = match registries.get(&key) {
+                    Some(r) => r.clone(),
+                    None => {
+                        let r = Arc::new(Registry::new(host, &self.settings, Some(scheme))?);
+                        registries.insert(key, r.clone());
+                        r
+                    }
+                };
+                out.push(r);
+            }
+        }
+        out.push(self.registry(domain)?);
+        Ok(out)
     }
 }
 
@@ -99,13 +130,14 @@ pub(crate) enum Payload<'a> {
 }
 
 impl Registry {
-    fn new(host: &str, settings: &Settings) -> Result<Registry> {
+    /// The registry at `host`; `scheme` when its URL names one (a mirror's).
+    fn new(host: &str, settings: &Settings, scheme: Option<&'static str>) -> Result<Registry> {
         let insecure = is_insecure(host, &settings.insecure);
         let certs = settings.certs_dir.as_ref().map(|d| d.join(host));
         let tls = tls_config(certs.as_deref(), false)?;
         let agent = make_agent(tls);
         let lax = insecure.then(|| tls_config(certs.as_deref(), true).map(make_agent)).transpose()?;
-        Ok(Registry { host: host.to_string(), scheme: Mutex::new(None), agent, lax, tokens: Tokens::default(), challenge: Mutex::new(None) })
+        Ok(Registry { host: host.to_string(), scheme: Mutex::new(scheme), agent, lax, tokens: Tokens::default(), challenge: Mutex::new(None) })
     }
 
     pub fn host(&self) -> &str {
@@ -214,8 +246,8 @@ impl Registry {
     /// The scheme and agent to use: HTTPS, or for an insecure registry whichever of
     /// HTTPS (unverified) and HTTP answers first.
     fn endpoint(&self) -> Result<(&'static str, &ureq::Agent)> {
-        let Some(lax) = &self.lax else { return Ok(("https", &self.agent)) };
         let mut scheme = self.scheme.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(lax) = &self.lax else { return Ok((scheme.unwrap_or("https"), &self.agent)) };
         if let Some(s) = *scheme {
             return Ok((s, lax));
         }

@@ -216,6 +216,9 @@ async fn by_name(
                     };
                     d.events.publish("image", action, id, Default::default());
                 }
+                if deleted.iter().any(|i| matches!(i, metadata::Deleted::Deleted(_))) {
+                    collect_garbage(&d);
+                }
                 Ok(axum::Json(deleted).into_response())
             }
             _ => Err(Error::not_found("page not found")),
@@ -345,9 +348,23 @@ async fn prune(State(d): State<S>, Query(q): Query<ListQuery>) -> Result<Respons
         };
         let in_use = |id: &image::Digest| d.containers.using_image(&id.to_string());
         let report = d.images.images().prune(all, &in_use, &wanted).map_err(store_err)?;
+        // The blobs and unpacked layers no image needs any more go with them (their
+        // bytes are the images' sizes, counted already).
+        if !report.deleted.is_empty() {
+            collect_garbage(&d);
+        }
         Ok(axum::Json(report).into_response())
     })
     .await
+}
+
+/// Removes the blobs and unpacked layers no image, container or pull in progress
+/// needs (Docker removes an image's layers with it). A
+/// failure is logged: the image is gone either way, and the next collection retries.
+fn collect_garbage(d: &Daemon) {
+    if let Err(e) = d.images.gc() {
+        tracing::warn!("collect unused image data: {e}");
+    }
 }
 
 /// `POST /images/create`: `fromImage` pulls from a registry ([`super::pull`]);

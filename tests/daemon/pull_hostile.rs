@@ -1,0 +1,196 @@
+//! Pulls from a registry that lies or breaks, one of the test's own making: a manifest
+//! over the size limit, a redirect loop, an endless blob, a blob shorter than its
+//! descriptor says, a layer whose media type lies, a layer whose paths climb out of
+//! its root; each fails the pull clearly, leaving no image and no layer blob (and
+//! nothing outside the root). A download that breaks is retried from where it broke
+//! (a 500, then a connection cut half way, then the rest asked for with `Range`).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use berth_tests::daemon::Daemon;
+use berth_tests::registry::{FakeRegistry, Reply, Request};
+use serde_json::{Value, json};
+
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// An image's manifest, config and layer as a registry would serve them.
+#[derive(Clone)]
+struct Image {
+    manifest: Vec<u8>,
+    config: Vec<u8>,
+    layer: Vec<u8>,
+}
+
+fn digest(bytes: &[u8]) -> String {
+    fixture::sha256_digest(bytes)
+}
+
+/// The busybox fixture's config, with `layer` (gzip of `tar`) as its one layer,
+/// described with `media_type` and `size`.
+fn image(tar: &[u8], media_type: &str, size: Option<usize>) -> Image {
+    let dir = tempfile::tempdir().unwrap();
+    fixture::write_oci_layout(dir.path(), "latest").unwrap();
+    let blob = |d: &str| std::fs::read(dir.path().join("blobs/sha256").join(d.trim_start_matches("sha256:"))).unwrap();
+    let index: Value = serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).unwrap()).unwrap();
+    let mut manifest: Value = serde_json::from_slice(&blob(index["manifests"][0]["digest"].as_str().unwrap())).unwrap();
+    let mut config: Value = serde_json::from_slice(&blob(manifest["config"]["digest"].as_str().unwrap())).unwrap();
+    let layer = fixture::gzip(tar).unwrap();
+    config["rootfs"]["diff_ids"] = json!([digest(tar)]);
+    let config = serde_json::to_vec(&config).unwrap();
+    manifest["config"]["digest"] = json!(digest(&config));
+    manifest["config"]["size"] = json!(config.len());
+    manifest["layers"] = json!([{ "mediaType": media_type, "digest": digest(&layer), "size": size.unwrap_or(layer.len()) }]);
+    Image { manifest: serde_json::to_vec(&manifest).unwrap(), config, layer }
+}
+
+/// The fixture's own layer, uncompressed.
+fn busybox_tar() -> Vec<u8> {
+    fixture::tar(fixture::rootfs().unwrap()).unwrap()
+}
+
+/// A tar whose one file is named `name` as given, `..` and all.
+fn tar_with_path(name: &str) -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+    header.set_size(5);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    let mut out = header.as_bytes().to_vec();
+    out.extend_from_slice(b"owned");
+    out.resize(out.len() + 512 - 5, 0);
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+fn ok_json(body: Vec<u8>, content_type: &str) -> Reply {
+    let d = digest(&body);
+    Reply::Full(200, vec![("Content-Type".into(), content_type.into()), ("Docker-Content-Digest".into(), d)], body)
+}
+
+fn not_found() -> Reply {
+    Reply::Full(404, vec![], br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#.to_vec())
+}
+
+/// Serves `images` by repository name; `layer` may answer a repository's layer
+/// requests its own way.
+fn serve(images: HashMap<String, Image>, layer: impl Fn(&str, &Request, &Image) -> Option<Reply> + Send + Sync + 'static) -> FakeRegistry {
+    FakeRegistry::start(move |req| {
+        let path = req.path.trim_start_matches("/v2/");
+        if path.is_empty() {
+            return Reply::Full(200, vec![], b"{}".to_vec());
+        }
+        let Some((repo, rest)) = path.split_once('/') else { return not_found() };
+        let Some(img) = images.get(repo) else { return not_found() };
+        if rest.starts_with("manifests/") {
+            return ok_json(img.manifest.clone(), MANIFEST);
+        }
+        let asked = rest.trim_start_matches("blobs/");
+        if asked == digest(&img.config) {
+            return ok_json(img.config.clone(), "application/octet-stream");
+        }
+        if asked == digest(&img.layer) {
+            return layer(repo, req, img).unwrap_or_else(|| Reply::Full(200, vec![], img.layer.clone()));
+        }
+        not_found()
+    })
+}
+
+fn docker(d: &Daemon, args: &[&str]) -> Output {
+    d.docker(args).expect("docker CLI")
+}
+
+/// The pull of `repo` fails with `words` in its error, and leaves no image and no
+/// blob that is not whole (each one's content is its name's digest; a layer whose
+/// bytes were right but whose files were refused may stay, for the collector).
+fn refused(d: &Daemon, host: &str, repo: &str, words: &[&str]) {
+    let o = docker(d, &["pull", &format!("{host}/{repo}:1")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{repo}: {o:?}");
+    assert!(words.iter().any(|w| err.contains(w)), "{repo}: {err}");
+    let images = String::from_utf8_lossy(&docker(d, &["images", "-q"]).stdout).into_owned();
+    assert!(images.is_empty(), "{repo}: no image: {images}");
+    let blobs = d.dir.path().join("data/content/blobs/sha256");
+    for entry in std::fs::read_dir(&blobs).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert_eq!(digest(&std::fs::read(entry.path()).unwrap()), format!("sha256:{name}"), "{repo}: a blob not whole");
+    }
+}
+
+#[test]
+fn lies_and_breakage_fail_the_pull_and_leave_nothing() {
+    berth_tests::require_root!();
+    let d = Daemon::start();
+    if d.docker(&["version"]).is_none() {
+        berth_tests::skip("no docker CLI");
+        return;
+    }
+    let good = image(&busybox_tar(), "application/vnd.oci.image.layer.v1.tar+gzip", None);
+    let mut images = HashMap::new();
+    images.insert("endless".to_string(), good.clone());
+    images.insert("short".to_string(), image(&busybox_tar(), "application/vnd.oci.image.layer.v1.tar+gzip", Some(good.layer.len() + 100)));
+    images.insert("zstdlie".to_string(), image(&busybox_tar(), "application/vnd.oci.image.layer.v1.tar+zstd", None));
+    images.insert("escape".to_string(), image(&tar_with_path("../../berth-escaped"), "application/vnd.oci.image.layer.v1.tar+gzip", None));
+    let big = Image { manifest: vec![b' '; 5 << 20], ..good.clone() };
+    images.insert("big".to_string(), big.clone());
+    let reg = serve(images.clone(), |repo, _req, img| match repo {
+        // The layer, and then more, for ever.
+        "endless" => Some(Reply::Endless(img.layer.clone())),
+        _ => None,
+    });
+    let h = reg.host.clone();
+    refused(&d, &h, "big", &["over the 4194304-byte limit"]);
+    refused(&d, &h, "endless", &["more than the"]);
+    refused(&d, &h, "short", &["bytes of", "closed after"]);
+    refused(&d, &h, "zstdlie", &["layer", "zstd", "Unknown frame"]);
+    refused(&d, &h, "escape", &["..", "outside", "escape"]);
+    assert!(!Path::new("/berth-escaped").exists() && !d.dir.path().join("berth-escaped").exists());
+
+    // A redirect loop.
+    let looping = FakeRegistry::start(|req| match req.path.as_str() {
+        "/v2/" => Reply::Full(200, vec![], b"{}".to_vec()),
+        p => Reply::Full(302, vec![("Location".into(), p.to_string())], Vec::new()),
+    });
+    let o = docker(&d, &["pull", &format!("{}/loop:1", looping.host)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("too many redirects"), "{o:?}");
+}
+
+#[test]
+fn a_broken_download_is_resumed_where_it_broke() {
+    berth_tests::require_root!();
+    let d = Daemon::start();
+    if d.docker(&["version"]).is_none() {
+        berth_tests::skip("no docker CLI");
+        return;
+    }
+    let good = image(&busybox_tar(), "application/vnd.oci.image.layer.v1.tar+gzip", None);
+    let asks = Arc::new(AtomicUsize::new(0));
+    let ranges = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (seen, asked_from) = (asks.clone(), ranges.clone());
+    let reg = serve([("flaky".to_string(), good.clone())].into(), move |_repo, req, img| {
+        asked_from.lock().unwrap().push(req.range_from);
+        Some(match seen.fetch_add(1, Ordering::Relaxed) {
+            // A server error, then a connection cut half way, then the rest.
+            0 => Reply::Full(500, vec![], br#"{"errors":[{"code":"UNKNOWN","message":"try again"}]}"#.to_vec()),
+            1 => Reply::Cut { bytes: img.layer.clone(), sent: img.layer.len() / 2 },
+            _ => {
+                let from = req.range_from.unwrap_or(0) as usize;
+                let rest = img.layer[from..].to_vec();
+                let range = format!("bytes {from}-{}/{}", img.layer.len() - 1, img.layer.len());
+                Reply::Full(if from > 0 { 206 } else { 200 }, vec![("Content-Range".into(), range)], rest)
+            }
+        })
+    });
+    let out = docker(&d, &["pull", &format!("{}/flaky:1", reg.host)]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(asks.load(Ordering::Relaxed), 3, "one failure, one cut, one resume");
+    let half = (good.layer.len() / 2) as u64;
+    assert_eq!(*ranges.lock().unwrap(), [None, None, Some(half)], "the rest asked for from where it broke");
+    let ran = docker(&d, &["run", "--rm", &format!("{}/flaky:1", reg.host), "echo", "whole"]);
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "whole\n", "{ran:?}");
+}
