@@ -3,9 +3,10 @@
 # distribution registries on loopback (as root):
 #
 #   the "big" image: busybox, then one layer each of /usr/share/perl,
-#   /usr/lib/x86_64-linux-gnu/perl, the Python standard library and /usr/share/doc,
-#   then a small one (~880 MB, ~50k files unpacked), as an OCI layout copied into a
-#   source registry by skopeo;
+#   /usr/lib/x86_64-linux-gnu/perl, the Python standard library with
+#   /usr/lib/x86_64-linux-gnu (this host has no 700 MB pyenv tree: the libraries
+#   make up its weight) and /usr/share/doc, then a small one, as an OCI layout copied
+#   into a source registry by skopeo;
 #   0. a cold pull (nothing of it local: berthd restarted on an empty data root,
 #      dockerd with the image removed) and berthd's peak memory during it;
 #   1. a warm pull (the image there already);
@@ -61,11 +62,12 @@ index = json.load(open(os.path.join(out, "index.json")))
 manifest = json.load(open(os.path.join(blobs, index["manifests"][0]["digest"][7:])))
 config = json.load(open(os.path.join(blobs, manifest["config"]["digest"][7:])))
 python = "/usr/lib/python3.%d" % sys.version_info.minor
-for src in ["/usr/share/perl", "/usr/lib/x86_64-linux-gnu/perl", python, "/usr/share/doc", None]:
+for src in [["/usr/share/perl"], ["/usr/lib/x86_64-linux-gnu/perl"], [python, "/usr/lib/x86_64-linux-gnu"], ["/usr/share/doc"], None]:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
         if src:
-            t.add(src, arcname=src.lstrip("/"))
+            for d in src:
+                t.add(d, arcname=d.lstrip("/"))
         else:
             data = b"built\n"
             info = tarfile.TarInfo("built"); info.size = len(data)
@@ -74,7 +76,7 @@ for src in ["/usr/share/perl", "/usr/lib/x86_64-linux-gnu/perl", python, "/usr/s
     digest, size = put(gzip.compress(tar, compresslevel=6, mtime=0))
     manifest["layers"].append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": size})
     config["rootfs"]["diff_ids"].append("sha256:" + hashlib.sha256(tar).hexdigest())
-    config.setdefault("history", []).append({"created_by": "COPY %s" % src})
+    config.setdefault("history", []).append({"created_by": "COPY %s" % (" ".join(src) if src else "built")})
 digest, size = put(json.dumps(config).encode())
 manifest["config"].update({"digest": digest, "size": size})
 digest, size = put(json.dumps(manifest).encode())
@@ -84,6 +86,7 @@ json.dump(index, open(os.path.join(out, "index.json"), "w"))
 EOF
 skopeo copy -q --dest-tls-verify=false "oci:$tmp/big:big" "docker://127.0.0.1:$src_port/big:1"
 du -sh "$tmp/reg-src/data" | sed 's/^/source registry: /'
+find "$tmp/big" -type f | wc -l >/dev/null
 src=127.0.0.1:$src_port/big:1
 
 # berthd afresh on an empty data root (the bench's own flags), for a cold pull.

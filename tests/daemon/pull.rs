@@ -21,6 +21,18 @@ fn docker(d: &Daemon, args: &[&str]) -> Output {
     d.docker(args).expect("docker CLI")
 }
 
+/// `GET path` on the daemon: status and JSON body.
+fn api_get(d: &Daemon, path: &str) -> (u16, Value) {
+    let client = api::Client::new(&d.host()).unwrap();
+    berth_tests::daemon::block_on(async {
+        match client.get(path, &[], None).await {
+            Ok(r) => (r.status.as_u16(), serde_json::from_str(&r.text()).unwrap_or(Value::Null)),
+            Err(api::ClientError::Api { status, message }) => (status, json!({ "message": message })),
+            Err(e) => panic!("{e}"),
+        }
+    })
+}
+
 /// A daemon with no image, and the docker CLI to drive it.
 fn daemon() -> Option<Daemon> {
     let d = Daemon::start();
@@ -142,6 +154,17 @@ fn an_index_gives_the_hosts_platform_or_the_one_asked_for() {
     std::fs::write(layout.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
     reg.push_layout(&layout, "multi", "multi:1");
     let name = format!("{}/multi:1", reg.host);
+
+    // Looked up without a pull: the index and its platforms.
+    let (status, found) = api_get(&d, &format!("/v1.47/distribution/{name}/json"));
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["Descriptor"]["mediaType"], "application/vnd.oci.image.index.v1+json");
+    assert_eq!(found["Descriptor"]["digest"], index_digest.as_str());
+    assert_eq!(found["Descriptor"]["size"], index_size);
+    let platforms = found["Platforms"].as_array().unwrap();
+    assert!(platforms.contains(&json!({"os": "linux", "architecture": host_arch})) && platforms.contains(&json!({"os": "linux", "architecture": other_arch})), "{found}");
+    let (status, _) = api_get(&d, &format!("/v1.47/distribution/{}/multi:nope/json", reg.host));
+    assert_eq!(status, 404);
 
     let o = docker(&d, &["pull", "--platform", "linux/s390x", &name]);
     assert_eq!(o.status.code(), Some(1));

@@ -78,7 +78,7 @@ pub fn pull(client: &Client, store: &image::Store, reference: &Reference, opts: 
 }
 
 fn pull_from(registry: &Registry, store: &image::Store, reference: &Reference, opts: &Options, progress: &(dyn Fn(Progress) + Sync)) -> Result<Pulled> {
-    let repo = Repo { registry, name: reference.path().to_string(), creds: opts.credentials.as_ref(), reference, content: store.content() };
+    let repo = Repo { registry, name: reference.path().to_string(), creds: opts.credentials.as_ref(), reference, content: Some(store.content()) };
     let wanted = opts.platform.clone().unwrap_or_else(Platform::host);
     let asked = match (reference.digest(), reference.tag()) {
         (Some(d), _) => d.to_string(),
@@ -195,6 +195,40 @@ fn pull_from(registry: &Registry, store: &image::Store, reference: &Reference, o
     Ok(Pulled { image: img, digest: top_digest, up_to_date })
 }
 
+/// What a reference names in its registry (`GET /distribution/{name}/json`).
+#[derive(Debug, Clone)]
+pub struct Distribution {
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+    /// The platforms it has: an index's entries, or a manifest's config's.
+    pub platforms: Vec<Platform>,
+}
+
+/// Looks `reference` up in its registry without pulling it.
+pub fn inspect(client: &Client, reference: &Reference, credentials: Option<&Credentials>) -> Result<Distribution> {
+    let registry = client.registry(reference.domain())?;
+    let repo = Repo { registry: &registry, name: reference.path().to_string(), creds: credentials, reference, content: None };
+    let asked = match (reference.digest(), reference.tag()) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(t)) => t.to_string(),
+        (None, None) => image::reference::DEFAULT_TAG.to_string(),
+    };
+    let (raw, digest) = repo.manifest(&asked, reference.digest())?;
+    let size = raw.len() as u64;
+    let document = Document::parse(raw, Some(&digest)).map_err(|e| Error::Invalid(format!("the manifest of {}: {e}", reference.familiar())))?;
+    let (media_type, platforms) = match document {
+        Document::Index(index) => (index.media_type().to_string(), index.manifests().iter().filter_map(|m| m.platform.clone()).collect()),
+        Document::Manifest(m) => {
+            let config = repo.small_blob(&m.config().digest, m.config().size.min(CONFIG_MAX))?;
+            let parsed = Config::parse_as(config, &m.config().digest).map_err(|e| Error::Invalid(format!("the config {}: {e}", m.config().digest)))?;
+            let c = parsed.parsed();
+            (m.media_type().to_string(), vec![Platform::new(&c.os, &c.architecture, c.variant.as_deref())])
+        }
+    };
+    Ok(Distribution { media_type, digest, size, platforms })
+}
+
 /// The tags of `reference`'s repository (`pull -a`), as the registry lists them.
 pub fn tags(client: &Client, reference: &Reference, credentials: Option<&Credentials>) -> Result<Vec<String>> {
     let registry = client.registry(reference.domain())?;
@@ -234,7 +268,8 @@ struct Repo<'a> {
     name: String,
     creds: Option<&'a Credentials>,
     reference: &'a Reference,
-    content: &'a image::ContentStore,
+    /// Where layers go (none for a look that pulls nothing).
+    content: Option<&'a image::ContentStore>,
 }
 
 impl Repo<'_> {
@@ -310,7 +345,8 @@ impl Repo<'_> {
     /// A layer's blob as a stream that also fills its resumable ingest and is
     /// committed (digest and size checked) at its end.
     fn layer_stream<'p>(&'p self, digest: Digest, size: u64, progress: &'p (dyn Fn(Progress) + Sync)) -> io::Result<BlobStream<'p>> {
-        let ingest = self.content.resume(&format!("pull-{digest}"), Some((digest.clone(), size))).map_err(io::Error::other)?;
+        let content = self.content.ok_or_else(|| io::Error::other("no content store to pull into"))?;
+        let ingest = content.resume(&format!("pull-{digest}"), Some((digest.clone(), size))).map_err(io::Error::other)?;
         Ok(BlobStream::new(self, digest, size, Some(ingest), Some(progress)))
     }
 }

@@ -20,7 +20,41 @@ use crate::error::{Error, Result};
 use crate::services::Daemon;
 
 pub fn routes() -> Router<Arc<Daemon>> {
-    Router::new().route("/auth", post(auth))
+    Router::new().route("/auth", post(auth)).route("/distribution/{*rest}", axum::routing::get(distribution))
+}
+
+/// `GET /distribution/{name}/json`: what the name is in its registry (descriptor and
+/// platforms), nothing pulled.
+async fn distribution(State(d): State<Arc<Daemon>>, axum::extract::Path(rest): axum::extract::Path<String>, headers: HeaderMap) -> Result<axum::response::Response> {
+    let name = rest.strip_suffix("/json").ok_or_else(|| Error::not_found("page not found"))?;
+    let reference = image::Reference::parse(name).map_err(|e| Error::invalid(e.to_string()))?;
+    let credentials = match headers.get("x-registry-auth").and_then(|v| v.to_str().ok()) {
+        Some(v) => dist::Credentials::from_header(v).map_err(Error::invalid)?,
+        None => None,
+    };
+    let found = tokio::task::spawn_blocking(move || dist::pull::inspect(&d.registries, &reference, credentials.as_ref()))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?
+        .map_err(|e| match e.is_unauthorized() {
+            true => Error::unauthorized(e.to_string()),
+            false => api_error(&e),
+        })?;
+    let platforms: Vec<serde_json::Value> = found
+        .platforms
+        .iter()
+        .map(|p| {
+            let mut v = json!({ "architecture": p.architecture, "os": p.os });
+            if let Some(variant) = &p.variant {
+                v["variant"] = json!(variant);
+            }
+            v
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "Descriptor": { "mediaType": found.media_type, "digest": found.digest.to_string(), "size": found.size },
+        "Platforms": platforms,
+    }))
+    .into_response())
 }
 
 /// The registry host a login's `serveraddress` names: a URL's host (Docker Hub's
