@@ -4,6 +4,7 @@
 //! its root; each fails the pull clearly, leaving no image and no layer blob (and
 //! nothing outside the root). A download that breaks is retried from where it broke
 //! (a 500, then a connection cut half way, then the rest asked for with `Range`).
+//! And `search`, against a registry offering `/v1/search`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -193,4 +194,41 @@ fn a_broken_download_is_resumed_where_it_broke() {
     assert_eq!(*ranges.lock().unwrap(), [None, None, Some(half)], "the rest asked for from where it broke");
     let ran = docker(&d, &["run", "--rm", &format!("{}/flaky:1", reg.host), "echo", "whole"]);
     assert_eq!(String::from_utf8_lossy(&ran.stdout), "whole\n", "{ran:?}");
+}
+
+/// `search` against a registry that offers `/v1/search` (the test's own): the docker
+/// CLI and berth's print its answers in Docker's table, filtered and limited as asked;
+/// a limit out of range is refused in Docker's words.
+#[test]
+fn search_asks_the_registry_and_filters_its_answers() {
+    berth_tests::require_root!();
+    let d = Daemon::start();
+    if d.docker(&["version"]).is_none() {
+        berth_tests::skip("no docker CLI");
+        return;
+    }
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let reg = FakeRegistry::start(move |req| {
+        seen.lock().unwrap().push(req.path.clone());
+        let results = json!({"num_results": 3, "query": "tools", "results": [
+            {"name": "acme/tools", "description": "Tools of acme", "star_count": 12, "is_official": false, "is_automated": false},
+            {"name": "tools", "description": "The official tools", "star_count": 900, "is_official": true, "is_automated": false},
+            {"name": "nobody/tools", "description": "", "star_count": 0, "is_official": false, "is_automated": true},
+        ]});
+        Reply::Full(200, vec![("Content-Type".into(), "application/json".into())], results.to_string().into_bytes())
+    });
+    let term = format!("{}/tools", reg.host);
+    let out = docker(&d, &["search", &term]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("NAME ") && text.contains("tools          The official tools   900       [OK]"), "{text}");
+    assert_eq!(asked.lock().unwrap().last().map(String::as_str), Some("/v1/search?q=tools&n=25"));
+    let berth = std::process::Command::new(berth_tests::bin("berth")).env("DOCKER_HOST", d.host()).args(["search", "--filter", "stars=10", "--format", "{{.Name}}:{{.StarCount}}:{{.IsOfficial}}", &term]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&berth.stdout), "acme/tools:12:\ntools:900:[OK]\n", "{berth:?}");
+    let out = docker(&d, &["search", "--filter", "is-official=true", "--limit", "5", "--format", "{{.Name}}", &term]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "tools\n", "{out:?}");
+    let out = docker(&d, &["search", "--limit", "101", &term]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limit 101 is outside the range of [1, 100]"), "{out:?}");
 }

@@ -106,6 +106,8 @@ pub enum Command {
     Pull(Deferred<PullArgs>),
     /// Upload an image to a registry
     Push(Deferred<PushArgs>),
+    /// Search Docker Hub (or another registry) for images
+    Search(Deferred<SearchArgs>),
     /// Authenticate to a registry
     Login(Deferred<LoginArgs>),
     /// Log out from a registry

@@ -229,6 +229,46 @@ pub fn inspect(client: &Client, reference: &Reference, credentials: Option<&Cred
     Ok(Distribution { media_type, digest, size, platforms })
 }
 
+/// One answer of a registry's search (`/v1/search`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct SearchResult {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub star_count: u64,
+    #[serde(default)]
+    pub is_official: bool,
+    #[serde(default)]
+    pub is_automated: bool,
+}
+
+/// Searches the registry `term` names (`host/words`, else Docker Hub's index) for
+/// `words`, up to `limit` answers.
+pub fn search(client: &Client, term: &str, limit: u32, credentials: Option<&Credentials>) -> Result<Vec<SearchResult>> {
+    let (index, words) = match term.split_once('/') {
+        Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => (host.to_string(), rest.to_string()),
+        _ => ("index.docker.io".to_string(), term.to_string()),
+    };
+    let registry = client.registry(&index)?;
+    let encode = |s: &str| s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>();
+    let path = format!("/v1/search?q={}&n={limit}", encode(&words));
+    let mut response = registry.send(crate::registry::Method::Get, &path, "", credentials, &[], crate::registry::Payload::None)?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().with_config().limit(MANIFEST_MAX).read_to_vec().map_err(|e| transport("Get", &path, e))?;
+    if status != 200 {
+        return Err(Error::Registry { what: format!("search {index}"), cause: RegistryError::from_body(status, &body) });
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        results: Vec<SearchResult>,
+    }
+    let answer: Answer = serde_json::from_slice(&body).map_err(|e| Error::Invalid(format!("the search of {index} answered: {e}")))?;
+    Ok(answer.results)
+}
+
 /// The tags of `reference`'s repository (`pull -a`), as the registry lists them.
 pub fn tags(client: &Client, reference: &Reference, credentials: Option<&Credentials>) -> Result<Vec<String>> {
     let registry = client.registry(reference.domain())?;

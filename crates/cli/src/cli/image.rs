@@ -189,6 +189,24 @@ pub struct PushArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SearchArgs {
+    #[arg(value_name = "TERM")]
+    pub term: String,
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long = "filter", value_name = "filter", value_parser = super::parse_filter)]
+    pub filter: Vec<(String, String)>,
+    /// Pretty-print search using a Go template
+    #[arg(long = "format", value_name = "string", default_value = "", allow_hyphen_values = true)]
+    pub format: String,
+    /// Max number of search results
+    #[arg(long = "limit", value_name = "int", default_value_t = 0)]
+    pub limit: u32,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct LoginArgs {
     #[arg(value_name = "SERVER")]
     pub server: Option<String>,

@@ -35,6 +35,7 @@ pub async fn run(cli: &mut Cli<'_>, command: Command) -> Result<()> {
         Command::Load(Deferred(args)) => image::transfer::load(cli, args).await,
         Command::Pull(Deferred(args)) => image::distribution::pull(cli, args).await,
         Command::Push(Deferred(args)) => image::distribution::push(cli, args).await,
+        Command::Search(Deferred(args)) => image::search::run(cli, args).await,
         Command::Login(Deferred(args)) => image::distribution::login(cli, args).await,
         Command::Logout(Deferred(args)) => image::distribution::logout(cli, args).await,
         Command::Rmi(Deferred(args)) => image::remove::run(cli, args).await,

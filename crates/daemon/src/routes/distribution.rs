@@ -20,7 +20,48 @@ use crate::error::{Error, Result};
 use crate::services::Daemon;
 
 pub fn routes() -> Router<Arc<Daemon>> {
-    Router::new().route("/auth", post(auth)).route("/distribution/{*rest}", axum::routing::get(distribution))
+    Router::new()
+        .route("/auth", post(auth))
+        .route("/distribution/{*rest}", axum::routing::get(distribution))
+        .route("/images/search", axum::routing::get(search))
+}
+
+/// `GET /images/search?term=&limit=&filters=`: the registry's `/v1/search`, with
+/// Docker's filters (`stars`, `is-official`, `is-automated`) applied here.
+async fn search(State(d): State<Arc<Daemon>>, req: axum::extract::Request) -> Result<axum::response::Response> {
+    let query = api::query::Query::parse(req.uri().query().unwrap_or("")).map_err(|e| Error::invalid(e.to_string()))?;
+    let term = query.get("term").unwrap_or("").to_string();
+    if term.is_empty() {
+        return Err(Error::invalid("term is required"));
+    }
+    let limit = match query.get("limit").filter(|l| !l.is_empty()) {
+        None => 25,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => return Err(Error::invalid(format!("limit {l} is outside the range of [1, 100]"))),
+        },
+    };
+    let f = super::filters(&req, &["stars", "is-official", "is-automated"])?;
+    let stars = match f.get("stars").first() {
+        Some(s) => Some(s.parse::<u64>().map_err(|_| Error::invalid(format!("invalid filter 'stars={s}'")))?),
+        None => None,
+    };
+    let official = f.get_bool("is-official").map_err(|e| Error::invalid(e.to_string()))?;
+    let automated = f.get_bool("is-automated").map_err(|e| Error::invalid(e.to_string()))?;
+    let credentials = match req.headers().get("x-registry-auth").and_then(|v| v.to_str().ok()) {
+        Some(v) => dist::Credentials::from_header(v).map_err(Error::invalid)?,
+        None => None,
+    };
+    let results = tokio::task::spawn_blocking(move || dist::pull::search(&d.registries, &term, limit, credentials.as_ref()))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?
+        .map_err(|e| api_error(&e))?;
+    let kept: Vec<&dist::pull::SearchResult> = results
+        .iter()
+        .filter(|r| stars.is_none_or(|s| r.star_count >= s) && official.is_none_or(|o| r.is_official == o) && automated.is_none_or(|a| r.is_automated == a))
+        .take(limit as usize)
+        .collect();
+    Ok(axum::Json(kept).into_response())
 }
 
 /// `GET /distribution/{name}/json`: what the name is in its registry (descriptor and

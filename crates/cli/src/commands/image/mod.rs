@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod list;
 pub mod prune;
 pub mod remove;
+pub mod search;
 pub mod tag;
 pub mod transfer;
 
