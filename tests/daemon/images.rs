@@ -62,7 +62,7 @@ fn load_list_inspect_tag_remove_and_save_with_the_docker_cli() {
 }
 
 #[test]
-fn import_a_rootfs_and_refuse_pulls_clearly() {
+fn import_a_rootfs_with_changes_and_a_message() {
     let d = Daemon::start();
     let rootfs = d.dir.path().join("rootfs.tar");
     std::fs::write(&rootfs, fixture::Image::busybox().unwrap().layer_tar()).unwrap();

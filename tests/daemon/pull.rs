@@ -96,6 +96,13 @@ fn pulls_by_tag_and_digest_as_docker_shows_them() {
     assert_eq!(shown.trim(), format!("{} {} linux/{host_arch}", json!([name]), json!([format!("{}/bb@{digest}", reg.host)])));
     assert_eq!(ok(docker(&d, &["run", "--rm", &name, "echo", "pulled and ran"])), "pulled and ran\n");
 
+    // zstd layers (skopeo recompresses the fixture's).
+    reg.push_layout_with(&layout, "latest", "zbb:1", &["--dest-compress", "--dest-compress-format", "zstd"]);
+    let zmanifest = registry_digest(&reg, "zbb", "1");
+    let out = ok(docker(&d, &["pull", &format!("{}/zbb:1", reg.host)]));
+    assert!(out.contains(&format!("Digest: {zmanifest}")), "{out}");
+    assert_eq!(ok(docker(&d, &["run", "--rm", &format!("{}/zbb:1", reg.host), "echo", "from zstd"])), "from zstd\n");
+
     // Again: nothing fetched, and said so.
     let again = ok(docker(&d, &["pull", &name]));
     assert!(again.contains(&format!("Status: Image is up to date for {name}")) && !again.contains("Pull complete"), "{again}");
@@ -107,11 +114,12 @@ fn pulls_by_tag_and_digest_as_docker_shows_them() {
     assert_eq!(id(&by_digest), id(&name));
 
     // An unknown tag: Docker's words, exit 1, nothing made.
+    let listed = ok(docker(&d, &["images", "-q"]));
     let o = docker(&d, &["pull", &format!("{}/bb:nope", reg.host)]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&format!("manifest for {}/bb:nope not found: manifest unknown", reg.host)), "{err}");
-    assert_eq!(ok(docker(&d, &["images", "-q"])).lines().count(), 1);
+    assert_eq!(ok(docker(&d, &["images", "-q"])), listed);
     // A registry that is not there: said so, at once.
     let o = docker(&d, &["pull", "127.0.0.1:9/gone:1"]);
     assert_eq!(o.status.code(), Some(1));

@@ -232,3 +232,58 @@ fn search_asks_the_registry_and_filters_its_answers() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("limit 101 is outside the range of [1, 100]"), "{out:?}");
 }
+
+/// A `kill -9` of berthd in the middle of a download leaves no image, and the pull
+/// after the restart asks only for the rest of the blob (`Range` from where it was).
+#[test]
+fn a_pull_killed_with_berthd_resumes_after_its_restart() {
+    berth_tests::require_root!();
+    let mut d = Daemon::start();
+    if d.docker(&["version"]).is_none() {
+        berth_tests::skip("no docker CLI");
+        return;
+    }
+    let good = image(&busybox_tar(), "application/vnd.oci.image.layer.v1.tar+gzip", None);
+    let ranges = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let asked_from = ranges.clone();
+    let half = good.layer.len() / 2;
+    let reg = serve([("slow".to_string(), good.clone())].into(), move |_repo, req, img| {
+        let mut seen = asked_from.lock().unwrap();
+        seen.push(req.range_from);
+        Some(match seen.len() {
+            // Half, then silence: the daemon is killed meanwhile.
+            1 => Reply::Stall { bytes: img.layer.clone(), sent: half },
+            _ => {
+                let from = req.range_from.unwrap_or(0) as usize;
+                let range = format!("bytes {from}-{}/{}", img.layer.len() - 1, img.layer.len());
+                Reply::Full(if from > 0 { 206 } else { 200 }, vec![("Content-Range".into(), range)], img.layer[from..].to_vec())
+            }
+        })
+    });
+    let name = format!("{}/slow:1", reg.host);
+    let mut pulling = std::process::Command::new("/usr/local/bin/docker")
+        .env("DOCKER_HOST", d.host())
+        .args(["pull", &name])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until the daemon has the first half on disk.
+    let ingest = d.dir.path().join("data/content/ingest");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let partial = || {
+        std::fs::read_dir(&ingest).into_iter().flatten().flatten().any(|e| std::fs::metadata(e.path().join("data")).is_ok_and(|m| m.len() as usize == half))
+    };
+    while !partial() {
+        assert!(std::time::Instant::now() < deadline, "no half-fetched blob in {}", ingest.display());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    d.kill9_and_restart();
+    let _ = pulling.wait();
+    assert!(String::from_utf8_lossy(&docker(&d, &["images", "-q"]).stdout).is_empty(), "nothing a user sees");
+    let out = docker(&d, &["pull", &name]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(*ranges.lock().unwrap(), [None, Some(half as u64)], "the second pull asked for the rest only");
+    let ran = docker(&d, &["run", "--rm", &name, "echo", "resumed"]);
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "resumed\n", "{ran:?}");
+}

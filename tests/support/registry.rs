@@ -85,8 +85,13 @@ impl Registry {
     /// Copies the OCI layout `layout` (its `reference`, every platform of an index)
     /// to `repo_tag` here, with skopeo.
     pub fn push_layout(&self, layout: &Path, reference: &str, repo_tag: &str) {
+        self.push_layout_with(layout, reference, repo_tag, &[]);
+    }
+
+    /// [`Registry::push_layout`] with more of skopeo's flags (`--dest-compress-format`).
+    pub fn push_layout_with(&self, layout: &Path, reference: &str, repo_tag: &str, extra: &[&str]) {
         let mut skopeo = Command::new("skopeo");
-        skopeo.args(["copy", "--all", "--dest-tls-verify=false", "--quiet"]);
+        skopeo.args(["copy", "--all", "--dest-tls-verify=false", "--quiet"]).args(extra);
         if let Some((user, password)) = &self.creds {
             skopeo.arg(format!("--dest-creds={user}:{password}"));
         }
@@ -296,6 +301,8 @@ pub enum Reply {
     /// 200 announcing `bytes`' length, then only its first `sent` bytes, then the
     /// connection closed.
     Cut { bytes: Vec<u8>, sent: usize },
+    /// As `Cut`, but the connection then stays open, silent, until the fake stops.
+    Stall { bytes: Vec<u8>, sent: usize },
 }
 
 impl FakeRegistry {
@@ -390,6 +397,15 @@ fn serve_fake(conn: std::net::TcpStream, handler: &(dyn Fn(&Request) -> Reply + 
             Reply::Cut { bytes, sent } => {
                 write!(out, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", bytes.len())?;
                 out.write_all(&bytes[..sent])?;
+                return Ok(());
+            }
+            Reply::Stall { bytes, sent } => {
+                write!(out, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", bytes.len())?;
+                out.write_all(&bytes[..sent])?;
+                out.flush()?;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
                 return Ok(());
             }
         }
