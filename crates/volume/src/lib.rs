@@ -14,6 +14,7 @@
 mod background;
 pub mod copy_up;
 mod error;
+mod layout;
 pub mod mounts;
 mod spares;
 pub mod store;

@@ -82,10 +82,10 @@ impl Spares {
     /// `dir`'s data emptied and made as a new one's; its record a plain file.
     fn reset(&self, dir: &Path) -> std::io::Result<()> {
         let not_plain = || std::io::Error::other("not a plain volume directory");
-        if !std::fs::symlink_metadata(dir)?.is_dir() || !std::fs::symlink_metadata(dir.join(crate::store::RECORD))?.is_file() {
+        if !std::fs::symlink_metadata(dir)?.is_dir() || !std::fs::symlink_metadata(dir.join(crate::layout::RECORD))?.is_file() {
             return Err(not_plain());
         }
-        let data = dir.join(crate::store::DATA);
+        let data = dir.join(crate::layout::DATA);
         let meta = std::fs::symlink_metadata(&data)?;
         if !meta.is_dir() {
             return Err(not_plain());

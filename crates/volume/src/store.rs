@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::background::Job;
 use crate::error::{Error, Result};
+use crate::layout::{DATA, RECORD};
 use crate::spares::{self, Spares};
 
 /// A volume's record.
@@ -42,9 +43,6 @@ pub struct Store {
     /// Removed volumes' directories, emptied, to be the next made.
     spares: std::sync::Arc<Spares>,
 }
-
-pub(crate) const RECORD: &str = "volume.json";
-pub(crate) const DATA: &str = "_data";
 
 /// Docker's rule for a local volume's name: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn valid_name(name: &str) -> bool {
