@@ -130,3 +130,95 @@ fn a_token_server_gives_tokens_to_those_who_logged_in() {
     let out = ok(d.docker(&["push", &format!("{h}/mine:1")]).unwrap());
     assert!(out.contains("1: digest: sha256:"), "{out}");
 }
+
+/// With `credsStore` in config.json, `berth login` hands the credentials to the
+/// helper (`docker-credential-<name> store`), nothing in plain text; pulls get them
+/// back from it (`get`), and `logout` erases them (`erase`).
+#[test]
+fn a_credential_helper_keeps_the_password() {
+    berth_tests::require_root!();
+    let Some(reg) = Registry::start_with_user(USER, PASSWORD) else { return };
+    let d = Daemon::start();
+    reg.push_busybox("bb:1");
+    let h = &reg.host;
+    // A helper of the test's own: a file beside it is its keychain.
+    let helpers = tempfile::tempdir().unwrap();
+    let keychain = helpers.path().join("keychain.json");
+    let script = format!(
+        "#!/bin/sh\ncase \"$1\" in\n  store) cat > {k} ;;\n  get) read server; [ -f {k} ] && cat {k} || {{ echo 'credentials not found in native keychain'; exit 1; }} ;;\n  erase) read server; rm -f {k} ;;\nesac\n",
+        k = keychain.display()
+    );
+    let helper = helpers.path().join("docker-credential-berthtest");
+    std::fs::write(&helper, script).unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let config_dir = d.dir.path().join("docker-config");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(config_dir.join("config.json"), r#"{"credsStore": "berthtest"}"#).unwrap();
+    let path = format!("{}:{}", helpers.path().display(), std::env::var("PATH").unwrap_or_default());
+    let run = |args: &[&str], input: &[u8]| {
+        use std::io::Write;
+        let mut child = Command::new(berth_tests::bin("berth"))
+            .env("DOCKER_HOST", d.host())
+            .env("DOCKER_CONFIG", &config_dir)
+            .env("PATH", &path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = run(&["login", "-u", USER, "--password-stdin", h], format!("{PASSWORD}\n").as_bytes());
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "Login Succeeded\n", "{o:?}");
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("unencrypted"), "{o:?}");
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&keychain).unwrap()).unwrap();
+    assert_eq!((kept["ServerURL"].as_str(), kept["Username"].as_str(), kept["Secret"].as_str()), (Some(h.as_str()), Some(USER), Some(PASSWORD)));
+    assert!(!std::fs::read_to_string(config_dir.join("config.json")).unwrap().contains(PASSWORD), "nothing in plain text");
+    let o = run(&["pull", &format!("{h}/bb:1")], b"");
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(String::from_utf8_lossy(&run(&["logout", h], b"").stdout), format!("Removing login credentials for {h}\n"));
+    assert!(!keychain.exists(), "erased");
+}
+
+/// A registry on HTTPS that lets in only clients with a certificate of its CA: a
+/// daemon with that certificate in `certs.d/<host>/` beside its daemon.json pulls; one
+/// without is refused, and one with a certificate it cannot use says so (and lives).
+#[test]
+fn client_certificates_come_from_certs_d() {
+    berth_tests::require_root!();
+    let Some(reg) = Registry::start_with_client_certificates() else { return };
+    reg.push_busybox("bb:1");
+    let certs = reg.tls.clone().unwrap();
+    let image = format!("{}/bb:1", reg.host);
+
+    let with = Daemon::start();
+    if with.docker(&["version"]).is_none() {
+        berth_tests::skip("no docker CLI");
+        return;
+    }
+    let dir = with.dir.path().join("certs.d").join(&reg.host);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["ca.crt", "client.cert", "client.key"] {
+        std::fs::copy(certs.join(f), dir.join(f)).unwrap();
+    }
+    let o = with.docker(&["pull", &image]).unwrap();
+    assert!(o.status.success(), "{o:?}\n{}", with.log());
+    assert_eq!(ok(with.docker(&["run", "--rm", &image, "echo", "over tls"]).unwrap()), "over tls\n");
+
+    let without = Daemon::start();
+    let o = without.docker(&["pull", &image]).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+
+    // A certificate the TLS client cannot use (X.509 v1): the pull says which file,
+    // and the daemon goes on.
+    let dir = without.dir.path().join("certs.d").join(&reg.host);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(certs.join("client.key"), dir.join("client.key")).unwrap();
+    std::fs::copy(certs.parent().unwrap().join("old-client.pem"), dir.join("client.cert")).unwrap();
+    let o = without.docker(&["pull", &image]).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("client.cert"), "{o:?}");
+    assert!(without.docker(&["version"]).unwrap().status.success(), "berthd still answers");
+}

@@ -16,27 +16,36 @@ pub struct Registry {
     creds: Option<(String, String)>,
     /// The token server it sends clients to, if it takes tokens.
     pub tokens: Option<TokenServer>,
+    /// For one that speaks TLS and asks for a client certificate: the directory with
+    /// `ca.crt`, `client.cert` and `client.key` (a `certs.d/<host>` as Docker's).
+    pub tls: Option<PathBuf>,
 }
 
 impl Registry {
     /// Starts one; `None` (a skip, a failure under CI) when `docker-registry` or
     /// `skopeo` is missing.
     pub fn start() -> Option<Registry> {
-        Registry::start_inner(None, false)
+        Registry::start_inner(None, false, false)
+    }
+
+    /// One on HTTPS with a certificate of a CA of the test's own, that lets in only
+    /// clients with a certificate of that CA.
+    pub fn start_with_client_certificates() -> Option<Registry> {
+        Registry::start_inner(None, false, true)
     }
 
     /// One that lets in only `user` with `password` (HTTP Basic, htpasswd).
     pub fn start_with_user(user: &str, password: &str) -> Option<Registry> {
-        Registry::start_inner(Some((user.to_string(), password.to_string())), false)
+        Registry::start_inner(Some((user.to_string(), password.to_string())), false, false)
     }
 
     /// One that takes bearer tokens from a [`TokenServer`] of its own, which gives
     /// `user` with `password` what they ask for.
     pub fn start_with_tokens(user: &str, password: &str) -> Option<Registry> {
-        Registry::start_inner(Some((user.to_string(), password.to_string())), true)
+        Registry::start_inner(Some((user.to_string(), password.to_string())), true, false)
     }
 
-    fn start_inner(creds: Option<(String, String)>, with_tokens: bool) -> Option<Registry> {
+    fn start_inner(creds: Option<(String, String)>, with_tokens: bool, with_tls: bool) -> Option<Registry> {
         for tool in ["docker-registry", "skopeo"] {
             if Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
                 crate::skip(&format!("no {tool}"));
@@ -45,6 +54,7 @@ impl Registry {
         }
         let dir = tempfile::Builder::new().prefix("berth-registry").tempdir().expect("tempdir");
         let mut tokens = None;
+        let tls = with_tls.then(|| make_certificates(dir.path()));
         // A port free now; another test taking it in between makes the start fail, and
         // then another is tried.
         for _ in 0..5 {
@@ -65,11 +75,24 @@ impl Registry {
                 std::fs::write(&htpasswd, format!("{user}:{}\n", bcrypt::hash(password, 5).unwrap())).unwrap();
                 yaml.push_str(&format!("auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n", htpasswd.display()));
             }
+            if let Some(certs) = &tls {
+                yaml.push_str(&format!(
+                    "  tls:\n    certificate: {0}/server.crt\n    key: {0}/server.key\n    clientcas:\n      - {0}/ca.crt\n",
+                    certs.parent().expect("tls/client").display()
+                ));
+            }
             std::fs::write(&config, yaml).unwrap();
             let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
             let mut child = Command::new("docker-registry").arg("serve").arg(&config).stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("start docker-registry");
-            if ready(&mut child, &host) {
-                return Some(Registry { child, dir, host, creds, tokens });
+            if tls.is_some() || ready(&mut child, &host) {
+                if tls.is_some() {
+                    // Its readiness over TLS: a port that accepts.
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while std::net::TcpStream::connect(&host).is_err() && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                }
+                return Some(Registry { child, dir, host, creds, tokens, tls });
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -95,6 +118,9 @@ impl Registry {
         if let Some((user, password)) = &self.creds {
             skopeo.arg(format!("--dest-creds={user}:{password}"));
         }
+        if let Some(certs) = &self.tls {
+            skopeo.arg(format!("--dest-cert-dir={}", certs.display()));
+        }
         let out = skopeo
             .arg(format!("oci:{}:{reference}", layout.display()))
             .arg(format!("docker://{}/{repo_tag}", self.host))
@@ -114,6 +140,35 @@ impl Registry {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by
+/// it, made with openssl under `dir/tls`; returns `dir/tls/client`, with what a
+/// client needs (`ca.crt`, `client.cert`, `client.key`) and nothing else. Beside it,
+/// `tls/old-client.pem`: the same client's certificate as X.509 v1.
+fn make_certificates(dir: &Path) -> PathBuf {
+    let tls = dir.join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(&tls).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=berth-test-ca", "-keyout", "ca.key", "-out", "ca.crt"]);
+    std::fs::write(tls.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "server.ext", "-out", "server.crt"]);
+    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=berth-test-client", "-keyout", "client.key", "-out", "client.csr"]);
+    std::fs::write(tls.join("client.ext"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n").unwrap();
+    openssl(&["x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "client.ext", "-out", "client.cert"]);
+    // Without extensions: an X.509 v1 certificate, which rustls refuses.
+    openssl(&["x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-out", "client-v1.pem"]);
+    let client = tls.join("client");
+    std::fs::create_dir_all(&client).unwrap();
+    for f in ["ca.crt", "client.cert", "client.key"] {
+        std::fs::copy(tls.join(f), client.join(f)).unwrap();
+    }
+    std::fs::copy(tls.join("client-v1.pem"), tls.join("old-client.pem")).unwrap();
+    client
 }
 
 /// Whether the registry answers `/v2/` within a few seconds (false if it exited).

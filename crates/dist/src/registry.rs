@@ -44,7 +44,9 @@ impl Client {
     pub fn registry(&self, domain: &str) -> Result<Arc<Registry>> {
         let host = if domain == image::reference::DEFAULT_DOMAIN { DOCKER_HUB } else { domain };
         let mut registries = self.registries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(r) = registries.get(host) {
+        // Kept while its certificates are as they were: a change in certs.d applies
+        // to the next request, as Docker's does, without a restart.
+        if let Some(r) = registries.get(host).filter(|r| r.certs == certs_state(&self.settings, host)) {
             return Ok(r.clone());
         }
         let r = Arc::new(Registry::new(host, &self.settings, None)?);
@@ -94,6 +96,8 @@ pub struct Registry {
     tokens: Tokens,
     /// The last challenge it made: later requests answer it up front.
     challenge: Mutex<Option<Challenge>>,
+    /// Its certs.d directory's files as they were when it was made.
+    certs: Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)>,
 }
 
 /// A response: status, headers and body.
@@ -137,7 +141,8 @@ impl Registry {
         let tls = tls_config(certs.as_deref(), false)?;
         let agent = make_agent(tls);
         let lax = insecure.then(|| tls_config(certs.as_deref(), true).map(make_agent)).transpose()?;
-        Ok(Registry { host: host.to_string(), scheme: Mutex::new(scheme), agent, lax, tokens: Tokens::default(), challenge: Mutex::new(None) })
+        let certs_now = certs_state(settings, host);
+        Ok(Registry { host: host.to_string(), scheme: Mutex::new(scheme), agent, lax, tokens: Tokens::default(), challenge: Mutex::new(None), certs: certs_now })
     }
 
     pub fn host(&self) -> &str {
@@ -392,11 +397,50 @@ fn tls_config(certs: Option<&std::path::Path>, lax: bool) -> Result<ureq::tls::T
                 })
                 .collect();
             let key_pem = std::fs::read(&key).map_err(|e| bad(&key, &e))?;
-            let key = PrivateKey::from_pem(&key_pem).map_err(|e| bad(&key, &e))?;
-            client = Some(ClientCert::new_with_certs(&chain, key));
+            let parsed = PrivateKey::from_pem(&key_pem).map_err(|e| bad(&key, &e))?;
+            check_client_cert(&chain, &key_pem).map_err(|e| bad(&cert, &e))?;
+            client = Some(ClientCert::new_with_certs(&chain, parsed));
         }
     }
     Ok(TlsConfig::builder().root_certs(RootCerts::new_with_certs(&roots)).client_cert(client).disable_verification(lax).build())
+}
+
+/// The files of `host`'s certs.d directory: names, sizes and times.
+fn certs_state(settings: &Settings, host: &str) -> Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)> {
+    let Some(dir) = settings.certs_dir.as_ref().map(|d| d.join(host)) else { return Vec::new() };
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            let meta = e.metadata().ok();
+            (e.file_name(), meta.as_ref().map_or(0, |m| m.len()), meta.and_then(|m| m.modified().ok()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Whether rustls takes `chain` and `key` as a client certificate (one it refuses
+/// would make the TLS client panic at its first connection).
+fn check_client_cert(chain: &[ureq::tls::Certificate<'static>], key_pem: &[u8]) -> std::result::Result<(), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    if chain.is_empty() {
+        return Err("no certificate in it".into());
+    }
+    let certs: Vec<CertificateDer<'static>> = chain.iter().map(|c| CertificateDer::from(c.der().to_vec())).collect();
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("its key: {e}"))?;
+    // Key exchange does not matter to this check: ring's provider as ureq builds it.
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_client_auth_cert(certs, key)
+        .map(|_| ())
+        .map_err(|e| format!("not a client certificate this client can use: {e}"))
 }
 
 /// Docker's rule: loopback hosts, the configured hosts, and hosts whose address is in
