@@ -19,10 +19,16 @@ fn ok(o: Output) -> String {
 
 /// berth's CLI with the docker CLI's config directory: their credentials are one.
 fn berth(d: &Daemon, args: &[&str], input: &[u8]) -> Output {
+    berth_with(d, args, input, &[])
+}
+
+/// [`berth`] with more environment.
+fn berth_with(d: &Daemon, args: &[&str], input: &[u8], env: &[(&str, &std::ffi::OsStr)]) -> Output {
     use std::io::Write;
     let mut child = Command::new(berth_tests::bin("berth"))
         .env("DOCKER_HOST", d.host())
         .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
+        .envs(env.iter().copied())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -155,21 +161,7 @@ fn a_credential_helper_keeps_the_password() {
     std::fs::create_dir_all(&config_dir).unwrap();
     std::fs::write(config_dir.join("config.json"), r#"{"credsStore": "berthtest"}"#).unwrap();
     let path = format!("{}:{}", helpers.path().display(), std::env::var("PATH").unwrap_or_default());
-    let run = |args: &[&str], input: &[u8]| {
-        use std::io::Write;
-        let mut child = Command::new(berth_tests::bin("berth"))
-            .env("DOCKER_HOST", d.host())
-            .env("DOCKER_CONFIG", &config_dir)
-            .env("PATH", &path)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let run = |args: &[&str], input: &[u8]| berth_with(&d, args, input, &[("PATH", std::ffi::OsStr::new(&path))]);
     let o = run(&["login", "-u", USER, "--password-stdin", h], format!("{PASSWORD}\n").as_bytes());
     assert_eq!(String::from_utf8_lossy(&o.stdout), "Login Succeeded\n", "{o:?}");
     assert!(!String::from_utf8_lossy(&o.stderr).contains("unencrypted"), "{o:?}");
