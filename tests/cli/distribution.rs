@@ -15,11 +15,7 @@ fn with(d: &Daemon, cli: &str, args: &[&str]) -> Ran {
 fn pull_and_push_print_what_docker_prints() {
     berth_tests::require_root!();
     let Some(reg) = Registry::start() else { return };
-    let d = Daemon::start();
-    if docker(&d, &["version"]).is_none() {
-        berth_tests::skip("no docker CLI");
-        return;
-    }
+    let Some(d) = Daemon::for_docker() else { return };
     reg.push_busybox("bb:1");
     reg.push_busybox("bb:2");
     let h = reg.host.clone();

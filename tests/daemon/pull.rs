@@ -33,16 +33,6 @@ fn api_get(d: &Daemon, path: &str) -> (u16, Value) {
     })
 }
 
-/// A daemon with no image, and the docker CLI to drive it.
-fn daemon() -> Option<Daemon> {
-    let d = Daemon::start();
-    if d.docker(&["version"]).is_none() {
-        berth_tests::skip("no docker CLI");
-        return None;
-    }
-    Some(d)
-}
-
 /// The digest the registry gives for `repo:reference` (`Docker-Content-Digest`).
 fn registry_digest(reg: &Registry, repo: &str, reference: &str) -> String {
     use std::io::{Read, Write};
@@ -75,7 +65,7 @@ fn put_blob(layout: &Path, bytes: &[u8]) -> (String, usize) {
 fn pulls_by_tag_and_digest_as_docker_shows_them() {
     berth_tests::require_root!();
     let Some(reg) = Registry::start() else { return };
-    let Some(d) = daemon() else { return };
+    let Some(d) = Daemon::for_docker() else { return };
     let layout = reg.push_busybox("bb:latest");
     let (manifest, _) = layout_manifest(&layout);
     let layer = manifest["layers"][0]["digest"].as_str().unwrap();
@@ -131,7 +121,7 @@ fn pulls_by_tag_and_digest_as_docker_shows_them() {
 fn an_index_gives_the_hosts_platform_or_the_one_asked_for() {
     berth_tests::require_root!();
     let Some(reg) = Registry::start() else { return };
-    let Some(d) = daemon() else { return };
+    let Some(d) = Daemon::for_docker() else { return };
     let layout = reg.dir().join("multi-layout");
     fixture::write_oci_layout(&layout, "latest").unwrap();
     let host_arch = fixture::host_architecture().unwrap();
@@ -196,7 +186,7 @@ fn an_index_gives_the_hosts_platform_or_the_one_asked_for() {
 fn blobs_that_are_not_what_their_digest_says_fail_the_pull_and_leave_nothing() {
     berth_tests::require_root!();
     let Some(reg) = Registry::start() else { return };
-    let Some(d) = daemon() else { return };
+    let Some(d) = Daemon::for_docker() else { return };
     let layout = reg.push_busybox("bad:1");
     let (manifest, _) = layout_manifest(&layout);
     let name = format!("{}/bad:1", reg.host);
@@ -246,11 +236,7 @@ fn docker_hub_images_come_from_a_mirror_first() {
     berth_tests::require_root!();
     let Some(reg) = Registry::start() else { return };
     reg.push_busybox("library/busybox:latest");
-    let d = Daemon::start_with(&["--registry-mirror", &format!("http://{}", reg.host)]);
-    if d.docker(&["version"]).is_none() {
-        berth_tests::skip("no docker CLI");
-        return;
-    }
+    let Some(d) = Daemon::for_docker_with(&["--registry-mirror", &format!("http://{}", reg.host)]) else { return };
     let out = ok(docker(&d, &["pull", "busybox"]));
     assert!(out.contains("Status: Downloaded newer image for busybox:latest"), "{out}");
     assert_eq!(ok(docker(&d, &["run", "--rm", "busybox", "echo", "mirrored"])), "mirrored\n");

@@ -28,11 +28,7 @@ fn pushed_digest(out: &str, tag: &str) -> String {
 fn pushes_send_what_the_registry_lacks_and_other_clients_read_it() {
     berth_tests::require_root!();
     let Some(reg) = Registry::start() else { return };
-    let d = Daemon::start();
-    if d.docker(&["version"]).is_none() {
-        berth_tests::skip("no docker CLI");
-        return;
-    }
+    let Some(d) = Daemon::for_docker() else { return };
     reg.push_busybox("bb:1");
     let h = &reg.host;
     ok(docker(&d, &["pull", &format!("{h}/bb:1")]));

@@ -43,11 +43,7 @@ fn berth_with(d: &Daemon, args: &[&str], input: &[u8], env: &[(&str, &std::ffi::
 fn a_registry_with_a_password_lets_in_those_who_logged_in() {
     berth_tests::require_root!();
     let Some(reg) = Registry::start_with_user(USER, PASSWORD) else { return };
-    let d = Daemon::start();
-    if d.docker(&["version"]).is_none() {
-        berth_tests::skip("no docker CLI");
-        return;
-    }
+    let Some(d) = Daemon::for_docker() else { return };
     reg.push_busybox("bb:1");
     let h = &reg.host;
     let image = format!("{h}/bb:1");
@@ -107,11 +103,7 @@ fn a_registry_with_a_password_lets_in_those_who_logged_in() {
 fn a_token_server_gives_tokens_to_those_who_logged_in() {
     berth_tests::require_root!();
     let Some(reg) = Registry::start_with_tokens(USER, PASSWORD) else { return };
-    let d = Daemon::start();
-    if d.docker(&["version"]).is_none() {
-        berth_tests::skip("no docker CLI");
-        return;
-    }
+    let Some(d) = Daemon::for_docker() else { return };
     reg.push_busybox("bb:1");
     let h = &reg.host;
     let image = format!("{h}/bb:1");
@@ -185,11 +177,7 @@ fn client_certificates_come_from_certs_d() {
     let certs = reg.tls.clone().unwrap();
     let image = format!("{}/bb:1", reg.host);
 
-    let with = Daemon::start();
-    if with.docker(&["version"]).is_none() {
-        berth_tests::skip("no docker CLI");
-        return;
-    }
+    let Some(with) = Daemon::for_docker() else { return };
     let dir = with.dir.path().join("certs.d").join(&reg.host);
     std::fs::create_dir_all(&dir).unwrap();
     for f in ["ca.crt", "client.cert", "client.key"] {

@@ -116,8 +116,20 @@ impl Daemon {
 
     /// [`Daemon::with_busybox_for_docker`] with more flags for berthd.
     pub fn with_busybox_for_docker_and(extra: &[&str]) -> Option<Daemon> {
-        let d = Daemon::start_with(extra);
+        let d = Daemon::for_docker_with(extra)?;
         d.load_busybox();
+        Some(d)
+    }
+
+    /// A daemon with no image, to drive with the docker CLI; `None` (a skip, a
+    /// failure under CI) when there is no docker CLI.
+    pub fn for_docker() -> Option<Daemon> {
+        Self::for_docker_with(&[])
+    }
+
+    /// [`Daemon::for_docker`] with more flags for berthd.
+    pub fn for_docker_with(extra: &[&str]) -> Option<Daemon> {
+        let d = Daemon::start_with(extra);
         if d.docker(&["version", "--format", "{{.Client.Version}}"]).is_none() {
             crate::skip("no docker CLI");
             return None;

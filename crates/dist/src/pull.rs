@@ -80,11 +80,7 @@ pub fn pull(client: &Client, store: &image::Store, reference: &Reference, opts: 
 fn pull_from(registry: &Registry, store: &image::Store, reference: &Reference, opts: &Options, progress: &(dyn Fn(Progress) + Sync)) -> Result<Pulled> {
     let repo = Repo { registry, name: reference.path().to_string(), creds: opts.credentials.as_ref(), reference, content: Some(store.content()) };
     let wanted = opts.platform.clone().unwrap_or_else(Platform::host);
-    let asked = match (reference.digest(), reference.tag()) {
-        (Some(d), _) => d.to_string(),
-        (None, Some(t)) => t.to_string(),
-        (None, None) => image::reference::DEFAULT_TAG.to_string(),
-    };
+    let asked = asked(reference);
     let (top_raw, top_digest) = repo.manifest(&asked, reference.digest())?;
     let top = Document::parse(top_raw.clone(), Some(&top_digest)).map_err(|e| Error::Invalid(format!("the manifest of {}: {e}", reference.familiar())))?;
     let mut documents = vec![(top_raw, top_digest.clone())];
@@ -166,7 +162,7 @@ fn pull_from(registry: &Registry, store: &image::Store, reference: &Reference, o
                 })
                 .collect()
         };
-        store.snapshots().unpack_with(all, parallel).map_err(|e| layer_error(&e))?;
+        store.snapshots().unpack_with(all, parallel).map_err(|e| Error::Invalid(e.to_string()))?;
         for (_, id) in &fetched {
             progress(Progress::PullComplete { id: id.clone() });
         }
@@ -209,11 +205,7 @@ pub struct Distribution {
 pub fn inspect(client: &Client, reference: &Reference, credentials: Option<&Credentials>) -> Result<Distribution> {
     let registry = client.registry(reference.domain())?;
     let repo = Repo { registry: &registry, name: reference.path().to_string(), creds: credentials, reference, content: None };
-    let asked = match (reference.digest(), reference.tag()) {
-        (Some(d), _) => d.to_string(),
-        (None, Some(t)) => t.to_string(),
-        (None, None) => image::reference::DEFAULT_TAG.to_string(),
-    };
+    let asked = asked(reference);
     let (raw, digest) = repo.manifest(&asked, reference.digest())?;
     let size = raw.len() as u64;
     let document = Document::parse(raw, Some(&digest)).map_err(|e| Error::Invalid(format!("the manifest of {}: {e}", reference.familiar())))?;
@@ -229,8 +221,9 @@ pub fn inspect(client: &Client, reference: &Reference, credentials: Option<&Cred
     Ok(Distribution { media_type, digest, size, platforms })
 }
 
-/// One answer of a registry's search (`/v1/search`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+/// One answer of a registry's search (`/v1/search`, the registry's protocol; the
+/// daemon answers with the Engine API's type).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct SearchResult {
     #[serde(default)]
     pub name: String,
@@ -293,13 +286,18 @@ pub fn tags(client: &Client, reference: &Reference, credentials: Option<&Credent
     Ok(list.tags.unwrap_or_default())
 }
 
-fn store_error(e: impl std::fmt::Display) -> Error {
-    Error::Store(e.to_string())
+/// What `reference` asks its registry for: its digest, else its tag (`latest` when
+/// it names neither).
+fn asked(reference: &Reference) -> String {
+    match (reference.digest(), reference.tag()) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(t)) => t.to_string(),
+        (None, None) => image::reference::DEFAULT_TAG.to_string(),
+    }
 }
 
-/// An unpack's failure: a download's own error when that is what broke it.
-fn layer_error(e: &image::snapshot::Error) -> Error {
-    Error::Invalid(e.to_string())
+fn store_error(e: impl std::fmt::Display) -> Error {
+    Error::Store(e.to_string())
 }
 
 /// One repository of a registry, as one pull sees it.

@@ -48,18 +48,22 @@ async fn search(State(d): State<Arc<Daemon>>, req: axum::extract::Request) -> Re
     };
     let official = f.get_bool("is-official").map_err(|e| Error::invalid(e.to_string()))?;
     let automated = f.get_bool("is-automated").map_err(|e| Error::invalid(e.to_string()))?;
-    let credentials = match req.headers().get("x-registry-auth").and_then(|v| v.to_str().ok()) {
-        Some(v) => dist::Credentials::from_header(v).map_err(Error::invalid)?,
-        None => None,
-    };
+    let credentials = credentials(req.headers())?;
     let results = tokio::task::spawn_blocking(move || dist::pull::search(&d.registries, &term, limit, credentials.as_ref()))
         .await
         .map_err(|e| Error::internal(e.to_string()))?
         .map_err(|e| api_error(&e))?;
-    let kept: Vec<&dist::pull::SearchResult> = results
-        .iter()
+    let kept: Vec<api::images::ImageSearchResult> = results
+        .into_iter()
         .filter(|r| stars.is_none_or(|s| r.star_count >= s) && official.is_none_or(|o| r.is_official == o) && automated.is_none_or(|a| r.is_automated == a))
         .take(limit as usize)
+        .map(|r| api::images::ImageSearchResult {
+            description: r.description,
+            is_official: r.is_official,
+            is_automated: r.is_automated,
+            name: r.name,
+            star_count: r.star_count as i64,
+        })
         .collect();
     Ok(axum::Json(kept).into_response())
 }
@@ -69,10 +73,7 @@ async fn search(State(d): State<Arc<Daemon>>, req: axum::extract::Request) -> Re
 async fn distribution(State(d): State<Arc<Daemon>>, axum::extract::Path(rest): axum::extract::Path<String>, headers: HeaderMap) -> Result<axum::response::Response> {
     let name = rest.strip_suffix("/json").ok_or_else(|| Error::not_found("page not found"))?;
     let reference = image::Reference::parse(name).map_err(|e| Error::invalid(e.to_string()))?;
-    let credentials = match headers.get("x-registry-auth").and_then(|v| v.to_str().ok()) {
-        Some(v) => dist::Credentials::from_header(v).map_err(Error::invalid)?,
-        None => None,
-    };
+    let credentials = credentials(&headers)?;
     let found = tokio::task::spawn_blocking(move || dist::pull::inspect(&d.registries, &reference, credentials.as_ref()))
         .await
         .map_err(|e| Error::internal(e.to_string()))?
@@ -134,6 +135,14 @@ async fn auth(State(d): State<Arc<Daemon>>, req: axum::extract::Request) -> Resu
     Ok(axum::Json(json!({ "Status": "Login Succeeded", "IdentityToken": "" })).into_response())
 }
 
+/// The client's `X-Registry-Auth`, if it sent any.
+fn credentials(headers: &HeaderMap) -> Result<Option<dist::Credentials>> {
+    match headers.get("x-registry-auth").and_then(|v| v.to_str().ok()) {
+        Some(v) => dist::Credentials::from_header(v).map_err(Error::invalid),
+        None => Ok(None),
+    }
+}
+
 /// `user:password` from its base64.
 fn base64_pair(auth: &str) -> Option<(String, String)> {
     use base64::Engine;
@@ -163,15 +172,12 @@ impl Request {
             t if t.contains(':') => format!("{from}@{t}"),
             t => format!("{from}:{t}"),
         };
-        let reference = image::Reference::parse_named(&text).or_else(|_| image::Reference::parse(&text)).map_err(|e| Error::invalid(e.to_string()))?;
+        let reference = image::Reference::parse_named(&text).map_err(|e| Error::invalid(e.to_string()))?;
         let platform = match query.get("platform").filter(|p| !p.is_empty()) {
             Some(p) => Some(image::manifest::Platform::parse(p).map_err(|e| Error::invalid(e.to_string()))?),
             None => None,
         };
-        let credentials = match headers.get("x-registry-auth").and_then(|v| v.to_str().ok()) {
-            Some(v) => dist::Credentials::from_header(v).map_err(Error::invalid)?,
-            None => None,
-        };
+        let credentials = credentials(headers)?;
         Ok(Request { reference, all_tags, platform, credentials })
     }
 }
@@ -255,10 +261,7 @@ pub(super) async fn pull(d: Arc<Daemon>, req: Request) -> Result<Response> {
 pub(super) async fn push(d: Arc<Daemon>, name: String, query: &api::query::Query, headers: &HeaderMap) -> Result<Response> {
     let tag = query.get("tag").unwrap_or("").to_string();
     let repository = image::Reference::parse(&name).map_err(|e| Error::invalid(e.to_string()))?.repository_only();
-    let credentials = match headers.get("x-registry-auth").and_then(|v| v.to_str().ok()) {
-        Some(v) => dist::Credentials::from_header(v).map_err(Error::invalid)?,
-        None => None,
-    };
+    let credentials = credentials(headers)?;
     let tags: Vec<image::Reference> = match tag.as_str() {
         "" => {
             let mut all: Vec<image::Reference> = d.images.images().all().into_iter().flat_map(|i| i.repo_tags).filter(|r| r.repository_only() == repository).collect();

@@ -3,6 +3,8 @@
 //! `--no-trunc`), or a `--format` on docker's `searchContext` fields (`.Name`,
 //! `.Description`, `.StarCount`, `.IsOfficial`, `.IsAutomated`).
 
+use api::images::ImageSearchResult;
+
 use crate::cli::SearchArgs;
 use crate::commands::network::list::filters;
 use crate::context::Cli;
@@ -12,22 +14,7 @@ use crate::format::{FormatError, ListFormat, Struct, Value, header};
 
 const TABLE: &str = "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}";
 
-/// One answer, as the daemon gives it.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct Found {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub star_count: u64,
-    #[serde(default)]
-    pub is_official: bool,
-    #[serde(default)]
-    pub is_automated: bool,
-}
-
-fn row(f: &Found, trunc: bool) -> Value {
+fn row(f: &ImageSearchResult, trunc: bool) -> Value {
     let description = f.description.replace('\n', " ");
     let description = if trunc { ellipsis(&description, 45) } else { description };
     let ok = |b: bool| if b { "[OK]" } else { "" };
@@ -41,7 +28,7 @@ fn row(f: &Found, trunc: bool) -> Value {
 }
 
 /// The answers as `search` prints them.
-pub fn render(found: &[Found], format: &str, trunc: bool) -> Result<String, FormatError> {
+pub fn render(found: &[ImageSearchResult], format: &str, trunc: bool) -> Result<String, FormatError> {
     let format = match format {
         "" | "table" => TABLE,
         f => f,
@@ -65,7 +52,7 @@ pub async fn run(cli: &mut Cli<'_>, args: SearchArgs) -> Result<()> {
     let auth = crate::credentials::header_for(host);
     let headers = [("X-Registry-Auth", auth.as_str())];
     let response = cli.client().await?.request(hyper::Method::GET, "/images/search", &query, &headers, None).await?;
-    let found: Vec<Found> = serde_json::from_slice(&response.body).map_err(|e| crate::error::CliError::Other(e.to_string()))?;
+    let found: Vec<ImageSearchResult> = serde_json::from_slice(&response.body).map_err(|e| crate::error::CliError::Other(e.to_string()))?;
     let out = render(&found, &args.format, !args.no_trunc)?;
     cli.out.write_all(out.as_bytes())?;
     Ok(())
@@ -78,8 +65,8 @@ mod tests {
     #[test]
     fn table_like_docker() {
         let found = [
-            Found { name: "busybox".into(), description: "Busybox base image, with a description longer than the table shows".into(), star_count: 3200, is_official: true, is_automated: false },
-            Found { name: "me/tool".into(), ..Found::default() },
+            ImageSearchResult { name: "busybox".into(), description: "Busybox base image, with a description longer than the table shows".into(), star_count: 3200, is_official: true, is_automated: false },
+            ImageSearchResult { name: "me/tool".into(), ..ImageSearchResult::default() },
         ];
         assert_eq!(
             render(&found, "", true).unwrap(),
